@@ -1,0 +1,38 @@
+# vmcheck: entry points. `make help` lists the targets.
+PY := /usr/bin/python3
+BUILD := $(CURDIR)/build
+DEBIAN_PACKAGES := qemu-system-x86 qemu-utils gdb gcc make binutils \
+  python3-pytest python3-capstone python3-pyelftools python3-jinja2 \
+  python3-pytest-timeout python3-pytest-xdist python3-psutil
+
+.DEFAULT_GOAL := all
+
+all: kernel programs ## Build the reference kernel and all user programs
+
+kernel: ## Build the reference kernel (build/kernel/kernel.elf, kernel32.elf)
+	$(MAKE) -C reference_kernel O=$(BUILD)/kernel
+
+programs: ## Build the user library and every user program (build/programs/)
+	$(MAKE) -C scenarios O=$(BUILD)/programs
+
+deps: ## Install the Debian packages vmcheck needs (idempotent)
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing $$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	else echo "deps: all Debian packages present"; fi
+
+test: all ## Run the project's own tests (unit + integration, < 20 min)
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+bench: all ## Boot-time benchmark: QEMU start to first user instruction / power-off
+	$(PY) -m harness.bench
+
+clean: ## Remove build output
+	rm -rf $(BUILD) reports/out
+
+help: ## List the make targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+.PHONY: all kernel programs deps test bench clean help

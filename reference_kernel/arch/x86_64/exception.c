@@ -1,0 +1,88 @@
+/* CPU exceptions. The page-fault error code is decoded here, once, into a
+ * struct page_fault for the VM layer. A fault in user context kills the
+ * process; an unexpected fault in the kernel panics with one line:
+ *   Kernel PANIC at ...: exception #PF (14) rip=... cr2=... err=... */
+#include "arch/cpu.h"
+#include "arch/intr.h"
+#include "arch/memlayout.h"
+#include "arch/mmu.h"
+#include "kernel/console.h"
+#include "kernel/debug.h"
+#include "kernel/process.h"
+#include "kernel/thread.h"
+#include "vm/vm.h"
+
+#define PF_P 0x1 /* 0: not present, 1: protection violation */
+#define PF_W 0x2 /* write access */
+#define PF_U 0x4 /* user mode */
+#define PF_I 0x10 /* instruction fetch */
+
+static const char *const exception_names[32] = {
+    [0] = "#DE divide error", [1] = "#DB debug", [2] = "NMI",
+    [3] = "#BP breakpoint", [4] = "#OF overflow", [5] = "#BR bound range",
+    [6] = "#UD invalid opcode", [7] = "#NM device not available",
+    [8] = "#DF double fault", [10] = "#TS invalid TSS",
+    [11] = "#NP segment not present", [12] = "#SS stack fault",
+    [13] = "#GP general protection", [14] = "#PF page fault",
+    [16] = "#MF x87 error", [17] = "#AC alignment check",
+    [18] = "#MC machine check", [19] = "#XM SIMD error"};
+
+/* Counters the harness reads (stable symbols). */
+uint64_t vmcheck_page_fault_count;
+
+static void kernel_exception(struct intr_frame *f, const char *what) {
+  struct thread *t = vmcheck_current_thread;
+  PANIC("exception %s (%lu) rip=0x%lx cr2=0x%lx err=0x%lx thread=%s", what,
+        f->vec_no, f->rip, rcr2(), f->error_code, t ? t->name : "(none)");
+}
+
+static void generic_exception(struct intr_frame *f) {
+  const char *what = exception_names[f->vec_no & 31];
+  if (what == NULL)
+    what = "reserved exception";
+  if (intr_frame_is_user(f))
+    process_kill(f, what);
+  kernel_exception(f, what);
+}
+
+static void page_fault(struct intr_frame *f) {
+  struct page_fault pf = {
+      .addr = (void *)rcr2(),
+      .not_present = !(f->error_code & PF_P),
+      .write = (f->error_code & PF_W) != 0,
+      .user = (f->error_code & PF_U) != 0,
+      .fetch = (f->error_code & PF_I) != 0,
+      .frame = f};
+  /* CR2 is read before interrupts come back on: a nested fault would
+   * overwrite it. */
+  vmcheck_page_fault_count++;
+  if (vmcheck_current_thread == NULL)
+    kernel_exception(f, "#PF page fault (before threads)");
+  if (f->rflags & FLAG_IF)
+    intr_enable();
+  enum fault_result r = vm_try_handle_fault(&pf);
+  if (r == FAULT_RESOLVED)
+    return;
+  struct thread *t = thread_current();
+  if (!pf.user && is_user_vaddr(pf.addr) && t->usercopy_fixup != 0) {
+    f->rip = t->usercopy_fixup;
+    t->usercopy_fixup = 0;
+    return;
+  }
+  if (pf.user)
+    process_kill(f, r == FAULT_OUT_OF_MEMORY ? "#PF page fault (out of memory)"
+                                             : "#PF page fault");
+  /* A kernel thread with a process touching a bad user address outside
+   * usercopy, or a kernel bug. */
+  kernel_exception(f, "#PF page fault");
+}
+
+void exception_init(void) {
+  for (int v = 0; v < 32; v++)
+    intr_register_int((uint8_t)v, 0, generic_exception,
+                      exception_names[v] ? exception_names[v] : "reserved");
+  intr_register_int(14, 0, page_fault, "#PF page fault");
+  /* int3 and into may be used from user mode; they kill the process. */
+  intr_register_int(3, 3, generic_exception, exception_names[3]);
+  intr_register_int(4, 3, generic_exception, exception_names[4]);
+}
