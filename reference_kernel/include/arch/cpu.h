@@ -37,7 +37,7 @@ static inline void insw(uint16_t port, void *buf, uint32_t cnt) {
 }
 /* Writes CNT 16-bit words from BUF to PORT. */
 static inline void outsw(uint16_t port, const void *buf, uint32_t cnt) {
-  __asm__ volatile("rep outsw" : "+S"(buf), "+c"(cnt) : "d"(port));
+  __asm__ volatile("rep outsw" : "+S"(buf), "+c"(cnt) : "d"(port) : "memory");
 }
 static inline uint64_t rdmsr(uint32_t msr) {
   uint32_t lo, hi;
