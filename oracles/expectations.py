@@ -1,0 +1,238 @@
+"""What one scenario expects at one checkpoint, and on the disk afterwards.
+
+A check is declared in a scenario file as a table with `check = "NAME"`
+and the parameters of CHECKS[NAME].params (validated when the file is
+loaded). At run time it gets a CheckContext and returns Violations.
+Addresses are expressions over the program's ELF symbols (harness.schema).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Optional
+
+from harness.schema import Field, address_check, eval_address, in_range, one_of
+from oracles.state import ANON, FILE, PAGE, UNINIT, MachineState, Violation
+
+STACK_LIMIT = 1 << 20
+
+
+@dataclasses.dataclass
+class CheckContext:
+    """What a check may look at besides the machine state.
+
+    elf_bytes(va, n): the bytes the program's ELF image puts at VA (zeros
+    for .bss), None where no segment covers VA. data_file(name): contents
+    of a scenario data file as put on the disk. disk_file(name): the file
+    as read back from the disk image after the run (post-run checks)."""
+    state: Optional[MachineState]
+    symbols: dict
+    elf_bytes: Callable[[int, int], Optional[bytes]] = lambda va, n: None
+    data_file: Callable[[str], bytes] = lambda name: b""
+    disk_file: Callable[[str], Optional[bytes]] = lambda name: None
+
+    def addr(self, expr) -> int:
+        return eval_address(expr, self.symbols)
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    params: dict
+    run: Callable[..., list]
+    doc: str
+    after_run: bool = False
+
+
+ADDR = Field((int, str), check=address_check, doc="user address expression")
+PAGES = Field(int, 1, check=in_range(1, 1 << 20), doc="number of pages")
+
+
+def _pages(ctx, start, pages):
+    base = ctx.addr(start) & ~(PAGE - 1)
+    return [base + i * PAGE for i in range(pages)]
+
+
+def check_present(ctx: CheckContext, start, pages, present) -> list:
+    proc = ctx.state.proc
+    vas = _pages(ctx, start, pages)
+    if present == "all":
+        want = set(range(pages))
+    elif present == "none":
+        want = set()
+    else:
+        want = set(present)
+    got = {i for i, va in enumerate(vas) if proc.pages.lookup(va) is not None}
+    if got == want:
+        return []
+    wrong = sorted(want ^ got)
+    return [Violation("present", f"pages {start}[0..{pages}) present set differs "
+                      f"(first wrong page index {wrong[0]})", vas[wrong[0]], proc.pid,
+                      f"present {sorted(want)}", f"present {sorted(got)}")]
+
+
+def check_page(ctx: CheckContext, addr, type=None, writable=None, resident=None,
+               present=None, pte_writable=None, swapped=None) -> list:
+    proc = ctx.state.proc
+    va = ctx.addr(addr) & ~(PAGE - 1)
+    out = []
+
+    def differs(what, want, got):
+        if want is not None and want != got:
+            out.append(Violation("page", f"{what} of page {addr}", va, proc.pid, str(want), str(got)))
+
+    pte = proc.pages.lookup(va)
+    differs("hardware present bit", present, pte is not None)
+    if pte_writable is not None:
+        differs("hardware W bit", pte_writable, pte is not None and bool(pte.flags & 2))
+    needs_spt = any(v is not None for v in (type, writable, resident, swapped))
+    if needs_spt and proc.spt is None:
+        out.append(Violation("page", f"SPT not inspectable: {proc.spt_unreadable}", va, proc.pid))
+    elif needs_spt:
+        page = proc.spt_page(va)
+        if page is None:
+            out.append(Violation("page", f"no SPT entry for {addr}", va, proc.pid, "an SPT entry", "none"))
+        else:
+            differs("SPT type", type, page.type)
+            differs("SPT writable", writable, page.writable)
+            differs("resident", resident, page.resident)
+            differs("swapped out", swapped, page.swap_slot is not None)
+    return out
+
+
+def _expected_bytes(ctx, va, length, source, file, offset, text):
+    if source == "zero":
+        return bytes(length)
+    if source == "elf":
+        return ctx.elf_bytes(va, length)
+    if source == "file":
+        data = ctx.data_file(file)[offset:offset + length]
+        return data + bytes(length - len(data))  # mmap: zero tail past EOF
+    return text.encode()
+
+
+def check_contents(ctx: CheckContext, addr, length, source, file=None, offset=0,
+                   text=None) -> list:
+    proc = ctx.state.proc
+    va = ctx.addr(addr)
+    want = _expected_bytes(ctx, va, length, source, file, offset, text)
+    if want is None:
+        return [Violation("contents", f"no ELF segment covers {addr}", va, proc.pid)]
+    for page in range(va & ~(PAGE - 1), va + length, PAGE):
+        if proc.pages.lookup(page) is None:
+            return [Violation("contents", "page not present, cannot compare contents",
+                              page, proc.pid, "present", "not present")]
+    got = ctx.state.read_user(va, len(want))
+    if got == want:
+        return []
+    i = next(i for i in range(len(want)) if got[i] != want[i])
+    return [Violation("contents", f"byte {i} of {addr} differs from {source}", va + i, proc.pid,
+                      want[i:i + 8].hex(), got[i:i + 8].hex())]
+
+
+def check_unmapped(ctx: CheckContext, addr, pages) -> list:
+    proc = ctx.state.proc
+    out = []
+    for va in _pages(ctx, addr, pages):
+        if proc.pages.lookup(va) is not None:
+            out.append(Violation("unmapped", "PTE still present", va, proc.pid, "no PTE",
+                                 proc.pages.lookup(va).describe()))
+        if proc.spt is not None and proc.spt_page(va) is not None:
+            out.append(Violation("unmapped", "SPT entry still there", va, proc.pid,
+                                 "no SPT entry", proc.spt_page(va).type))
+    return out
+
+
+def check_stack(ctx: CheckContext, contiguous=True) -> list:
+    """Stack pages lie within 1 MB below the stack top; with SPT access,
+    they form one run ending at the top page."""
+    proc = ctx.state.proc
+    top = proc.stack_top
+    window = range(top - 16 * STACK_LIMIT, top, PAGE)
+    present = [va for va in window if proc.pages.lookup(va) is not None]
+    out = [Violation("stack", "stack page more than 1 MB below the stack top", va, proc.pid,
+                     f">= 0x{top - STACK_LIMIT:x}", f"0x{va:x}")
+           for va in present if va < top - STACK_LIMIT]
+    if contiguous and proc.spt is not None:
+        pages = sorted(va for va in proc.spt if top - STACK_LIMIT <= va < top)
+        if pages and pages != list(range(pages[0], top, PAGE)):
+            gap = next(va for va in range(pages[0], top, PAGE) if va not in proc.spt)
+            out.append(Violation("stack", "stack pages are not contiguous", gap, proc.pid,
+                                 f"pages 0x{pages[0]:x}..0x{top:x}", f"hole at 0x{gap:x}"))
+    return out
+
+
+def check_file_bytes(ctx: CheckContext, file, offset=0, length=None, equals_file=None,
+                     equals_offset=0, text=None, zero=False) -> list:
+    disk = ctx.disk_file(file)
+    if disk is None:
+        return [Violation("file_bytes", f"file {file!r} is not on the disk after the run")]
+    if length is None:
+        length = len(disk) - offset
+    got = disk[offset:offset + length]
+    if zero:
+        want = bytes(length)
+    elif text is not None:
+        want = text.encode()
+    else:
+        want = ctx.data_file(equals_file or file)[equals_offset:equals_offset + length]
+    if got == want:
+        return []
+    if len(got) != len(want):
+        return [Violation("file_bytes", f"{file}: length at offset {offset} differs",
+                          None, None, str(len(want)), str(len(got)))]
+    i = next(i for i in range(len(want)) if got[i] != want[i])
+    return [Violation("file_bytes", f"{file}: byte at file offset {offset + i} differs",
+                      None, None, want[i:i + 8].hex(), got[i:i + 8].hex())]
+
+
+SOURCES = ("zero", "elf", "file", "text")
+
+CHECKS: dict[str, Check] = {
+    "present": Check({"start": ADDR, "pages": PAGES,
+                      "present": Field((list, str), items=int, check=lambda v: None
+                                       if not isinstance(v, str) or v in ("all", "none")
+                                       else "must be a list of page indexes, 'all' or 'none'")},
+                     check_present, "exactly these pages of a range are present in hardware"),
+    "page": Check({"addr": ADDR, "type": Field(str, None, check=one_of(UNINIT, ANON, FILE)),
+                   "writable": Field(bool, None), "resident": Field(bool, None),
+                   "present": Field(bool, None), "pte_writable": Field(bool, None),
+                   "swapped": Field(bool, None)},
+                  check_page, "one page's SPT record and PTE"),
+    "contents": Check({"addr": ADDR, "length": Field(int, check=in_range(1, 1 << 24)),
+                       "source": Field(str, check=one_of(*SOURCES)), "file": Field(str, None),
+                       "offset": Field(int, 0, check=in_range(0, 1 << 30)),
+                       "text": Field(str, None)},
+                      check_contents, "memory contents equal ELF bytes, a data file, zeros or text"),
+    "unmapped": Check({"addr": ADDR, "pages": PAGES}, check_unmapped,
+                      "no PTE and no SPT entry in a range"),
+    "stack": Check({"contiguous": Field(bool, True)}, check_stack,
+                   "stack pages within 1 MB of the top (and contiguous)"),
+    "file_bytes": Check({"file": Field(str), "offset": Field(int, 0, check=in_range(0, 1 << 30)),
+                         "length": Field(int, None, check=in_range(1, 1 << 30)),
+                         "equals_file": Field(str, None),
+                         "equals_offset": Field(int, 0, check=in_range(0, 1 << 30)),
+                         "text": Field(str, None), "zero": Field(bool, False)},
+                        check_file_bytes, "a file on the disk after the run", after_run=True),
+}
+
+
+def cross_check(name: str, params: dict) -> Optional[str]:
+    """Checks that depend on several parameters at once; an error or None."""
+    if name == "contents":
+        if params["source"] == "file" and not params["file"]:
+            return "source = \"file\" needs a 'file' key"
+        if params["source"] == "text" and params["text"] is None:
+            return "source = \"text\" needs a 'text' key"
+    if name == "page" and all(params[k] is None for k in params if k != "addr"):
+        return "a page check needs at least one of: " + ", ".join(k for k in params if k != "addr")
+    if name == "file_bytes" and sum(x is not None and x is not False for x in
+                                    (params["equals_file"], params["text"], params["zero"] or None)) > 1:
+        return "give only one of equals_file, text, zero"
+    return None
+
+
+def run_check(ctx: CheckContext, name: str, params: dict) -> list:
+    try:
+        return CHECKS[name].run(ctx, **params)
+    except KeyError as e:
+        return [Violation(name, f"unknown symbol {e.args[0]!r} in an address")]
