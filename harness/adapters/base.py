@@ -1,0 +1,185 @@
+"""What the harness needs to know about one kernel family (KernelAdapter),
+and the kernel-independent shapes it answers with (Disks, BootOutcome).
+
+The machine layer (harness/machine.py) knows QEMU; an adapter knows how a
+kernel is built, how it boots a program (disks, command line, QEMU
+arguments) and how to read the end of a run from its console and QEMU's
+exit status. Debugger-side knowledge (symbols, SPT layout, injection
+points) is added to adapters by the modules that need it.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import subprocess
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from harness.errors import HarnessError, UsageError
+
+# "NAME: exit(STATUS)": printed by the kernel when a process ends
+# (Pintos-KAIST's format; the reference kernel prints the same).
+EXIT_LINE = re.compile(r"^([^\s:]+): exit\((-?\d+)\)\s*$", re.MULTILINE)
+PANIC_LINE = re.compile(r"^.*Kernel PANIC.*$", re.MULTILINE)
+
+
+class Ending(enum.Enum):
+    """How the machine stopped."""
+
+    POWEROFF = "power-off"          # the kernel shut the machine down itself
+    PANIC = "kernel panic"
+    TRIPLE_FAULT = "triple fault"   # CPU reset; QEMU exits under -no-reboot
+    QEMU_ERROR = "QEMU error"       # QEMU failed: an infrastructure problem
+
+
+@dataclass(frozen=True)
+class ProcessExit:
+    name: str
+    status: int
+
+
+@dataclass
+class BootOutcome:
+    """The end of one boot as read from the console and QEMU's exit status."""
+
+    ending: Ending
+    qemu_status: int
+    exits: list[ProcessExit] = field(default_factory=list)
+    panic_line: str | None = None
+    poweroff_line: str | None = None
+
+    def status_of(self, program: str) -> int | None:
+        """Exit status of the last process named PROGRAM, else of the last
+        process that exited at all (a program that exec'd has a new name),
+        None if no process exited."""
+        named = [e for e in self.exits if e.name == program]
+        chosen = named or self.exits
+        return chosen[-1].status if chosen else None
+
+
+def find_exits(console: str) -> list[ProcessExit]:
+    return [ProcessExit(m.group(1), int(m.group(2))) for m in EXIT_LINE.finditer(console)]
+
+
+def find_panic(console: str) -> str | None:
+    match = PANIC_LINE.search(console)
+    return match.group(0).strip() if match else None
+
+
+@dataclass
+class Disks:
+    """Disk images of one run, all inside its run directory. FORMAT is
+    "raw", or "qcow2" for snapshot-capable overlays over the raw files."""
+
+    fs: Path
+    swap: Path | None = None
+    format: str = "raw"
+    raw_fs: Path | None = None   # the raw file under a qcow2 overlay
+
+
+def qemu_img(*args: str) -> None:
+    """Runs qemu-img; HarnessError with its stderr on failure."""
+    try:
+        done = subprocess.run(["qemu-img", *args], capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        raise HarnessError("qemu-img not found (install qemu-utils, e.g. `make deps`)") from None
+    except subprocess.TimeoutExpired:
+        raise HarnessError(f"qemu-img {' '.join(args)} did not finish in 60 s") from None
+    if done.returncode != 0:
+        raise HarnessError(f"qemu-img {' '.join(args)} failed: {done.stderr.strip()}")
+
+
+def make_qcow2_overlay(raw: Path) -> Path:
+    """A qcow2 file next to RAW that reads RAW and keeps all writes (and
+    savevm snapshots) to itself."""
+    overlay = raw.with_suffix(".qcow2")
+    qemu_img("create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(raw), str(overlay))
+    return overlay
+
+
+def drive_arg(path: Path, fmt: str, index: int) -> list[str]:
+    """`-drive` for an IDE disk at INDEX; commas in the path are escaped."""
+    escaped = str(path).replace(",", ",,")
+    return ["-drive", f"file={escaped},format={fmt},if=ide,index={index}"]
+
+
+class KernelAdapter(ABC):
+    """One kernel family. Instances are cheap; nothing runs at __init__."""
+
+    name: str = "?"
+    # Regex (MULTILINE) of the console line the kernel prints once it is
+    # ready to run programs; see harness.boot.wait_booted.
+    boot_marker: str = ""
+
+    @classmethod
+    def from_spec(cls, argument: str | None) -> "KernelAdapter":
+        """The adapter for `--kernel NAME[:ARGUMENT]`; families that take an
+        argument (a source tree) override this."""
+        if argument is not None:
+            raise UsageError(f"--kernel {cls.name} takes no argument (got {cls.name}:{argument})")
+        return cls()
+
+    @abstractmethod
+    def build(self) -> None:
+        """Builds the kernel and the user programs; KernelBuildError (exit 2)
+        with the compiler's last lines if that fails."""
+
+    @abstractmethod
+    def check_built(self) -> None:
+        """KernelNotBuiltError (exit 3) if a file the boot needs is missing."""
+
+    @property
+    @abstractmethod
+    def symbol_file(self) -> Path:
+        """The kernel ELF with debug info that GDB loads."""
+
+    @abstractmethod
+    def find_program(self, name_or_path: str) -> Path:
+        """The host file of a user program given by path or by name;
+        UsageError if there is none."""
+
+    @abstractmethod
+    def make_disks(self, run_dir: Path, programs: dict[str, Path], files: dict[str, bytes],
+                   swap_mb: int, snapshots: bool = False) -> Disks:
+        """Creates the disks in RUN_DIR: a file system holding PROGRAMS
+        (name in the image -> host file) and FILES (name -> contents), and
+        a swap disk of SWAP_MB MiB if > 0. SNAPSHOTS: make every writable
+        drive qcow2 so Machine.savevm works."""
+
+    @abstractmethod
+    def kernel_cmdline(self, runs: Sequence[Sequence[str]],
+                       user_page_limit: int | None = None) -> str:
+        """The kernel arguments that run each of RUNS ([program, args...])
+        in turn and then power off. UsageError on an argument the kernel
+        cannot carry (a quote, whitespace inside one argument)."""
+
+    @abstractmethod
+    def qemu_args(self, disks: Disks, cmdline: str, mem_mb: int) -> list[str]:
+        """QEMU arguments for the guest (machine, memory, kernel, disks,
+        devices); the machine layer adds sockets, serial and accelerator."""
+
+    @abstractmethod
+    def parse_exit(self, console: str, qemu_status: int) -> BootOutcome:
+        """How the run ended, from the whole console and QEMU's status."""
+
+    @abstractmethod
+    def read_fs_file(self, disks: Disks, name: str) -> bytes:
+        """Contents of file NAME in the file-system disk after (or during a
+        pause of) a run; HarnessError if it is not there."""
+
+
+def check_run_words(runs: Sequence[Sequence[str]]) -> None:
+    """UsageError unless each run is a non-empty list of non-empty words
+    without whitespace or quotes (what a kernel command line can carry)."""
+    if not runs:
+        raise UsageError("nothing to run: give at least one program")
+    for run in runs:
+        if not run:
+            raise UsageError("empty program command line")
+        for word in run:
+            if not word or any(c.isspace() or c in "'\"" for c in word):
+                raise UsageError(f"argument {word!r} cannot be passed to the kernel: "
+                                 "it must be non-empty, without spaces or quotes")

@@ -1,0 +1,118 @@
+"""Boot a kernel, run one or more programs, wait for power-off: the library
+behind `./vmcheck boot`, also used by tests and benchmarks.
+
+    result = boot(get_adapter("reference"),
+                  BootRequest(runs=[["hello"]]), MachineOptions())
+    result.outcome.status_of("hello")   # -> 0
+
+A kernel panic, a triple fault or a missing exit line is a *result*
+(result.outcome); errors of the harness or QEMU raise HarnessError, a
+timeout raises MachineTimeout, bad input raises UsageError.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from harness import config
+from harness.adapters.base import BootOutcome, Disks, Ending, KernelAdapter
+from harness.errors import BootError, QemuDiedError, UsageError
+from harness.machine import Machine, MachineOptions
+
+
+@dataclass
+class BootRequest:
+    """What to boot. RUNS are [program, args...] lists run one after another
+    in the same boot; each program is looked up by adapter.find_program and
+    put in the file system under its base name, as are EXTRA_PROGRAMS (e.g.
+    exec targets). FILES are extra files (name -> contents)."""
+
+    runs: list[list[str]]
+    extra_programs: list[str] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    mem_mb: int = config.DEFAULT_MEM_MB
+    swap_mb: int = 0
+    user_page_limit: int | None = None
+    timeout: float = config.DEFAULT_RUN_TIMEOUT_S  # to power-off; scaled
+    read_back: list[str] = field(default_factory=list)  # fs files to return after the run
+
+
+@dataclass
+class BootResult:
+    outcome: BootOutcome
+    console: str
+    run_dir: Path          # removed after the run unless kept
+    kept: bool
+    disks: Disks           # valid only if kept
+    files: dict[str, bytes]  # request.read_back -> contents after the run
+    seconds: float         # QEMU start to exit, wall clock
+
+    @property
+    def clean(self) -> bool:
+        """The kernel powered off by itself (no panic, no reset)."""
+        return self.outcome.ending is Ending.POWEROFF
+
+
+def collect_programs(adapter: KernelAdapter, request: BootRequest) -> dict[str, Path]:
+    """Image name -> host file for every program the request needs."""
+    programs: dict[str, Path] = {}
+    for name_or_path in [run[0] for run in request.runs] + request.extra_programs:
+        path = adapter.find_program(name_or_path)
+        if programs.get(path.name, path) != path:
+            raise UsageError(f"two different programs are named {path.name!r}: "
+                             f"{programs[path.name]} and {path}")
+        programs[path.name] = path
+    return programs
+
+
+def boot(adapter: KernelAdapter, request: BootRequest, options: MachineOptions,
+         on_started: Callable[[Machine], None] | None = None) -> BootResult:
+    """Boots ADAPTER's kernel with REQUEST and waits for the power-off.
+    ON_STARTED(machine) runs once QEMU answers (e.g. to resume a paused
+    machine after arming breakpoints). The run directory is kept if
+    options.keep, or if the run did not end in a clean power-off and
+    options.keep_on_error."""
+    adapter.check_built()
+    programs = collect_programs(adapter, request)
+    runs = [[Path(run[0]).name, *run[1:]] for run in request.runs]
+    cmdline = adapter.kernel_cmdline(runs, request.user_page_limit)
+    with Machine(options) as machine:
+        disks = adapter.make_disks(machine.run_dir, programs, request.files, request.swap_mb)
+        machine.start(adapter.qemu_args(disks, cmdline, request.mem_mb))
+        if on_started is not None:
+            on_started(machine)
+        status = machine.wait_exit(request.timeout, _awaited(runs))
+        seconds = time.monotonic() - machine.start_time
+        console = machine.console.text()
+        outcome = adapter.parse_exit(console, status)
+        if outcome.ending is Ending.QEMU_ERROR:
+            machine.failed = True
+            raise QemuDiedError(status, machine.stderr_text(), machine.console.tail(),
+                                machine.console_log)
+        machine.failed = outcome.ending is not Ending.POWEROFF
+        files = {name: adapter.read_fs_file(disks, name) for name in request.read_back}
+    return BootResult(outcome=outcome, console=console, run_dir=machine.run_dir,
+                      kept=machine.kept, disks=disks, files=files, seconds=seconds)
+
+
+def wait_booted(machine: Machine, adapter: KernelAdapter, timeout: float):
+    """Waits (TIMEOUT, scaled) for the adapter's boot marker and returns its
+    match. BootError if QEMU exited without printing it (the kernel died
+    while booting), MachineTimeout if it did not come in time."""
+    match = machine.wait_for_console(adapter.boot_marker, timeout,
+                                     awaited=f"the {adapter.name} kernel to finish booting")
+    if match is None:
+        machine.failed = True
+        status = machine.wait_exit(machine.timeouts.kill_wait, "QEMU to exit after its console closed")
+        raise BootError(f"the {adapter.name} kernel did not boot: QEMU exited with status "
+                        f"{status} before the console showed {adapter.boot_marker!r}",
+                        machine.console.tail(), machine.console_log)
+    return match
+
+
+def _awaited(runs: list[list[str]]) -> str:
+    shown = "; ".join(" ".join(run) for run in runs)
+    return f"the kernel to power off after running `{shown}`"

@@ -1,0 +1,64 @@
+"""Paths, defaults and timeouts shared by the harness.
+
+Each setting is, in order of precedence: a function/CLI parameter, then an
+environment variable (named below), then the default here.
+  VMCHECK_QEMU            QEMU binary (default qemu-system-x86_64 on PATH)
+  VMCHECK_BUILD_DIR       build output of `make` (default REPO/build)
+  VMCHECK_TIMEOUT_SCALE   multiplies every timeout (default 1.0)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import UsageError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_QEMU = "qemu-system-x86_64"
+DEFAULT_MEM_MB = 20          # Pintos-KAIST's test default
+DEFAULT_RUN_TIMEOUT_S = 60.0  # Pintos-KAIST's test default
+
+
+def qemu_binary() -> str:
+    return os.environ.get("VMCHECK_QEMU", DEFAULT_QEMU)
+
+
+def build_dir() -> Path:
+    return Path(os.environ.get("VMCHECK_BUILD_DIR", REPO_ROOT / "build"))
+
+
+def env_timeout_scale() -> float:
+    """VMCHECK_TIMEOUT_SCALE as a float (1.0 if unset); UsageError if bad."""
+    raw = os.environ.get("VMCHECK_TIMEOUT_SCALE")
+    if raw is None:
+        return 1.0
+    return check_timeout_scale(raw, "VMCHECK_TIMEOUT_SCALE")
+
+
+def check_timeout_scale(raw: str | float, what: str) -> float:
+    try:
+        scale = float(raw)
+    except ValueError:
+        raise UsageError(f"{what} must be a number, not {raw!r}") from None
+    if not 0 < scale <= 1000:
+        raise UsageError(f"{what} must be > 0 and <= 1000, not {raw}")
+    return scale
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Every wait of the machine layer, in seconds *before* scaling. One
+    scale factor (slow CI, coverage builds, KVM-in-KVM) multiplies all."""
+
+    scale: float = 1.0
+    qemu_start: float = 10.0     # QEMU process start to QMP greeting
+    qmp_command: float = 10.0    # one QMP command (savevm of a big RAM may be slow)
+    quit_grace: float = 3.0      # QMP quit to process exit, before SIGKILL
+    kill_wait: float = 5.0       # SIGKILL to process reaped
+
+    def __call__(self, seconds: float) -> float:
+        """SECONDS scaled by the factor."""
+        return seconds * self.scale

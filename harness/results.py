@@ -1,0 +1,147 @@
+"""Results of a suite run: what the runner writes and the reports read.
+
+One RunResult per `vmcheck run`, one ScenarioResult per scenario, one
+CheckpointRecord per checkpoint stop. Everything is plain data that
+round-trips through JSON (results.json in the report folder), so reports
+can be regenerated (`make report`) and shards merged (`vmcheck merge`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from pathlib import Path
+from typing import Optional
+
+SCHEMA_VERSION = 1
+
+
+class Verdict(str, enum.Enum):
+    PASS = "PASS"
+    FAIL = "FAIL"                    # an oracle or expectation failed
+    KERNEL_PANIC = "KERNEL_PANIC"
+    TRIPLE_FAULT = "TRIPLE_FAULT"
+    HANG = "HANG"                    # timeout
+    BUILD_FAILED = "BUILD_FAILED"
+    HARNESS_ERROR = "HARNESS_ERROR"
+
+    @property
+    def passed(self) -> bool:
+        return self is Verdict.PASS
+
+
+@dataclasses.dataclass
+class CheckpointRecord:
+    """One stop at checkpoint(id). pages: PageTableSnapshot.to_dict() of the
+    current process; spt: list of SptPage dicts (None: not inspectable,
+    with spt_note saying why); violations: Violation dicts (invariants and
+    expectations); pools: PoolState dict; icount: instruction count."""
+    id: int
+    hit: int
+    pid: int
+    process: str
+    icount: Optional[int] = None
+    pages: Optional[dict] = None
+    spt: Optional[list] = None
+    spt_note: Optional[str] = None
+    pools: Optional[dict] = None
+    violations: list = dataclasses.field(default_factory=list)
+    expectations: list = dataclasses.field(default_factory=list)  # checks run here
+
+
+@dataclasses.dataclass
+class InjectionRecord:
+    """One injected fault (issue 6): point, hit count, thread, icount."""
+    point: str
+    hit: int
+    kind: str
+    thread: Optional[str] = None
+    icount: Optional[int] = None
+
+
+@dataclasses.dataclass
+class FaultRecord:
+    """A user or kernel fault seen on the console, decoded at RIP."""
+    process: str
+    reason: str
+    rip: int
+    cr2: Optional[int] = None
+    error_code: Optional[int] = None
+    disassembly: Optional[list] = None   # [(addr, text, is_rip)]
+    analysis: Optional[str] = None
+
+
+@dataclasses.dataclass
+class ScenarioResult:
+    name: str
+    area: str
+    verdict: Verdict
+    duration_s: float
+    reason: str = ""                     # one line: why it did not pass
+    kernel: str = "reference"
+    exit_status: Optional[int] = None
+    expected_exit_status: Optional[int] = None
+    console: str = ""
+    missing_output: list = dataclasses.field(default_factory=list)
+    checkpoints: list = dataclasses.field(default_factory=list)   # CheckpointRecord
+    after_violations: list = dataclasses.field(default_factory=list)
+    injections: list = dataclasses.field(default_factory=list)    # InjectionRecord
+    faults: list = dataclasses.field(default_factory=list)        # FaultRecord
+    artifacts: Optional[str] = None      # folder with logs for this scenario
+    schedule_file: Optional[str] = None  # replay schedule (issue 6)
+    description: str = ""
+    points: float = 1.0
+
+    @property
+    def violations(self) -> list:
+        out = [v for cp in self.checkpoints for v in cp.violations]
+        return out + list(self.after_violations)
+
+
+@dataclasses.dataclass
+class RunResult:
+    kernel: str
+    started: str                          # ISO time
+    duration_s: float
+    jobs: int
+    scenarios: list = dataclasses.field(default_factory=list)     # ScenarioResult
+    shard: Optional[str] = None           # "K/N"
+    host: dict = dataclasses.field(default_factory=dict)         # qemu version, accel
+
+    def counts(self) -> dict:
+        out: dict = {}
+        for sc in self.scenarios:
+            out[sc.verdict.value] = out.get(sc.verdict.value, 0) + 1
+        return out
+
+    @property
+    def passed(self) -> bool:
+        return all(sc.verdict.passed for sc in self.scenarios)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["schema"] = SCHEMA_VERSION
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunResult":
+        if d.get("schema") != SCHEMA_VERSION:
+            raise ValueError(f"results schema {d.get('schema')!r}, expected {SCHEMA_VERSION}")
+        scenarios = []
+        for s in d["scenarios"]:
+            s = dict(s)
+            s["verdict"] = Verdict(s["verdict"])
+            s["checkpoints"] = [CheckpointRecord(**c) for c in s["checkpoints"]]
+            s["injections"] = [InjectionRecord(**i) for i in s["injections"]]
+            s["faults"] = [FaultRecord(**f) for f in s["faults"]]
+            scenarios.append(ScenarioResult(**s))
+        fields = {k: v for k, v in d.items() if k not in ("schema", "scenarios")}
+        return cls(scenarios=scenarios, **fields)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=1, default=str))
+
+    @classmethod
+    def load(cls, path: Path) -> "RunResult":
+        return cls.from_dict(json.loads(path.read_text()))
