@@ -167,7 +167,12 @@ def _say(message: str) -> None:
 
 # ---- main ----
 
-SUBCOMMANDS: list[Callable] = [register_boot]
+def _run_commands() -> list[Callable]:
+    from harness.cli_run import register_list, register_report, register_run
+    return [register_run, register_list, register_report]
+
+
+SUBCOMMANDS: list[Callable] = [register_boot, *_run_commands()]
 
 
 def build_parser() -> argparse.ArgumentParser:

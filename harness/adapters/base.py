@@ -170,6 +170,28 @@ class KernelAdapter(ABC):
         """Contents of file NAME in the file-system disk after (or during a
         pause of) a run; HarnessError if it is not there."""
 
+    # ---- debugger side (scenario runs) ----
+
+    # A symbol reached only in long mode: the debugger attaches there.
+    long_mode_symbol: str | None = None
+
+    def kernel_symbols(self):
+        """The kernel's SymbolTable (ELF symbols + DWARF), loaded once."""
+        if getattr(self, "_symbols", None) is None:
+            from harness.symbols import SymbolTable
+            self._symbols = SymbolTable(self.symbol_file)
+        return self._symbols
+
+    @abstractmethod
+    def inspector(self, debugger, symbols):
+        """A harness.state_capture.KernelInspector for a stopped guest."""
+
+    def leak_problem(self, outcome: BootOutcome) -> str | None:
+        """A one-line description of frames or swap slots still in use
+        after every process ended, or None (also when the kernel cannot
+        tell)."""
+        return None
+
 
 def check_run_words(runs: Sequence[Sequence[str]]) -> None:
     """UsageError unless each run is a non-empty list of non-empty words

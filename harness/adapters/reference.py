@@ -9,6 +9,7 @@ says how it ended (isa-debug-exit, include/kernel/power.h): 33 power-off,
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Sequence
@@ -29,9 +30,29 @@ MIN_FS_BYTES = fsimage.DEFAULT_SIZE_BYTES
 BUILD_TIMEOUT_S = 600
 
 
+POWEROFF_COUNTS = re.compile(r"user_frames_free=(\d+)/(\d+) swap_slots_free=(\d+)/(\d+)")
+
+
 class ReferenceAdapter(KernelAdapter):
     name = "reference"
     boot_marker = r"^vmcheck: boot complete$"
+    long_mode_symbol = "kmain"
+
+    def inspector(self, debugger, symbols):
+        from harness.adapters.reference_inspect import ReferenceInspector
+        return ReferenceInspector(debugger, symbols)
+
+    def leak_problem(self, outcome: BootOutcome) -> str | None:
+        if outcome.poweroff_line is None:
+            return None
+        m = POWEROFF_COUNTS.search(outcome.poweroff_line)
+        if m is None:
+            return f"unreadable power-off line: {outcome.poweroff_line!r}"
+        frames_free, frames, slots_free, slots = map(int, m.groups())
+        if frames_free != frames or slots_free != slots:
+            return (f"leak after every process ended: {frames - frames_free} user frames "
+                    f"and {slots - slots_free} swap slots still in use")
+        return None
 
     def __init__(self, build_dir: Path | None = None):
         self.build_dir = build_dir or config.build_dir()

@@ -19,7 +19,9 @@ _Static_assert(offsetof(struct thread, switch_rsp) == THREAD_SWITCH_RSP,
                "switch.S assumes this offset");
 
 struct thread *vmcheck_current_thread;
-static struct list ready_list, all_list;
+static struct list ready_list;
+/* Every live thread (a stable symbol the harness walks). */
+struct list vmcheck_all_threads;
 static struct thread *idle_thread;
 static struct thread initial_thread;
 static tid_t next_tid = 1;
@@ -35,7 +37,7 @@ static void init_thread(struct thread *t, const char *name) {
   strlcpy(t->name, name, sizeof t->name);
   t->magic = THREAD_MAGIC;
   memcpy(t->fpu_state, clean_fpu_state, sizeof t->fpu_state);
-  list_push_back(&all_list, &t->allelem);
+  list_push_back(&vmcheck_all_threads, &t->allelem);
 }
 
 static void fpu_init(void) {
@@ -53,7 +55,7 @@ void thread_init(void) {
   ASSERT(intr_get_level() == INTR_OFF);
   fpu_init();
   list_init(&ready_list);
-  list_init(&all_list);
+  list_init(&vmcheck_all_threads);
   init_thread(&initial_thread, "main");
   initial_thread.kstack = boot_stack;
   initial_thread.status = THREAD_RUNNING;
@@ -166,7 +168,7 @@ void thread_exit(void) {
 
 void thread_foreach(thread_action_func *action, void *aux) {
   ASSERT(intr_get_level() == INTR_OFF);
-  for (struct list_elem *e = list_begin(&all_list); e != list_end(&all_list);
+  for (struct list_elem *e = list_begin(&vmcheck_all_threads); e != list_end(&vmcheck_all_threads);
        e = list_next(e))
     action(list_entry(e, struct thread, allelem), aux);
 }

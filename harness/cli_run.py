@@ -1,0 +1,108 @@
+"""`vmcheck run`, `vmcheck list` and `vmcheck report`.
+
+    ./vmcheck run [SCENARIO|GLOB|AREA]... [--jobs N] [--report DIR] [--shard K/N]
+    ./vmcheck list [SCENARIO|GLOB|AREA]...
+    ./vmcheck report RESULTS_JSON [--report DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from harness import config
+from harness.cli import add_common_options, int_in_range
+from harness.errors import EXIT_USAGE, UsageError
+
+EXIT_FAILED = 1
+DEFAULT_REPORT = config.REPO_ROOT / "reports" / "out"
+
+
+def register_run(subparsers) -> None:
+    p = subparsers.add_parser("run", help="run scenarios and write a report",
+                              description="Run conformance scenarios (all by default).")
+    p.add_argument("patterns", nargs="*", metavar="SCENARIO",
+                   help="scenario names, globs (mmap-*) or areas (swap); default: all")
+    p.add_argument("--jobs", "-j", type=int_in_range(1, 64), default=1, metavar="N",
+                   help="machines at once (default: 1)")
+    p.add_argument("--report", type=Path, default=DEFAULT_REPORT, metavar="DIR",
+                   help=f"report folder (default: {DEFAULT_REPORT.relative_to(config.REPO_ROOT)})")
+    p.add_argument("--shard", metavar="K/N", help="run only the K-th of N stable shards")
+    p.add_argument("--suite", type=Path, default=None, metavar="DIR",
+                   help="scenario folder (default: scenarios/suite)")
+    add_common_options(p)
+    p.set_defaults(handler=run_run)
+
+
+def register_list(subparsers) -> None:
+    p = subparsers.add_parser("list", help="list scenarios")
+    p.add_argument("patterns", nargs="*", metavar="SCENARIO")
+    p.add_argument("--suite", type=Path, default=None, metavar="DIR")
+    p.set_defaults(handler=run_list)
+
+
+def register_report(subparsers) -> None:
+    p = subparsers.add_parser("report", help="regenerate a report from saved results")
+    p.add_argument("results", type=Path, metavar="RESULTS_JSON")
+    p.add_argument("--report", type=Path, default=DEFAULT_REPORT, metavar="DIR")
+    p.set_defaults(handler=run_report)
+
+
+def _load(args, programs_dir=None):
+    from harness.suite import SUITE_DIR, load_all, select
+    from harness.runner import DATA_DIR
+    scenarios = load_all(programs_dir, DATA_DIR if programs_dir else None, args.suite or SUITE_DIR)
+    return select(scenarios, args.patterns)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    for sc in _load(args):
+        print(f"{sc.name:<24} {sc.area:<11} {sc.description}")
+    return 0
+
+
+def run_run(args: argparse.Namespace) -> int:
+    from harness.adapters import get_adapter
+    from harness.runner import RunnerOptions
+    from harness.suite import run_suite, shard, summary_table
+    adapter = get_adapter(args.kernel)
+    adapter.check_built()
+    scenarios = shard(_load(args, getattr(adapter, "programs_dir", None)), args.shard)
+    if not scenarios:
+        print("no scenarios in this shard")
+        return 0
+    scale = args.timeout_scale if args.timeout_scale is not None else config.env_timeout_scale()
+    artifacts = args.report.resolve() / "artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    opts = RunnerOptions(accel=args.accel, icount=args.icount,
+                         timeouts=config.Timeouts(scale=scale), artifacts=artifacts, keep=args.keep)
+    print(f"vmcheck: {len(scenarios)} scenario(s) on the {adapter.name} kernel, "
+          f"{args.jobs} job(s)", flush=True)
+    run = run_suite(adapter, scenarios, opts, args.jobs,
+                    progress=lambda line: print(line, flush=True), shard_spec=args.shard)
+    print(summary_table(run))
+    index = write_report(run, args.report)
+    print(f"report: {index}")
+    return 0 if run.passed else EXIT_FAILED
+
+
+def write_report(run, out_dir: Path) -> Path:
+    """results.json, JUnit XML, autograder JSON and the HTML report."""
+    from reports import render_report, write_autograder, write_junit
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run.save(out_dir / "results.json")
+    write_junit(run, out_dir / "junit.xml")
+    write_autograder(run, out_dir / "autograder.json")
+    return render_report(run, out_dir)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from harness.results import RunResult
+    try:
+        run = RunResult.load(args.results)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise UsageError(f"{args.results}: not a vmcheck results file ({e})") from None
+    print(f"report: {write_report(run, args.report)}")
+    return 0

@@ -1,0 +1,74 @@
+"""Capturing a MachineState (oracles/state.py) at a stop.
+
+A KernelInspector (one per adapter) reads the kernel's own structures:
+the processes and their page-table roots, each SPT, the pools. This module
+does the kernel-independent part: walking every process's page tables
+through physical memory and assembling the state the oracles check.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from typing import Optional
+
+from harness.pagewalk import walk_page_tables
+from oracles.state import MachineState, PoolState, ProcessState
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessInfo:
+    pid: int
+    name: str
+    pml4_phys: int       # physical address of the page-table root
+    current: bool        # the thread that is running now
+
+
+class KernelInspector(ABC):
+    """Reads one kernel family's structures through a stopped debugger."""
+
+    @abstractmethod
+    def processes(self) -> list[ProcessInfo]:
+        """Every user process (with an address space)."""
+
+    @abstractmethod
+    def spt(self, proc: ProcessInfo) -> tuple[Optional[dict], Optional[str]]:
+        """(va -> SptPage, None) or (None, why the SPT cannot be read)."""
+
+    @abstractmethod
+    def pools(self) -> PoolState:
+        """User-frame pool and swap usage."""
+
+
+class DebuggerMemory:
+    """harness.pagewalk.PhysicalMemory over a stopped debugger."""
+
+    def __init__(self, debugger, ram_size: int):
+        self.debugger = debugger
+        self.ram_size = ram_size
+
+    def read_phys(self, addr: int, length: int) -> bytes:
+        return self.debugger.read_phys(addr, length)
+
+
+def capture_state(inspector: KernelInspector, debugger, ram_size: int, checkpoint: int,
+                  programs: dict, stack_top: int = 0x47480000) -> MachineState:
+    """The state at this stop: every process's page tables and SPT, the
+    pools, and a reader of the current process's memory. PROGRAMS maps
+    process names to ProgramImage (for code ranges); unknown names get
+    none."""
+    mem = DebuggerMemory(debugger, ram_size)
+    procs, current = {}, None
+    for info in inspector.processes():
+        spt, why = inspector.spt(info)
+        image = programs.get(info.name)
+        procs[info.pid] = ProcessState(
+            pid=info.pid, name=info.name, pages=walk_page_tables(mem, info.pml4_phys),
+            spt=spt, spt_unreadable=why,
+            code_ranges=image.code_ranges if image is not None else (), stack_top=stack_top)
+        if info.current:
+            current = info.pid
+    if current is None:
+        raise LookupError("the running thread is not a user process")
+    return MachineState(checkpoint=checkpoint, current=current, processes=procs,
+                        pools=inspector.pools(), read_user=debugger.read_virt)
