@@ -43,12 +43,28 @@ def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
                             expected_exit_status=sc.exit_status, description=sc.description)
     try:
         _execute(adapter, sc, opts, result)
-    except (MachineTimeout, DebuggerTimeout) as e:
+    except DebuggerTimeout as e:
+        result.verdict = Verdict.HANG
+        result.reason = (f"no power-off within {opts.timeouts(sc.timeout):g} s; "
+                         f"the CPU was at {_where(e.stop.pc, adapter, sc)} when stopped")
+    except MachineTimeout as e:
         result.verdict, result.reason = Verdict.HANG, _first_line(e)
     except HarnessError as e:
         result.verdict, result.reason = Verdict.HARNESS_ERROR, _first_line(e)
     result.duration_s = round(time.monotonic() - start, 3)
     return result
+
+
+def _where(pc, adapter, sc) -> str:
+    """A code address as `function+off (program)` or `function+off (kernel)`."""
+    if pc is None:
+        return "an unknown address"
+    if pc >= 0x8000000000:
+        return f"{adapter.kernel_symbols().describe(pc)} (kernel)"
+    image = load_program(adapter.find_program(sc.program))
+    funcs = [(a, n) for n, a in image.symbols.items() if a <= pc]
+    name, base = (max(funcs)[1], max(funcs)[0]) if funcs else ("?", pc)
+    return f"{name}+{pc - base:#x} in {sc.program} (user)"
 
 
 def _first_line(e: Exception) -> str:
@@ -65,7 +81,17 @@ def _execute(adapter, sc, opts: RunnerOptions, result: ScenarioResult) -> None:
                              run_root=opts.artifacts)
     deadline = time.monotonic() + opts.timeouts(sc.timeout)
     session = CheckpointSession(adapter, sc, images, files, opts.timeouts)
-    with Machine(options) as machine:
+    machine = Machine(options)
+    try:
+        _boot_and_judge(machine, adapter, sc, programs, images, files, cmdline, session,
+                        deadline, opts, result)
+    finally:
+        result.artifacts = str(machine.run_dir) if machine.kept else None
+
+
+def _boot_and_judge(machine, adapter, sc, programs, images, files, cmdline, session,
+                    deadline, opts, result) -> None:
+    with machine:
         disks = adapter.make_disks(machine.run_dir, programs, files, sc.swap_mb)
         machine.start(adapter.qemu_args(disks, cmdline, sc.mem_mb))
         try:
@@ -83,7 +109,6 @@ def _execute(adapter, sc, opts: RunnerOptions, result: ScenarioResult) -> None:
             _after_run_checks(adapter, disks, sc, files, images, result)
         _judge(adapter, sc, outcome, session, result)
         machine.failed = not result.verdict.passed
-    result.artifacts = str(machine.run_dir) if machine.kept else None
 
 
 def _after_run_checks(adapter, disks, sc, files, images, result) -> None:

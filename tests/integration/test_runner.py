@@ -1,0 +1,121 @@
+"""The scenario runner on the reference kernel: verdicts, checkpoint stops,
+page-table snapshots, and the CLI's exit codes."""
+
+import subprocess
+import textwrap
+
+import pytest
+
+from harness.adapters import get_adapter
+from harness.runner import DATA_DIR, RunnerOptions, run_scenario
+from harness.scenario import load_file
+from harness.snapshot import PTE_NX, PTE_U, PTE_W, PageTableSnapshot
+
+pytestmark = pytest.mark.integration
+
+
+def scenarios(tmp_path, text):
+    path = tmp_path / "s.toml"
+    path.write_text('area = "core"\n' + textwrap.dedent(text))
+    return {sc.name: sc for sc in load_file(path)}
+
+
+def run(sc, run_root):
+    return run_scenario(get_adapter("reference"), sc, RunnerOptions(artifacts=run_root))
+
+
+def test_pass_and_fail_with_the_cause(built, tmp_path, run_root):
+    scs = scenarios(tmp_path, """
+        [[scenario]]
+        name = "ok"
+        program = "hello"
+        output = ["Hello, world!"]
+        [[scenario]]
+        name = "wrong-status"
+        program = "hello"
+        exit_status = 3
+        [[scenario]]
+        name = "wrong-output"
+        program = "hello"
+        output = ["Hello, world!", "Goodbye"]
+        """)
+    assert run(scs["ok"], run_root).verdict.value == "PASS"
+    bad = run(scs["wrong-status"], run_root)
+    assert (bad.verdict.value, bad.exit_status) == ("FAIL", 0)
+    assert "exit status 0, expected 3" in bad.reason
+    assert bad.artifacts and (run_root / bad.artifacts.split("/")[-1] / "console.log").is_file()
+    out = run(scs["wrong-output"], run_root)
+    assert out.verdict.value == "FAIL" and out.missing_output == ["Goodbye"]
+
+
+def test_checkpoint_snapshot_has_code_data_and_stack_pages(built, tmp_path, run_root):
+    scs = scenarios(tmp_path, """
+        [[scenario]]
+        name = "cp"
+        program = "checkpoints"
+        [[scenario.checkpoint]]
+        id = 2
+        hit = 2
+        expect = [{ check = "contents", addr = "cp_buf + PGSIZE", length = 1, source = "text", text = "b" },
+                  { check = "present", start = "cp_buf", pages = 2, present = "all" }]
+        """)
+    res = run(scs["cp"], run_root)
+    stops = [(c.id, c.hit) for c in res.checkpoints]
+    assert stops[:4] == [(1, 1), (2, 1), (2, 2), (2, 3)]
+    cp = next(c for c in res.checkpoints if (c.id, c.hit) == (2, 2))
+    assert cp.violations == [] and cp.expectations == ["contents", "present"]
+    snap = PageTableSnapshot.from_dict(cp.pages)
+    code, data, stack = snap.lookup(0x400000), snap.lookup(0x404000), snap.lookup(0x4747F000)
+    assert code and code.flags & PTE_U and not code.flags & PTE_W and not code.flags & PTE_NX
+    assert data and data.flags & PTE_U and data.flags & PTE_W
+    assert stack and stack.flags & PTE_U and stack.flags & PTE_W
+    assert cp.pools["user_frames_total"] > cp.pools["user_frames_free"] > 0
+
+
+def test_failed_expectation_names_page_expected_and_actual(built, tmp_path, run_root):
+    scs = scenarios(tmp_path, """
+        [[scenario]]
+        name = "cp-wrong"
+        program = "checkpoints"
+        [[scenario.checkpoint]]
+        id = 2
+        hit = 2
+        expect = [{ check = "contents", addr = "cp_buf + PGSIZE", length = 1, source = "text", text = "x" }]
+        """)
+    res = run(scs["cp-wrong"], run_root)
+    assert res.verdict.value == "FAIL"
+    [v] = [v for c in res.checkpoints for v in c.violations]
+    assert (v["oracle"], v["expected"], v["actual"]) == ("contents", "78", "62")
+    assert "contents" in res.reason
+
+
+def test_hang_is_a_verdict_and_leaves_nothing_running(built, tmp_path, run_root, our_processes):
+    scs = scenarios(tmp_path, """
+        [[scenario]]
+        name = "slow"
+        program = "spin"
+        args = ["S", "100000000000"]
+        timeout = 2
+        """)
+    res = run(scs["slow"], run_root)
+    assert res.verdict.value == "HANG", res.reason
+    assert res.reason.startswith("no power-off within 2 s; the CPU was at ") and "in spin (user)" in res.reason
+    assert res.artifacts is not None
+    assert our_processes() == []
+
+
+def vmcheck(*args):
+    return subprocess.run(["./vmcheck", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_cli_list_and_usage_errors(built, tmp_path):
+    listed = vmcheck("list", "robustness")
+    assert listed.returncode == 0 and "badptr-read-null" in listed.stdout
+    missing = vmcheck("run", "no-such-scenario")
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines() == [
+        "vmcheck: error: no scenario matches 'no-such-scenario' (see `./vmcheck list`)"]
+    (tmp_path / "bad.toml").write_text('area = "core"\n[[scenario]]\nname = "x"\nprogram = 5\n')
+    bad = vmcheck("run", "--suite", str(tmp_path))
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert f"{tmp_path / 'bad.toml'}:4: scenario 'x': program: must be a string" in bad.stderr
