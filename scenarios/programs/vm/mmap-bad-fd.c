@@ -1,0 +1,14 @@
+/* mmap-bad-fd: mmap of an fd that is not open must fail (return NULL); a
+ * kernel that kills the process with exit(-1) instead is also accepted.
+ * Pintos-KAIST: tests/vm/mmap-bad-fd.
+ * Checkpoint 1: after the call; 0x10000000 is unmapped. */
+#include "vmtest.h"
+
+int main(void) {
+  msg("begin");
+  CHECK(mmap((void *)0x10000000, PGSIZE, 0, 0x5678, 0) == MAP_FAILED,
+        "mmap of an fd that is not open fails");
+  checkpoint(1);
+  msg("end");
+  return 0;
+}

@@ -1,0 +1,14 @@
+/* mmap-bad-fd3: mmap of fd 1 (console output) must fail (return NULL); a
+ * kernel that kills the process with exit(-1) instead is also accepted.
+ * Pintos-KAIST: tests/vm/mmap-bad-fd3.
+ * Checkpoint 1: after the call; 0x10000000 is unmapped. */
+#include "vmtest.h"
+
+int main(void) {
+  msg("begin");
+  CHECK(mmap((void *)0x10000000, PGSIZE, 0, 1, 0) == MAP_FAILED,
+        "mmap of fd 1 (console output) fails");
+  checkpoint(1);
+  msg("end");
+  return 0;
+}

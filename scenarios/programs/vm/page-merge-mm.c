@@ -1,0 +1,25 @@
+/* page-merge-mm: 8 chunks of 128 KiB (1 MiB of RC4 keystream in all) are
+ * sorted at the same time by 8 child-qsort-mm processes (each quicksorts
+ * them in place through a writable file mapping and exits without
+ * munmap), one file "chunkN" per chunk; every child must exit with 80.
+ * The parent then merges the chunks and checks the result against a
+ * histogram of the original bytes.
+ * Pintos-KAIST: tests/vm/page-merge-mm (needs program child-qsort-mm;
+ * creates chunk0..chunk7).
+ * Output: the parent's lines in order; the eight "child-qsort-mm: exit(80)"
+ * lines may come anywhere after "(page-merge-mm) sort chunk 0".
+ * Checkpoint 1: after init; merge_src is valid and writable. */
+#define MERGE_CHUNK_SIZE (128 * 1024)
+#define MERGE_CHUNK_CNT 8
+#include "merge.h"
+
+int main(void) {
+  msg("begin");
+  merge_init();
+  checkpoint(1);
+  merge_sort_parallel("child-qsort-mm", 80);
+  merge_combine();
+  merge_verify();
+  msg("end");
+  return 0;
+}

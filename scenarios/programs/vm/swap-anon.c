@@ -1,0 +1,24 @@
+/* swap-anon: 20 MiB of zero-filled (.bss) pages on a 10 MB machine: each
+ * page gets a stamp, which forces most of them out to swap, then every
+ * stamp is read back.
+ * Pintos-KAIST: tests/vm/swap-anon (10 MB RAM, 30 MB swap disk).
+ * Checkpoint 1: after stamping; all 5120 pages of swap_anon_buf valid and
+ *   writable; at least 2560 pages are in swap.
+ * Checkpoint 2: after the check; same. */
+#include "swapstamp.h"
+#include "vmtest.h"
+
+#define SWAP_BUF_SIZE (20 * 1024 * 1024)
+#define SWAP_BUF_PAGES (SWAP_BUF_SIZE / PGSIZE)
+
+char swap_anon_buf[SWAP_BUF_SIZE] __attribute__((aligned(PGSIZE)));
+
+int main(void) {
+  msg("begin");
+  stamp_pages(swap_anon_buf, SWAP_BUF_PAGES, 0, 512);
+  checkpoint(1);
+  check_stamps(swap_anon_buf, SWAP_BUF_PAGES, 0, 512);
+  checkpoint(2);
+  msg("end");
+  return 0;
+}
