@@ -1,6 +1,7 @@
 # vmcheck: entry points. `make help` lists the targets.
 PY := /usr/bin/python3
 BUILD := $(CURDIR)/build
+JOBS ?= 2
 DEBIAN_PACKAGES := qemu-system-x86 qemu-utils gdb gcc make binutils \
   python3-pytest python3-capstone python3-pyelftools python3-jinja2 \
   python3-pytest-timeout python3-pytest-xdist python3-psutil
@@ -12,8 +13,9 @@ all: kernel programs ## Build the reference kernel and all user programs
 kernel: ## Build the reference kernel (build/kernel/kernel.elf, kernel32.elf)
 	$(MAKE) -C reference_kernel O=$(BUILD)/kernel
 
-programs: ## Build the user library and every user program (build/programs/)
+programs: ## Build the user library, every user program (build/programs/) and data files (build/data/)
 	$(MAKE) -C scenarios O=$(BUILD)/programs
+	$(PY) scenarios/data/make_data.py $(BUILD)/data
 
 deps: ## Install the Debian packages vmcheck needs (idempotent)
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
@@ -26,6 +28,12 @@ deps: ## Install the Debian packages vmcheck needs (idempotent)
 test: all ## Run the project's own tests (unit + integration, < 20 min)
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
+conformance: all ## Run the whole conformance suite on the reference kernel; report in reports/out/
+	./vmcheck run --jobs $(JOBS) --report reports/out
+
+report: ## Regenerate the HTML/JUnit/JSON report from reports/out/results.json
+	./vmcheck report reports/out/results.json --report reports/out
+
 bench: all ## Boot-time benchmark: QEMU start to first user instruction / power-off
 	$(PY) -m harness.bench
 
@@ -35,4 +43,4 @@ clean: ## Remove build output
 help: ## List the make targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-.PHONY: all kernel programs deps test bench clean help
+.PHONY: all kernel programs deps test conformance report bench clean help

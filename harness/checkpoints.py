@@ -5,6 +5,11 @@ breakpoint on `checkpoint` of every program of the scenario (user VAs:
 QEMU's breakpoints work before the page is mapped), and at each hit
 captures a MachineState, runs the invariant oracles and the scenario's
 expectations for that checkpoint, and records a CheckpointRecord.
+
+Hits are counted per (program, checkpoint id). Address expressions use
+the symbols of the program that hit the checkpoint, plus `probe`: the
+value of its global `vmcheck_probe` at that moment (an address known only
+at run time, such as a stack buffer).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from oracles.expectations import CheckContext, run_check
 from oracles.invariants import check_invariants
 from oracles.state import Violation
 
+PROBE_SYMBOL = "vmcheck_probe"
+
 
 class CheckpointSession:
     """One scenario's checkpoint handling on one machine."""
@@ -31,12 +38,10 @@ class CheckpointSession:
         self.images = images          # program name -> ProgramImage
         self.data_files = data_files  # data file name -> bytes
         self.timeouts = timeouts
-        self.hits: Counter = Counter()
+        self.hits: Counter = Counter()          # (program, id) -> hits
+        self.process_hits: Counter = Counter()  # (program, id, process) -> hits
+        self.frames: dict = {}                  # checkpoint id -> {va: phys}, last hit
         self.records: list[CheckpointRecord] = []
-        main = images[scenario.program]
-        self.symbols = main.symbols
-        self.ctx_base = dict(symbols=main.symbols, elf_bytes=main.elf_bytes,
-                             data_file=lambda name: self.data_files.get(name, b""))
 
     def run(self, machine, deadline: float) -> None:
         """Attaches, runs the guest to its end, handling every checkpoint.
@@ -46,11 +51,13 @@ class CheckpointSession:
                               timeout=self.timeouts.qemu_start, timeout_scale=self.timeouts.scale)
         with dbg:
             self.inspector = self.adapter.inspector(dbg, symbols)
-            code = {}
-            for image in self.images.values():
+            owners = {}   # checkpoint address -> [(program, first bytes)]
+            for name, image in self.images.items():
                 if image.checkpoint is not None:
-                    code[image.checkpoint] = image.elf_bytes(image.checkpoint, 8)
-                    dbg.add_breakpoint(image.checkpoint)
+                    if image.checkpoint not in owners:
+                        dbg.add_breakpoint(image.checkpoint)
+                    owners.setdefault(image.checkpoint, []).append(
+                        (name, image.elf_bytes(image.checkpoint, 16)))
             while True:
                 left = (deadline - time.monotonic()) / self.timeouts.scale
                 stop = dbg.run_until(None, timeout=max(left, 0.01))
@@ -58,26 +65,51 @@ class CheckpointSession:
                     return
                 if stop.reason != "breakpoint":
                     raise HarnessError(f"unexpected stop ({stop.reason}) at {dbg.describe(stop.pc)}")
-                if dbg.read_virt(stop.pc, 8) == code.get(stop.pc):
-                    self._on_checkpoint(dbg, machine)
+                code = dbg.read_virt(stop.pc, 16)
+                candidates = [p for p, b in owners.get(stop.pc, ()) if b == code]
+                if candidates:
+                    self._on_checkpoint(dbg, candidates)
 
-    def _on_checkpoint(self, dbg, machine) -> None:
+    def _specs(self, program: str, cp_id: int, process: str, hit: int) -> list:
+        return [c for c in self.scenario.checkpoints
+                if c.id == cp_id and (c.program or self.scenario.program) == program
+                and (c.process is None or c.process == process)
+                and (c.hit == "every" or c.hit == hit)]
+
+    def _context(self, state, program: str, dbg) -> CheckContext:
+        image = self.images[program]
+        symbols = dict(image.symbols)
+        if PROBE_SYMBOL in symbols:
+            symbols["probe"] = int.from_bytes(dbg.read_virt(symbols[PROBE_SYMBOL], 8), "little")
+        return CheckContext(state=state, symbols=symbols, elf_bytes=image.elf_bytes,
+                            data_file=lambda name: self.data_files.get(name, b""),
+                            frames_at=lambda cp: self.frames.get(cp, {}))
+
+    def _on_checkpoint(self, dbg, candidates: list) -> None:
+        """CANDIDATES: programs whose checkpoint() is at this address with
+        these bytes; the running process's name (a program that exec'd is
+        named after it) picks one, else the scenario's program wins."""
         cp_id = _signed32(dbg.register("rdi"))
-        self.hits[cp_id] += 1
-        hit = self.hits[cp_id]
-        specs = [c for c in self.scenario.checkpoints
-                 if c.id == cp_id and (c.hit == "every" or c.hit == hit)]
-        state = capture_state(self.inspector, dbg, machine_ram(self.scenario), cp_id, self.images)
+        state = capture_state(self.inspector, dbg, self.scenario.mem_mb << 20, cp_id, self.images)
         proc = state.proc
+        if proc.name in candidates:
+            program = proc.name
+        else:
+            program = self.scenario.program if self.scenario.program in candidates else candidates[0]
+        self.hits[(program, cp_id)] += 1
+        hit = self.hits[(program, cp_id)]
+        self.process_hits[(program, cp_id, proc.name)] += 1
+        specs = self._specs(program, cp_id, proc.name, hit)
         violations: list[Violation] = []
         if all(spec.invariants for spec in specs):
             violations += check_invariants(state, disabled=set(self.scenario.invariants_off))
-        ctx = CheckContext(state=state, **self.ctx_base)
+        ctx = self._context(state, program, dbg)
         run = []
         for spec in specs:
             for exp in spec.expect:
                 run.append(exp.check)
                 violations += run_check(ctx, exp.check, exp.params)
+        self.frames[cp_id] = {va: phys for va, phys, _ in proc.pages.iter_user_4k()}
         self.records.append(CheckpointRecord(
             id=cp_id, hit=hit, pid=proc.pid, process=proc.name,
             pages=proc.pages.to_dict(),
@@ -86,18 +118,22 @@ class CheckpointSession:
             violations=[v.to_dict() for v in violations], expectations=run))
 
     def unreached(self) -> list[str]:
-        """Declared checkpoints the program never reached."""
+        """Declared checkpoints reached too few (or, with `count`, a
+        different number of) times."""
         out = []
         for spec in self.scenario.checkpoints:
-            n = self.hits[spec.id]
-            if n == 0 or (spec.hit != "every" and n < spec.hit):
+            program = spec.program or self.scenario.program
+            if spec.process is not None:
+                n = self.process_hits[(program, spec.id, spec.process)]
+            else:
+                n = self.hits[(program, spec.id)]
+            who = f" by {spec.process}" if spec.process else ""
+            if spec.count is not None and n != spec.count:
+                out.append(f"checkpoint {spec.id} reached {n} times{who}, expected {spec.count}")
+            elif spec.count is None and (n == 0 or (spec.hit != "every" and n < spec.hit)):
                 what = "" if spec.hit == "every" else f" (hit {spec.hit})"
-                out.append(f"checkpoint {spec.id}{what} was never reached ({n} hits)")
+                out.append(f"checkpoint {spec.id}{what} was never reached{who} ({n} hits)")
         return out
-
-
-def machine_ram(scenario) -> int:
-    return scenario.mem_mb << 20
 
 
 def _signed32(value: int) -> int:

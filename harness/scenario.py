@@ -57,14 +57,25 @@ SCENARIO_FIELDS = {
                      f"must be more than 0 and at most 3600 seconds, not {v}"),
     "exit_status": Field(int, 0, check=in_range(-1, 255)),
     "output": Field(list, [], items=str),
+    "output_mode": Field(str, "lines", check=one_of("lines", "exact", "main-ordered")),
+    "other_lines": Field(list, [], items=str),
+    "also_accept": Field(list, [], items=dict),
     "output_absent": Field(list, [], items=str),
     "tags": Field(list, [], items=str),
     "invariants_off": Field(dict, {}, check=_reasons_check),
     "checkpoint": Field(list, [], items=dict),
     "after": Field(list, [], items=dict),
 }
+ALTERNATIVE_FIELDS = {
+    "exit_status": Field(int, check=in_range(-1, 255)),
+    "output": Field(list, items=str),
+    "other_lines": Field(list, [], items=str),
+}
 CHECKPOINT_FIELDS = {
     "id": Field(int, check=in_range(0, 1 << 30)),
+    "program": Field(str, None, check=_name_check),
+    "process": Field(str, None),
+    "count": Field(int, None, check=in_range(0, 1 << 20)),
     "hit": Field((int, str), 1, check=lambda v: None if v == "every" or (
         isinstance(v, int) and v >= 1) else "must be a hit number >= 1 or \"every\""),
     "expect": Field(list, [], items=dict),
@@ -86,6 +97,17 @@ class Checkpoint:
     hit: object            # int, or "every"
     expect: tuple          # of Expectation
     invariants: bool
+    program: Optional[str] = None   # whose checkpoint() (default: the scenario's)
+    process: Optional[str] = None   # only when this process reaches it
+    count: Optional[int] = None     # expected number of hits
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """One accepted ending: exit status and output."""
+    exit_status: int
+    output: tuple
+    other_lines: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +125,9 @@ class Scenario:
     timeout: float
     exit_status: int
     output: tuple
+    output_mode: str
+    other_lines: tuple
+    also_accept: tuple     # of Outcome
     output_absent: tuple
     tags: tuple
     invariants_off: dict
@@ -113,6 +138,11 @@ class Scenario:
     @property
     def programs(self) -> tuple:
         return (self.program,) + self.extra_programs
+
+    @property
+    def outcomes(self) -> tuple:
+        """Every accepted ending, the primary one first."""
+        return (Outcome(self.exit_status, self.output, self.other_lines),) + self.also_accept
 
 
 def _expectation(table: dict, path: list, after_run: bool) -> Expectation:
@@ -137,7 +167,8 @@ def _expectation(table: dict, path: list, after_run: bool) -> Expectation:
 def _checkpoint(table: dict, path: list) -> Checkpoint:
     v = validate_table(table, CHECKPOINT_FIELDS, path, "checkpoint")
     expects = tuple(_expectation(e, path + ["expect", i], False) for i, e in enumerate(v["expect"]))
-    return Checkpoint(v["id"], v["hit"], expects, v["invariants"])
+    return Checkpoint(v["id"], v["hit"], expects, v["invariants"], v["program"], v["process"],
+                      v["count"])
 
 
 def _scenario(table: dict, path: list, default_area: Optional[str], source: str) -> Scenario:
@@ -152,9 +183,19 @@ def _scenario(table: dict, path: list, default_area: Optional[str], source: str)
             raise SchemaError(path + ["checkpoint", i, "id"], f"checkpoint {cp.id} (hit {cp.hit}) is listed twice")
         seen.add((cp.id, cp.hit))
     after = tuple(_expectation(e, path + ["after", i], True) for i, e in enumerate(v["after"]))
+    alternatives = []
+    for i, alt in enumerate(v["also_accept"]):
+        a = validate_table(alt, ALTERNATIVE_FIELDS, path + ["also_accept", i], "also_accept entry")
+        alternatives.append(Outcome(a["exit_status"], tuple(a["output"]), tuple(a["other_lines"])))
+    for cp_path, cp in zip(range(len(cps)), cps):
+        if cp.program is not None and cp.program not in (v["program"], *v["extra_programs"]):
+            raise SchemaError(path + ["checkpoint", cp_path, "program"],
+                              f"program '{cp.program}' is not the scenario's program or one "
+                              "of its extra_programs")
     return Scenario(v["name"], v["program"], area, v["description"], tuple(v["args"]),
                     tuple(v["extra_programs"]), tuple(v["files"]), v["mem_mb"], v["swap_mb"],
                     v["user_pages"], float(v["timeout"]), v["exit_status"], tuple(v["output"]),
+                    v["output_mode"], tuple(v["other_lines"]), tuple(alternatives),
                     tuple(v["output_absent"]), tuple(v["tags"]), dict(v["invariants_off"]),
                     cps, after, source)
 

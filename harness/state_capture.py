@@ -58,17 +58,21 @@ def capture_state(inspector: KernelInspector, debugger, ram_size: int, checkpoin
     process names to ProgramImage (for code ranges); unknown names get
     none."""
     mem = DebuggerMemory(debugger, ram_size)
+    infos = inspector.processes()
+    spts = {info.pid: inspector.spt(info) for info in infos}   # virtual reads
+    pools = inspector.pools()
+    with debugger.physical_memory():                           # one mode switch
+        walks = {info.pid: walk_page_tables(mem, info.pml4_phys) for info in infos}
     procs, current = {}, None
-    for info in inspector.processes():
-        spt, why = inspector.spt(info)
+    for info in infos:
+        spt, why = spts[info.pid]
         image = programs.get(info.name)
         procs[info.pid] = ProcessState(
-            pid=info.pid, name=info.name, pages=walk_page_tables(mem, info.pml4_phys),
-            spt=spt, spt_unreadable=why,
+            pid=info.pid, name=info.name, pages=walks[info.pid], spt=spt, spt_unreadable=why,
             code_ranges=image.code_ranges if image is not None else (), stack_top=stack_top)
         if info.current:
             current = info.pid
     if current is None:
         raise LookupError("the running thread is not a user process")
     return MachineState(checkpoint=checkpoint, current=current, processes=procs,
-                        pools=inspector.pools(), read_user=debugger.read_virt)
+                        pools=pools, read_user=debugger.read_virt)

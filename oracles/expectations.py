@@ -12,6 +12,8 @@ import dataclasses
 from typing import Callable, Optional
 
 from harness.schema import Field, address_check, eval_address, in_range, one_of
+from oracles.cksum import cksum as posix_cksum
+from oracles.page_states import STATES, check_pages, check_swap_used, frame_check
 from oracles.state import ANON, FILE, PAGE, UNINIT, MachineState, Violation
 
 STACK_LIMIT = 1 << 20
@@ -30,6 +32,7 @@ class CheckContext:
     elf_bytes: Callable[[int, int], Optional[bytes]] = lambda va, n: None
     data_file: Callable[[str], bytes] = lambda name: b""
     disk_file: Callable[[str], Optional[bytes]] = lambda name: None
+    frames_at: Callable[[int], dict] = lambda checkpoint_id: {}   # va -> phys
 
     def addr(self, expr) -> int:
         return eval_address(expr, self.symbols)
@@ -185,6 +188,20 @@ def check_file_bytes(ctx: CheckContext, file, offset=0, length=None, equals_file
                       None, None, want[i:i + 8].hex(), got[i:i + 8].hex())]
 
 
+def check_file_cksum(ctx: CheckContext, file, cksum, size=None) -> list:
+    disk = ctx.disk_file(file)
+    if disk is None:
+        return [Violation("file_cksum", f"file {file!r} is not on the disk after the run")]
+    out = []
+    if size is not None and len(disk) != size:
+        out.append(Violation("file_cksum", f"{file}: size after the run", None, None,
+                             str(size), str(len(disk))))
+    if posix_cksum(disk) != cksum:
+        out.append(Violation("file_cksum", f"{file}: contents after the run (POSIX cksum)",
+                             None, None, str(cksum), str(posix_cksum(disk))))
+    return out
+
+
 SOURCES = ("zero", "elf", "file", "text")
 
 CHECKS: dict[str, Check] = {
@@ -205,6 +222,14 @@ CHECKS: dict[str, Check] = {
                       check_contents, "memory contents equal ELF bytes, a data file, zeros or text"),
     "unmapped": Check({"addr": ADDR, "pages": PAGES}, check_unmapped,
                       "no PTE and no SPT entry in a range"),
+    "pages": Check({"at": ADDR, "state": Field(str, check=one_of(*STATES)),
+                    "count": Field(int, 1, check=in_range(1, 1 << 20)),
+                    "to": Field((int, str), None, check=address_check),
+                    "writable": Field(bool, None), "dirty": Field(bool, None),
+                    "frame": Field(str, None, check=frame_check)},
+                   check_pages, "every page of a range is present/lazy/valid/not_present/unmapped"),
+    "swap_used": Check({"min": Field(int, check=in_range(0, 1 << 24))}, check_swap_used,
+                       "at least MIN swap slots in use"),
     "stack": Check({"contiguous": Field(bool, True)}, check_stack,
                    "stack pages within 1 MB of the top (and contiguous)"),
     "file_bytes": Check({"file": Field(str), "offset": Field(int, 0, check=in_range(0, 1 << 30)),
@@ -213,6 +238,10 @@ CHECKS: dict[str, Check] = {
                          "equals_offset": Field(int, 0, check=in_range(0, 1 << 30)),
                          "text": Field(str, None), "zero": Field(bool, False)},
                         check_file_bytes, "a file on the disk after the run", after_run=True),
+    "file_cksum": Check({"file": Field(str), "cksum": Field(int, check=in_range(0, 0xFFFFFFFF)),
+                         "size": Field(int, None, check=in_range(0, 1 << 31))},
+                        check_file_cksum, "a file's size and POSIX cksum after the run",
+                        after_run=True),
 }
 
 
@@ -223,6 +252,8 @@ def cross_check(name: str, params: dict) -> Optional[str]:
             return "source = \"file\" needs a 'file' key"
         if params["source"] == "text" and params["text"] is None:
             return "source = \"text\" needs a 'text' key"
+    if name == "pages" and params["to"] is not None and params["count"] != 1:
+        return "give either 'count' or 'to', not both"
     if name == "page" and all(params[k] is None for k in params if k != "addr"):
         return "a page check needs at least one of: " + ", ".join(k for k in params if k != "addr")
     if name == "file_bytes" and sum(x is not None and x is not False for x in

@@ -19,6 +19,9 @@ import re
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from oracles.cksum import cksum  # noqa: E402  (POSIX cksum, shared with the oracles)
+
 VM_DIR = Path(__file__).resolve().parent.parent / "programs" / "vm"
 TEXTDATA_H = VM_DIR / "textdata.h"
 PAGE = 4096
@@ -81,32 +84,6 @@ def data_files(defines, sample):
         "large.txt": text_file("large", defines["LARGE_TXT_SIZE"], defines),
         "zeros": bytes(defines["ZEROS_SIZE"]),
     }
-
-
-def _crc_table():
-    table = []
-    for byte in range(256):
-        crc = byte << 24
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1)
-        table.append(crc & 0xFFFFFFFF)
-    return table
-
-
-CRC_TABLE = _crc_table()
-
-
-def cksum(data):
-    """POSIX cksum (as checksum.h, which computes the same CRC bit by bit)."""
-    crc = 0
-    n = len(data)
-    tail = bytearray()
-    while n:
-        tail.append(n & 0xFF)
-        n >>= 8
-    for byte in bytes(data) + bytes(tail):
-        crc = ((crc << 8) & 0xFFFFFFFF) ^ CRC_TABLE[(crc >> 24) ^ byte]
-    return ~crc & 0xFFFFFFFF
 
 
 def rc4_keystream(key, n):
