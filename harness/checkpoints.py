@@ -32,8 +32,10 @@ PROBE_SYMBOL = "vmcheck_probe"
 class CheckpointSession:
     """One scenario's checkpoint handling on one machine."""
 
-    def __init__(self, adapter, scenario, images: dict, data_files: dict, timeouts):
+    def __init__(self, adapter, scenario, images: dict, data_files: dict, timeouts,
+                 injector=None):
         self.adapter = adapter
+        self.injector = injector
         self.scenario = scenario
         self.images = images          # program name -> ProgramImage
         self.data_files = data_files  # data file name -> bytes
@@ -49,8 +51,12 @@ class CheckpointSession:
         symbols = self.adapter.kernel_symbols()
         dbg = Debugger.attach(machine.gdb_socket, symbols, self.adapter.long_mode_symbol,
                               timeout=self.timeouts.qemu_start, timeout_scale=self.timeouts.scale)
+        self.icount = lambda: machine.qmp.execute("query-replay").get("icount")
         with dbg:
             self.inspector = self.adapter.inspector(dbg, symbols)
+            if self.injector is not None:
+                self.injector.icount = self.icount
+                self.injector.arm(dbg, self.inspector)
             owners = {}   # checkpoint address -> [(program, first bytes)]
             for name, image in self.images.items():
                 if image.checkpoint is not None:
@@ -110,8 +116,11 @@ class CheckpointSession:
                 run.append(exp.check)
                 violations += run_check(ctx, exp.check, exp.params)
         self.frames[cp_id] = {va: phys for va, phys, _ in proc.pages.iter_user_4k()}
+        steal = sum(spec.steal_frames for spec in specs)
+        if steal:
+            self.adapter.request(dbg, "steal_frames", steal)
         self.records.append(CheckpointRecord(
-            id=cp_id, hit=hit, pid=proc.pid, process=proc.name,
+            id=cp_id, hit=hit, pid=proc.pid, process=proc.name, icount=self.icount(),
             pages=proc.pages.to_dict(),
             spt=None if proc.spt is None else [dataclasses.asdict(p) for p in proc.spt.values()],
             spt_note=proc.spt_unreadable, pools=dataclasses.asdict(state.pools),

@@ -32,6 +32,9 @@ def register_run(subparsers) -> None:
     p.add_argument("--shard", metavar="K/N", help="run only the K-th of N stable shards")
     p.add_argument("--suite", type=Path, default=None, metavar="DIR",
                    help="scenario folder (default: scenarios/suite)")
+    p.add_argument("--inject", action="append", default=[], metavar="SPEC",
+                   help="add an injection to every scenario: POINT:KIND[:key=value,...], "
+                        "e.g. frame_alloc:fail:nth=3 (repeatable)")
     add_common_options(p)
     p.set_defaults(handler=run_run)
 
@@ -76,8 +79,10 @@ def run_run(args: argparse.Namespace) -> int:
     scale = args.timeout_scale if args.timeout_scale is not None else config.env_timeout_scale()
     artifacts = args.report.resolve() / "artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
+    from harness.injection import parse_cli
     opts = RunnerOptions(accel=args.accel, icount=args.icount,
-                         timeouts=config.Timeouts(scale=scale), artifacts=artifacts, keep=args.keep)
+                         timeouts=config.Timeouts(scale=scale), artifacts=artifacts, keep=args.keep,
+                         inject=tuple(parse_cli(spec) for spec in args.inject))
     print(f"vmcheck: {len(scenarios)} scenario(s) on the {adapter.name} kernel, "
           f"{args.jobs} job(s)", flush=True)
     run = run_suite(adapter, scenarios, opts, args.jobs,
@@ -90,8 +95,12 @@ def run_run(args: argparse.Namespace) -> int:
 
 def write_report(run, out_dir: Path) -> Path:
     """results.json, JUnit XML, autograder JSON and the HTML report."""
+    from harness.schedule import write_schedule
     from reports import render_report, write_autograder, write_junit
     out_dir.mkdir(parents=True, exist_ok=True)
+    for sc in run.scenarios:
+        if sc.schedule and not sc.verdict.passed and not sc.schedule_file:
+            sc.schedule_file = str(write_schedule(sc.schedule, out_dir / "schedules"))
     run.save(out_dir / "results.json")
     write_junit(run, out_dir / "junit.xml")
     write_autograder(run, out_dir / "autograder.json")

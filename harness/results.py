@@ -92,6 +92,8 @@ class ScenarioResult:
     schedule_file: Optional[str] = None  # replay schedule (issue 6)
     description: str = ""
     points: float = 1.0
+    notes: list = dataclasses.field(default_factory=list)  # differences allowed under injection
+    schedule: Optional[dict] = None      # the injections, as a replayable schedule
 
     @property
     def violations(self) -> list:

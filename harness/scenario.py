@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 from harness.errors import UsageError
+from harness.injection import injection_from_table
 from harness.schema import Field, SchemaError, in_range, one_of, validate_table
 from harness.toml_lines import TomlLines
 from oracles.expectations import CHECKS, cross_check
@@ -65,6 +66,7 @@ SCENARIO_FIELDS = {
     "invariants_off": Field(dict, {}, check=_reasons_check),
     "checkpoint": Field(list, [], items=dict),
     "after": Field(list, [], items=dict),
+    "inject": Field(list, [], items=dict),
 }
 ALTERNATIVE_FIELDS = {
     "exit_status": Field(int, check=in_range(-1, 255)),
@@ -76,6 +78,7 @@ CHECKPOINT_FIELDS = {
     "program": Field(str, None, check=_name_check),
     "process": Field(str, None),
     "count": Field(int, None, check=in_range(0, 1 << 20)),
+    "steal_frames": Field(int, 0, check=in_range(0, 4096)),
     "hit": Field((int, str), 1, check=lambda v: None if v == "every" or (
         isinstance(v, int) and v >= 1) else "must be a hit number >= 1 or \"every\""),
     "expect": Field(list, [], items=dict),
@@ -100,6 +103,7 @@ class Checkpoint:
     program: Optional[str] = None   # whose checkpoint() (default: the scenario's)
     process: Optional[str] = None   # only when this process reaches it
     count: Optional[int] = None     # expected number of hits
+    steal_frames: int = 0           # memory pressure: take free frames away here
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,6 +138,7 @@ class Scenario:
     checkpoints: tuple     # of Checkpoint
     after: tuple           # of Expectation
     source: str            # "file:line"
+    inject: tuple = ()     # of harness.injection.Injection
 
     @property
     def programs(self) -> tuple:
@@ -168,7 +173,7 @@ def _checkpoint(table: dict, path: list) -> Checkpoint:
     v = validate_table(table, CHECKPOINT_FIELDS, path, "checkpoint")
     expects = tuple(_expectation(e, path + ["expect", i], False) for i, e in enumerate(v["expect"]))
     return Checkpoint(v["id"], v["hit"], expects, v["invariants"], v["program"], v["process"],
-                      v["count"])
+                      v["count"], v["steal_frames"])
 
 
 def _scenario(table: dict, path: list, default_area: Optional[str], source: str) -> Scenario:
@@ -197,7 +202,8 @@ def _scenario(table: dict, path: list, default_area: Optional[str], source: str)
                     v["user_pages"], float(v["timeout"]), v["exit_status"], tuple(v["output"]),
                     v["output_mode"], tuple(v["other_lines"]), tuple(alternatives),
                     tuple(v["output_absent"]), tuple(v["tags"]), dict(v["invariants_off"]),
-                    cps, after, source)
+                    cps, after, source,
+                    tuple(injection_from_table(t, path + ["inject", i]) for i, t in enumerate(v["inject"])))
 
 
 def _located(path: Path, lines: TomlLines, err: SchemaError, name: Optional[str]) -> ScenarioError:

@@ -39,6 +39,10 @@ class KernelInspector(ABC):
     def pools(self) -> PoolState:
         """User-frame pool and swap usage."""
 
+    @abstractmethod
+    def current_thread_name(self) -> str:
+        """Name of the running thread (cheap: read at injection points)."""
+
 
 class DebuggerMemory:
     """harness.pagewalk.PhysicalMemory over a stopped debugger."""

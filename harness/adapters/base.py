@@ -186,6 +186,17 @@ class KernelAdapter(ABC):
     def inspector(self, debugger, symbols):
         """A harness.state_capture.KernelInspector for a stopped guest."""
 
+    def injection_symbol(self, point: str) -> str:
+        """The kernel symbol for abstract injection POINT (harness/injection.py):
+        a function whose entry the harness breaks on and whose return value
+        it may force. UsageError if the kernel has no such point."""
+        raise UsageError(f"the {self.name} kernel has no injection point {point!r}")
+
+    def request(self, debugger, field: str, value: int) -> None:
+        """Asks the stopped kernel for a preemption, a delay or memory
+        pressure (field of the kernel's request block)."""
+        raise UsageError(f"the {self.name} kernel takes no {field} requests")
+
     def leak_problem(self, outcome: BootOutcome) -> str | None:
         """A one-line description of frames or swap slots still in use
         after every process ended, or None (also when the kernel cannot

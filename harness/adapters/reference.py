@@ -42,6 +42,15 @@ class ReferenceAdapter(KernelAdapter):
         from harness.adapters.reference_inspect import ReferenceInspector
         return ReferenceInspector(debugger, symbols)
 
+    def injection_symbol(self, point: str) -> str:
+        return f"vmcheck_hook_{point}"   # kernel/hooks.h
+
+    def request(self, debugger, field: str, value: int) -> None:
+        var = self.kernel_symbols().types.variable("vmcheck_requests")
+        size = var.type.member(field).type.resolved().size
+        debugger.write_virt(var.address + var.type.offset_of(field),
+                            value.to_bytes(size, "little", signed=True))
+
     def leak_problem(self, outcome: BootOutcome) -> str | None:
         if outcome.poweroff_line is None:
             return None

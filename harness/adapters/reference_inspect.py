@@ -43,6 +43,11 @@ class ReferenceInspector(KernelInspector):
     def spt(self, proc: ProcessInfo) -> tuple[Optional[dict], Optional[str]]:
         return None, "the reference kernel's SPT reader is not wired yet"
 
+    def current_thread_name(self) -> str:
+        from harness.typed_memory import read_struct
+        return read_struct(self.read, self._variable("vmcheck_current_thread"),
+                           self.thread_type).string("name")
+
     def pools(self) -> PoolState:
         return PoolState(user_frames_total=self._variable("vmcheck_user_pages_total"),
                          user_frames_free=self._variable("vmcheck_user_pages_free"))

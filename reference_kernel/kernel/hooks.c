@@ -1,10 +1,41 @@
-/* The reference hooks: each returns 0 (no injection). See kernel/hooks.h.
- * The empty asm keeps GCC from treating the calls as pure. */
+/* The reference hooks and the harness's requests. See kernel/hooks.h. */
 #include "kernel/hooks.h"
 
+#include <stdbool.h>
+
+#include "arch/intr.h"
+#include "kernel/palloc.h"
+#include "kernel/thread.h"
+#include "kernel/timer.h"
+
+#define MAX_STOLEN 4096
+
+struct vmcheck_requests vmcheck_requests;
+static void *stolen[MAX_STOLEN];
+
+/* Services preempt/delay requests at a hook, outside interrupt context. */
+static void service_at_hook(void) {
+  if (intr_context() || vmcheck_current_thread == NULL)
+    return;
+  if (vmcheck_requests.preempt) {
+    vmcheck_requests.preempt = 0;
+    thread_yield();
+  }
+  if (vmcheck_requests.delay_ticks > 0) {
+    int ticks = vmcheck_requests.delay_ticks;
+    vmcheck_requests.delay_ticks = 0;
+    if (intr_get_level() == INTR_ON)
+      timer_sleep(ticks);
+    else
+      thread_yield();
+  }
+}
+
+/* The empty asm keeps GCC from treating the calls as pure. */
 #define DEFINE_VMCHECK_HOOK(NAME)                                            \
   VMCHECK_HOOK int vmcheck_hook_##NAME(uintptr_t arg) {                      \
     __asm__ volatile("" : : "r"(arg) : "memory");                            \
+    service_at_hook();                                                       \
     return 0;                                                                \
   }
 
@@ -17,3 +48,35 @@ DEFINE_VMCHECK_HOOK(file_write)
 DEFINE_VMCHECK_HOOK(page_fault)
 DEFINE_VMCHECK_HOOK(evict_choose)
 DEFINE_VMCHECK_HOOK(yield)
+
+/* Takes up to N free user frames (never evicts: only what is free). */
+static void steal(int n) {
+  for (; n > 0 && vmcheck_requests.stolen < MAX_STOLEN; n--) {
+    void *page = palloc_get_page(PAL_USER);
+    if (page == NULL)
+      break;
+    stolen[vmcheck_requests.stolen++] = page;
+  }
+}
+
+static void release(int n) {
+  for (; n > 0 && vmcheck_requests.stolen > 0; n--)
+    palloc_free_page(stolen[--vmcheck_requests.stolen]);
+}
+
+void hooks_tick(void) {
+  if (vmcheck_requests.steal_frames > 0) {
+    steal(vmcheck_requests.steal_frames);
+    vmcheck_requests.steal_frames = 0;
+  }
+  if (vmcheck_requests.release_frames > 0) {
+    release(vmcheck_requests.release_frames);
+    vmcheck_requests.release_frames = 0;
+  }
+}
+
+void hooks_release_all(void) {
+  enum intr_level old = intr_disable();
+  release(MAX_STOLEN);
+  intr_set_level(old);
+}

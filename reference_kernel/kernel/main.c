@@ -12,6 +12,7 @@
 #include "kernel/debug.h"
 #include "kernel/disk.h"
 #include "kernel/filesys.h"
+#include "kernel/hooks.h"
 #include "kernel/malloc.h"
 #include "kernel/palloc.h"
 #include "kernel/power.h"
@@ -53,6 +54,7 @@ static uintptr_t read_multiboot(uint32_t magic, uint32_t mbi_pa) {
 }
 
 static void power_off_with_summary(void) {
+  hooks_release_all();
   filesys_done();
   printf("vmcheck: poweroff user_frames_free=%zu/%zu swap_slots_free=%zu/%zu\n",
          palloc_user_pages_free(), palloc_user_pages_total(),

@@ -3,6 +3,7 @@
 
 #include "arch/cpu.h"
 #include "arch/intr.h"
+#include "kernel/hooks.h"
 #include "kernel/thread.h"
 
 #define PIT_HZ 1193182
@@ -12,6 +13,7 @@ static volatile int64_t ticks;
 static void timer_interrupt(struct intr_frame *f) {
   (void)f;
   ticks++;
+  hooks_tick();
   thread_tick();
 }
 

@@ -1,22 +1,33 @@
 /* Injection and observation hooks for the harness.
  *
- * A hook is an empty, never-inlined function in section .vmcheck.hooks,
+ * A hook is a small, never-inlined function in section .vmcheck.hooks,
  * which the linker script puts on pages of their own: a breakpoint there
  * does not make TCG single-step hot code. Code at an abstract injection
  * point calls its hook and fails the operation when the hook returns
- * nonzero; the reference hooks always return 0, and the harness forces a
- * nonzero return value at the hook's entry to inject a fault.
+ * nonzero; the reference hooks return 0, and the harness forces a nonzero
+ * return value at the hook's entry to inject a failure.
  *
  *   if (vmcheck_hook_frame_alloc(upage))
  *     return NULL;                       // injected allocation failure
  *
  * Hook names are stable symbols (the reference adapter maps the abstract
- * points frame_alloc, swap_out, swap_in, file_read, file_write,
- * page_alloc, page_fault, evict_choose, yield to them). Arguments are
- * passed so the harness can filter (e.g. by address or thread). */
+ * points frame_alloc, page_alloc, swap_out, swap_in, file_read,
+ * file_write, page_fault, evict_choose and yield to them). The argument
+ * lets the harness filter (by address, slot, ...).
+ *
+ * Requests (struct vmcheck_requests, written by the harness while the
+ * guest is stopped):
+ *   preempt        the next hook to run yields the CPU before returning
+ *                  (forced preemption at that point), then clears it;
+ *   delay_ticks    the next hook to run sleeps this many timer ticks
+ *                  (other threads run meanwhile), then clears it;
+ *   steal_frames   the next timer tick takes up to this many free user
+ *                  frames out of the pool (memory pressure); they are
+ *                  given back by release_frames or at power-off. */
 #ifndef KERNEL_HOOKS_H
 #define KERNEL_HOOKS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define VMCHECK_HOOK __attribute__((noinline, used, section(".vmcheck.hooks")))
@@ -32,6 +43,22 @@ DECLARE_VMCHECK_HOOK(file_read);    /* arg: user page being read from a file */
 DECLARE_VMCHECK_HOOK(file_write);   /* arg: user page written back to a file */
 DECLARE_VMCHECK_HOOK(page_fault);   /* arg: faulting address; observe only */
 DECLARE_VMCHECK_HOOK(evict_choose); /* arg: kernel VA of the chosen frame */
-DECLARE_VMCHECK_HOOK(yield);        /* arg: point id; nonzero = yield now */
+DECLARE_VMCHECK_HOOK(yield);        /* arg: point id; a preemption point */
+
+struct vmcheck_requests {
+  volatile int preempt;
+  volatile int delay_ticks;
+  volatile int steal_frames;
+  volatile int release_frames;
+  volatile size_t stolen;        /* frames held now (read by the harness) */
+};
+
+/* Written by the harness; a stable symbol. */
+extern struct vmcheck_requests vmcheck_requests;
+
+/* Called by the timer tick (interrupt context): services steal/release. */
+void hooks_tick(void);
+/* Gives back every stolen frame (before the power-off leak summary). */
+void hooks_release_all(void);
 
 #endif

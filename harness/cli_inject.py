@@ -1,0 +1,99 @@
+"""`vmcheck explore` and `vmcheck replay`.
+
+    ./vmcheck explore SCENARIO --point P [--kind fail|io_error|preempt|delay] [--max-n N]
+    ./vmcheck replay SCHEDULE_FILE [--times N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from harness import config
+from harness.cli import add_common_options, int_in_range
+from harness.errors import UsageError
+from harness.injection import KINDS, POINTS
+
+EXIT_FAILED = 1
+
+
+def register_explore(subparsers) -> None:
+    p = subparsers.add_parser("explore", help="inject a fault at the 1st, 2nd, ... call of a point",
+                              description="Run SCENARIO once per n = 1, 2, ... with KIND "
+                                          "injected at the n-th call of POINT, until the point "
+                                          "is not reached n times.")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--point", required=True, choices=POINTS, metavar="POINT",
+                   help=f"injection point: {', '.join(POINTS)}")
+    p.add_argument("--kind", choices=KINDS, default="fail", help="fault kind (default: fail)")
+    p.add_argument("--max-n", type=int_in_range(1, 100000), default=1000, metavar="N",
+                   help="stop after N runs (default: 1000)")
+    p.add_argument("--jobs", "-j", type=int_in_range(1, 64), default=1, metavar="N")
+    p.add_argument("--schedules", type=Path, default=config.REPO_ROOT / "reports" / "out" / "schedules",
+                   metavar="DIR", help="where failing runs' schedule files go "
+                                       "(default: reports/out/schedules)")
+    p.add_argument("--suite", type=Path, default=None, metavar="DIR")
+    add_common_options(p)
+    p.set_defaults(handler=run_explore)
+
+
+def register_replay(subparsers) -> None:
+    p = subparsers.add_parser("replay", help="run a schedule file again")
+    p.add_argument("schedule", type=Path, metavar="SCHEDULE_FILE")
+    p.add_argument("--times", type=int_in_range(1, 1000), default=1, metavar="N",
+                   help="replay N times (default: 1)")
+    p.add_argument("--suite", type=Path, default=None, metavar="DIR")
+    add_common_options(p)
+    p.set_defaults(handler=run_replay)
+
+
+def _setup(args, name: str):
+    from harness.adapters import get_adapter
+    from harness.runner import DATA_DIR, RunnerOptions
+    from harness.suite import SUITE_DIR, load_all
+    adapter = get_adapter(args.kernel)
+    adapter.check_built()
+    scenarios = {sc.name: sc for sc in load_all(adapter.programs_dir, DATA_DIR, args.suite or SUITE_DIR)}
+    if name not in scenarios:
+        raise UsageError(f"no scenario named {name!r} (see `./vmcheck list`)")
+    scale = args.timeout_scale if args.timeout_scale is not None else config.env_timeout_scale()
+    artifacts = Path(config.REPO_ROOT / "reports" / "out" / "artifacts")
+    artifacts.mkdir(parents=True, exist_ok=True)
+    opts = RunnerOptions(accel=args.accel, icount=args.icount, artifacts=artifacts,
+                         timeouts=config.Timeouts(scale=scale), keep=args.keep)
+    return adapter, scenarios[name], opts
+
+
+def run_explore(args: argparse.Namespace) -> int:
+    from harness.explore import explore
+    adapter, sc, opts = _setup(args, args.scenario)
+    print(f"vmcheck: exploring {args.kind} at {args.point} in {sc.name}", flush=True)
+    t0 = time.monotonic()
+    runs = explore(adapter, sc, args.point, args.kind, opts, args.schedules, args.max_n,
+                   args.jobs, progress=lambda line: print(line, flush=True))
+    failing = [r for r in runs if not r.result.verdict.passed]
+    minutes = (time.monotonic() - t0) / 60
+    print(f"\n{len(runs)} run(s) with an injection, {len(failing)} failing, "
+          f"{len(runs) / minutes if minutes else 0:.0f} runs/minute")
+    for r in failing:
+        print(f"  ({args.point}, {r.n}): {r.result.verdict.value}: {r.result.reason}")
+        print(f"    replay: ./vmcheck replay {r.schedule_file}")
+    return EXIT_FAILED if failing else 0
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    from harness.explore import replay
+    from harness.schedule import load_schedule
+    schedule = load_schedule(args.schedule)
+    args.kernel = args.kernel if args.kernel != "reference" else schedule.get("kernel", "reference")
+    adapter, sc, opts = _setup(args, schedule["scenario"])
+    print(f"vmcheck: replaying {args.schedule}: {sc.name}, recorded verdict "
+          f"{schedule['verdict']} ({schedule['reason'] or 'passed'})", flush=True)
+    results = replay(adapter, sc, schedule, opts, args.times,
+                     progress=lambda line: print(line, flush=True))
+    same = sum(1 for _, v, _ in results if v)
+    identical = sum(1 for _, _, c in results if c)
+    print(f"{same}/{len(results)} runs reproduced the verdict {schedule['verdict']}; "
+          f"{identical}/{len(results)} had an identical console")
+    return 0 if all(res.verdict.passed for res, _, _ in results) else EXIT_FAILED
