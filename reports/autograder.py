@@ -1,0 +1,55 @@
+"""Gradescope's autograder results format (results/results.json there).
+
+    {"score": total, "execution_time": seconds, "output": one line,
+     "tests": [{"name", "score", "max_score", "status": "passed"|"failed",
+                "output", "tags": [area], "visibility": "visible"}],
+     "extra_data": {"max_score", "kernel", "verdicts"}}
+
+A scenario earns its points (ScenarioResult.points) when it passes, else 0.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reports.summary_view import banner, verdict_counts
+from reports.text import failure_lines, printable, tail_lines
+
+CONSOLE_TAIL_LINES = 20
+
+
+def _test_output(sc) -> str:
+    head = f"{sc.verdict.value} in {sc.duration_s:.2f} s"
+    if sc.verdict.passed:
+        return head
+    lines = [head] + failure_lines(sc)
+    tail = tail_lines(sc.console, CONSOLE_TAIL_LINES)
+    if tail:
+        lines += ["", f"console (last {CONSOLE_TAIL_LINES} lines):", tail]
+    return "\n".join(lines)
+
+
+def autograder_results(run) -> dict:
+    """RUN (a RunResult) in Gradescope's results format."""
+    tests = [{"name": printable(sc.name),
+              "score": sc.points if sc.verdict.passed else 0.0,
+              "max_score": sc.points,
+              "status": "passed" if sc.verdict.passed else "failed",
+              "output": _test_output(sc),
+              "tags": [sc.area],
+              "visibility": "visible"} for sc in run.scenarios]
+    return {"score": sum(t["score"] for t in tests),
+            "execution_time": round(run.duration_s),
+            "output": banner(run)[1],
+            "tests": tests,
+            "extra_data": {"max_score": sum(t["max_score"] for t in tests),
+                           "kernel": run.kernel,
+                           "verdicts": dict(verdict_counts(run.scenarios))}}
+
+
+def write_autograder(run, path: Path) -> Path:
+    """Writes RUN's Gradescope results to PATH and returns PATH."""
+    path = Path(path)
+    path.write_text(json.dumps(autograder_results(run), indent=1) + "\n")
+    return path

@@ -1,0 +1,182 @@
+"""What the page of one scenario shows, computed from a ScenarioResult.
+
+The template only lays out what this module prepares: failed checks with
+expected vs actual, the timeline, each checkpoint's pages (table and
+picture, changes since the previous checkpoint of the same process),
+faults with the disassembly around RIP and the faulting operand marked,
+the console log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Optional
+
+from harness.fault_decode import PageFaultErrorCode
+from reports.addrspace import regions
+from reports.pagestate import page_rows, state_counts
+from reports.text import printable, to_int, violation
+
+MAX_CONSOLE_LINES = 4000
+# A memory operand in Capstone/Intel syntax: "qword ptr fs:[rax + 8]" or "[rip + 0x10]".
+_MEM_OPERAND = re.compile(r"(?:(?:byte|word|dword|qword|tbyte|xmmword|ymmword|"
+                          r"zmmword) ptr )?(?:[a-z]s:)?\[[^\]]*\]")
+_CONSOLE_CLASSES = (("panic", re.compile(r"panic|PANIC|Kernel PANIC|triple fault", re.I)),
+                    ("exit", re.compile(r"^\S+: exit\(-?\d+\)$")),
+                    ("harness", re.compile(r"^vmcheck: ")))
+
+
+@dataclasses.dataclass
+class Failure:
+    """One failed check, shown with expected vs actual."""
+    where: str           # "checkpoint 2", "after the run", "console", "exit status"
+    anchor: str          # in-page link target
+    oracle: str
+    message: str
+    va: Optional[int] = None
+    pid: Optional[int] = None
+    expected: Optional[str] = None
+    actual: Optional[str] = None
+
+
+@dataclasses.dataclass
+class CheckpointView:
+    cp: object
+    anchor: str
+    rows: list
+    regions: list
+    counts: dict
+    previous: object
+    truncated: bool
+    changes: int
+
+
+@dataclasses.dataclass
+class Event:
+    kind: str            # checkpoint, injection, fault, end
+    label: str
+    detail: str
+    icount: Optional[int]
+    anchor: str
+    bad: bool = False
+
+
+@dataclasses.dataclass
+class DisasmLine:
+    address: int
+    before: str
+    operand: str
+    after: str
+    at_rip: bool
+
+
+def checkpoint_anchor(index: int) -> str:
+    """In-page id of the INDEX-th checkpoint record of a scenario."""
+    return f"cp-{index}"
+
+
+def _failure(where: str, anchor: str, d: dict) -> Failure:
+    v = violation(d)
+    return Failure(where, anchor, v.oracle, printable(v.message), v.va, v.pid,
+                   None if v.expected is None else printable(str(v.expected)),
+                   None if v.actual is None else printable(str(v.actual)))
+
+
+def failures(sc) -> list:
+    """Every failed check of SC, in the order the run met them."""
+    out = []
+    for index, cp in enumerate(sc.checkpoints):
+        out += [_failure(f"checkpoint {cp.id}", checkpoint_anchor(index), v)
+                for v in cp.violations]
+    out += [_failure("after the run", "after", v) for v in sc.after_violations]
+    for line in sc.missing_output:
+        out.append(Failure("console", "console", "console output",
+                           "expected console line not seen",
+                           expected=printable(str(line)), actual="(not printed)"))
+    if (sc.expected_exit_status is not None
+            and sc.exit_status != sc.expected_exit_status):
+        out.append(Failure("exit status", "console", "exit status",
+                           "the program exited with another status"
+                           if sc.exit_status is not None else "the program did not exit",
+                           expected=str(sc.expected_exit_status),
+                           actual=str(sc.exit_status) if sc.exit_status is not None
+                           else "no exit (the program did not finish)"))
+    return out
+
+
+def checkpoint_views(sc) -> list:
+    """One CheckpointView per checkpoint; changes are against the previous
+    checkpoint of the same pid."""
+    last_of_pid: dict = {}
+    out = []
+    for index, cp in enumerate(sc.checkpoints):
+        previous = last_of_pid.get(cp.pid)
+        rows, truncated = page_rows(cp, previous)
+        out.append(CheckpointView(cp, checkpoint_anchor(index), rows, regions(rows),
+                                  state_counts(rows), previous, truncated,
+                                  sum(1 for r in rows if r.change)))
+        last_of_pid[cp.pid] = cp
+    return out
+
+
+def timeline(sc) -> tuple:
+    """(events, ordered_by_icount). Events are sorted by instruction count
+    when every checkpoint and injection has one; otherwise checkpoints in
+    order, then injections in order."""
+    events = [Event("checkpoint", f"cp {cp.id}",
+                    f"checkpoint {cp.id} in {cp.process} (pid {cp.pid}), hit {cp.hit}",
+                    cp.icount, checkpoint_anchor(index), bool(cp.violations))
+              for index, cp in enumerate(sc.checkpoints)]
+    events += [Event("injection", inj.kind,
+                     f"{inj.kind} at {inj.point} (hit {inj.hit}"
+                     + (f", thread {inj.thread})" if inj.thread else ")"),
+                     inj.icount, "injections") for inj in sc.injections]
+    ordered = all(e.icount is not None for e in events)
+    if ordered:
+        events.sort(key=lambda e: e.icount)
+    events += [Event("fault", "fault", f"{f.process}: {f.reason}", None,
+                     f"fault-{i}", True) for i, f in enumerate(sc.faults)]
+    events.append(Event("end", sc.verdict.value, printable(sc.reason) or "end of run",
+                        None, "verdict", not sc.verdict.passed))
+    return events, ordered
+
+
+def _split_operand(text: str) -> tuple:
+    """(before, memory operand, after) of an instruction's text; the whole
+    text is the operand when it has no explicit memory operand."""
+    match = _MEM_OPERAND.search(text)
+    if not match:
+        return "", text, ""
+    return text[:match.start()], match.group(), text[match.end():]
+
+
+def disassembly(fault) -> list:
+    """DisasmLines from a FaultRecord's [(addr, text, is_rip)] list; the
+    faulting instruction's memory operand is split out to be marked."""
+    out = []
+    for addr, text, at_rip in fault.disassembly or []:
+        text = printable(str(text))
+        if at_rip:
+            before, operand, after = _split_operand(text)
+        else:
+            before, operand, after = text, "", ""
+        out.append(DisasmLine(to_int(addr), before, operand, after, bool(at_rip)))
+    return out
+
+
+def error_code_text(fault) -> str:
+    if fault.error_code is None:
+        return ""
+    return PageFaultErrorCode(to_int(fault.error_code)).describe()
+
+
+def console_lines(console: str) -> tuple:
+    """([(css class, line)], lines omitted at the start)."""
+    lines = printable(console).rstrip("\n").split("\n") if console else []
+    omitted = max(0, len(lines) - MAX_CONSOLE_LINES)
+    out = []
+    for line in lines[omitted:]:
+        css = next((name for name, rx in _CONSOLE_CLASSES if rx.search(line)), "")
+        out.append((css, line))
+    return out, omitted

@@ -1,0 +1,94 @@
+"""Small text helpers shared by the HTML, JUnit and Gradescope writers."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Optional
+
+from oracles.state import Violation
+
+# C0 control characters other than tab and newline, DEL, lone surrogates
+# and the non-characters U+FFFE/U+FFFF: XML 1.0 forbids most of them and a
+# browser shows them as nothing useful.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_VIOLATION_FIELDS = {f.name for f in dataclasses.fields(Violation)}
+
+
+def printable(text: str) -> str:
+    """TEXT with control characters written as \\xNN / \\uNNNN (CR dropped
+    before LF)."""
+    text = text.replace("\r\n", "\n")
+    return _CONTROL.sub(_escape_char, text)
+
+
+def _escape_char(match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def to_int(value) -> Optional[int]:
+    """An int from an int or a '0x..'/decimal string (JSON forms); None stays None."""
+    if value is None or isinstance(value, int):
+        return value
+    return int(str(value), 0)
+
+
+def hex_or_dash(value) -> str:
+    number = to_int(value)
+    return "—" if number is None else f"{number:#x}"
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a scenario name."""
+    return _SLUG_UNSAFE.sub("-", name).strip("-.") or "scenario"
+
+
+def unique_slugs(names) -> list:
+    """One distinct slug per name, in order (suffix -2, -3... on clashes)."""
+    seen: dict = {}
+    out = []
+    for name in names:
+        base = slug(name)
+        candidate, n = base, 1
+        while candidate.lower() in seen:
+            n += 1
+            candidate = f"{base}-{n}"
+        seen[candidate.lower()] = True
+        out.append(candidate)
+    return out
+
+
+def violation(d: dict) -> Violation:
+    """A Violation from its to_dict() form (unknown keys ignored, va as int)."""
+    fields = {k: v for k, v in d.items() if k in _VIOLATION_FIELDS}
+    fields.setdefault("oracle", "?")
+    fields.setdefault("message", "")
+    fields["va"] = to_int(fields.get("va"))
+    return Violation(**fields)
+
+
+def violation_text(d: dict) -> str:
+    return printable(str(violation(d)))
+
+
+def tail_lines(text: str, count: int) -> str:
+    """The last COUNT lines of TEXT (printable)."""
+    lines = printable(text).rstrip("\n").split("\n")
+    return "\n".join(lines[-count:]) if text else ""
+
+
+def failure_lines(sc) -> list:
+    """Why a ScenarioResult did not pass, one line each: the reason, every
+    violation (checkpoint and after-run), missing console lines, exit status."""
+    lines = [printable(sc.reason)] if sc.reason else []
+    for cp in sc.checkpoints:
+        lines += [f"checkpoint {cp.id}: {violation_text(v)}" for v in cp.violations]
+    lines += [f"after the run: {violation_text(v)}" for v in sc.after_violations]
+    lines += [f"console line not seen: {printable(str(m))}" for m in sc.missing_output]
+    if (sc.expected_exit_status is not None
+            and sc.exit_status != sc.expected_exit_status):
+        lines.append(f"exit status: expected {sc.expected_exit_status}, "
+                     f"actual {sc.exit_status}")
+    return lines

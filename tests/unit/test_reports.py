@@ -1,0 +1,433 @@
+"""The report writers (reports/): HTML pages, JUnit XML, Gradescope JSON,
+results round trip, merging shards and `python3 -m reports`.
+
+Most tests render tests/unit/report_fixtures.build_run(), a run with
+passing and failing scenarios, ~100-page snapshots and oracle violations.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import html.parser
+import json
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from harness.results import RunResult, Verdict
+from reports import render_report, write_junit, write_report
+from reports.addrspace import regions
+from reports.merge import MergeError, merge_files, merge_runs
+from reports.pagestate import page_rows, page_state
+from reports.summary_view import area_summaries
+from tests.unit import report_fixtures as fx
+
+REPO = Path(__file__).resolve().parents[2]
+XSD = Path(__file__).with_name("junit.xsd")
+VOID = {"meta", "link", "input", "br", "img", "hr", "col", "wbr"}
+
+
+@pytest.fixture
+def run(tmp_path):
+    return fx.build_run(tmp_path)
+
+
+@pytest.fixture
+def report(run, tmp_path):
+    """(out dir, run) after write_report."""
+    out = tmp_path / "out"
+    write_report(run, out)
+    return out, run
+
+
+def page_of(out: Path, name: str) -> str:
+    return (out / "scenarios" / f"{name}.html").read_text()
+
+
+class TagBalance(html.parser.HTMLParser):
+    """Fails on a closing tag that does not match the open one."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.errors = [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in VOID:
+            self.stack.append((tag, self.getpos()))
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1][0] != tag:
+            self.errors.append(f"</{tag}> at {self.getpos()}, open: {self.stack[-3:]}")
+        else:
+            self.stack.pop()
+
+
+# ---- HTML ------------------------------------------------------------------
+
+def test_report_folder_has_every_page_and_no_network_reference(report):
+    out, run = report
+    pages = sorted(p.name for p in (out / "scenarios").iterdir())
+    assert len(pages) == len(run.scenarios)
+    for path in [out / "index.html", *(out / "scenarios").iterdir(), *(out / "static").iterdir()]:
+        text = path.read_text()
+        assert not re.search(r"(src|href)=\"(https?:)?//|url\(\s*['\"]?https?:|@import",
+                             text), f"{path} refers to the network"
+    assert (out / "static" / "report.css").is_file() and (out / "static" / "report.js").is_file()
+    index = (out / "index.html").read_text()
+    for sc in run.scenarios:
+        assert html.escape(sc.name) in index
+
+
+def test_every_page_is_balanced_html(report):
+    out, _ = report
+    for path in [out / "index.html", *(out / "scenarios").iterdir()]:
+        parser = TagBalance()
+        parser.feed(path.read_text())
+        assert not parser.errors, f"{path.name}: {parser.errors[:3]}"
+        assert [t for t, _ in parser.stack] == [], f"{path.name}: unclosed {parser.stack[:3]}"
+
+
+def test_summary_banner_and_area_counts(report):
+    out, run = report
+    index = (out / "index.html").read_text()
+    assert 'class="banner fail"' in index
+    assert ("4 of 10 scenarios did not pass "
+            "(1 FAIL, 1 KERNEL_PANIC, 1 HANG, 1 HARNESS_ERROR)") in index
+    swap = next(a for a in area_summaries(run) if a.area == "swap")
+    assert (swap.total, swap.passed) == (2, 0)
+    assert [v for v, _ in swap.counts] == ["FAIL", "HARNESS_ERROR"]
+    assert swap.seconds == pytest.approx(4.57)
+    titles = [a.title for a in area_summaries(run)]
+    assert titles[:9] == ["Lazy loading", "Stack growth", "mmap", "Swap", "Fork",
+                          "Copy-on-write", "Robustness", "Fault injection", "Kernel core"]
+
+
+def test_all_passing_run_has_a_pass_banner(run, tmp_path):
+    run.scenarios = [sc for sc in run.scenarios if sc.verdict.passed]
+    index = render_report(run, tmp_path / "ok").read_text()
+    assert 'class="banner pass"' in index and "All 6 scenarios passed" in index
+
+
+def test_failing_page_shows_each_violation_expected_and_actual(report):
+    out, run = report
+    page = page_of(out, fx.FAILING)
+    cards = re.findall(r'<div class="expected"><div class="label">Expected</div>'
+                       r'<pre>(.*?)</pre></div>\s*'
+                       r'<div class="actual"><div class="label">Actual</div><pre>(.*?)</pre>',
+                       page, re.S)
+    wanted = [(html.escape(v["expected"]), html.escape(v["actual"]))
+              for v in fx.failing_violations(run)]
+    assert len(wanted) == 4 and cards == wanted
+
+
+def test_checkpoint_changes_are_highlighted_in_table_and_picture(report):
+    out, _ = report
+    page = page_of(out, "lazy-bss-array")
+    # checkpoint 2 touched bss pages 0..15: page 0x407000 is new there, not at checkpoint 1
+    assert re.search(r'<tr id="cp-1-407000" class="chg chg-added">', page)
+    assert '<tr id="cp-0-407000" class="">' in page
+    assert re.search(r'class="cell st-rw chg" href="#cp-1-407000"', page)
+    assert "17 changed since checkpoint 1" in page
+
+
+def test_violation_page_marked_in_picture_and_table(report):
+    out, _ = report
+    page = page_of(out, fx.FAILING)
+    va = f"{fx.SWAPPED_BACK:x}"
+    assert re.search(rf'class="cell st-rw chg viol" href="#cp-1-{va}"', page)
+    assert re.search(rf'<tr id="cp-1-{va}" class="chg chg-added viol">', page)
+
+
+def test_page_rows_report_removed_and_changed_pages():
+    space = fx.program(9, "p", 0x100000, 0x800000)
+    fx.touch_bss(space, range(3))
+    before = space.checkpoint(1, 1, 1, fx.pools(10))
+    space.swap_out(fx.BSS, 5)
+    m = space.ptes[fx.BSS + fx.PAGE]
+    space.ptes[fx.BSS + fx.PAGE] = m._replace(flags=m.flags & ~fx.PTE_W,
+                                              leaf_value=m.leaf_value & ~fx.PTE_W)
+    rows, _ = page_rows(space.checkpoint(2, 2, 2, fx.pools(10)), before)
+    by_va = {r.va: r for r in rows}
+    swapped, readonly = by_va[fx.BSS], by_va[fx.BSS + fx.PAGE]
+    assert (swapped.state, swapped.change) == ("swapped", "removed")
+    assert "swap_slot — -> 5" in swapped.change_text
+    assert (readonly.state, readonly.change) == ("ro", "changed")
+    assert "flags P|W|U|NX -> P|U|NX" in readonly.change_text
+    assert not by_va[fx.BSS + 2 * fx.PAGE].change
+
+
+@pytest.mark.parametrize("pte, spt, state", [
+    (True, {"type": "anon"}, "rw"), ("ro", {"type": "file"}, "ro"),
+    ("ro", {"type": "anon", "cow": True}, "cow"),
+    (None, {"type": "anon", "swap_slot": 2}, "swapped"),
+    (None, {"type": "file"}, "file"), (None, {"type": "uninit"}, "lazy"),
+    (None, {"type": "anon"}, "out"), (True, None, "nospt"), (None, None, "gone")])
+def test_page_state(pte, spt, state):
+    flags = fx.RW_DATA if pte is True else fx.RO_DATA
+    mapping = None if pte is None else fx.PageMapping(0x1000, 4096, 0x5000, flags, 0, ())
+    assert page_state(mapping, spt, spt_known=True) == state
+
+
+def test_regions_split_on_gaps_and_name_what_they_are():
+    space = fx.program(2, "p", 0x100000, 0x800000)
+    for i in range(3):
+        space.lazy(fx.MMAP_BASE + i * fx.PAGE, fx.FILE, True, file_id=1, file_offset=0)
+    rows, _ = page_rows(space.checkpoint(1, 1, 1, fx.pools(1)))
+    found = regions(rows)
+    assert [(r.kind, r.start, r.pages) for r in found] == [
+        ("program", fx.CODE, 7 + fx.BSS_PAGES), ("mmap", fx.MMAP_BASE, 3),
+        ("stack", fx.STACK_TOP - fx.PAGE, 1)]
+    space.spt.pop(fx.BSS + 5 * fx.PAGE)        # a hole inside the image stays a cell
+    rows, _ = page_rows(space.checkpoint(1, 1, 1, fx.pools(1)))
+    image = regions(rows)[0]
+    assert image.pages == 7 + fx.BSS_PAGES
+    assert [c.va for c in image.cells if c.row is None] == [fx.BSS + 5 * fx.PAGE]
+
+
+def test_uninspectable_spt_and_missing_snapshot(run, tmp_path):
+    sc = run.scenarios[0]
+    sc.checkpoints[1].spt, sc.checkpoints[1].spt_note = None, "symbol spt_root not found"
+    sc.checkpoints[2].pages = None
+    render_report(run, tmp_path / "o")
+    page = page_of(tmp_path / "o", sc.name)
+    assert "SPT not inspectable: symbol spt_root not found" in page
+    assert page.count('colspan="7">SPT not inspectable</td>') == 19   # present pages only
+    assert "No page-table snapshot at this checkpoint." in page
+
+
+def test_timeline_order():
+    from reports.scenario_view import timeline
+    sc = fx.swap_failing_scenario(None)
+    events, ordered = timeline(sc)
+    assert ordered and [e.label for e in events] == ["cp 1", "delay", "cp 2", "FAIL"]
+    sc.injections[0].icount = None
+    events, ordered = timeline(sc)
+    assert not ordered and [e.label for e in events] == ["cp 1", "cp 2", "delay", "FAIL"]
+
+
+def test_fault_disassembly_marks_rip_and_operand(report):
+    out, _ = report
+    page = page_of(out, "robust-write-code-segment")
+    rip_row = re.search(r'<tr class="at-rip">.*?</tr>', page, re.S).group()
+    assert "0x401013" in rip_row
+    assert '<mark class="operand" title="faulting operand">dword ptr [rdi]</mark>, 1' in rip_row
+    assert "protection violation, write, user mode" in page
+
+
+def test_schedule_is_copied_and_linked(report, tmp_path):
+    out, _ = report
+    page = page_of(out, fx.FAILING)
+    link = re.search(r'<a href="\.\./schedules/([^"]+)" id="schedule-link">', page).group(1)
+    assert (out / "schedules" / link).read_text() == \
+        (tmp_path / "swap-anon-evict.schedule.json").read_text()
+
+
+def test_missing_schedule_is_named_not_linked(run, tmp_path):
+    sc = next(s for s in run.scenarios if s.name == fx.FAILING)
+    sc.schedule_file = str(tmp_path / "gone.json")
+    render_report(run, tmp_path / "o")
+    page = page_of(tmp_path / "o", fx.FAILING)
+    assert "gone.json</code> <span class=\"muted\">(file not found" in page
+    assert "schedule-link" not in page
+
+
+def test_everything_is_escaped(run, tmp_path):
+    sc = next(s for s in run.scenarios if s.name == fx.FAILING)
+    sc.name = "evil<img src=x onerror=alert(1)>"
+    sc.console = "<script>alert('console')</script>\x1b[31mred\x00\n"
+    sc.checkpoints[1].violations[0]["expected"] = "<b>W</b> & \"quoted\""
+    out = tmp_path / "o"
+    render_report(run, out)
+    texts = [p.read_text() for p in [out / "index.html", *(out / "scenarios").iterdir()]]
+    joined = "\n".join(texts)
+    assert "<img src=x" not in joined and "<script>alert" not in joined and "<b>W</b>" not in joined
+    assert "&lt;script&gt;alert(&#39;console&#39;)&lt;/script&gt;\\x1b[31mred\\x00" in joined
+    assert "&lt;b&gt;W&lt;/b&gt; &amp; &#34;quoted&#34;" in joined
+    assert (out / "scenarios" / "evil-img-src-x-onerror-alert-1.html").is_file()
+
+
+def test_long_console_keeps_the_tail(run, tmp_path, monkeypatch):
+    monkeypatch.setattr("reports.scenario_view.MAX_CONSOLE_LINES", 50)
+    run.scenarios[0].console = "".join(f"line {i}\n" for i in range(120))
+    render_report(run, tmp_path / "o")
+    page = page_of(tmp_path / "o", run.scenarios[0].name)
+    assert "70 earlier lines omitted" in page
+    assert "line 69<" not in page and "<span class=\"\">line 70</span>" in page
+
+
+def test_rerender_removes_pages_of_scenarios_gone(run, tmp_path):
+    out = tmp_path / "o"
+    render_report(run, out)
+    run.scenarios = run.scenarios[:2]
+    render_report(run, out)
+    assert len(list((out / "scenarios").iterdir())) == 2
+
+
+# ---- JUnit -----------------------------------------------------------------
+
+def test_junit_structure(run, tmp_path):
+    root = ET.parse(write_junit(run, tmp_path / "junit.xml")).getroot()
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("10", "3", "1")
+    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    assert list(suites) == ["lazy", "stack", "mmap", "swap", "fork", "cow", "robustness",
+                            "injection", "core"]
+    swap = suites["swap"]
+    assert (swap.get("tests"), swap.get("failures"), swap.get("errors")) == ("2", "1", "1")
+    case = swap.find(f"testcase[@name='{fx.FAILING}']")
+    assert case.get("classname") == "swap" and case.get("time") == "4.370"
+    failure = case.find("failure")
+    assert failure.get("type") == "FAIL" and failure.get("message").startswith("4 failed checks")
+    for v in fx.failing_violations(run):
+        assert f"[expected: {v['expected']}; actual: {v['actual']}]" in failure.text
+    assert "console (last 40 lines):" in failure.text and "swap-anon: exit(0)" in failure.text
+    assert "checking 64 pages" in case.find("system-out").text
+    panic = suites["stack"].find("testcase/failure")
+    assert panic.get("type") == "KERNEL_PANIC" and "exit status: expected 0" in panic.text
+    assert swap.find("testcase[@name='swap-slot-reuse']/error").get("type") == "HARNESS_ERROR"
+    assert suites["lazy"].find("testcase").findall("*") == \
+        suites["lazy"].find("testcase").findall("system-out")
+    assert swap.get("timestamp") == "2025-03-04T10:15:30"
+
+
+def test_junit_survives_control_characters(run, tmp_path):
+    run.scenarios[3].console = "a\x1b[0m\x00b\n"
+    root = ET.parse(write_junit(run, tmp_path / "j.xml")).getroot()
+    assert "a\\x1b[0m\\x00b" in "".join(root.itertext())
+
+
+def _schema():
+    etree = pytest.importorskip("lxml.etree", reason="python3-lxml not installed (make deps)")
+    return etree, etree.XMLSchema(etree.parse(str(XSD)))
+
+
+def test_junit_validates_against_the_schema(run, tmp_path):
+    etree, schema = _schema()
+    doc = etree.parse(str(write_junit(run, tmp_path / "junit.xml")))
+    assert schema.validate(doc), schema.error_log
+
+
+@pytest.mark.parametrize("bad", [
+    '<testsuites><testsuite name="a" tests="1"><testcase classname="x"/></testsuite></testsuites>',
+    '<testsuites><testcase name="t"/></testsuites>',
+    '<testsuite name="a" tests="1"><testcase name="t" time="slow"/></testsuite>',
+    '<testsuite name="a" tests="1"><testcase name="t"><failed/></testcase></testsuite>',
+    '<testsuite name="a" tests="1"><system-out/><testcase name="t"/></testsuite>'])
+def test_schema_rejects_malformed_junit(bad):
+    etree, schema = _schema()
+    assert not schema.validate(etree.fromstring(bad))
+
+
+# ---- JSON --------------------------------------------------------------------
+
+def test_results_json_round_trips(report):
+    out, run = report
+    loaded = RunResult.load(out / "results.json")
+    assert loaded.to_dict() == json.loads(json.dumps(run.to_dict()))
+    assert loaded.scenarios[3].verdict is Verdict.FAIL
+
+
+def test_autograder_json(report):
+    out, run = report
+    data = json.loads((out / "autograder.json").read_text())
+    tests = {t["name"]: t for t in data["tests"]}
+    assert set(tests) == {sc.name for sc in run.scenarios}
+    assert tests["lazy-bss-array"] | {"output": ""} == {
+        "name": "lazy-bss-array", "score": 2.0, "max_score": 2.0, "status": "passed",
+        "output": "", "tags": ["lazy"], "visibility": "visible"}
+    failing = tests[fx.FAILING]
+    assert (failing["score"], failing["max_score"], failing["status"]) == (0.0, 3.0, "failed")
+    assert "expected: 766d636865636b2d; actual: 0000000000000000" in failing["output"]
+    assert data["score"] == 8.5 and data["extra_data"]["max_score"] == 15.5
+    assert data["execution_time"] == 42
+
+
+# ---- merging shards ------------------------------------------------------------
+
+def _shards(run, n):
+    out = []
+    for k in range(n):
+        shard = copy.deepcopy(run)
+        shard.scenarios = run.scenarios[k::n]
+        shard.shard, shard.jobs = f"{k + 1}/{n}", 1
+        shard.started = f"2025-03-04T10:15:{30 + k:02d}"
+        shard.duration_s = 10.0
+        out.append(shard)
+    return out
+
+
+def test_merge_shards(run):
+    merged = merge_runs(list(reversed(_shards(run, 3))))
+    assert sorted(sc.name for sc in merged.scenarios) == sorted(sc.name for sc in run.scenarios)
+    assert [sc.name for sc in merged.scenarios[:2]] == \
+        [run.scenarios[0].name, run.scenarios[3].name]
+    assert (merged.started, merged.duration_s, merged.jobs, merged.shard) == \
+        ("2025-03-04T10:15:30", 12.0, 3, None)
+
+
+@pytest.mark.parametrize("spoil, message", [
+    (lambda s: s.pop(), "missing shard 3/3"),
+    (lambda s: setattr(s[1], "shard", "1/3"), "shard 1/3 appears twice"),
+    (lambda s: setattr(s[1], "shard", "2/4"), "of another split"),
+    (lambda s: setattr(s[1], "shard", None), "is not a shard"),
+    (lambda s: setattr(s[1], "kernel", "reference"), "different kernels"),
+    (lambda s: s[1].scenarios.append(s[0].scenarios[0]), "is in both"),
+])
+def test_merge_refuses_wrong_input(run, spoil, message):
+    shards = _shards(run, 3)
+    spoil(shards)
+    with pytest.raises(MergeError, match=message):
+        merge_runs(shards)
+
+
+def test_merge_partial_when_allowed(run):
+    shards = _shards(run, 3)[:2]
+    assert len(merge_runs(shards, allow_partial=True).scenarios) == 7
+
+
+def test_merge_files_names_the_bad_file(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(MergeError, match=r"bad\.json: not JSON"):
+        merge_files([bad])
+    bad.write_text('{"schema": 99}')
+    with pytest.raises(MergeError, match="not a vmcheck results file"):
+        merge_files([bad])
+    with pytest.raises(MergeError, match="no such file"):
+        merge_files([tmp_path / "absent.json"])
+
+
+# ---- python3 -m reports -------------------------------------------------------
+
+def _main(*args):
+    return subprocess.run([sys.executable, "-m", "reports", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_main_merges_shards_into_a_report(run, tmp_path):
+    paths = []
+    for shard in _shards(run, 2):
+        paths.append(tmp_path / f"r{shard.shard[0]}.json")
+        shard.save(paths[-1])
+    done = _main(*paths, tmp_path / "rep")
+    assert done.returncode == 0, done.stderr
+    assert "6/10 scenarios passed" in done.stdout
+    for name in ("index.html", "junit.xml", "autograder.json", "results.json"):
+        assert (tmp_path / "rep" / name).is_file()
+    assert len(RunResult.load(tmp_path / "rep" / "results.json").scenarios) == 10
+    assert 'href="junit.xml"' in (tmp_path / "rep" / "index.html").read_text()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing.json", "out"], "missing.json: no such file"),
+    (["only-one-arg"], "the following arguments are required"),
+])
+def test_main_bad_input_is_one_line_and_status_2(tmp_path, args, message):
+    done = _main(*[tmp_path / a if a.endswith(".json") else a for a in args])
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
