@@ -4,7 +4,8 @@ BUILD := $(CURDIR)/build
 JOBS ?= 2
 DEBIAN_PACKAGES := qemu-system-x86 qemu-utils gdb gcc make binutils \
   python3-pytest python3-capstone python3-pyelftools python3-jinja2 \
-  python3-pytest-timeout python3-pytest-xdist python3-psutil
+  python3-pytest-timeout python3-pytest-xdist python3-psutil \
+  python3-lxml chromium
 
 .DEFAULT_GOAL := all
 

@@ -71,7 +71,13 @@ class CheckpointSession:
                     return
                 if stop.reason != "breakpoint":
                     raise HarnessError(f"unexpected stop ({stop.reason}) at {dbg.describe(stop.pc)}")
-                code = dbg.read_virt(stop.pc, 16)
+                try:
+                    code = dbg.read_virt(stop.pc, 16)
+                except HarnessError:
+                    # QEMU checks breakpoints before the fetch: the code page
+                    # is not mapped yet. The fetch faults it in and the
+                    # breakpoint hits again; that second stop is the call.
+                    continue
                 candidates = [p for p, b in owners.get(stop.pc, ()) if b == code]
                 if candidates:
                     self._on_checkpoint(dbg, candidates)

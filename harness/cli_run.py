@@ -96,15 +96,12 @@ def run_run(args: argparse.Namespace) -> int:
 def write_report(run, out_dir: Path) -> Path:
     """results.json, JUnit XML, autograder JSON and the HTML report."""
     from harness.schedule import write_schedule
-    from reports import render_report, write_autograder, write_junit
+    from reports import write_report as write_all
     out_dir.mkdir(parents=True, exist_ok=True)
     for sc in run.scenarios:
         if sc.schedule and not sc.verdict.passed and not sc.schedule_file:
             sc.schedule_file = str(write_schedule(sc.schedule, out_dir / "schedules"))
-    run.save(out_dir / "results.json")
-    write_junit(run, out_dir / "junit.xml")
-    write_autograder(run, out_dir / "autograder.json")
-    return render_report(run, out_dir)
+    return write_all(run, out_dir)
 
 
 def run_report(args: argparse.Namespace) -> int:

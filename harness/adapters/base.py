@@ -11,6 +11,7 @@ points) is added to adapters by the modules that need it.
 from __future__ import annotations
 
 import enum
+import threading
 import re
 import subprocess
 from abc import ABC, abstractmethod
@@ -176,11 +177,14 @@ class KernelAdapter(ABC):
     long_mode_symbol: str | None = None
 
     def kernel_symbols(self):
-        """The kernel's SymbolTable (ELF symbols + DWARF), loaded once."""
-        if getattr(self, "_symbols", None) is None:
+        """The kernel's SymbolTable (ELF symbols + DWARF), loaded once per
+        thread: pyelftools parses lazily from one file handle and is not
+        thread-safe, and `run --jobs` runs scenarios in threads."""
+        local = self.__dict__.setdefault("_symbols_local", threading.local())
+        if getattr(local, "table", None) is None:
             from harness.symbols import SymbolTable
-            self._symbols = SymbolTable(self.symbol_file)
-        return self._symbols
+            local.table = SymbolTable(self.symbol_file)
+        return local.table
 
     @abstractmethod
     def inspector(self, debugger, symbols):
