@@ -1,7 +1,13 @@
 """A run is a pure function of (kernel, scenario, schedule): under
 -icount shift=0,sleep=off, the same scenario and injections give the same
-console output byte for byte, the same checkpoint snapshots (A/D bits
-included) and the same instruction counts, run after run."""
+console output byte for byte, the same checkpoint snapshots (A/D bits and
+physical frames included), the same injection hits, and the same number of
+instructions between checkpoints, run after run.
+
+Absolute instruction counts are not compared: they include the polls of
+disk waits, whose length is the host's (QEMU completes requests on a host
+thread). The reference kernel freezes its timer during those waits, so
+they cannot change where preemption lands (arch/x86_64/timer.c)."""
 
 import textwrap
 
@@ -17,9 +23,11 @@ RUNS = 20
 
 
 def fingerprint(res):
+    counts = [c.icount for c in res.checkpoints]
     return (res.verdict.value, res.console,
-            [(c.id, c.hit, c.icount, c.pages) for c in res.checkpoints],
-            [(r.point, r.hit, r.thread, r.icount) for r in res.injections])
+            [(c.id, c.hit, c.process, c.pages, c.spt, c.pools) for c in res.checkpoints],
+            [b - a for a, b in zip(counts, counts[1:])],
+            [(r.point, r.hit, r.thread) for r in res.injections])
 
 
 @pytest.mark.timeout(600)
@@ -48,7 +56,6 @@ def test_twenty_runs_are_identical(built, tmp_path, run_root, inject):
         assert first[0] == "PASS", first
         if sc.checkpoints:
             assert [c[0] for c in first[2]] == [1, 2, 2, 2, 3]
-            assert all(icount for _, _, icount, _ in first[2])
         for i in range(1, RUNS if sc.name == "det-cp" else 5):
             again = fingerprint(run_scenario(adapter, sc, opts))
             assert again == first, f"run {i + 1} of {sc.name} differs from run 1"

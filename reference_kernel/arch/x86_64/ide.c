@@ -12,9 +12,11 @@
 #include <stdint.h>
 
 #include "arch/cpu.h"
+#include "arch/intr.h"
 #include "kernel/console.h"
 #include "kernel/disk.h"
 #include "kernel/synch.h"
+#include "kernel/timer.h"
 #include "lib/stdio.h"
 
 /* ATA command-block register offsets from a channel's base port. */
@@ -193,11 +195,15 @@ bool disk_read(struct disk *d, disk_sector_t sector, void *buf) {
     return false;
   struct channel *c = d->channel;
   lock_acquire(&c->lock);
+  enum intr_level old = intr_disable();
+  struct timer_freeze fz = timer_freeze(); /* the wait's length is the host's */
   bool ok = issue_sector_command(d, sector, CMD_READ_SECTORS) &&
             wait_data_request(c);
   if (ok)
     insw(c->base + REG_DATA, buf, DISK_SECTOR_SIZE / 2);
   uint8_t error = ok ? 0 : inb(c->base + REG_ERROR);
+  timer_thaw(&fz);
+  intr_set_level(old);
   lock_release(&c->lock);
   if (!ok)
     printf("disk: %s: read of sector %u failed (error register 0x%x)\n",
@@ -212,6 +218,8 @@ bool disk_write(struct disk *d, disk_sector_t sector, const void *buf) {
     return false;
   struct channel *c = d->channel;
   lock_acquire(&c->lock);
+  enum intr_level old = intr_disable();
+  struct timer_freeze fz = timer_freeze(); /* the wait's length is the host's */
   bool ok = issue_sector_command(d, sector, CMD_WRITE_SECTORS) &&
             wait_data_request(c);
   if (ok) {
@@ -221,6 +229,8 @@ bool disk_write(struct disk *d, disk_sector_t sector, const void *buf) {
     ok = status >= 0 && (status & (STA_ERR | STA_DF)) == 0;
   }
   uint8_t error = ok ? 0 : inb(c->base + REG_ERROR);
+  timer_thaw(&fz);
+  intr_set_level(old);
   lock_release(&c->lock);
   if (!ok)
     printf("disk: %s: write of sector %u failed (error register 0x%x)\n",
