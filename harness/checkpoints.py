@@ -90,10 +90,8 @@ class CheckpointSession:
 
     def _context(self, state, program: str, dbg) -> CheckContext:
         image = self.images[program]
-        symbols = dict(image.symbols)
-        if PROBE_SYMBOL in symbols:
-            symbols["probe"] = int.from_bytes(dbg.read_virt(symbols[PROBE_SYMBOL], 8), "little")
-        return CheckContext(state=state, symbols=symbols, elf_bytes=image.elf_bytes,
+        return CheckContext(state=state, symbols=ProgramSymbols(image.symbols, dbg),
+                            elf_bytes=image.elf_bytes,
                             data_file=lambda name: self.data_files.get(name, b""),
                             frames_at=lambda cp: self.frames.get(cp, {}))
 
@@ -149,6 +147,30 @@ class CheckpointSession:
                 what = "" if spec.hit == "every" else f" (hit {spec.hit})"
                 out.append(f"checkpoint {spec.id}{what} was never reached{who} ({n} hits)")
         return out
+
+
+class ProgramSymbols(dict):
+    """A program's ELF symbols plus `probe`, read from its vmcheck_probe
+    global only when an address expression uses it."""
+
+    def __init__(self, symbols: dict, dbg):
+        super().__init__(symbols)
+        self.dbg = dbg
+
+    def __contains__(self, name) -> bool:
+        return name == "probe" and PROBE_SYMBOL in self.keys() or super().__contains__(name)
+
+    def __missing__(self, name):
+        if name != "probe" or PROBE_SYMBOL not in self.keys():
+            raise KeyError(name)
+        try:
+            value = int.from_bytes(self.dbg.read_virt(dict.__getitem__(self, PROBE_SYMBOL), 8),
+                                   "little")
+        except HarnessError:
+            raise KeyError("probe (vmcheck_probe's page is not mapped: the program "
+                           "never set it)") from None
+        self["probe"] = value
+        return value
 
 
 def _signed32(value: int) -> int:

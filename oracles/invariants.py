@@ -30,6 +30,8 @@ def present_pte_has_spt_frame(state: MachineState) -> list[Violation]:
             continue
         for va, phys, _ in _present_4k(proc):
             page = proc.spt_page(va)
+            if page is not None and page.busy:
+                continue
             if page is None:
                 out.append(Violation("present_pte_has_spt_frame",
                                      "present PTE with no SPT entry", va, pid,
@@ -54,7 +56,7 @@ def nonresident_not_present(state: MachineState) -> list[Violation]:
         if proc.spt is None:
             continue
         for va, page in proc.spt.items():
-            if page.frame_pa is None and proc.pages.lookup(va) is not None:
+            if page.frame_pa is None and not page.busy and proc.pages.lookup(va) is not None:
                 out.append(Violation("nonresident_not_present",
                                      "page without a frame is present in hardware",
                                      va, pid, "no present PTE",
@@ -130,7 +132,7 @@ def no_shared_frames(state: MachineState) -> list[Violation]:
 def resident_within_pool(state: MachineState) -> list[Violation]:
     """Distinct resident user frames never exceed the user frames in use."""
     pools = state.pools
-    if pools.user_frames_total is None:
+    if pools.user_frames_total is None or pools.vm_busy:
         return []
     frames = {phys for proc in state.processes.values() for _, phys, _ in _present_4k(proc)}
     limit = pools.user_frames_total
@@ -147,7 +149,7 @@ def resident_within_pool(state: MachineState) -> list[Violation]:
 
 def swap_accounting(state: MachineState) -> list[Violation]:
     """Used swap slots equal the distinct slots SPT pages record."""
-    if state.pools.swap_slots_used is None:
+    if state.pools.swap_slots_used is None or state.pools.vm_busy:
         return []
     if any(p.spt is None for p in state.processes.values()):
         return []

@@ -27,6 +27,8 @@ class SptPage:
     frame_pa: physical address of the resident frame, None if not resident.
     swap_slot: slot holding the contents while swapped out, else None.
     cow: the page shares its frame copy-on-write (read-only in hardware).
+    busy: another thread is loading, evicting or copying the page right
+    now; its fields may be in transition, so invariants skip it.
     Fields a kernel does not record are None ("unknown"), and oracles
     skip what is unknown rather than guess.
     """
@@ -40,6 +42,7 @@ class SptPage:
     read_bytes: Optional[int] = None
     dirty: Optional[bool] = None
     cow: Optional[bool] = None
+    busy: bool = False     # mid-operation (loading, eviction): in transition
 
     @property
     def resident(self) -> bool:
@@ -65,14 +68,22 @@ class ProcessState:
     def spt_page(self, va: int) -> Optional[SptPage]:
         return None if self.spt is None else self.spt.get(va & ~(PAGE - 1))
 
+    def busy(self, va: int) -> bool:
+        page = self.spt_page(va)
+        return page is not None and page.busy
+
 
 @dataclasses.dataclass(frozen=True)
 class PoolState:
-    """User-frame pool and swap usage (None = the kernel does not say)."""
+    """User-frame pool and swap usage (None = the kernel does not say).
+    vm_busy: some thread is inside the VM (holds its lock) at this stop, so
+    global counts may be mid-update; count-based invariants then wait for
+    a quiet checkpoint."""
     user_frames_total: Optional[int] = None
     user_frames_free: Optional[int] = None
     swap_slots_total: Optional[int] = None
     swap_slots_used: Optional[int] = None
+    vm_busy: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,11 +1,14 @@
-"""KernelInspector for the reference kernel: reads its stable symbols
-(docs/kernel-introspection.md) through DWARF types.
+"""KernelInspector for the reference kernel: reads its stable symbols and
+types (docs/kernel-introspection.md) through DWARF.
 
   vmcheck_all_threads      struct list of struct thread (member allelem)
   vmcheck_current_thread   struct thread *
-  thread.pml4              kernel VA (direct map) of the PML4, NULL for
-                           kernel threads; thread.tid is the pid
-  vmcheck_user_pages_total / vmcheck_user_pages_free   size_t
+  thread.pml4              direct-map address of the PML4 (NULL: kernel thread)
+  thread.process->memory.spt   struct supplemental_page_table: `pages`, a
+                           hash of struct page through spt_elem
+  vmcheck_frame_table      frames[frame_cnt] (kva, sharer_cnt, pin_cnt), lock
+  vmcheck_swap_map         slot_cnt, used_cnt
+  vmcheck_user_pages_total / vmcheck_user_pages_free
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from __future__ import annotations
 from typing import Optional
 
 from harness.state_capture import KernelInspector, ProcessInfo
-from harness.typed_memory import iter_list, read_value
-from oracles.state import PoolState
+from harness.typed_memory import StructureError, iter_hash, iter_list, read_struct, read_value
+from oracles.state import ANON, FILE, UNINIT, PoolState, SptPage
 
 KERN_BASE = 0x8004000000
+VM_TYPES = {0: UNINIT, 1: ANON, 2: FILE}
+SWAP_SLOT_NONE = (1 << 64) - 1
 
 
 class ReferenceInspector(KernelInspector):
@@ -25,6 +30,8 @@ class ReferenceInspector(KernelInspector):
         self.types = symbols.types
         self.read = debugger.read_virt
         self.thread_type = self.types.get("struct thread")
+        self._ops: dict = {}
+        self._frames: Optional[dict] = None
 
     def _variable(self, name: str):
         var = self.types.variable(name)
@@ -33,21 +40,97 @@ class ReferenceInspector(KernelInspector):
     def processes(self) -> list[ProcessInfo]:
         threads = self.types.variable("vmcheck_all_threads")
         current = self._variable("vmcheck_current_thread")
+        self._threads = {}
+        self._frames = None   # frames are read again at each stop
         out = []
         for t in iter_list(self.read, threads.address, threads.type, self.thread_type, "allelem"):
             if t["pml4"]:
-                out.append(ProcessInfo(t["tid"], t.string("name"), t["pml4"] - KERN_BASE,
-                                       t.address == current))
+                info = ProcessInfo(t["tid"], t.string("name"), t["pml4"] - KERN_BASE,
+                                   t.address == current)
+                self._threads[info.pid] = t
+                out.append(info)
         return out
 
-    def spt(self, proc: ProcessInfo) -> tuple[Optional[dict], Optional[str]]:
-        return None, "the reference kernel's SPT reader is not wired yet"
-
     def current_thread_name(self) -> str:
-        from harness.typed_memory import read_struct
         return read_struct(self.read, self._variable("vmcheck_current_thread"),
                            self.thread_type).string("name")
 
+    # ---- SPT ----
+
+    def spt(self, proc: ProcessInfo) -> tuple[Optional[dict], Optional[str]]:
+        thread = self._threads.get(proc.pid)
+        if thread is None or not thread["process"]:
+            return None, "not a user process"
+        process_type = self.types.get("struct process")
+        spt_addr = thread["process"] + process_type.offset_of("memory.spt")
+        spt_type = self.types.get("struct supplemental_page_table")
+        spt = read_struct(self.read, spt_addr, spt_type)
+        if not spt["pml4"]:
+            return None, "the process has no SPT at this moment (exec or exit in progress)"
+        try:
+            pages = iter_hash(self.read, spt_addr + spt_type.offset_of("pages"),
+                              spt_type.member("pages").type, self.types.get("struct page"),
+                              "spt_elem")
+            return {p.va: p for p in map(self._spt_page, pages)}, None
+        except StructureError as e:
+            return None, f"the SPT hash is broken: {e}"
+
+    def _spt_page(self, page) -> SptPage:
+        kind = self._ops_type(page["ops"])
+        frame = self._frame(page["frame"]) if page["frame"] else None
+        source = None
+        if kind == UNINIT:
+            source = page["uninit.source"]
+        elif kind == FILE:
+            source = page["file.source"]
+        slot = page["anon.slot"] if kind == ANON else None
+        file_id = offset = read_bytes = None
+        if source is not None and source["file"]:
+            file_id, offset, read_bytes = self._file_id(source["file"]), source["offset"], \
+                source["read_bytes"]
+        return SptPage(
+            va=page["va"], type=kind, writable=page["writable"],
+            frame_pa=frame[0] - KERN_BASE if frame else None,
+            swap_slot=None if slot in (None, SWAP_SLOT_NONE) else slot,
+            file_id=file_id, file_offset=offset, read_bytes=read_bytes,
+            dirty=page["dirty"], cow=(frame[1] > 1) if frame else None,
+            busy=bool(page["busy"]) or bool(frame and frame[2] > 0))
+
+    def _ops_type(self, ops: int) -> str:
+        if ops not in self._ops:
+            t = read_struct(self.read, ops, self.types.get("struct page_operations"))
+            self._ops[ops] = VM_TYPES.get(t["type"], f"type{t['type']}")
+        return self._ops[ops]
+
+    def _frame(self, address: int):
+        """(kva, sharer_cnt, pin_cnt) of the struct frame at ADDRESS, from one
+        bulk read of the frame table per stop."""
+        if self._frames is None:
+            table = self.types.variable("vmcheck_frame_table")
+            ft = read_value(self.read, table.address, table.type)
+            frame_type = self.types.get("struct frame")
+            size = frame_type.resolved().size
+            data = self.read(ft["frames"], size * ft["frame_cnt"]) if ft["frame_cnt"] else b""
+            from harness.typed_memory import decode
+            self._frames = {}
+            for i in range(ft["frame_cnt"]):
+                f = decode(data[i * size:(i + 1) * size], frame_type, ft["frames"] + i * size)
+                self._frames[ft["frames"] + i * size] = (f["kva"], f["sharer_cnt"], f["pin_cnt"])
+        return self._frames.get(address)
+
+    def _file_id(self, vm_file: int) -> Optional[int]:
+        vf = read_struct(self.read, vm_file, self.types.get("struct vm_file"))
+        if not vf["file"]:
+            return None
+        f = read_struct(self.read, vf["file"], self.types.get("struct file"))
+        return read_struct(self.read, f["inode"], self.types.get("struct inode"))["start"]
+
+    # ---- pools ----
+
     def pools(self) -> PoolState:
+        swap = self._variable("vmcheck_swap_map")
+        table = self._variable("vmcheck_frame_table")
         return PoolState(user_frames_total=self._variable("vmcheck_user_pages_total"),
-                         user_frames_free=self._variable("vmcheck_user_pages_free"))
+                         user_frames_free=self._variable("vmcheck_user_pages_free"),
+                         swap_slots_total=swap["slot_cnt"], swap_slots_used=swap["used_cnt"],
+                         vm_busy=bool(table["lock.holder"]))
