@@ -137,3 +137,20 @@ def test_invariant_can_be_disabled(name):
     all_names = {v.oracle for v in check_invariants(state(p))}
     assert name not in {v.oracle for v in check_invariants(state(p), disabled={name})}
     assert all_names - {name} <= {v.oracle for v in check_invariants(state(p), disabled={name})}
+
+
+def test_busy_page_is_not_judged_until_its_operation_ends():
+    p = replace_spt(good_process(), STACK, frame_pa=None, busy=True)
+    assert only("present_pte_has_spt_frame", state(p)) == []
+    assert only("nonresident_not_present", state(p)) == []
+    p = replace_spt(p, STACK, busy=False)
+    assert len(only("nonresident_not_present", state(p))) == 1
+
+
+def test_counts_are_not_judged_while_the_vm_lock_is_held():
+    busy = PoolState(user_frames_total=10, user_frames_free=9, swap_slots_used=5, vm_busy=True)
+    assert only("resident_within_pool", state(good_process(), pools=busy)) == []
+    assert only("swap_accounting", state(good_process(), pools=busy)) == []
+    quiet = dataclasses.replace(busy, vm_busy=False)
+    assert len(only("resident_within_pool", state(good_process(), pools=quiet))) == 1
+    assert len(only("swap_accounting", state(good_process(), pools=quiet))) == 1
