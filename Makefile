@@ -26,8 +26,9 @@ deps: ## Install the Debian packages vmcheck needs (idempotent)
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	else echo "deps: all Debian packages present"; fi
 
-test: all ## Run the project's own tests (unit + integration, < 20 min)
-	$(PY) -m pytest -q -p no:cacheprovider tests
+test: all ## Run the project's own tests and every scenario on the reference kernel (< 20 min)
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 tests
+	$(PY) -m pytest -q -p no:cacheprovider -p harness.pytest_plugin -n 2 scenarios/suite
 
 conformance: all ## Run the whole conformance suite on the reference kernel; report in reports/out/
 	./vmcheck run --jobs $(JOBS) --report reports/out

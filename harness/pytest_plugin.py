@@ -1,0 +1,129 @@
+"""pytest plugin: every scenario of scenarios/suite/*.toml is a test item.
+
+    /usr/bin/python3 -m pytest -p harness.pytest_plugin scenarios/suite -n 2
+    ... -k mmap-read            one scenario by name
+    ... -m swap                 an area (every area is a marker)
+    ... --vmcheck-kernel pintos-kaist:PATH --junitxml out.xml
+
+Options (group "vmcheck"), each also a fixture of the same name; a value
+comes from the command line, else the environment, else the default:
+  --vmcheck-kernel        VMCHECK_KERNEL          reference
+  --vmcheck-accel         VMCHECK_ACCEL           tcg
+  --vmcheck-timeout-scale VMCHECK_TIMEOUT_SCALE   1
+  --vmcheck-artifacts     VMCHECK_ARTIFACTS       build/pytest-artifacts
+  --vmcheck-inject        (repeatable)            none
+A failing scenario's report shows the verdict, every violation with
+expected vs actual, and the path of its artifact folder (console.log,
+disks). The plugin is thin: it calls the same runner as `vmcheck run`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from harness import config
+from harness.scenario import AREAS, ScenarioError, load_file
+
+OPTIONS = {  # name: (environment variable, default, help)
+    "kernel": ("VMCHECK_KERNEL", "reference", "kernel: reference or pintos-kaist:PATH"),
+    "accel": ("VMCHECK_ACCEL", "tcg", "QEMU accelerator: tcg or kvm"),
+    "timeout_scale": ("VMCHECK_TIMEOUT_SCALE", "1", "multiply every timeout"),
+    "artifacts": ("VMCHECK_ARTIFACTS", str(config.build_dir() / "pytest-artifacts"),
+                  "folder for per-scenario run folders (kept on failure)"),
+}
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("vmcheck", "vmcheck scenarios")
+    for name, (env, default, text) in OPTIONS.items():
+        group.addoption(f"--vmcheck-{name.replace('_', '-')}", dest=f"vmcheck_{name}",
+                        default=None, help=f"{text} (default: ${env} or {default})")
+    group.addoption("--vmcheck-inject", dest="vmcheck_inject", action="append", default=[],
+                    help="injection added to every scenario, POINT:KIND[:k=v,...] (default: none)")
+
+
+def pytest_configure(config):
+    for area in AREAS:
+        config.addinivalue_line("markers", f"{area}: vmcheck scenarios of area {area}")
+    config.addinivalue_line("markers", "scenario: a vmcheck conformance scenario")
+
+
+def _option(config, name: str) -> str:
+    env, default, _ = OPTIONS[name]
+    value = config.getoption(f"vmcheck_{name}")
+    return value if value is not None else os.environ.get(env, default)
+
+
+for _name in OPTIONS:
+    def _fixture(request, _name=_name):
+        return _option(request.config, _name)
+    _fixture.__name__ = f"vmcheck_{_name}"
+    globals()[f"vmcheck_{_name}"] = pytest.fixture(scope="session", name=f"vmcheck_{_name}")(_fixture)
+
+
+def pytest_collect_file(file_path: Path, parent):
+    if file_path.suffix == ".toml" and file_path.parent.name == "suite":
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    def collect(self):
+        try:
+            scenarios = load_file(self.path)
+        except ScenarioError as e:
+            raise self.CollectError(str(e)) from None
+        for sc in scenarios:
+            item = ScenarioItem.from_parent(self, name=sc.name, scenario=sc)
+            item.add_marker("scenario")
+            item.add_marker(sc.area)
+            yield item
+
+
+class ScenarioFailure(Exception):
+    def __init__(self, result):
+        self.result = result
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario, **kw):
+        super().__init__(**kw)
+        self.scenario = scenario
+
+    def runtest(self):
+        from harness.adapters import get_adapter
+        from harness.injection import parse_cli
+        from harness.runner import RunnerOptions, run_scenario
+        cfg = self.config
+        adapter = get_adapter(_option(cfg, "kernel"))
+        artifacts = Path(_option(cfg, "artifacts"))
+        artifacts.mkdir(parents=True, exist_ok=True)
+        opts = RunnerOptions(accel=_option(cfg, "accel"), artifacts=artifacts,
+                             timeouts=config.Timeouts(scale=float(_option(cfg, "timeout_scale"))),
+                             inject=tuple(parse_cli(s) for s in cfg.getoption("vmcheck_inject")))
+        result = run_scenario(adapter, self.scenario, opts)
+        self.user_properties += [("verdict", result.verdict.value), ("area", result.area),
+                                 ("duration_s", result.duration_s)]
+        if not result.verdict.passed:
+            raise ScenarioFailure(result)
+
+    def repr_failure(self, excinfo):
+        if not isinstance(excinfo.value, ScenarioFailure):
+            return super().repr_failure(excinfo)
+        r = excinfo.value.result
+        lines = [f"{r.verdict.value}: {r.reason}"]
+        for v in r.violations:
+            where = f" at {v['va']:#x}" if v.get("va") is not None else ""
+            lines.append(f"  {v['oracle']}{where}: {v['message']}")
+            if v.get("expected") is not None or v.get("actual") is not None:
+                lines.append(f"    expected: {v['expected']}\n    actual:   {v['actual']}")
+        tail = r.console.strip().splitlines()[-15:]
+        lines += ["  console (last lines):"] + [f"    | {line}" for line in tail]
+        lines.append(f"  artifacts: {r.artifacts or '(not kept)'}")
+        return "\n".join(lines)
+
+    def reportinfo(self):
+        return self.path, None, f"scenario {self.name} ({self.scenario.area})"
