@@ -36,8 +36,12 @@ conformance: all ## Run the whole conformance suite on the reference kernel; rep
 report: ## Regenerate the HTML/JUnit/JSON report from reports/out/results.json
 	./vmcheck report reports/out/results.json --report reports/out
 
-bench: all ## Boot-time benchmark: QEMU start to first user instruction / power-off
+bench: all ## Benchmarks: boot time; harness vs bare QEMU, page-table snapshot, breakpoints, loadvm
 	$(PY) -m harness.bench
+	$(PY) -m harness.bench_harness
+
+bench-debugger: all ## Breakpoint round trips: our remote-protocol client vs GDB's Python API
+	$(PY) -m harness.bench_debugger --repeat 3
 
 clean: ## Remove build output
 	rm -rf $(BUILD) reports/out
@@ -45,4 +49,4 @@ clean: ## Remove build output
 help: ## List the make targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-.PHONY: all kernel programs deps test conformance report bench clean help
+.PHONY: all kernel programs deps test conformance report bench bench-debugger clean help

@@ -41,7 +41,8 @@ class ReferenceInspector(KernelInspector):
         threads = self.types.variable("vmcheck_all_threads")
         current = self._variable("vmcheck_current_thread")
         self._threads = {}
-        self._frames = None   # frames are read again at each stop
+        self._frames = None   # frames and files are read again at each stop
+        self._files: dict = {}
         out = []
         for t in iter_list(self.read, threads.address, threads.type, self.thread_type, "allelem"):
             if t["pml4"]:
@@ -104,21 +105,30 @@ class ReferenceInspector(KernelInspector):
 
     def _frame(self, address: int):
         """(kva, sharer_cnt, pin_cnt) of the struct frame at ADDRESS, from one
-        bulk read of the frame table per stop."""
+        bulk read of the frame table per stop (fields sliced out by their
+        DWARF offsets: decoding thousands of records would be slow)."""
         if self._frames is None:
             table = self.types.variable("vmcheck_frame_table")
             ft = read_value(self.read, table.address, table.type)
             frame_type = self.types.get("struct frame")
-            size = frame_type.resolved().size
-            data = self.read(ft["frames"], size * ft["frame_cnt"]) if ft["frame_cnt"] else b""
-            from harness.typed_memory import decode
-            self._frames = {}
-            for i in range(ft["frame_cnt"]):
-                f = decode(data[i * size:(i + 1) * size], frame_type, ft["frames"] + i * size)
-                self._frames[ft["frames"] + i * size] = (f["kva"], f["sharer_cnt"], f["pin_cnt"])
-        return self._frames.get(address)
+            fields = [(frame_type.offset_of(n), frame_type.member(n).type.resolved().size)
+                      for n in ("kva", "sharer_cnt", "pin_cnt")]
+            self._frames = (ft["frames"], frame_type.resolved().size, fields,
+                            self.read(ft["frames"], frame_type.resolved().size * ft["frame_cnt"])
+                            if ft["frame_cnt"] else b"")
+        base, size, fields, data = self._frames
+        start = address - base
+        if start < 0 or start + size > len(data) or start % size:
+            return None
+        return tuple(int.from_bytes(data[start + off:start + off + n], "little")
+                     for off, n in fields)
 
     def _file_id(self, vm_file: int) -> Optional[int]:
+        if vm_file not in self._files:
+            self._files[vm_file] = self._read_file_id(vm_file)
+        return self._files[vm_file]
+
+    def _read_file_id(self, vm_file: int) -> Optional[int]:
         vf = read_struct(self.read, vm_file, self.types.get("struct vm_file"))
         if not vf["file"]:
             return None
