@@ -190,50 +190,56 @@ static bool sector_ok(const struct disk *d, disk_sector_t sector) {
   return d != NULL && sector < d->sectors && sector < LBA28_LIMIT;
 }
 
-bool disk_read(struct disk *d, disk_sector_t sector, void *buf) {
+/* Writes one sector and waits until the drive has taken it (BSY clear),
+ * so the data has reached QEMU's backing file when this returns true. */
+/* Runs one sector transfer on D's channel: the channel lock held, and
+ * interrupts off with the timer frozen, because how long QEMU takes is the
+ * host's business and must not move preemption points (timer.c). Prints
+ * the error register on failure. */
+static bool transfer(struct disk *d, disk_sector_t sector, const char *what,
+                     bool (*run)(struct disk *, disk_sector_t, void *),
+                     void *buf) {
   if (!sector_ok(d, sector))
     return false;
   struct channel *c = d->channel;
   lock_acquire(&c->lock);
   enum intr_level old = intr_disable();
-  struct timer_freeze fz = timer_freeze(); /* the wait's length is the host's */
-  bool ok = issue_sector_command(d, sector, CMD_READ_SECTORS) &&
-            wait_data_request(c);
-  if (ok)
-    insw(c->base + REG_DATA, buf, DISK_SECTOR_SIZE / 2);
+  struct timer_freeze fz = timer_freeze();
+  bool ok = run(d, sector, buf);
   uint8_t error = ok ? 0 : inb(c->base + REG_ERROR);
   timer_thaw(&fz);
   intr_set_level(old);
   lock_release(&c->lock);
   if (!ok)
-    printf("disk: %s: read of sector %u failed (error register 0x%x)\n",
-           d->name, (unsigned)sector, (unsigned)error);
+    printf("disk: %s: %s of sector %u failed (error register 0x%x)\n",
+           d->name, what, (unsigned)sector, (unsigned)error);
   return ok;
 }
 
-/* Writes one sector and waits until the drive has taken it (BSY clear),
- * so the data has reached QEMU's backing file when this returns true. */
-bool disk_write(struct disk *d, disk_sector_t sector, const void *buf) {
-  if (!sector_ok(d, sector))
-    return false;
+static bool run_read(struct disk *d, disk_sector_t sector, void *buf) {
   struct channel *c = d->channel;
-  lock_acquire(&c->lock);
-  enum intr_level old = intr_disable();
-  struct timer_freeze fz = timer_freeze(); /* the wait's length is the host's */
-  bool ok = issue_sector_command(d, sector, CMD_WRITE_SECTORS) &&
-            wait_data_request(c);
-  if (ok) {
-    barrier(); /* BUF's contents must be in memory before outsw reads it */
-    outsw(c->base + REG_DATA, buf, DISK_SECTOR_SIZE / 2);
-    int status = wait_not_busy(c);
-    ok = status >= 0 && (status & (STA_ERR | STA_DF)) == 0;
-  }
-  uint8_t error = ok ? 0 : inb(c->base + REG_ERROR);
-  timer_thaw(&fz);
-  intr_set_level(old);
-  lock_release(&c->lock);
-  if (!ok)
-    printf("disk: %s: write of sector %u failed (error register 0x%x)\n",
-           d->name, (unsigned)sector, (unsigned)error);
-  return ok;
+  if (!issue_sector_command(d, sector, CMD_READ_SECTORS) || !wait_data_request(c))
+    return false;
+  insw(c->base + REG_DATA, buf, DISK_SECTOR_SIZE / 2);
+  return true;
+}
+
+/* Writes and waits until the drive has taken the data (BSY clear), so it
+ * has reached QEMU's backing file when this returns true. */
+static bool run_write(struct disk *d, disk_sector_t sector, void *buf) {
+  struct channel *c = d->channel;
+  if (!issue_sector_command(d, sector, CMD_WRITE_SECTORS) || !wait_data_request(c))
+    return false;
+  barrier(); /* BUF's contents must be in memory before outsw reads it */
+  outsw(c->base + REG_DATA, buf, DISK_SECTOR_SIZE / 2);
+  int status = wait_not_busy(c);
+  return status >= 0 && (status & (STA_ERR | STA_DF)) == 0;
+}
+
+bool disk_read(struct disk *d, disk_sector_t sector, void *buf) {
+  return transfer(d, sector, "read", run_read, buf);
+}
+
+bool disk_write(struct disk *d, disk_sector_t sector, const void *buf) {
+  return transfer(d, sector, "write", run_write, (void *)buf);
 }

@@ -2,9 +2,8 @@
  * `syscall` entry, and intr_exit (also used to enter user mode). */
 #include "arch/gdt.h"
 
-  .text
-/* Common entry: the stub pushed (error code or 0) and the vector. */
-intr_entry:
+/* Saves the general-purpose registers as struct gp_registers (r15 lowest). */
+.macro PUSH_GP_REGISTERS
   push %rax
   push %rbx
   push %rcx
@@ -20,6 +19,12 @@ intr_entry:
   push %r13
   push %r14
   push %r15
+.endm
+
+  .text
+/* Common entry: the stub pushed (error code or 0) and the vector. */
+intr_entry:
+  PUSH_GP_REGISTERS
   cld
   mov %rsp, %rdi
   call intr_handler
@@ -85,21 +90,7 @@ syscall_entry:
   push %rcx
   pushq $0
   pushq $0x100
-  push %rax
-  push %rbx
-  push %rcx
-  push %rdx
-  push %rbp
-  push %rdi
-  push %rsi
-  push %r8
-  push %r9
-  push %r10
-  push %r11
-  push %r12
-  push %r13
-  push %r14
-  push %r15
+  PUSH_GP_REGISTERS
   cld
   mov %rsp, %rdi
   call syscall_entry_c
