@@ -5,7 +5,7 @@ JOBS ?= 2
 DEBIAN_PACKAGES := qemu-system-x86 qemu-utils gdb gcc make binutils \
   python3-pytest python3-capstone python3-pyelftools python3-jinja2 \
   python3-pytest-timeout python3-pytest-xdist python3-psutil \
-  python3-lxml chromium
+  python3-lxml chromium gcovr python3-yaml seabios
 
 .DEFAULT_GOAL := all
 
@@ -35,6 +35,10 @@ conformance: all ## Run the whole conformance suite on the reference kernel; rep
 
 report: ## Regenerate the HTML/JUnit/JSON report from reports/out/results.json
 	./vmcheck report reports/out/results.json --report reports/out
+
+coverage: programs ## Kernel coverage: gcov build of the reference kernel, the suite on it, gcovr HTML in reports/out/coverage/
+	$(MAKE) -C reference_kernel COVERAGE=1 O=$(BUILD)/kernel-cov
+	./vmcheck coverage --jobs $(JOBS) --kernel-build $(BUILD)/kernel-cov --report reports/out/coverage
 
 bench: all ## Benchmarks: boot time; harness vs bare QEMU, page-table snapshot, breakpoints, loadvm
 	$(PY) -m harness.bench

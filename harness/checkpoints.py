@@ -33,9 +33,10 @@ class CheckpointSession:
     """One scenario's checkpoint handling on one machine."""
 
     def __init__(self, adapter, scenario, images: dict, data_files: dict, timeouts,
-                 injector=None):
+                 injector=None, coverage=None):
         self.adapter = adapter
         self.injector = injector
+        self.coverage = coverage      # harness.coverage.CoverageCollector or None
         self.scenario = scenario
         self.images = images          # program name -> ProgramImage
         self.data_files = data_files  # data file name -> bytes
@@ -57,6 +58,8 @@ class CheckpointSession:
             if self.injector is not None:
                 self.injector.icount = self.icount
                 self.injector.arm(dbg, self.inspector)
+            if self.coverage is not None:
+                self.coverage.arm(dbg)
             owners = {}   # checkpoint address -> [(program, first bytes)]
             for name, image in self.images.items():
                 if image.checkpoint is not None:

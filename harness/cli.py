@@ -4,8 +4,10 @@
     ./vmcheck run [SCENARIO|GLOB|AREA]...        run scenarios, write a report
     ./vmcheck list [SCENARIO|GLOB|AREA]...       list scenarios
     ./vmcheck report RESULTS_JSON                regenerate a report
+    ./vmcheck merge RESULTS_JSON... --report DIR merge shards' results into one report
     ./vmcheck explore SCENARIO --point P         fail the 1st, 2nd, ... call of P
     ./vmcheck replay SCHEDULE_FILE               reproduce a recorded run
+    ./vmcheck coverage [SCENARIO]...             kernel coverage of the suite (gcovr HTML)
 
 Exit codes (DESIGN.md): 0 passed / the program's status for `boot`, 1 a
 failure result (kernel panic, triple fault), 2 usage or input error, 3
@@ -173,9 +175,12 @@ def _say(message: str) -> None:
 # ---- main ----
 
 def _run_commands() -> list[Callable]:
+    from harness.cli_coverage import register_coverage
     from harness.cli_inject import register_explore, register_replay
+    from harness.cli_merge import register_merge
     from harness.cli_run import register_list, register_report, register_run
-    return [register_run, register_list, register_report, register_explore, register_replay]
+    return [register_run, register_list, register_report, register_merge, register_explore,
+            register_replay, register_coverage]
 
 
 SUBCOMMANDS: list[Callable] = [register_boot, *_run_commands()]

@@ -37,6 +37,8 @@ class RunnerOptions:
     keep: bool = False                 # keep every run folder, not just failures
     data_dir: Path = DATA_DIR
     inject: tuple = ()                 # Injections added to every scenario (CLI --inject)
+    coverage: Optional[object] = None  # harness.coverage.CoverageCollector: gather the
+                                       # .gcda data a coverage-built kernel sends at power-off
 
 
 def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
@@ -88,7 +90,8 @@ def _execute(adapter, sc, opts: RunnerOptions, result: ScenarioResult) -> None:
     deadline = time.monotonic() + opts.timeouts(sc.timeout)
     injections = tuple(sc.inject) + tuple(opts.inject)
     injector = Injector(adapter, injections) if injections else None
-    session = CheckpointSession(adapter, sc, images, files, opts.timeouts, injector)
+    session = CheckpointSession(adapter, sc, images, files, opts.timeouts, injector,
+                                coverage=opts.coverage)
     machine = Machine(options)
     try:
         _boot_and_judge(machine, adapter, sc, programs, images, files, cmdline, session,

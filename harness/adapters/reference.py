@@ -63,14 +63,30 @@ class ReferenceAdapter(KernelAdapter):
                     f"and {slots - slots_free} swap slots still in use")
         return None
 
-    def __init__(self, build_dir: Path | None = None):
+    def __init__(self, build_dir: Path | None = None, kernel_dir: Path | None = None):
+        """BUILD_DIR: the output of `make` (programs/, kernel/); KERNEL_DIR:
+        another kernel build to boot instead of BUILD_DIR/kernel, e.g. the
+        coverage build (`--kernel reference:build/kernel-cov`)."""
         self.build_dir = build_dir or config.build_dir()
-        self.kernel_image = self.build_dir / "kernel" / "kernel32.elf"
+        self.kernel_dir = kernel_dir or self.build_dir / "kernel"
+        self.kernel_image = self.kernel_dir / "kernel32.elf"
         self.programs_dir = self.build_dir / "programs"
+
+    @classmethod
+    def from_spec(cls, argument: str | None) -> "ReferenceAdapter":
+        """`reference` or `reference:KERNEL_BUILD_DIR` (a folder with
+        kernel.elf and kernel32.elf, e.g. from `make -C reference_kernel
+        O=DIR COVERAGE=1`)."""
+        if argument is None:
+            return cls()
+        kernel_dir = Path(argument).resolve()
+        if not kernel_dir.is_dir():
+            raise UsageError(f"--kernel reference:{argument}: no such kernel build folder")
+        return cls(kernel_dir=kernel_dir)
 
     @property
     def symbol_file(self) -> Path:
-        return self.build_dir / "kernel" / "kernel.elf"
+        return self.kernel_dir / "kernel.elf"
 
     def build(self) -> None:
         try:
