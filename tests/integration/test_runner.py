@@ -7,7 +7,8 @@ import textwrap
 import pytest
 
 from harness.adapters import get_adapter
-from harness.runner import DATA_DIR, RunnerOptions, run_scenario
+from harness.program_image import load_program
+from harness.runner import RunnerOptions, run_scenario
 from harness.scenario import load_file
 from harness.snapshot import PTE_NX, PTE_U, PTE_W, PageTableSnapshot
 
@@ -65,7 +66,8 @@ def test_checkpoint_snapshot_has_code_data_and_stack_pages(built, tmp_path, run_
     cp = next(c for c in res.checkpoints if (c.id, c.hit) == (2, 2))
     assert cp.violations == [] and cp.expectations == ["contents", "present"]
     snap = PageTableSnapshot.from_dict(cp.pages)
-    code, data, stack = snap.lookup(0x400000), snap.lookup(0x404000), snap.lookup(0x4747F000)
+    cp_buf = load_program(get_adapter("reference").find_program("checkpoints")).symbols["cp_buf"]
+    code, data, stack = snap.lookup(0x401000), snap.lookup(cp_buf), snap.lookup(0x4747F000)
     assert code and code.flags & PTE_U and not code.flags & PTE_W and not code.flags & PTE_NX
     assert data and data.flags & PTE_U and data.flags & PTE_W
     assert stack and stack.flags & PTE_U and stack.flags & PTE_W
