@@ -40,6 +40,9 @@ coverage: programs ## Kernel coverage: gcov build of the reference kernel, the s
 	$(MAKE) -C reference_kernel COVERAGE=1 O=$(BUILD)/kernel-cov
 	./vmcheck coverage --jobs $(JOBS) --kernel-build $(BUILD)/kernel-cov --report reports/out/coverage
 
+mutants: all ## Build every seeded-bug mutant, run the suite on each; table + reports/out/mutants.html
+	./vmcheck mutants --jobs $(JOBS)
+
 bench: all ## Benchmarks: boot time; harness vs bare QEMU, page-table snapshot, breakpoints, loadvm
 	$(PY) -m harness.bench
 	$(PY) -m harness.bench_harness
@@ -53,4 +56,4 @@ clean: ## Remove build output
 help: ## List the make targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-.PHONY: all kernel programs deps test conformance report bench bench-debugger clean help
+.PHONY: all kernel programs deps test conformance report mutants bench bench-debugger clean help

@@ -178,9 +178,10 @@ def _run_commands() -> list[Callable]:
     from harness.cli_coverage import register_coverage
     from harness.cli_inject import register_explore, register_replay
     from harness.cli_merge import register_merge
+    from harness.cli_mutants import register_mutants
     from harness.cli_run import register_list, register_report, register_run
     return [register_run, register_list, register_report, register_merge, register_explore,
-            register_replay, register_coverage]
+            register_replay, register_coverage, register_mutants]
 
 
 SUBCOMMANDS: list[Callable] = [register_boot, *_run_commands()]
