@@ -1,0 +1,102 @@
+/* Helpers shared by the extra conformance programs (header only: the
+ * scenarios Makefile builds every .c file of this folder as a program).
+ * These programs test what Pintos-KAIST's tests/vm does not (issue 5):
+ * segment tails, read-only data, stack growth in system calls and at the
+ * 1 MB limit, mmap tails and aliases, eviction of each page type, swap
+ * slot reuse, fork of swapped and lazy pages, copy-on-write.
+ *
+ * Page stamps here are ASCII text, so a scenario can check a page's
+ * contents with `source = "text"`: page I of a buffer tagged TAG holds
+ * "TAG-NNNN" (NNNN = I in 4 decimal digits) and a NUL in its first bytes
+ * and again in its last STAMP_LEN bytes, so a page that comes back only
+ * partly (one sector of eight) is caught too. */
+#ifndef EXTRA_EXTRA_H
+#define EXTRA_EXTRA_H
+
+#include "../vm/vmtest.h"
+
+#define STAMP_LEN 16
+
+/* Writes the stamp of page I for TAG (at most 10 characters) into OUT. */
+static inline void stamp_format(char out[STAMP_LEN], const char *tag,
+                                size_t i) {
+  memset(out, 0, STAMP_LEN);
+  snprintf(out, STAMP_LEN, "%s-%04zu", tag, i);
+}
+
+/* Stamps page PAGE (page I of a buffer tagged TAG) at both ends. */
+static inline void stamp_page(char *page, const char *tag, size_t i) {
+  char stamp[STAMP_LEN];
+  stamp_format(stamp, tag, i);
+  memcpy(page, stamp, STAMP_LEN);
+  memcpy(page + PGSIZE - STAMP_LEN, stamp, STAMP_LEN);
+}
+
+/* True if PAGE holds the stamp of page I for TAG at both ends. */
+static inline bool page_has_stamp(const char *page, const char *tag,
+                                  size_t i) {
+  char stamp[STAMP_LEN];
+  stamp_format(stamp, tag, i);
+  return memcmp(page, stamp, STAMP_LEN) == 0 &&
+         memcmp(page + PGSIZE - STAMP_LEN, stamp, STAMP_LEN) == 0;
+}
+
+/* Stamps the PAGES pages at BUF for TAG, in order. */
+static inline void stamp_pages_text(char *buf, size_t pages, const char *tag) {
+  for (size_t i = 0; i < pages; i++)
+    stamp_page(buf + i * PGSIZE, tag, i);
+}
+
+/* Fails, naming the page and WHEN, unless every one of the PAGES pages at
+ * BUF holds its stamp for TAG; reads them in order. */
+static inline void check_stamps_text(const char *buf, size_t pages,
+                                     const char *tag, const char *when) {
+  for (size_t i = 0; i < pages; i++)
+    if (!page_has_stamp(buf + i * PGSIZE, tag, i))
+      fail("page %zu does not hold stamp \"%s-%04zu\" %s (it starts \"%.15s\")",
+           i, tag, i, when, buf + i * PGSIZE);
+}
+
+/* Stops at checkpoint ID with vmcheck_probe = PROBE. Every extra program
+ * stops through this: storing the probe right before the stop makes its
+ * page present, so the harness can read it even under memory pressure. */
+static inline void checkpoint_at(int id, uintptr_t probe) {
+  vmcheck_probe = probe;
+  checkpoint(id);
+}
+
+/* The stack pointer of the caller (approximately: this inlines). */
+static inline uintptr_t current_rsp(void) {
+  uintptr_t rsp;
+  __asm__ volatile("mov %%rsp, %0" : "=r"(rsp));
+  return rsp;
+}
+
+/* Creates FILE with SIZE bytes, all FILL, or fails. */
+static inline void create_filled(const char *file, size_t size, char fill) {
+  char block[512];
+  memset(block, fill, sizeof block);
+  if (!create(file, (unsigned)size))
+    fail("create \"%s\" (%zu bytes) failed", file, size);
+  int fd = open_or_fail(file);
+  for (size_t done = 0; done < size; done += sizeof block) {
+    unsigned n = (unsigned)(size - done < sizeof block ? size - done
+                                                       : sizeof block);
+    if (write(fd, block, n) != (int)n)
+      fail("write to \"%s\" at offset %zu failed", file, done);
+  }
+  close(fd);
+}
+
+/* Reads N bytes at offset OFS of FILE (through read(), not a mapping)
+ * into DST, or fails. */
+static inline void read_file_at(const char *file, size_t ofs, void *dst,
+                                size_t n) {
+  int fd = open_or_fail(file);
+  seek(fd, (unsigned)ofs);
+  if (read(fd, dst, (unsigned)n) != (int)n)
+    fail("read of %zu bytes at offset %zu of \"%s\" failed", n, ofs, file);
+  close(fd);
+}
+
+#endif
