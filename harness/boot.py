@@ -12,6 +12,7 @@ timeout raises MachineTimeout, bad input raises UsageError.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,12 +77,19 @@ def boot(adapter: KernelAdapter, request: BootRequest, options: MachineOptions,
     options.keep, or if the run did not end in a clean power-off and
     options.keep_on_error."""
     adapter.check_built()
+    # Always start paused and resume once QMP answers: a fast program could
+    # otherwise power off before the start-up handshake and look like a
+    # QEMU that died at start.
+    resume = not options.paused
+    options = dataclasses.replace(options, paused=True)
     programs = collect_programs(adapter, request)
     runs = [[Path(run[0]).name, *run[1:]] for run in request.runs]
     cmdline = adapter.kernel_cmdline(runs, request.user_page_limit)
     with Machine(options) as machine:
         disks = adapter.make_disks(machine.run_dir, programs, request.files, request.swap_mb)
         machine.start(adapter.qemu_args(disks, cmdline, request.mem_mb))
+        if resume:
+            machine.resume()
         if on_started is not None:
             on_started(machine)
         status = machine.wait_exit(request.timeout, _awaited(runs))

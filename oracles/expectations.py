@@ -17,6 +17,7 @@ from oracles.page_states import STATES, check_pages, check_swap_used, frame_chec
 from oracles.state import ANON, FILE, PAGE, UNINIT, MachineState, Violation
 
 STACK_LIMIT = 1 << 20
+KERN_BASE = 0x8004000000
 
 
 @dataclasses.dataclass
@@ -68,7 +69,7 @@ def check_present(ctx: CheckContext, start, pages, present) -> list:
     if got == want:
         return []
     wrong = sorted(want ^ got)
-    return [Violation("present", f"pages {start}[0..{pages}) present set differs "
+    return [Violation("present", f"pages {_shown(start)}[0..{pages}) present set differs "
                       f"(first wrong page index {wrong[0]})", vas[wrong[0]], proc.pid,
                       f"present {sorted(want)}", f"present {sorted(got)}")]
 
@@ -81,7 +82,7 @@ def check_page(ctx: CheckContext, addr, type=None, writable=None, resident=None,
 
     def differs(what, want, got):
         if want is not None and want != got:
-            out.append(Violation("page", f"{what} of page {addr}", va, proc.pid, str(want), str(got)))
+            out.append(Violation("page", f"{what} of page {_shown(addr)}", va, proc.pid, str(want), str(got)))
 
     pte = proc.pages.lookup(va)
     differs("hardware present bit", present, pte is not None)
@@ -93,7 +94,7 @@ def check_page(ctx: CheckContext, addr, type=None, writable=None, resident=None,
     elif needs_spt:
         page = proc.spt_page(va)
         if page is None:
-            out.append(Violation("page", f"no SPT entry for {addr}", va, proc.pid, "an SPT entry", "none"))
+            out.append(Violation("page", f"no SPT entry for {_shown(addr)}", va, proc.pid, "an SPT entry", "none"))
         else:
             differs("SPT type", type, page.type)
             differs("SPT writable", writable, page.writable)
@@ -119,7 +120,7 @@ def check_contents(ctx: CheckContext, addr, length, source, file=None, offset=0,
     va = ctx.addr(addr)
     want = _expected_bytes(ctx, va, length, source, file, offset, text)
     if want is None:
-        return [Violation("contents", f"no ELF segment covers {addr}", va, proc.pid)]
+        return [Violation("contents", f"no ELF segment covers {_shown(addr)}", va, proc.pid)]
     for page in range(va & ~(PAGE - 1), va + length, PAGE):
         if proc.pages.lookup(page) is None:
             return [Violation("contents", "page not present, cannot compare contents",
@@ -128,7 +129,7 @@ def check_contents(ctx: CheckContext, addr, length, source, file=None, offset=0,
     if got == want:
         return []
     i = next(i for i in range(len(want)) if got[i] != want[i])
-    return [Violation("contents", f"byte {i} of {addr} differs from {source}", va + i, proc.pid,
+    return [Violation("contents", f"byte {i} of {_shown(addr)} differs from {source}", va + i, proc.pid,
                       want[i:i + 8].hex(), got[i:i + 8].hex())]
 
 
@@ -170,7 +171,7 @@ def check_file_bytes(ctx: CheckContext, file, offset=0, length=None, equals_file
     if disk is None:
         return [Violation("file_bytes", f"file {file!r} is not on the disk after the run")]
     if length is None:
-        length = len(disk) - offset
+        length = len(text.encode()) if text is not None else len(disk) - offset
     got = disk[offset:offset + length]
     if zero:
         want = bytes(length)
@@ -186,6 +187,25 @@ def check_file_bytes(ctx: CheckContext, file, offset=0, length=None, equals_file
     i = next(i for i in range(len(want)) if got[i] != want[i])
     return [Violation("file_bytes", f"{file}: byte at file offset {offset + i} differs",
                       None, None, want[i:i + 8].hex(), got[i:i + 8].hex())]
+
+
+def check_frame_of(ctx: CheckContext, addr, equals) -> list:
+    """The page at ADDR is mapped to the frame whose direct-map kernel
+    address is EQUALS (e.g. `probe` holding what get_phys_addr returned)."""
+    proc = ctx.state.proc
+    va = ctx.addr(addr) & ~(PAGE - 1)
+    kva = ctx.addr(equals)
+    pte = proc.pages.lookup(va)
+    got = None if pte is None else pte.translate(va) + KERN_BASE
+    if got == kva:
+        return []
+    return [Violation("frame_of", f"frame of {_shown(addr)} vs {_shown(equals)}", va, proc.pid,
+                      f"frame at kernel address 0x{kva:x}",
+                      "not present" if got is None else f"0x{got:x}")]
+
+
+def _shown(expr) -> str:
+    return f"0x{expr:x}" if isinstance(expr, int) else str(expr)
 
 
 def check_file_cksum(ctx: CheckContext, file, cksum, size=None) -> list:
@@ -228,8 +248,11 @@ CHECKS: dict[str, Check] = {
                     "writable": Field(bool, None), "dirty": Field(bool, None),
                     "frame": Field(str, None, check=frame_check)},
                    check_pages, "every page of a range is present/lazy/valid/not_present/unmapped"),
-    "swap_used": Check({"min": Field(int, check=in_range(0, 1 << 24))}, check_swap_used,
-                       "at least MIN swap slots in use"),
+    "swap_used": Check({"min": Field(int, 0, check=in_range(0, 1 << 24)),
+                        "max": Field(int, None, check=in_range(0, 1 << 24))}, check_swap_used,
+                       "between MIN and MAX swap slots in use"),
+    "frame_of": Check({"addr": ADDR, "equals": ADDR}, check_frame_of,
+                      "the page is mapped to the frame at this kernel address (get_phys_addr)"),
     "stack": Check({"contiguous": Field(bool, True)}, check_stack,
                    "stack pages within 1 MB of the top (and contiguous)"),
     "file_bytes": Check({"file": Field(str), "offset": Field(int, 0, check=in_range(0, 1 << 30)),

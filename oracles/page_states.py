@@ -22,6 +22,11 @@ from oracles.state import PAGE, Violation
 STATES = ("present", "lazy", "valid", "not_present", "unmapped")
 
 
+def shown(expr) -> str:
+    """An address expression as written, integers in hex."""
+    return f"0x{expr:x}" if isinstance(expr, int) else str(expr)
+
+
 def page_range(ctx, at, count, to) -> list:
     start = ctx.addr(at) & ~(PAGE - 1)
     if to is not None:
@@ -59,7 +64,7 @@ def check_pages(ctx, at, state, count=1, to=None, writable=None, dirty=None, fra
         page = proc.spt_page(va)
         problem = _state_problem(state, pte, spt_known, page)
         if problem:
-            out.append(Violation("pages", f"page of {at} is not {state}", va, proc.pid,
+            out.append(Violation("pages", f"page of {shown(at)} is not {state}", va, proc.pid,
                                  state, problem))
             continue
         out += _flag_problems(ctx, proc, va, at, pte, page, writable, dirty, frame)
@@ -72,9 +77,9 @@ def _flag_problems(ctx, proc, va, at, pte, page, writable, dirty, frame) -> list
         got = bool(pte.flags & PTE_W) if pte is not None else (page.writable if page else None)
         if got is not None and got != writable:
             what = "PTE W bit" if pte is not None else "SPT writable"
-            out.append(Violation("pages", f"{what} of {at}", va, proc.pid, str(writable), str(got)))
+            out.append(Violation("pages", f"{what} of {shown(at)}", va, proc.pid, str(writable), str(got)))
     if dirty is not None and pte is not None and bool(pte.flags & PTE_D) != dirty:
-        out.append(Violation("pages", f"PTE D bit of {at}", va, proc.pid, str(dirty),
+        out.append(Violation("pages", f"PTE D bit of {shown(at)}", va, proc.pid, str(dirty),
                              str(not dirty)))
     if frame is not None:
         out += _frame_problem(ctx, proc, va, at, pte, frame)
@@ -85,25 +90,28 @@ def _frame_problem(ctx, proc, va, at, pte, frame) -> list:
     relation, _, ref = frame.partition(":")
     earlier = ctx.frames_at(int(ref)).get(va)
     if earlier is None:
-        return [Violation("pages", f"frame of {at}: checkpoint {ref} had no frame there",
+        return [Violation("pages", f"frame of {shown(at)}: checkpoint {ref} had no frame there",
                           va, proc.pid, f"a frame at checkpoint {ref}", "none")]
     now = pte.translate(va) if pte is not None else None
     same = now == earlier
     if same != (relation == "same_as"):
         want = f"{'the same frame as' if relation == 'same_as' else 'a frame other than'} " \
                f"0x{earlier:x} (checkpoint {ref})"
-        return [Violation("pages", f"frame of {at}", va, proc.pid, want,
+        return [Violation("pages", f"frame of {shown(at)}", va, proc.pid, want,
                           "not present" if now is None else f"0x{now:x}")]
     return []
 
 
-def check_swap_used(ctx, min) -> list:
+def check_swap_used(ctx, min=0, max=None) -> list:
     used = ctx.state.pools.swap_slots_used
     if used is None:
         return [Violation("swap_used", "the kernel does not report swap usage")]
     if used < min:
         return [Violation("swap_used", "too few pages in swap", None, ctx.state.current,
                           f">= {min} slots in use", str(used))]
+    if max is not None and used > max:
+        return [Violation("swap_used", "too many swap slots in use", None, ctx.state.current,
+                          f"<= {max} slots in use", str(used))]
     return []
 
 
