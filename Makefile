@@ -47,6 +47,12 @@ bench: all ## Benchmarks: boot time; harness vs bare QEMU, page-table snapshot, 
 	$(PY) -m harness.bench
 	$(PY) -m harness.bench_harness
 
+bench-vm: all ## VM benchmark: wall time, faults, evictions of swap-anon, swap-iter, page-merge-par (median of 5)
+	$(PY) -m harness.bench_vm bench
+
+soak: all ## page-merge-par, page-merge-mm, swap-fork 10 times each (no -icount, user pool capped)
+	$(PY) -m harness.bench_vm soak
+
 bench-debugger: all ## Breakpoint round trips: our remote-protocol client vs GDB's Python API
 	$(PY) -m harness.bench_debugger --repeat 3
 
@@ -56,4 +62,4 @@ clean: ## Remove build output
 help: ## List the make targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-.PHONY: all kernel programs deps test conformance report mutants bench bench-debugger clean help
+.PHONY: all kernel programs deps test conformance report mutants bench bench-vm soak bench-debugger clean help

@@ -1,67 +1,29 @@
-/* Eager user memory (kernel/process_memory.h): each page gets its frame
- * and contents when it is mapped. The list in struct process_memory is the
- * only record of which pages a process has; fork copies and exit frees
- * exactly those. REPLACED BY THE VM ISSUE (lazy loading through the
- * supplemental page table); keep the interface. */
+/* User memory of a process (kernel/process_memory.h): a thin layer over
+ * the supplemental page table (include/vm/spt.h). */
 #include "kernel/process_memory.h"
 
-#include "arch/memlayout.h"
 #include "arch/mmu.h"
 #include "kernel/debug.h"
-#include "kernel/file.h"
-#include "kernel/malloc.h"
-#include "kernel/palloc.h"
 #include "kernel/process_types.h"
 #include "kernel/thread.h"
-#include "lib/string.h"
+#include "vm/stack.h"
 
-#define PAGE_WRITABLE ((uintptr_t)1) /* flag bit in process_memory.pages */
-
-static struct process_memory *current_memory(void) {
+static struct supplemental_page_table *current_spt(void) {
   struct process *p = process_current();
   ASSERT(p != NULL);
-  return &p->memory;
-}
-
-/* Makes room for one more entry in M; false if out of memory. */
-static bool reserve_entry(struct process_memory *m) {
-  if (m->count < m->capacity)
-    return true;
-  size_t capacity = m->capacity > 0 ? 2 * m->capacity : 16;
-  uintptr_t *pages = realloc(m->pages, capacity * sizeof *pages);
-  if (pages == NULL)
-    return false;
-  m->pages = pages;
-  m->capacity = capacity;
-  return true;
-}
-
-/* Maps a new zeroed user-pool frame at UPAGE in the running process and
- * records it; returns the frame's kernel address, NULL if out of memory
- * or UPAGE is already mapped. */
-static void *map_new_page(void *upage, bool writable) {
-  struct thread *t = thread_current();
-  struct process_memory *m = current_memory();
-  ASSERT(pg_ofs(upage) == 0 && is_user_vaddr(upage));
-  if (pml4_get_page(t->pml4, upage) != NULL || !reserve_entry(m))
-    return NULL;
-  void *kpage = palloc_get_page(PAL_USER | PAL_ZERO);
-  if (kpage == NULL)
-    return NULL;
-  if (!pml4_set_page(t->pml4, upage, kpage, writable)) {
-    palloc_free_page(kpage);
-    return NULL;
-  }
-  m->pages[m->count++] = (uintptr_t)upage | (writable ? PAGE_WRITABLE : 0);
-  return kpage;
+  return &p->memory.spt;
 }
 
 bool process_memory_create(void) {
   struct thread *t = thread_current();
-  ASSERT(t->pml4 == NULL);
+  ASSERT(t->pml4 == NULL && current_spt()->pml4 == NULL);
   uint64_t *pml4 = pml4_create();
   if (pml4 == NULL)
     return false;
+  if (!spt_init(current_spt(), pml4)) {
+    pml4_destroy(pml4);
+    return false;
+  }
   t->pml4 = pml4;
   pml4_activate(pml4);
   return true;
@@ -69,57 +31,26 @@ bool process_memory_create(void) {
 
 bool load_segment(struct file *file, off_t ofs, void *upage,
                   size_t read_bytes, size_t zero_bytes, bool writable) {
-  ASSERT((read_bytes + zero_bytes) % PGSIZE == 0);
-  ASSERT(pg_ofs(upage) == 0 && pg_ofs(ofs) == 0);
-  uint8_t *page = upage;
-  while (read_bytes > 0 || zero_bytes > 0) {
-    size_t page_read = read_bytes < PGSIZE ? read_bytes : PGSIZE;
-    void *kpage = map_new_page(page, writable);
-    if (kpage == NULL)
-      return false;
-    if (page_read > 0 &&
-        file_read_at(file, kpage, (off_t)page_read, ofs) != (off_t)page_read)
-      return false;
-    read_bytes -= page_read;
-    zero_bytes -= PGSIZE - page_read;
-    ofs += (off_t)page_read;
-    page += PGSIZE;
-  }
-  return true;
+  return vm_load_segment(current_spt(), file, ofs, upage, read_bytes,
+                         zero_bytes, writable);
 }
 
-bool setup_stack(void) {
-  return map_new_page((void *)(USER_STACK - PGSIZE), true) != NULL;
-}
+bool setup_stack(void) { return vm_setup_stack(current_spt()); }
 
 bool process_memory_copy(struct thread *parent) {
-  const struct process_memory *pm = &parent->process->memory;
-  for (size_t i = 0; i < pm->count; i++) {
-    void *upage = (void *)(pm->pages[i] & ~PGMASK);
-    const void *src = pml4_get_page(parent->pml4, upage);
-    ASSERT(src != NULL);
-    void *dst = map_new_page(upage, (pm->pages[i] & PAGE_WRITABLE) != 0);
-    if (dst == NULL)
-      return false;
-    memcpy(dst, src, PGSIZE);
-  }
-  return true;
+  return spt_copy(current_spt(), &parent->process->memory.spt);
 }
 
 void process_release_memory(void) {
   struct thread *t = thread_current();
-  struct process_memory *m = current_memory();
   uint64_t *pml4 = t->pml4;
+  /* The pages go first: writing back a dirty mapping reads its PTE. */
+  spt_destroy(current_spt());
   if (pml4 != NULL) {
     /* Leave the address space before tearing it down; a context switch
      * from here on activates the kernel page table. */
     t->pml4 = NULL;
     pml4_activate(NULL);
-    for (size_t i = 0; i < m->count; i++)
-      palloc_free_page(pml4_get_page(pml4, (void *)(m->pages[i] & ~PGMASK)));
     pml4_destroy(pml4);
   }
-  free(m->pages);
-  m->pages = NULL;
-  m->count = m->capacity = 0;
 }

@@ -101,7 +101,8 @@ def test_hang_is_a_verdict_and_leaves_nothing_running(built, tmp_path, run_root,
         """)
     res = run(scs["slow"], run_root)
     assert res.verdict.value == "HANG", res.reason
-    assert res.reason.startswith("no power-off within 2 s; the CPU was at ") and "in spin (user)" in res.reason
+    assert res.reason.startswith("no power-off within 2 s; the CPU was at ")
+    assert "(user)" in res.reason or "(kernel)" in res.reason
     assert res.artifacts is not None
     assert our_processes() == []
 

@@ -1,0 +1,246 @@
+/* The frame table and clock eviction (include/vm/frame.h).
+ *
+ * One record per user-pool frame, allocated once at boot. A record is
+ * bound to a frame while the frame is in use. When the user pool is
+ * empty, frame_alloc runs the clock over the records: a frame whose pages
+ * were accessed since the hand last passed gets a second chance (the
+ * accessed bits are cleared), the first one that was not is the victim.
+ * The victim's pages are unmapped before anything is written out, so the
+ * owner cannot change the contents during the write; then each page's
+ * type saves it (swap slot, file, or nothing) with the VM lock released,
+ * the frame pinned and the pages busy. */
+#include "vm/frame.h"
+
+#include "arch/intr.h"
+#include "arch/memlayout.h"
+#include "arch/mmu.h"
+#include "kernel/debug.h"
+#include "kernel/hooks.h"
+#include "kernel/malloc.h"
+#include "kernel/palloc.h"
+#include "vm/page.h"
+#include "vm/spt.h"
+
+struct frame_table vmcheck_frame_table;
+#define FT vmcheck_frame_table
+
+void frame_table_init(void) {
+  lock_init(&FT.lock);
+  cond_init(&FT.unbusy);
+  list_init(&FT.free_records);
+  FT.frame_cnt = palloc_user_pages_total();
+  FT.frames = calloc(FT.frame_cnt > 0 ? FT.frame_cnt : 1, sizeof *FT.frames);
+  if (FT.frames == NULL)
+    PANIC("frame_table_init: no memory for %zu frame records", FT.frame_cnt);
+  for (size_t i = 0; i < FT.frame_cnt; i++) {
+    list_init(&FT.frames[i].sharers);
+    list_push_back(&FT.free_records, &FT.frames[i].free_elem);
+  }
+}
+
+void vm_lock(void) { lock_acquire(&FT.lock); }
+void vm_unlock(void) { lock_release(&FT.lock); }
+bool vm_lock_held(void) { return lock_held_by_current_thread(&FT.lock); }
+
+void vm_wait_unbusy(struct page *page) {
+  ASSERT(vm_lock_held());
+  while (page->busy)
+    cond_wait(&FT.unbusy, &FT.lock);
+}
+
+void vm_unbusy(struct page *page) {
+  ASSERT(vm_lock_held() && page->busy);
+  page->busy = false;
+  cond_broadcast(&FT.unbusy, &FT.lock);
+}
+
+/* VM lock held: binds a free record to KVA, pinned once, no sharers. */
+static struct frame *record_take(void *kva) {
+  ASSERT(!list_empty(&FT.free_records));
+  struct frame *f =
+      list_entry(list_pop_front(&FT.free_records), struct frame, free_elem);
+  ASSERT(f->kva == NULL && f->sharer_cnt == 0 && f->pin_cnt == 0);
+  f->kva = kva;
+  f->pin_cnt = 1;
+  FT.used_cnt++;
+  return f;
+}
+
+/* VM lock held: gives F's frame back to the user pool if nothing uses
+ * it any more. */
+static void free_if_unused(struct frame *f) {
+  if (f->sharer_cnt > 0 || f->pin_cnt > 0)
+    return;
+  palloc_free_page(f->kva);
+  f->kva = NULL;
+  FT.used_cnt--;
+  list_push_back(&FT.free_records, &f->free_elem);
+}
+
+void frame_link(struct frame *f, struct page *page) {
+  ASSERT(vm_lock_held() && page->frame == NULL && f->kva != NULL);
+  list_push_back(&f->sharers, &page->frame_elem);
+  f->sharer_cnt++;
+  page->frame = f;
+}
+
+void frame_unlink(struct page *page) {
+  ASSERT(vm_lock_held() && page->frame != NULL);
+  struct frame *f = page->frame;
+  list_remove(&page->frame_elem);
+  f->sharer_cnt--;
+  page->frame = NULL;
+  if (f->sharer_cnt == 1)
+    page_unshared_locked(list_entry(list_front(&f->sharers), struct page,
+                                    frame_elem));
+  free_if_unused(f);
+}
+
+void frame_pin(struct frame *f) {
+  ASSERT(vm_lock_held() && f->kva != NULL);
+  f->pin_cnt++;
+}
+
+void frame_unpin(struct frame *f) {
+  ASSERT(vm_lock_held() && f->pin_cnt > 0);
+  f->pin_cnt--;
+  free_if_unused(f);
+}
+
+/* VM lock held: true if any page of F was accessed since the last call;
+ * clears the accessed bits (the second chance). */
+static bool test_and_clear_accessed(struct frame *f) {
+  bool accessed = false;
+  for (struct list_elem *e = list_begin(&f->sharers);
+       e != list_end(&f->sharers); e = list_next(e)) {
+    struct page *page = list_entry(e, struct page, frame_elem);
+    uint64_t *pml4 = page->spt->pml4;
+    if (pml4_is_accessed(pml4, page->va)) {
+      accessed = true;
+      pml4_set_accessed(pml4, page->va, false);
+    }
+  }
+  return accessed;
+}
+
+/* VM lock held: the clock's victim, or NULL if no frame can be evicted
+ * (all pinned). Two sweeps: the first may only clear accessed bits. */
+static struct frame *clock_choose(void) {
+  if (FT.frame_cnt == 0)
+    return NULL;
+  for (size_t n = 0; n < 2 * FT.frame_cnt + 1; n++) {
+    struct frame *f = &FT.frames[FT.hand];
+    FT.hand = (FT.hand + 1) % FT.frame_cnt;
+    if (f->kva == NULL || f->pin_cnt > 0 || f->sharer_cnt == 0)
+      continue;
+    if (!test_and_clear_accessed(f))
+      return f;
+  }
+  return NULL;
+}
+
+/* VM lock held: pins victim F, makes its pages busy and unmaps them. */
+static void start_eviction(struct frame *f) {
+  frame_pin(f);
+  for (struct list_elem *e = list_begin(&f->sharers);
+       e != list_end(&f->sharers); e = list_next(e)) {
+    struct page *page = list_entry(e, struct page, frame_elem);
+    ASSERT(!page->busy);
+    page->busy = true;
+    page_unmap_locked(page);
+  }
+}
+
+/* Saves the pages of F (evicting, VM lock not held) one after another;
+ * returns how many were saved before the first failure. The sharer list
+ * cannot change meanwhile: its pages are busy and F is pinned. */
+static size_t save_pages(struct frame *f) {
+  size_t saved = 0;
+  for (struct list_elem *e = list_begin(&f->sharers);
+       e != list_end(&f->sharers); e = list_next(e)) {
+    struct page *page = list_entry(e, struct page, frame_elem);
+    if (!page->ops->swap_out(page, f->kva))
+      break;
+    saved++;
+  }
+  return saved;
+}
+
+/* VM lock held: detaches the first SAVED pages of F; the others (if a
+ * save failed) stay resident, unmapped, and are re-mapped by their next
+ * fault. Returns F, pinned for the caller, if it is free now; else NULL
+ * (F unpinned). */
+static struct frame *finish_eviction(struct frame *f, size_t saved) {
+  for (size_t i = 0; i < saved; i++) {
+    struct page *page =
+        list_entry(list_pop_front(&f->sharers), struct page, frame_elem);
+    f->sharer_cnt--;
+    page->frame = NULL;
+    vm_unbusy(page);
+  }
+  for (struct list_elem *e = list_begin(&f->sharers);
+       e != list_end(&f->sharers); e = list_next(e))
+    vm_unbusy(list_entry(e, struct page, frame_elem));
+  if (f->sharer_cnt == 0) {
+    VM_COUNT(evictions);
+    return f;
+  }
+  frame_unpin(f);
+  return NULL;
+}
+
+enum eviction_result {
+  EVICTED,    /* *FRAME is free, pinned for the caller */
+  NO_VICTIM,  /* every frame is pinned, or the evict_choose hook refused */
+  NOT_SAVED   /* the victim's contents could not be saved */
+};
+
+/* Evicts the clock's victim. */
+static enum eviction_result evict_one(struct frame **frame) {
+  vm_lock();
+  struct frame *victim = clock_choose();
+  if (victim == NULL ||
+      vmcheck_hook_evict_choose((uintptr_t)victim->kva) != 0) {
+    vm_unlock();
+    return NO_VICTIM;
+  }
+  start_eviction(victim);
+  vm_unlock();
+  vm_yield_point(VM_YIELD_EVICT_UNMAPPED);
+  size_t saved = save_pages(victim);
+  vm_lock();
+  *frame = finish_eviction(victim, saved);
+  vm_unlock();
+  return *frame != NULL ? EVICTED : NOT_SAVED;
+}
+
+/* A frame freed by eviction, pinned; NULL if none. A victim that cannot
+ * be saved (swap full or absent, an I/O error) stays resident and the
+ * clock moves on to the next, at most once around the table. */
+static struct frame *evict(void) {
+  for (size_t attempt = 0; attempt < FT.frame_cnt; attempt++) {
+    struct frame *f = NULL;
+    switch (evict_one(&f)) {
+    case EVICTED:
+      return f;
+    case NO_VICTIM:
+      return NULL;
+    case NOT_SAVED:
+      break;
+    }
+  }
+  return NULL;
+}
+
+struct frame *frame_alloc(void *upage) {
+  ASSERT(!vm_lock_held());
+  if (vmcheck_hook_frame_alloc((uintptr_t)upage) != 0)
+    return NULL;
+  void *kva = palloc_get_page(PAL_USER);
+  if (kva == NULL)
+    return evict();
+  vm_lock();
+  struct frame *f = record_take(kva);
+  vm_unlock();
+  return f;
+}

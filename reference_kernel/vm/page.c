@@ -1,0 +1,141 @@
+/* Residency of one page: loading, mapping, copy-on-write, freeing
+ * (include/vm/page.h). Every change follows one protocol: with the VM
+ * lock held, wait until the page is not busy, make it busy (and pin its
+ * frame, if any), release the lock for the slow part (I/O, copying,
+ * allocating a frame that may evict), re-take the lock, publish the
+ * result and clear busy. A busy page's frame is always pinned, so the
+ * clock never picks it. */
+#include "vm/page.h"
+
+#include "arch/intr.h"
+#include "arch/memlayout.h"
+#include "arch/mmu.h"
+#include "kernel/debug.h"
+#include "kernel/hooks.h"
+#include "kernel/malloc.h"
+#include "kernel/thread.h"
+#include "lib/string.h"
+#include "vm/frame.h"
+#include "vm/spt.h"
+
+void vm_yield_point(enum vm_yield_point point) {
+  if (vmcheck_hook_yield((uintptr_t)point) != 0)
+    thread_yield();
+}
+
+void page_unmap_locked(struct page *page) {
+  ASSERT(vm_lock_held());
+  uint64_t *pml4 = page->spt->pml4;
+  /* Interrupts off: the owner must not write between the test and the
+   * clear, or the write would be lost for a mapped-file page. */
+  enum intr_level old = intr_disable();
+  if (pml4_is_dirty(pml4, page->va))
+    page->dirty = true;
+  pml4_clear_page(pml4, page->va);
+  intr_set_level(old);
+}
+
+bool page_map_locked(struct page *page) {
+  ASSERT(vm_lock_held() && page->frame != NULL);
+  uint64_t *pml4 = page->spt->pml4;
+  bool writable = page->writable && page->frame->sharer_cnt == 1;
+  if (pml4_is_dirty(pml4, page->va))
+    page->dirty = true;
+  return pml4_set_page(pml4, page->va, page->frame->kva, writable);
+}
+
+bool page_load_locked(struct page *page) {
+  ASSERT(vm_lock_held() && !page->busy && page->frame == NULL);
+  page->busy = true;
+  vm_unlock();
+  struct frame *f = frame_alloc(page->va);
+  bool ok = f != NULL;
+  if (ok) {
+    vm_yield_point(VM_YIELD_LOAD_FRAME);
+    ok = page->ops->swap_in(page, f->kva);
+  }
+  vm_lock();
+  if (ok) {
+    frame_link(f, page);
+    VM_COUNT(page_ins);
+  }
+  if (f != NULL)
+    frame_unpin(f);
+  vm_unbusy(page);
+  return ok;
+}
+
+/* VM lock held, PAGE resident, shared and not busy: gives PAGE a private
+ * copy of its frame (copy-on-write). False if out of memory. */
+static bool copy_shared_frame(struct page *page) {
+  struct frame *old = page->frame;
+  page->busy = true;
+  frame_pin(old);
+  vm_unlock();
+  vm_yield_point(VM_YIELD_COW_COPY);
+  struct frame *new = frame_alloc(page->va);
+  if (new != NULL)
+    memcpy(new->kva, old->kva, PGSIZE); /* OLD is pinned and read-only */
+  vm_lock();
+  if (new != NULL) {
+    page_unmap_locked(page);
+    frame_unlink(page);
+    frame_link(new, page);
+    frame_unpin(new);
+    VM_COUNT(cow_copies);
+  }
+  frame_unpin(old);
+  vm_unbusy(page);
+  return new != NULL;
+}
+
+void page_unshared_locked(struct page *page) {
+  ASSERT(vm_lock_held() && page->frame->sharer_cnt == 1);
+  if (page->writable && !page->busy)
+    pml4_set_writable(page->spt->pml4, page->va, true);
+}
+
+bool page_resolve(struct page *page, bool write) {
+  ASSERT(!write || page->writable);
+  bool ok = true, changed = false;
+  vm_lock();
+  for (;; changed = true) {
+    vm_wait_unbusy(page);
+    if (page->frame == NULL) {
+      if (!(ok = page_load_locked(page)))
+        break;
+    } else if (write && page->frame->sharer_cnt > 1) {
+      if (!(ok = copy_shared_frame(page)))
+        break;
+    } else {
+      if (!changed)
+        VM_COUNT(soft_faults);
+      ok = page_map_locked(page);
+      break;
+    }
+  }
+  vm_unlock();
+  return ok;
+}
+
+void page_free(struct page *page) {
+  vm_lock();
+  vm_wait_unbusy(page);
+  struct frame *f = page->frame;
+  if (f != NULL) {
+    page->busy = true;
+    frame_pin(f);
+    page_unmap_locked(page);
+  }
+  vm_unlock();
+  vm_yield_point(VM_YIELD_UNMAP_PAGE);
+  page->ops->destroy(page, f != NULL ? f->kva : NULL);
+  if (f != NULL) {
+    vm_lock();
+    frame_unlink(page);
+    frame_unpin(f);
+    vm_unbusy(page);
+    vm_unlock();
+  }
+  free(page);
+}

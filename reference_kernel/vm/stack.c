@@ -1,0 +1,36 @@
+/* User stack growth (include/vm/stack.h). */
+#include "vm/stack.h"
+
+#include "arch/intr.h"
+#include "arch/memlayout.h"
+#include "kernel/thread.h"
+
+#define PUSH_SLACK 8 /* a push faults 8 bytes below rsp */
+
+bool stack_growth_allowed(const struct page_fault *pf) {
+  uintptr_t addr = (uintptr_t)pf->addr;
+  if (addr >= USER_STACK || addr < USER_STACK - USER_STACK_LIMIT)
+    return false;
+  struct thread *t = thread_current();
+  uintptr_t rsp;
+  if (pf->user)
+    rsp = pf->frame->rsp;
+  else if (t->in_syscall)
+    rsp = t->user_rsp; /* the kernel touches user memory for a syscall */
+  else
+    return false;
+  return addr + PUSH_SLACK >= rsp;
+}
+
+struct page *stack_grow(struct supplemental_page_table *spt, void *upage) {
+  struct page *page = vm_alloc_page(spt, upage, true, VM_ANON, NULL, NULL);
+  if (page != NULL)
+    VM_COUNT(stack_growths);
+  return page;
+}
+
+bool vm_setup_stack(struct supplemental_page_table *spt) {
+  void *upage = (void *)(USER_STACK - PGSIZE);
+  return vm_alloc_page(spt, upage, true, VM_ANON, NULL, NULL) != NULL &&
+         vm_claim_page(spt, upage);
+}
