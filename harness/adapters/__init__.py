@@ -14,6 +14,7 @@ from harness.errors import UsageError
 
 FAMILIES: dict[str, str] = {
     "reference": "harness.adapters.reference:ReferenceAdapter",
+    "pintos-kaist": "harness.adapters.pintos_kaist:PintosKaistAdapter",
 }
 
 

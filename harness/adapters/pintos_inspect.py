@@ -1,0 +1,194 @@
+"""KernelInspector for Pintos-KAIST kernels: threads, page-table roots,
+supplemental page tables and the user pool, read through the kernel's DWARF
+types with no help from the (student's) kernel.
+
+Threads. Pintos-KAIST has no list of all threads, but each thread sits at
+the start of its own 4 KiB page with `magic` == THREAD_MAGIC, and thread
+pages come from palloc's kernel pool (`static struct pool kernel_pool` in
+threads/palloc.c: a `struct bitmap *used_map` of used pages and their
+`base`). So: every used kernel-pool page whose thread magic matches is a
+thread; a thread with a non-NULL `pml4` that is not dying is a user
+process (pid = tid). The running thread is the page of the stack pointer
+in kernel mode, the page below the TSS's rsp0 in user mode (the kernel
+sets rsp0 to the running thread's page end at every switch).
+
+Kernel memory is read by kernel virtual address through the current page
+tables: Pintos-KAIST maps all of RAM at KERN_BASE in every address space.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from harness.adapters.pintos_spt import (SptLayout, SptNotRecognised, SptReadError,
+                                         discover_layout, read_spt)
+from harness.adapters.pintos_swap import find_swap_map, read_bitmap
+from harness.dwarf_types import TypeLookupError
+from harness.rsp import RspMemoryError
+from harness.state_capture import KernelInspector, ProcessInfo
+from harness.typed_memory import read_struct, read_value
+from oracles.state import PoolState
+
+KERN_BASE = 0x8004000000        # include/threads/vaddr.h (LOADER_KERN_BASE)
+THREAD_MAGIC = 0xCD6ABF4B       # threads/thread.c
+PAGE = 4096
+CPL_MASK = 3
+
+
+class PintosInspectError(Exception):
+    """The kernel's thread or pool structures are not where Pintos keeps them."""
+
+
+class PintosInspector(KernelInspector):
+    """Reads one stopped Pintos-KAIST guest. LAYOUT_MAPPING names SPT
+    members where discovery cannot (see harness/adapters/pintos_spt.py)."""
+
+    def __init__(self, debugger, symbols, layout_mapping: Optional[dict] = None):
+        self.dbg = debugger
+        self.types = symbols.types
+        self.read = debugger.read_virt
+        try:
+            self.thread_type = self.types.get("struct thread")
+            self.magic_offset = self.thread_type.offset_of("magic")
+            self.status_dying = self.types.get("enum thread_status").enumerators["THREAD_DYING"]
+        except (TypeLookupError, KeyError) as e:
+            raise PintosInspectError(f"not a Pintos-KAIST kernel's debug information: {e}") from None
+        self.threads_by_pid: dict[int, int] = {}   # from the last processes()
+        try:
+            self.layout: Optional[SptLayout] = discover_layout(self.types, layout_mapping)
+            self.layout_problem: Optional[str] = None
+        except SptNotRecognised as e:
+            self.layout, self.layout_problem = None, str(e)
+        self.swap_map, self.swap_problem = find_swap_map(self.types, layout_mapping)
+        if self.layout is not None and self.layout.swap_slot is None:
+            self.swap_problem = "struct anon_page has no member recognisable as the swap slot"
+
+    # ---- threads ----
+
+    def current_thread(self) -> Optional[int]:
+        """Address of the running thread's struct thread, None if neither the
+        stack pointer's page nor the TSS's points at a thread."""
+        from_stack = self.dbg.register("rsp") & ~(PAGE - 1)
+        from_tss = self._tss_thread()
+        user_mode = self.dbg.register("cs") & CPL_MASK
+        order = (from_tss, from_stack) if user_mode else (from_stack, from_tss)
+        for address in order:
+            if address is not None and self._has_magic(address):
+                return address
+        return None
+
+    def _tss_thread(self) -> Optional[int]:
+        try:
+            tss = self.types.variable("tss")
+        except TypeLookupError:
+            return None
+        pointer = read_value(self.read, tss.address, tss.type)
+        if not pointer:
+            return None
+        task_state = tss.type.resolved().target
+        rsp0 = read_value(self.read, pointer + task_state.offset_of("rsp0"),
+                          task_state.member("rsp0").type)
+        return (rsp0 - 1) & ~(PAGE - 1) if rsp0 else None
+
+    def _has_magic(self, page: int) -> bool:
+        try:
+            raw = self.read(page + self.magic_offset, 4)
+        except RspMemoryError:
+            return False
+        return int.from_bytes(raw, "little") == THREAD_MAGIC
+
+    def thread_pages(self, current: Optional[int]) -> list[int]:
+        """Addresses of the live thread pages: used kernel-pool pages with
+        the thread magic, plus CURRENT (the running thread) if not None.
+        Without a readable kernel pool, CURRENT alone."""
+        try:
+            used = self._pool_pages("kernel_pool", used=True)
+        except PintosInspectError:
+            used = []
+        pages = [p for p in used if self._has_magic(p)]
+        if current is not None and current not in pages:
+            pages.append(current)
+        return pages
+
+    def threads(self, current: Optional[int]) -> list:
+        """struct thread values of every live thread (not dying)."""
+        out = []
+        for page in self.thread_pages(current):
+            t = read_struct(self.read, page, self.thread_type)
+            if t["status"] != self.status_dying:
+                out.append(t)
+        return out
+
+    # ---- KernelInspector ----
+
+    def processes(self) -> list[ProcessInfo]:
+        current = self.current_thread()
+        out = []
+        self.threads_by_pid = {}
+        for t in self.threads(current):
+            pml4 = t["pml4"]
+            if pml4 < KERN_BASE:   # NULL: a kernel thread; else not a page table
+                continue
+            self.threads_by_pid[t["tid"]] = t.address
+            out.append(ProcessInfo(t["tid"], t.string("name"), pml4 - KERN_BASE,
+                                   t.address == current))
+        return out
+
+    def spt(self, proc: ProcessInfo) -> tuple[Optional[dict], Optional[str]]:
+        if self.layout is None:
+            return None, self.layout_problem
+        thread = self.threads_by_pid.get(proc.pid)
+        if thread is None:
+            return None, f"no thread with tid {proc.pid} (call processes() first)"
+        try:
+            swap = self._swap_bits()
+            slots = None if swap is None else len(swap)
+            return read_spt(self.read, thread, self.layout, KERN_BASE, slots), None
+        except (SptReadError, RspMemoryError) as e:
+            return None, f"SPT of {proc.name} (tid {proc.pid}) unreadable: {e}"
+
+    def current_thread_name(self) -> str:
+        current = self.current_thread()
+        if current is None:
+            return "?"
+        name = self.thread_type.member("name")
+        raw = self.read(current + name.offset, name.type.resolved().size)
+        return raw.split(b"\0", 1)[0].decode(errors="replace")
+
+    def pools(self) -> PoolState:
+        try:
+            _, used = self._pool("user_pool")
+        except PintosInspectError:
+            used = None
+        swap = self._swap_bits()
+        return PoolState(user_frames_total=None if used is None else len(used),
+                         user_frames_free=None if used is None else used.count(False),
+                         swap_slots_total=None if swap is None else len(swap),
+                         swap_slots_used=None if swap is None else sum(swap))
+
+    def _swap_bits(self) -> Optional[list[bool]]:
+        """The swap map's bits, None where swap usage is not reported (no map
+        or no slot member recognised, or swap not set up yet)."""
+        if self.swap_map is None or self.layout is None or self.layout.swap_slot is None:
+            return None
+        pointer = int.from_bytes(self.read(self.swap_map.pointer, 8), "little")
+        if pointer == 0:
+            return None
+        return read_bitmap(self.read, self.types.get("struct bitmap"), pointer)
+
+    # ---- palloc pools ----
+
+    def _pool(self, name: str) -> tuple[int, list[bool]]:
+        """(base, used bits) of palloc's pool NAME, one bool per page."""
+        try:
+            variable = self.types.variable(name)
+            pool = read_value(self.read, variable.address, variable.type)
+            bits = read_bitmap(self.read, self.types.get("struct bitmap"), pool["used_map"])
+        except (TypeLookupError, LookupError, RspMemoryError) as e:
+            raise PintosInspectError(f"cannot read palloc's {name}: {e}") from None
+        return pool["base"], bits
+
+    def _pool_pages(self, name: str, used: bool) -> list[int]:
+        """Kernel VAs of the pages of pool NAME that are (not) in use."""
+        base, bits = self._pool(name)
+        return [base + i * PAGE for i, bit in enumerate(bits) if bit == used]
