@@ -18,7 +18,7 @@ import dataclasses
 import time
 from collections import Counter
 
-from harness.debugger import Debugger
+from harness.debugger import Debugger, DebuggerTimeout
 from harness.errors import HarnessError
 from harness.results import CheckpointRecord
 from harness.state_capture import capture_state
@@ -67,23 +67,38 @@ class CheckpointSession:
                         dbg.add_breakpoint(image.checkpoint)
                     owners.setdefault(image.checkpoint, []).append(
                         (name, image.elf_bytes(image.checkpoint, 16)))
-            while True:
-                left = (deadline - time.monotonic()) / self.timeouts.scale
-                stop = dbg.run_until(None, timeout=max(left, 0.01))
-                if stop.reason == "exited":
-                    return
-                if stop.reason != "breakpoint":
-                    raise HarnessError(f"unexpected stop ({stop.reason}) at {dbg.describe(stop.pc)}")
-                try:
-                    code = dbg.read_virt(stop.pc, 16)
-                except HarnessError:
-                    # QEMU checks breakpoints before the fetch: the code page
-                    # is not mapped yet. The fetch faults it in and the
-                    # breakpoint hits again; that second stop is the call.
-                    continue
-                candidates = [p for p, b in owners.get(stop.pc, ()) if b == code]
-                if candidates:
-                    self._on_checkpoint(dbg, candidates)
+            try:
+                self._run_to_end(dbg, owners, deadline)
+            except DebuggerTimeout as e:
+                e.threads = self._thread_report()
+                raise
+
+    def _run_to_end(self, dbg, owners: dict, deadline: float) -> None:
+        while True:
+            left = (deadline - time.monotonic()) / self.timeouts.scale
+            stop = dbg.run_until(None, timeout=max(left, 0.01))
+            if stop.reason == "exited":
+                return
+            if stop.reason != "breakpoint":
+                raise HarnessError(f"unexpected stop ({stop.reason}) at {dbg.describe(stop.pc)}")
+            try:
+                code = dbg.read_virt(stop.pc, 16)
+            except HarnessError:
+                # QEMU checks breakpoints before the fetch: the code page
+                # is not mapped yet. The fetch faults it in and the
+                # breakpoint hits again; that second stop is the call.
+                continue
+            candidates = [p for p, b in owners.get(stop.pc, ()) if b == code]
+            if candidates:
+                self._on_checkpoint(dbg, candidates)
+
+    def _thread_report(self) -> list[str]:
+        """Where each thread is (the guest is stopped after a timeout); one
+        line saying why not if the kernel's threads cannot be read."""
+        try:
+            return self.inspector.thread_report()
+        except Exception as e:  # noqa: BLE001 - a hung kernel's memory may be anything
+            return [f"threads not readable: {type(e).__name__}: {e}"]
 
     def _specs(self, program: str, cp_id: int, process: str, hit: int) -> list:
         return [c for c in self.scenario.checkpoints

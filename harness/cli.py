@@ -8,6 +8,7 @@
     ./vmcheck explore SCENARIO --point P         fail the 1st, 2nd, ... call of P
     ./vmcheck replay SCHEDULE_FILE               reproduce a recorded run
     ./vmcheck coverage [SCENARIO]...             kernel coverage of the suite (gcovr HTML)
+    ./vmcheck compare --kernel pintos-kaist:PATH a tree's `make check` next to our scenarios
 
 Exit codes (DESIGN.md): 0 passed / the program's status for `boot`, 1 a
 failure result (kernel panic, triple fault), 2 usage or input error, 3
@@ -120,7 +121,7 @@ def run_boot(args: argparse.Namespace) -> int:
     adapter = get_adapter(args.kernel)
     options = machine_options(args, console_sink=_write_stdout)
     options.check()
-    adapter.check_built()
+    adapter.prepare()
     files, extra_programs = _split_puts(args.put)
     request = BootRequest(runs=[args.program], extra_programs=extra_programs, files=files,
                           mem_mb=args.mem, swap_mb=args.swap_mb, timeout=args.timeout)
@@ -175,13 +176,14 @@ def _say(message: str) -> None:
 # ---- main ----
 
 def _run_commands() -> list[Callable]:
+    from harness.cli_compare import register_compare
     from harness.cli_coverage import register_coverage
     from harness.cli_inject import register_explore, register_replay
     from harness.cli_merge import register_merge
     from harness.cli_mutants import register_mutants
     from harness.cli_run import register_list, register_report, register_run
     return [register_run, register_list, register_report, register_merge, register_explore,
-            register_replay, register_coverage, register_mutants]
+            register_replay, register_coverage, register_mutants, register_compare]
 
 
 SUBCOMMANDS: list[Callable] = [register_boot, *_run_commands()]

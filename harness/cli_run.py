@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harness import config
 from harness.cli import add_common_options, int_in_range
-from harness.errors import EXIT_USAGE, UsageError
+from harness.errors import EXIT_USAGE, KernelBuildError, UsageError
 
 EXIT_FAILED = 1
 DEFAULT_REPORT = config.REPO_ROOT / "reports" / "out"
@@ -71,8 +71,11 @@ def run_run(args: argparse.Namespace) -> int:
     from harness.runner import RunnerOptions
     from harness.suite import run_suite, shard, summary_table
     adapter = get_adapter(args.kernel)
-    adapter.check_built()
     scenarios = shard(_load(args, getattr(adapter, "programs_dir", None)), args.shard)
+    try:
+        adapter.prepare()
+    except KernelBuildError as e:
+        return _report_build_failure(adapter, scenarios, e, args)
     if not scenarios:
         print("no scenarios in this shard")   # still write results, so merge sees the shard
     scale = args.timeout_scale if args.timeout_scale is not None else config.env_timeout_scale()
@@ -90,6 +93,22 @@ def run_run(args: argparse.Namespace) -> int:
     index = write_report(run, args.report)
     print(f"report: {index}")
     return 0 if run.passed else EXIT_FAILED
+
+
+def _report_build_failure(adapter, scenarios, error: KernelBuildError, args) -> int:
+    """Every scenario BUILD_FAILED with the compiler's message, in the
+    report like any other result; exit 2 (the input does not build)."""
+    import datetime
+    from harness.results import RunResult
+    from harness.runner import build_failed_results
+    from harness.suite import summary_table
+    print(f"vmcheck: BUILD_FAILED: {error}", file=sys.stderr, flush=True)
+    run = RunResult(kernel=adapter.name, jobs=args.jobs, duration_s=0.0, shard=args.shard,
+                    started=datetime.datetime.now().isoformat(timespec="seconds"),
+                    scenarios=build_failed_results(adapter, scenarios, error))
+    print(summary_table(run))
+    print(f"report: {write_report(run, args.report)}")
+    return EXIT_USAGE
 
 
 def write_report(run, out_dir: Path) -> Path:

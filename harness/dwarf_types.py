@@ -145,11 +145,16 @@ class DwarfTypes:
 
     def variable(self, name: str) -> Variable:
         """The global (or file-static) variable NAME: address and type. An
-        external definition wins over file-static ones of the same name."""
+        external definition wins over file-static ones of the same name.
+        External definitions that all share one address are one variable:
+        a common symbol (a global defined in a header, linked with
+        -fcommon) has a definition in every file that includes it."""
         self._index()
         found = self._variables.get(name, [])
         external = [(d, cu) for d, cu in found if _attr(_spec(d), "DW_AT_external")]
         chosen = external or found
+        if len({_location_address(d) for d, _ in external}) == 1:
+            chosen = external[:1]
         if len(chosen) != 1:
             where = ", ".join(cu for _, cu in found) or "no compilation unit"
             raise TypeLookupError(f"variable {name!r}: {len(chosen)} definitions ({where})")

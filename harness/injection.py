@@ -10,8 +10,9 @@ probability), do KIND:
   delay     the thread sleeps TICKS timer ticks there (others run)
 A call matches when THREAD (if given) is the running thread's name and
 ARG (if given) equals the hook's argument. Each adapter maps points to
-kernel symbols (KernelAdapter.injection_symbol). Every injection is logged
-with the point, hit count, thread and instruction count.
+kernel functions (KernelAdapter.injection_site: the symbol, which calls
+belong to the point, and the value a forced failure returns). Every
+injection is logged with the point, hit count, thread and instruction count.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import dataclasses
 import random
 from typing import Optional
 
+from harness.adapters.base import InjectionSite
 from harness.errors import UsageError
 from harness.results import InjectionRecord
 from harness.schema import Field, SchemaError, in_range, one_of, validate_table
@@ -104,6 +106,14 @@ def _cli_value(key: str, value: str):
         return value  # reported by the schema check
 
 
+def _site(adapter, point: str) -> InjectionSite:
+    """ADAPTER's InjectionSite for POINT (an adapter that only names a
+    symbol, through injection_symbol, gets every call and failure value 1)."""
+    if hasattr(adapter, "injection_site"):
+        return adapter.injection_site(point)
+    return InjectionSite(adapter.injection_symbol(point))
+
+
 class Injector:
     """Arms one breakpoint per injection and applies it at the right hits."""
 
@@ -118,20 +128,33 @@ class Injector:
 
     def arm(self, dbg, inspector) -> None:
         self.inspector = inspector
+        self.sites = {inj.point: _site(self.adapter, inj.point) for inj in self.injections}
         by_symbol: dict = {}
         for i, inj in enumerate(self.injections):
-            by_symbol.setdefault(self.adapter.injection_symbol(inj.point), []).append(i)
+            by_symbol.setdefault(self.sites[inj.point].symbol, []).append(i)
         for symbol, indexes in by_symbol.items():
             dbg.add_breakpoint(symbol, self._callback(indexes))
 
+    def _accepted_points(self, dbg, indexes) -> set:
+        """The points among INDEXES' injections this call belongs to; each
+        counts the call."""
+        points = set()
+        for point in {self.injections[i].point for i in indexes}:
+            accepts = self.sites[point].accepts
+            if accepts is None or accepts(dbg):
+                points.add(point)
+                self.calls[point] = self.calls.get(point, 0) + 1
+        return points
+
     def _callback(self, indexes):
         def hit(dbg, bp) -> bool:
-            point = self.injections[indexes[0]].point
-            self.calls[point] = self.calls.get(point, 0) + 1
+            points = self._accepted_points(dbg, indexes)
             arg = dbg.register("rdi")
             thread = None
             for i in indexes:
                 inj = self.injections[i]
+                if inj.point not in points:
+                    continue
                 if inj.thread is not None:
                     thread = thread or self.inspector.current_thread_name()
                     if thread != inj.thread:
@@ -155,7 +178,7 @@ class Injector:
 
     def _apply(self, dbg, inj: Injection, thread: Optional[str]) -> None:
         if inj.kind in ("fail", "io_error"):
-            dbg.force_return(1)
+            dbg.force_return(self.sites[inj.point].failure_value)
         else:
             self.adapter.request(dbg, "preempt" if inj.kind == "preempt" else "delay_ticks",
                                  1 if inj.kind == "preempt" else inj.ticks)

@@ -83,6 +83,25 @@ class ScenarioFile(pytest.File):
             yield item
 
 
+_PREPARED: dict = {}   # --vmcheck-kernel spec -> None (ready) or the KernelBuildError
+
+
+def _build_failure(adapter, scenario):
+    """A BUILD_FAILED result if ADAPTER's kernel does not build, else None.
+    The kernel is prepared (a student tree built) once per pytest process."""
+    from harness.errors import KernelBuildError
+    from harness.runner import build_failed_results
+    key = (adapter.name, str(getattr(adapter, "tree", "")))
+    if key not in _PREPARED:
+        try:
+            adapter.prepare()
+            _PREPARED[key] = None
+        except KernelBuildError as e:
+            _PREPARED[key] = e
+    error = _PREPARED[key]
+    return None if error is None else build_failed_results(adapter, [scenario], error)[0]
+
+
 class ScenarioFailure(Exception):
     def __init__(self, result):
         self.result = result
@@ -104,7 +123,8 @@ class ScenarioItem(pytest.Item):
         opts = RunnerOptions(accel=_option(cfg, "accel"), artifacts=artifacts,
                              timeouts=config.Timeouts(scale=float(_option(cfg, "timeout_scale"))),
                              inject=tuple(parse_cli(s) for s in cfg.getoption("vmcheck_inject")))
-        result = run_scenario(adapter, self.scenario, opts)
+        result = _build_failure(adapter, self.scenario) or run_scenario(adapter, self.scenario,
+                                                                        opts)
         self.user_properties += [("verdict", result.verdict.value), ("area", result.area),
                                  ("duration_s", result.duration_s)]
         if not result.verdict.passed:

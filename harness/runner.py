@@ -41,18 +41,41 @@ class RunnerOptions:
                                        # .gcda data a coverage-built kernel sends at power-off
 
 
+# QEMU 7.2 aborts (SIGABRT) under -icount when an I/O access needs a
+# translation block it cannot find again; nothing the kernel did wrong.
+ICOUNT_ABORT = "cpu_io_recompile: could not find TB"
+
+
+class IcountAbort(HarnessError):
+    """QEMU aborted with ICOUNT_ABORT: the scenario is run again without -icount."""
+
+
+def _new_result(adapter, sc) -> ScenarioResult:
+    return ScenarioResult(sc.name, sc.area, Verdict.PASS, 0.0, kernel=adapter.name,
+                          expected_exit_status=sc.exit_status, description=sc.description)
+
+
 def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
     """Runs scenario SC on ADAPTER's kernel; never raises for a kernel's
-    behaviour."""
+    behaviour. If QEMU aborts under -icount (IcountAbort), runs it once
+    more without -icount and says so in the result's notes."""
     start = time.monotonic()
-    result = ScenarioResult(sc.name, sc.area, Verdict.PASS, 0.0, kernel=adapter.name,
-                            expected_exit_status=sc.exit_status, description=sc.description)
+    result = _new_result(adapter, sc)
     try:
-        _execute(adapter, sc, opts, result)
+        try:
+            _execute(adapter, sc, opts, result)
+        except IcountAbort as e:
+            result = _new_result(adapter, sc)
+            result.notes.append(f"run again without -icount (not deterministic): {e}")
+            _execute(adapter, sc, dataclasses.replace(opts, icount=False), result)
     except DebuggerTimeout as e:
         result.verdict = Verdict.HANG
         result.reason = (f"no power-off within {opts.timeouts(sc.timeout):g} s; "
                          f"the CPU was at {_where(e.stop.pc, adapter, sc)} when stopped")
+        threads = getattr(e, "threads", [])
+        if threads:
+            result.reason += "; threads: " + "; ".join(threads)
+            result.notes += ["threads when stopped:"] + threads
     except MachineTimeout as e:
         result.verdict, result.reason = Verdict.HANG, _first_line(e)
     except HarnessError as e:
@@ -61,6 +84,17 @@ def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
     if (sc.inject or opts.inject) and result.schedule is None:
         result.schedule = make_schedule(sc, adapter, opts, result)
     return result
+
+
+def build_failed_results(adapter, scenarios, error: Exception) -> list[ScenarioResult]:
+    """A BUILD_FAILED result for each of SCENARIOS: the kernel did not
+    build; the reason is ERROR's message (the compiler's error lines)."""
+    results = []
+    for sc in scenarios:
+        result = _new_result(adapter, sc)
+        result.verdict, result.reason = Verdict.BUILD_FAILED, str(error)
+        results.append(result)
+    return results
 
 
 def _where(pc, adapter, sc) -> str:
@@ -96,6 +130,11 @@ def _execute(adapter, sc, opts: RunnerOptions, result: ScenarioResult) -> None:
     try:
         _boot_and_judge(machine, adapter, sc, programs, images, files, cmdline, session,
                         deadline, opts, result)
+    except HarnessError as e:
+        if options.icount and ICOUNT_ABORT in machine.stderr_text():
+            raise IcountAbort(f"QEMU aborted under -icount ({ICOUNT_ABORT}); "
+                              f"first run's folder: {machine.run_dir}") from e
+        raise
     finally:
         result.artifacts = str(machine.run_dir) if machine.kept else None
 
@@ -183,7 +222,7 @@ def _judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
     if problems and _fault_tolerant(sc, session):
         # An injected failure may end the process or fail its system call;
         # the kernel must still survive, keep its invariants, leak nothing.
-        result.notes = problems
+        result.notes += problems
         problems = []
     problems += [f"output contains {bad!r}" for bad in sc.output_absent if bad in result.console]
     problems += session.unreached()

@@ -43,6 +43,12 @@ class KernelInspector(ABC):
     def current_thread_name(self) -> str:
         """Name of the running thread (cheap: read at injection points)."""
 
+    def thread_report(self) -> list[str]:
+        """One line per thread: name, tid, status and where it is (kernel
+        functions, innermost first), for HANG verdicts. Empty if the
+        kernel family cannot tell."""
+        return []
+
 
 class DebuggerMemory:
     """harness.pagewalk.PhysicalMemory over a stopped debugger."""

@@ -17,7 +17,7 @@ import subprocess
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Optional, Sequence
 
 from harness.errors import HarnessError, UsageError
 
@@ -107,6 +107,19 @@ def drive_arg(path: Path, fmt: str, index: int) -> list[str]:
     return ["-drive", f"file={escaped},format={fmt},if=ide,index={index}"]
 
 
+@dataclass(frozen=True)
+class InjectionSite:
+    """Where an abstract injection point is in one kernel: the function
+    SYMBOL whose entry the harness breaks on; ACCEPTS(debugger), if given,
+    tells from the registers at entry whether this call is one of the
+    point's (e.g. an allocation from the user pool); FAILURE_VALUE is what
+    the function returns to its caller when a failure is forced."""
+
+    symbol: str
+    accepts: Optional[Callable] = None
+    failure_value: int = 1
+
+
 class KernelAdapter(ABC):
     """One kernel family. Instances are cheap; nothing runs at __init__."""
 
@@ -131,6 +144,13 @@ class KernelAdapter(ABC):
     @abstractmethod
     def check_built(self) -> None:
         """KernelNotBuiltError (exit 3) if a file the boot needs is missing."""
+
+    def prepare(self) -> None:
+        """Makes the kernel ready to boot before a run. By default only
+        checks that it is built (`make` builds the reference kernel);
+        families built from a tree at run time (a student's) build here.
+        KernelBuildError (exit 2) or KernelNotBuiltError (exit 3)."""
+        self.check_built()
 
     @property
     @abstractmethod
@@ -195,6 +215,11 @@ class KernelAdapter(ABC):
         a function whose entry the harness breaks on and whose return value
         it may force. UsageError if the kernel has no such point."""
         raise UsageError(f"the {self.name} kernel has no injection point {point!r}")
+
+    def injection_site(self, point: str) -> InjectionSite:
+        """The InjectionSite of POINT: by default injection_symbol(POINT),
+        every call, failure value 1 (the reference kernel's hooks)."""
+        return InjectionSite(self.injection_symbol(point))
 
     def request(self, debugger, field: str, value: int) -> None:
         """Asks the stopped kernel for a preemption, a delay or memory

@@ -23,6 +23,7 @@ from typing import Optional
 from harness.adapters.pintos_spt import (SptLayout, SptNotRecognised, SptReadError,
                                          discover_layout, read_spt)
 from harness.adapters.pintos_swap import find_swap_map, read_bitmap
+from harness.adapters.thread_report import describe_chain, frame_pointer_chain, thread_line
 from harness.dwarf_types import TypeLookupError
 from harness.rsp import RspMemoryError
 from harness.state_capture import KernelInspector, ProcessInfo
@@ -45,6 +46,7 @@ class PintosInspector(KernelInspector):
 
     def __init__(self, debugger, symbols, layout_mapping: Optional[dict] = None):
         self.dbg = debugger
+        self.symbols = symbols
         self.types = symbols.types
         self.read = debugger.read_virt
         try:
@@ -175,6 +177,35 @@ class PintosInspector(KernelInspector):
         if pointer == 0:
             return None
         return read_bitmap(self.read, self.types.get("struct bitmap"), pointer)
+
+    def thread_report(self) -> list[str]:
+        """Every thread (harness/adapters/thread_report.py): the running one
+        from the CPU's registers, the others from the registers
+        thread_launch saved in their `tf` (rbp chain: Pintos builds with
+        -fno-omit-frame-pointer)."""
+        current = self.current_thread()
+        statuses = {v: k.removeprefix("THREAD_").lower() for k, v in
+                    self.types.get("enum thread_status").enumerators.items()}
+        lines = []
+        for page in self.thread_pages(current):
+            t = read_struct(self.read, page, self.thread_type)
+            status = statuses.get(t["status"], str(t["status"]))
+            lines.append(thread_line(t.string("name"), t["tid"], status,
+                                     self._thread_where(page, page == current)))
+        return lines
+
+    def _thread_where(self, page: int, running: bool) -> str:
+        if running:
+            rip, rbp = self.dbg.register("rip"), self.dbg.register("rbp")
+            if self.dbg.register("cs") & CPL_MASK:
+                return f"user mode at {rip:#x}"
+        else:
+            rip = int.from_bytes(self.read(page + self.thread_type.offset_of("tf.rip"), 8),
+                                 "little")
+            rbp = int.from_bytes(self.read(page + self.thread_type.offset_of("tf.R.rbp"), 8),
+                                 "little")
+        chain = frame_pointer_chain(self.read, rip, rbp, page, page + PAGE)
+        return describe_chain(self.symbols.describe, chain)
 
     # ---- palloc pools ----
 

@@ -24,6 +24,7 @@ panic, "Powering off..." a power-off, neither a triple fault.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shlex
@@ -97,13 +98,17 @@ class PintosKaistAdapter(KernelAdapter):
     # ---- build ----
 
     def build(self) -> None:
-        """`make` in TREE/vm; KernelBuildError with the compiler's errors."""
+        """`make` in TREE/vm; KernelBuildError with the compiler's errors.
+        Builds of one tree are serialised (a lock on vm/Makefile), so
+        pytest workers or parallel commands never run make there at once."""
         command = ["make", "-C", str(self.tree / "vm"), f"CC={BUILD_CC}"]
         self.log(f"building {self.tree / 'vm'}: make CC='{BUILD_CC}' (-fcommon: gcc-7-era "
                  "globals in headers; -z noseparate-code: one text segment in user programs)")
         try:
-            done = subprocess.run(command, capture_output=True, text=True,
-                                  timeout=BUILD_TIMEOUT_S)
+            with open(self.tree / "vm" / "Makefile", "rb") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                done = subprocess.run(command, capture_output=True, text=True,
+                                      timeout=BUILD_TIMEOUT_S)
         except FileNotFoundError:
             raise HarnessError("make not found (install make and gcc, e.g. `make deps`)") from None
         except subprocess.TimeoutExpired:
@@ -113,6 +118,11 @@ class PintosKaistAdapter(KernelAdapter):
             raise KernelBuildError(f"the Pintos-KAIST tree {self.tree} does not build "
                                    f"(`{shlex.join(command)}`):\n"
                                    + compiler_errors(done.stdout + done.stderr))
+
+    def prepare(self) -> None:
+        """Builds the tree (a no-op when it is up to date), then checks it."""
+        self.build()
+        self.check_built()
 
     def check_built(self) -> None:
         for path in (self.boot_image, self.symbol_file):
@@ -224,6 +234,19 @@ class PintosKaistAdapter(KernelAdapter):
     def inspector(self, debugger, symbols):
         from harness.adapters.pintos_inspect import PintosInspector
         return PintosInspector(debugger, symbols, self.layout_mapping)
+
+    def injection_site(self, point: str):
+        """Pintos-KAIST functions for the abstract points (pintos_points.py)."""
+        from harness.adapters.pintos_points import injection_site
+        return injection_site(self.kernel_symbols(), point)
+
+    def injection_symbol(self, point: str) -> str:
+        return self.injection_site(point).symbol
+
+    def request(self, debugger, field: str, value: int) -> None:
+        """Only "preempt": ends the running thread's time slice (pintos_points.py)."""
+        from harness.adapters.pintos_points import request
+        request(self.kernel_symbols(), debugger, field, value)
 
 
 def find_tree(path: Path) -> Path:

@@ -51,7 +51,7 @@ def _map_candidates(types) -> list[SwapMap]:
         try:
             variable = types.variable(name)
         except TypeLookupError:
-            continue   # several definitions (see the note in find_swap_map)
+            continue   # file-static variables of the same name in several files
         vtype = variable.type.resolved()
         if _is_bitmap_pointer(vtype) and _hinted(name):
             found.append(SwapMap(name, variable.address))
@@ -77,8 +77,6 @@ def find_swap_map(types, mapping: Optional[dict] = None) -> tuple[Optional[SwapM
     if candidates:
         return None, ("several swap maps: " + ", ".join(c.name for c in candidates)
                       + " (name one as swap_map in a layout mapping)")
-    # A map in a struct defined in a header (-fcommon) has one DWARF
-    # definition per file that includes it; DwarfTypes.variable refuses those.
     return None, "no global struct bitmap * whose name says swap or slot"
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+from harness.adapters.thread_report import (MAX_FRAMES, describe_chain, stack_return_addresses,
+                                            thread_line)
 from harness.state_capture import KernelInspector, ProcessInfo
 from harness.typed_memory import StructureError, iter_hash, iter_list, read_struct, read_value
 from oracles.state import ANON, FILE, UNINIT, PoolState, SptPage
@@ -22,11 +24,15 @@ from oracles.state import ANON, FILE, UNINIT, PoolState, SptPage
 KERN_BASE = 0x8004000000
 VM_TYPES = {0: UNINIT, 1: ANON, 2: FILE}
 SWAP_SLOT_NONE = (1 << 64) - 1
+PAGE = 4096
+KSTACK_PAGES = 4          # THREAD_KSTACK_PAGES, include/kernel/thread.h
+SWITCH_FRAME_RET = 48     # switch.S: six saved registers, then the return address
 
 
 class ReferenceInspector(KernelInspector):
     def __init__(self, debugger, symbols):
         self.dbg = debugger
+        self.symbols = symbols
         self.types = symbols.types
         self.read = debugger.read_virt
         self.thread_type = self.types.get("struct thread")
@@ -55,6 +61,37 @@ class ReferenceInspector(KernelInspector):
     def current_thread_name(self) -> str:
         return read_struct(self.read, self._variable("vmcheck_current_thread"),
                            self.thread_type).string("name")
+
+    def thread_report(self) -> list[str]:
+        """Every thread on vmcheck_all_threads (harness/adapters/
+        thread_report.py). The kernel is built -O2 (no frame pointers): the
+        running thread's rip, a waiting thread's return address from
+        switch_threads (at switch_rsp + 48), then the kernel code addresses
+        found above on its stack."""
+        threads = self.types.variable("vmcheck_all_threads")
+        current = self._variable("vmcheck_current_thread")
+        statuses = {v: k.removeprefix("THREAD_").lower() for k, v in
+                    self.types.get("enum thread_status").enumerators.items()}
+        lines = []
+        for t in iter_list(self.read, threads.address, threads.type, self.thread_type, "allelem"):
+            status = statuses.get(t["status"], str(t["status"]))
+            lines.append(thread_line(t.string("name"), t["tid"], status,
+                                     self._thread_where(t, t.address == current)))
+        return lines
+
+    def _thread_where(self, t, running: bool) -> str:
+        top = t["kstack"] + KSTACK_PAGES * PAGE
+        if running:
+            rip, rsp = self.dbg.register("rip"), self.dbg.register("rsp")
+            if self.dbg.register("cs") & 3:
+                return f"user mode at {rip:#x}"
+            chain = [rip]
+        else:
+            rsp = t["switch_rsp"] + SWITCH_FRAME_RET
+            chain = []
+        chain += stack_return_addresses(self.read, lambda a: self.symbols.function_at(a)
+                                        is not None, rsp, top)
+        return describe_chain(self.symbols.describe, chain[:MAX_FRAMES]) + " (stack scan)"
 
     # ---- SPT ----
 

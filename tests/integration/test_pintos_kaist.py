@@ -141,3 +141,35 @@ def test_a_tree_that_does_not_build_gives_the_compiler_error(adapter, tmp_path):
     with pytest.raises(KernelBuildError) as caught:
         PintosKaistAdapter(copy, log=lambda message: None).build()
     assert "vm/vm.c" in str(caught.value) and "error" in str(caught.value)
+
+
+def _scenario(name: str, **changes):
+    """A suite scenario by name, with fields replaced."""
+    import dataclasses
+    from harness.suite import load_all
+    [sc] = [s for s in load_all(None, None) if s.name == name]
+    return dataclasses.replace(sc, **changes)
+
+
+def test_a_hang_says_where_every_thread_was(adapter, built, run_root):
+    from harness.runner import RunnerOptions, run_scenario
+    from harness.results import Verdict
+    sc = _scenario("page-parallel", timeout=3.0)
+    result = run_scenario(adapter, sc, RunnerOptions(artifacts=run_root))
+    if result.verdict is not Verdict.HANG:
+        pytest.skip(f"the tree finished page-parallel in 3 s ({result.verdict.value})")
+    assert result.notes[0] == "threads when stopped:"
+    main = [line for line in result.notes if line.startswith("main (tid 1, ")]
+    assert main and "process_wait" in main[0], result.notes   # the parent waits for its child
+
+
+def test_injection_points_fire_on_a_student_kernel(adapter, built, run_root):
+    from harness.injection import Injection
+    from harness.runner import RunnerOptions, run_scenario
+    from harness.results import Verdict
+    sc = _scenario("lazy-anon", inject=(Injection("frame_alloc", "fail", nth=3),
+                                        Injection("page_fault", "preempt", nth=2)))
+    result = run_scenario(adapter, sc, RunnerOptions(artifacts=run_root))
+    kinds = sorted((r.point, r.kind) for r in result.injections)
+    assert kinds == [("frame_alloc", "fail"), ("page_fault", "preempt")], result.reason
+    assert result.verdict is not Verdict.HARNESS_ERROR, result.reason

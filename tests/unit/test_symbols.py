@@ -85,6 +85,7 @@ struct chain_elem *looped[1] = { &ring[0].elem };
 struct chain_hash looped_table = { 2, 1, looped };
 
 static int same_name = 1;
+struct counters { int hits; } shared_counters;  /* as if from a header: common with -fcommon */
 int helper(int x) { return x * 2 + same_name; }
 static int twin(int x) { return x + 1; }
 int other_file(int);
@@ -93,6 +94,7 @@ void entry(void) { for (;;) main_thread.tid = helper(twin(other_file(1))); }
 
 OTHER_C = r"""
 static int same_name = 2;
+struct counters { int hits; } shared_counters;
 static int twin(int x) { return x - 1; }
 int other_file(int x) { return twin(x) + same_name; }
 """
@@ -106,7 +108,7 @@ def program(request, tmp_path_factory):
     (out / "other.c").write_text(OTHER_C)
     elf = out / "program.elf"
     subprocess.run(["gcc", request.param, "-O0", "-Wall", "-Werror", "-nostdlib", "-static", "-no-pie",
-                    "-fno-pic", "-ffreestanding", "-Wl,-e,entry", "-o", str(elf),
+                    "-fno-pic", "-ffreestanding", "-fcommon", "-Wl,-e,entry", "-o", str(elf),
                     str(out / "main.c"), str(out / "other.c")],
                    check=True, capture_output=True, timeout=60)
     symbols = SymbolTable(elf)
@@ -214,6 +216,13 @@ def test_unknown_types_members_and_variables(program):
         types.get("struct thread").offset_of("items.nope")
     with pytest.raises(TypeLookupError, match="'same_name': 2 definitions"):
         types.variable("same_name")
+
+
+def test_common_symbol_defined_in_several_files_is_one_variable(program):
+    symbols, _ = program
+    var = symbols.types.variable("shared_counters")
+    assert var.address == symbols.address_of("shared_counters")
+    assert var.type.resolved().name == "struct counters"
 
 
 def test_global_variable_address_and_type(program):

@@ -1,0 +1,146 @@
+"""Pintos-KAIST injection points, preemption requests and thread reports,
+on a kernel-in-miniature compiled here with gcc -g (its DWARF places the
+swap disk, PAL_USER and thread_ticks) and a fake debugger."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from harness.adapters.pintos_points import SLICE_OVER, injection_site, request, swap_disk_address
+from harness.adapters.thread_report import frame_pointer_chain, stack_return_addresses
+from harness.errors import UsageError
+from harness.injection import Injection, Injector
+from harness.symbols import SymbolTable
+
+MINI_KERNEL_C = r"""
+#include <stdint.h>
+enum palloc_flags { PAL_ASSERT = 001, PAL_ZERO = 002, PAL_USER = 004 };
+struct disk { char name[8]; void *channel; int dev_no; int is_ata; uint32_t capacity; };
+struct channel { char name[8]; uint16_t reg_base; uint8_t irq; int expecting; struct disk devices[2]; };
+static struct channel channels[2];
+static unsigned thread_ticks;
+void *palloc_get_page(enum palloc_flags flags) { return flags ? (void *) channels : 0; }
+void disk_read(struct disk *d, uint32_t sec, void *buf) { (void) d; (void) sec; (void) buf; }
+void disk_write(struct disk *d, uint32_t sec, const void *buf) { (void) d; (void) sec; (void) buf; }
+void *vm_get_victim(void) { return 0; }
+int vm_try_handle_fault(void *f) { return f != 0; }
+void thread_yield(void) { thread_ticks = 0; }
+void _start(void) { for (;;) thread_yield(); }
+"""
+
+
+@pytest.fixture(scope="module")
+def symbols(tmp_path_factory):
+    work = tmp_path_factory.mktemp("pintos-points")
+    (work / "k.c").write_text(MINI_KERNEL_C)
+    subprocess.run(["gcc", "-g", "-O0", "-nostdlib", "-static", "-o", str(work / "k.elf"),
+                    str(work / "k.c")], check=True, capture_output=True, timeout=60)
+    table = SymbolTable(work / "k.elf")
+    yield table
+    table.close()
+
+
+class FakeDebugger:
+    def __init__(self, **registers):
+        self.registers = registers
+        self.memory: dict = {}
+        self.forced: list = []
+
+    def register(self, name):
+        return self.registers.get(name, 0)
+
+    def write_virt(self, address, data):
+        self.memory[address] = data
+
+    def add_breakpoint(self, where, callback=None, hardware=False):
+        self.callback = callback
+
+    def force_return(self, value):
+        self.forced.append(value)
+
+
+def test_frame_alloc_counts_only_user_pool_allocations(symbols):
+    site = injection_site(symbols, "frame_alloc")
+    assert (site.symbol, site.failure_value) == ("palloc_get_page", 0)
+    assert site.accepts(FakeDebugger(rdi=4 | 2)) and not site.accepts(FakeDebugger(rdi=2))
+
+
+def test_swap_points_filter_on_the_swap_disk(symbols):
+    types = symbols.types
+    channels = types.variable("channels")
+    channel_size = types.get("struct channel").size
+    expected = (channels.address + channel_size + types.get("struct channel").offset_of("devices")
+                + types.get("struct disk").size)
+    assert swap_disk_address(types) == expected
+    site = injection_site(symbols, "swap_out")
+    assert site.symbol == "disk_write"
+    assert site.accepts(FakeDebugger(rdi=expected))
+    assert not site.accepts(FakeDebugger(rdi=expected - types.get("struct disk").size))
+
+
+def test_other_points_and_missing_functions(symbols):
+    assert injection_site(symbols, "evict_choose").symbol == "vm_get_victim"
+    assert injection_site(symbols, "page_fault").accepts is None
+    with pytest.raises(UsageError, match="no function file_read_at"):
+        injection_site(symbols, "file_read")
+    with pytest.raises(UsageError, match="no injection point 'teleport'"):
+        injection_site(symbols, "teleport")
+
+
+def test_injector_uses_the_site_filter_and_failure_value(symbols):
+    class Adapter:
+        def injection_site(self, point):
+            return injection_site(symbols, point)
+
+    class Inspector:
+        def current_thread_name(self):
+            return "main"
+
+    dbg = FakeDebugger()
+    injector = Injector(Adapter(), [Injection("frame_alloc", "fail", nth=2)])
+    injector.arm(dbg, Inspector())
+    for flags in (4, 0, 2, 4 | 2):          # user, kernel, kernel, user: the 2nd user call
+        dbg.registers["rdi"] = flags
+        dbg.callback(dbg, None)
+    assert dbg.forced == [0] and injector.records[0].hit == 2
+
+
+def test_preempt_ends_the_time_slice_and_delay_is_refused(symbols):
+    dbg = FakeDebugger()
+    request(symbols, dbg, "preempt", 1)
+    ticks = symbols.types.variable("thread_ticks")
+    assert dbg.memory == {ticks.address: SLICE_OVER.to_bytes(4, "little")}
+    with pytest.raises(UsageError, match="no delay_ticks requests"):
+        request(symbols, dbg, "delay_ticks", 5)
+
+
+# ---- thread reports ----
+
+def _memory(words: dict):
+    def read(address, size):
+        assert size == 8
+        if address not in words:
+            raise OSError(f"unmapped {address:#x}")
+        return words[address].to_bytes(8, "little")
+    return read
+
+
+def test_frame_pointer_chain_follows_saved_rbp_inside_the_stack():
+    page = 0x8004100000
+    k = 0x8004200000   # kernel code addresses
+    words = {page + 0x100: page + 0x200, page + 0x108: k + 1,
+             page + 0x200: page + 0x300, page + 0x208: k + 2,
+             page + 0x300: 0, page + 0x308: k + 3}
+    assert frame_pointer_chain(_memory(words), k, page + 0x100, page, page + 4096) == \
+        [k, k + 1, k + 2, k + 3]
+    # A frame pointer outside the thread's stack ends the walk.
+    assert frame_pointer_chain(_memory(words), k, 0x1234, page, page + 4096) == [k]
+
+
+def test_stack_scan_keeps_kernel_code_addresses_only():
+    base, k = 0x8004100000, 0x8004200000
+    words = {base: 7, base + 8: k + 5, base + 16: 0x400000, base + 24: k + 9}
+    found = stack_return_addresses(_memory(words), lambda a: a >= k, base, base + 32)
+    assert found == [k + 5, k + 9]
