@@ -8,7 +8,11 @@ pages come from palloc's kernel pool (`static struct pool kernel_pool` in
 threads/palloc.c: a `struct bitmap *used_map` of used pages and their
 `base`). So: every used kernel-pool page whose thread magic matches is a
 thread; a thread with a non-NULL `pml4` that is not dying is a user
-process (pid = tid). The running thread is the page of the stack pointer
+process (pid = tid), unless it was stopped inside TEARDOWN_FUNCTIONS
+(process_cleanup: exit or exec is destroying its SPT and page tables, and
+may block on disk I/O halfway, e.g. writing back a dirty mmap page; the
+invariants between SPT and page tables do not hold for it then, and it
+is not a state the student's kernel will keep). The running thread is the page of the stack pointer
 in kernel mode, the page below the TSS's rsp0 in user mode (the kernel
 sets rsp0 to the running thread's page end at every switch).
 
@@ -34,6 +38,7 @@ KERN_BASE = 0x8004000000        # include/threads/vaddr.h (LOADER_KERN_BASE)
 THREAD_MAGIC = 0xCD6ABF4B       # threads/thread.c
 PAGE = 4096
 CPL_MASK = 3
+TEARDOWN_FUNCTIONS = frozenset({"process_cleanup", "supplemental_page_table_kill"})
 
 
 class PintosInspectError(Exception):
@@ -131,10 +136,32 @@ class PintosInspector(KernelInspector):
             pml4 = t["pml4"]
             if pml4 < KERN_BASE:   # NULL: a kernel thread; else not a page table
                 continue
+            if t.address != current and self._tearing_down(t.address):
+                continue
             self.threads_by_pid[t["tid"]] = t.address
             out.append(ProcessInfo(t["tid"], t.string("name"), pml4 - KERN_BASE,
                                    t.address == current))
         return out
+
+    def _tearing_down(self, page: int) -> bool:
+        """Whether the (not running) thread at PAGE was switched out inside
+        one of TEARDOWN_FUNCTIONS, from the kernel call chain its saved
+        `tf` gives (False when that cannot be read)."""
+        try:
+            rip, rbp = self._saved_rip_rbp(page)
+        except (TypeLookupError, LookupError, RspMemoryError):
+            return False
+        chain = frame_pointer_chain(self.read, rip, rbp, page, page + PAGE)
+        for address in chain:
+            found = self.symbols.function_at(address)
+            if found is not None and found[0].name in TEARDOWN_FUNCTIONS:
+                return True
+        return False
+
+    def _saved_rip_rbp(self, page: int) -> tuple[int, int]:
+        """rip and rbp that thread_launch saved in the `tf` of the thread at PAGE."""
+        return tuple(int.from_bytes(self.read(page + self.thread_type.offset_of(member), 8),
+                                    "little") for member in ("tf.rip", "tf.R.rbp"))
 
     def spt(self, proc: ProcessInfo) -> tuple[Optional[dict], Optional[str]]:
         if self.layout is None:
@@ -200,10 +227,7 @@ class PintosInspector(KernelInspector):
             if self.dbg.register("cs") & CPL_MASK:
                 return f"user mode at {rip:#x}"
         else:
-            rip = int.from_bytes(self.read(page + self.thread_type.offset_of("tf.rip"), 8),
-                                 "little")
-            rbp = int.from_bytes(self.read(page + self.thread_type.offset_of("tf.R.rbp"), 8),
-                                 "little")
+            rip, rbp = self._saved_rip_rbp(page)
         chain = frame_pointer_chain(self.read, rip, rbp, page, page + PAGE)
         return describe_chain(self.symbols.describe, chain)
 

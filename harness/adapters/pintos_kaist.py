@@ -95,6 +95,12 @@ class PintosKaistAdapter(KernelAdapter):
     def symbol_file(self) -> Path:
         return self.build_dir / "kernel.o"
 
+    @property
+    def programs_dir(self) -> Path:
+        """Where our user programs are (the reference build's; see find_program)."""
+        from harness.adapters.reference import ReferenceAdapter
+        return ReferenceAdapter().programs_dir
+
     # ---- build ----
 
     def build(self) -> None:
