@@ -30,6 +30,8 @@ def register_explore(subparsers) -> None:
     p.add_argument("--max-n", type=int_in_range(1, 100000), default=1000, metavar="N",
                    help="stop after N runs (default: 1000)")
     p.add_argument("--jobs", "-j", type=int_in_range(1, 64), default=1, metavar="N")
+    p.add_argument("--stop-on-failure", action="store_true",
+                   help="stop after the first failing run (default: explore every n)")
     p.add_argument("--schedules", type=Path, default=config.REPO_ROOT / "reports" / "out" / "schedules",
                    metavar="DIR", help="where failing runs' schedule files go "
                                        "(default: reports/out/schedules)")
@@ -71,7 +73,8 @@ def run_explore(args: argparse.Namespace) -> int:
     print(f"vmcheck: exploring {args.kind} at {args.point} in {sc.name}", flush=True)
     t0 = time.monotonic()
     runs = explore(adapter, sc, args.point, args.kind, opts, args.schedules, args.max_n,
-                   args.jobs, progress=lambda line: print(line, flush=True))
+                   args.jobs, progress=lambda line: print(line, flush=True),
+                   stop_on_failure=args.stop_on_failure)
     failing = [r for r in runs if not r.result.verdict.passed]
     minutes = (time.monotonic() - t0) / 60
     print(f"\n{len(runs)} run(s) with an injection, {len(failing)} failing, "

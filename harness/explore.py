@@ -31,9 +31,11 @@ class ExploreRun:
 
 def explore(adapter, sc, point: str, kind: str, opts: RunnerOptions, schedules: Path,
             max_n: int = 1000, jobs: int = 1,
-            progress: Callable[[str], None] = print) -> list[ExploreRun]:
+            progress: Callable[[str], None] = print,
+            stop_on_failure: bool = False) -> list[ExploreRun]:
     """Runs n = 1.. in batches of JOBS until an injection no longer fires
-    (or MAX_N); returns the runs whose injection fired, in order."""
+    (or MAX_N, or with STOP_ON_FAILURE the first failing run, whose batch
+    is still finished); returns the runs whose injection fired, in order."""
     runs: list[ExploreRun] = []
 
     def one(n: int) -> ExploreRun:
@@ -56,6 +58,8 @@ def explore(adapter, sc, point: str, kind: str, opts: RunnerOptions, schedules: 
                 progress(f"  {point} #{run.n}: {run.result.verdict.value} "
                          f"({run.result.duration_s:.1f}s)"
                          + (f" {run.result.reason}" if not run.result.verdict.passed else ""))
+            if stop_on_failure and any(not r.result.verdict.passed for r in batch):
+                return runs
             n += jobs
     return runs
 

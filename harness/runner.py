@@ -225,7 +225,11 @@ def _judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
         result.notes += problems
         problems = []
     problems += [f"output contains {bad!r}" for bad in sc.output_absent if bad in result.console]
-    problems += session.unreached()
+    unreached = session.unreached()
+    if unreached and _fault_tolerant(sc, session):
+        result.notes = list(result.notes) + unreached   # the process was ended by the injection
+    else:
+        problems += unreached
     violations = result.violations
     if violations:
         first = violations[0]

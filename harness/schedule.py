@@ -33,7 +33,7 @@ def make_schedule(sc, adapter, opts, result) -> dict:
         "vmcheck_schedule": SCHEDULE_VERSION,
         "scenario": sc.name,
         "scenario_source": sc.source,
-        "kernel": adapter.name,
+        "kernel": adapter.spec,
         "kernel_build_id": build_id(adapter.symbol_file),
         "injections": [i.to_dict() for i in (*sc.inject, *opts.inject)],
         "fired": [r.__dict__ for r in result.injections],

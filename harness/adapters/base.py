@@ -191,6 +191,11 @@ class KernelAdapter(ABC):
         """Contents of file NAME in the file-system disk after (or during a
         pause of) a run; HarnessError if it is not there."""
 
+    @property
+    def spec(self) -> str:
+        """The `--kernel` value that selects this kernel again."""
+        return self.name
+
     # ---- debugger side (scenario runs) ----
 
     # A symbol reached only in long mode: the debugger attaches there.

@@ -85,6 +85,11 @@ class ReferenceAdapter(KernelAdapter):
         return cls(kernel_dir=kernel_dir)
 
     @property
+    def spec(self) -> str:
+        default = self.build_dir / "kernel"
+        return "reference" if self.kernel_dir == default else f"reference:{self.kernel_dir}"
+
+    @property
     def symbol_file(self) -> Path:
         return self.kernel_dir / "kernel.elf"
 

@@ -155,6 +155,12 @@ uint64_t sys_close(struct intr_frame *f) {
  * on ADDR, LENGTH and OFFSET are vm_mmap's. */
 uint64_t sys_mmap(struct intr_frame *f) {
   struct file *file = fd_file(f->R.r10);
+#ifdef VMCHECK_MUTANT_mmap_console_fd
+  /* the mistake: fds 0 and 1 are not refused; a kernel that keeps a
+   * stand-in handle for the console there passes it on as a file */
+  if (f->R.r10 == FD_STDIN || f->R.r10 == FD_STDOUT)
+    file = (struct file *)(uintptr_t)(0x1000 + f->R.r10);
+#endif
   if (file == NULL)
     return 0;
   return (uint64_t)vm_mmap((void *)f->R.rdi, (size_t)f->R.rsi,

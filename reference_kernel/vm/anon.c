@@ -15,13 +15,17 @@ static bool anon_swap_in(struct page *page, void *kva) {
   ASSERT(slot != SWAP_SLOT_NONE);
   if (!swap_read(slot, kva))
     return false; /* the slot stays with the page */
+#ifndef VMCHECK_MUTANT_swap_leak_swapin
   swap_free(slot);
+#endif
   page->anon.slot = SWAP_SLOT_NONE;
   return true;
 }
 
 static bool anon_swap_out(struct page *page, void *kva) {
+#ifndef VMCHECK_MUTANT_evict_filling
   ASSERT(page->anon.slot == SWAP_SLOT_NONE);
+#endif
   size_t slot = swap_alloc();
   if (slot == SWAP_SLOT_NONE)
     return false; /* swap full: the page stays resident */
@@ -40,8 +44,10 @@ static void anon_clone(struct page *dst, const struct page *src) {
 }
 
 static void anon_destroy(struct page *page, void *kva) {
+#ifndef VMCHECK_MUTANT_swap_leak_exit
   if (page->anon.slot != SWAP_SLOT_NONE)
     swap_free(page->anon.slot);
+#endif
   page->anon.slot = SWAP_SLOT_NONE;
 }
 

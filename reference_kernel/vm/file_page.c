@@ -12,6 +12,9 @@
 #include "kernel/hooks.h"
 #include "kernel/malloc.h"
 #include "vm/uninit.h"
+#ifdef VMCHECK_MUTANT_writeback_wrong_offset
+#include "vm/mmap.h"
+#endif
 
 struct vm_file *vm_file_open(struct file *file) {
   struct vm_file *vf = malloc(sizeof *vf);
@@ -81,13 +84,21 @@ static bool write_back(struct page *page, const void *kva) {
   if (vmcheck_hook_file_write((uintptr_t)page->va) != 0)
     return false;
   off_t n = (off_t)s->read_bytes;
-  if (n > 0 && file_write_at(s->file->file, kva, n, s->offset) != n)
+  off_t offset = s->offset;
+#ifdef VMCHECK_MUTANT_writeback_wrong_offset
+  /* the page's place in the mapping, without mmap's OFFSET */
+  offset = (off_t)((uintptr_t)page->va - (uintptr_t)page->mapping->start);
+#endif
+  if (n > 0 && file_write_at(s->file->file, kva, n, offset) != n)
     return false;
   VM_COUNT(file_writes);
   return true;
 }
 
 static bool file_mapping_swap_out(struct page *page, void *kva) {
+#ifdef VMCHECK_MUTANT_writeback_clean
+  page->dirty = true; /* every page is written back */
+#endif
   if (page->dirty) {
     if (!write_back(page, kva))
       return false;
@@ -97,11 +108,18 @@ static bool file_mapping_swap_out(struct page *page, void *kva) {
 }
 
 static void file_mapping_clone(struct page *dst, const struct page *src) {
+#ifdef VMCHECK_MUTANT_fork_inherits_mmap
+  file_program_clone(dst, src); /* the child gets the mapping too */
+#else
   PANIC("file_mapping_clone: fork does not inherit mapping page %p",
         src->va);
+#endif
 }
 
 static void file_mapping_destroy(struct page *page, void *kva) {
+#ifdef VMCHECK_MUTANT_writeback_clean
+  page->dirty = true; /* every page is written back */
+#endif
   if (kva != NULL && page->dirty && !write_back(page, kva))
     printf("vm: write-back of mapped page %p failed; its changes are lost\n",
            page->va);

@@ -15,11 +15,22 @@
 static bool share_frame(struct page *dst, struct page *src) {
   struct frame *f = src->frame;
   frame_link(f, dst);
+#if defined(VMCHECK_MUTANT_fork_share_writable)
+  /* both sides keep the frame writable */
+  if (!pml4_set_page(dst->spt->pml4, dst->va, f->kva, dst->writable)) {
+    frame_unlink(dst);
+    return false;
+  }
+#elif defined(VMCHECK_MUTANT_cow_copy_on_read)
+  /* the child's page is mapped at its first fault (which copies) */
+  pml4_set_writable(src->spt->pml4, src->va, false);
+#else
   if (!pml4_set_page(dst->spt->pml4, dst->va, f->kva, false)) {
     frame_unlink(dst);
     return false;
   }
   pml4_set_writable(src->spt->pml4, src->va, false);
+#endif
   VM_COUNT(cow_shares);
   return true;
 }
@@ -67,8 +78,10 @@ bool spt_copy(struct supplemental_page_table *dst,
   hash_first(&i, &src->pages);
   while (hash_next(&i) != NULL) {
     struct page *page = hash_entry(hash_cur(&i), struct page, spt_elem);
+#ifndef VMCHECK_MUTANT_fork_inherits_mmap
     if (page->mapping != NULL)
       continue; /* mappings are not inherited */
+#endif
     if (!copy_page(dst, page))
       return false;
     vm_yield_point(VM_YIELD_FORK_PAGE);

@@ -133,8 +133,13 @@ static struct frame *clock_choose(void) {
     FT.hand = (FT.hand + 1) % FT.frame_cnt;
     if (f->kva == NULL || f->pin_cnt > 0 || f->sharer_cnt == 0)
       continue;
+#ifdef VMCHECK_MUTANT_no_second_chance
+    (void)test_and_clear_accessed;
+    return f; /* the accessed bit is ignored: FIFO */
+#else
     if (!test_and_clear_accessed(f))
       return f;
+#endif
   }
   return NULL;
 }
@@ -145,9 +150,14 @@ static void start_eviction(struct frame *f) {
   for (struct list_elem *e = list_begin(&f->sharers);
        e != list_end(&f->sharers); e = list_next(e)) {
     struct page *page = list_entry(e, struct page, frame_elem);
+#ifndef VMCHECK_MUTANT_evict_filling
     ASSERT(!page->busy);
+#endif
     page->busy = true;
+#if !defined(VMCHECK_MUTANT_evict_unmap_late) && \
+    !defined(VMCHECK_MUTANT_evict_pte_left)
     page_unmap_locked(page);
+#endif
   }
 }
 
@@ -171,6 +181,12 @@ static size_t save_pages(struct frame *f) {
  * fault. Returns F, pinned for the caller, if it is free now; else NULL
  * (F unpinned). */
 static struct frame *finish_eviction(struct frame *f, size_t saved) {
+#ifdef VMCHECK_MUTANT_evict_unmap_late
+  /* the PTEs are cleared only now, after the contents were saved */
+  for (struct list_elem *e = list_begin(&f->sharers);
+       e != list_end(&f->sharers); e = list_next(e))
+    page_unmap_locked(list_entry(e, struct page, frame_elem));
+#endif
   for (size_t i = 0; i < saved; i++) {
     struct page *page =
         list_entry(list_pop_front(&f->sharers), struct page, frame_elem);
@@ -206,8 +222,13 @@ static enum eviction_result evict_one(struct frame **frame) {
   }
   start_eviction(victim);
   vm_unlock();
+#ifdef VMCHECK_MUTANT_evict_unmap_late
+  size_t saved = save_pages(victim);
+  vm_yield_point(VM_YIELD_EVICT_UNMAPPED); /* saved, still mapped */
+#else
   vm_yield_point(VM_YIELD_EVICT_UNMAPPED);
   size_t saved = save_pages(victim);
+#endif
   vm_lock();
   *frame = finish_eviction(victim, saved);
   vm_unlock();

@@ -39,15 +39,50 @@ bool page_map_locked(struct page *page) {
   ASSERT(vm_lock_held() && page->frame != NULL);
   uint64_t *pml4 = page->spt->pml4;
   bool writable = page->writable && page->frame->sharer_cnt == 1;
+#ifdef VMCHECK_MUTANT_ro_writable
+  writable = page->frame->sharer_cnt == 1; /* the segment's flag is ignored */
+#endif
   if (pml4_is_dirty(pml4, page->va))
     page->dirty = true;
   return pml4_set_page(pml4, page->va, page->frame->kva, writable);
 }
 
+#ifdef VMCHECK_MUTANT_evict_filling
+/* The mistake: the frame goes into the frame table (linked to PAGE,
+ * unpinned, the page no longer busy) before its contents are read, so
+ * eviction may take it while it is being filled; afterwards the page is linked to the frame again
+ * without asking whether it still has it. */
+static bool load_into_unpinned_frame(struct page *page, struct frame *f) {
+  vm_lock();
+  frame_link(f, page);
+  frame_unpin(f);
+  vm_unbusy(page); /* "it has its frame now" */
+  vm_unlock();
+  vm_yield_point(VM_YIELD_LOAD_FRAME);
+  bool ok = page->ops->swap_in(page, f->kva);
+  vm_lock();
+  if (page->frame == NULL && f->kva != NULL)
+    frame_link(f, page); /* evicted meanwhile: F belongs to someone else */
+  if (ok)
+    VM_COUNT(page_ins);
+  else if (page->frame != NULL)
+    frame_unlink(page);
+  return ok;
+}
+#endif
+
 bool page_load_locked(struct page *page) {
   ASSERT(vm_lock_held() && !page->busy && page->frame == NULL);
   page->busy = true;
   vm_unlock();
+#ifdef VMCHECK_MUTANT_evict_filling
+  struct frame *filling = frame_alloc(page->va);
+  if (filling != NULL)
+    return load_into_unpinned_frame(page, filling);
+  vm_lock();
+  vm_unbusy(page);
+  return false;
+#endif
   struct frame *f = frame_alloc(page->va);
   bool ok = f != NULL;
   if (ok) {
@@ -104,9 +139,21 @@ bool page_resolve(struct page *page, bool write) {
     if (page->frame == NULL) {
       if (!(ok = page_load_locked(page)))
         break;
+#ifdef VMCHECK_MUTANT_cow_no_copy
+    } else if (write && page->frame->sharer_cnt > 1) {
+      (void)copy_shared_frame;
+      /* made writable in place: the other sharers see the write */
+      ok = pml4_set_page(page->spt->pml4, page->va, page->frame->kva, true);
+      break;
+#elif defined(VMCHECK_MUTANT_cow_copy_on_read)
+    } else if (page->frame->sharer_cnt > 1) { /* read or write */
+      if (!(ok = copy_shared_frame(page)))
+        break;
+#else
     } else if (write && page->frame->sharer_cnt > 1) {
       if (!(ok = copy_shared_frame(page)))
         break;
+#endif
     } else {
       if (!changed)
         VM_COUNT(soft_faults);
@@ -125,6 +172,12 @@ void page_free(struct page *page) {
   if (f != NULL) {
     page->busy = true;
     frame_pin(f);
+#ifdef VMCHECK_MUTANT_munmap_pte_left
+    if (page->mapping != NULL) { /* the PTE of a mapping page stays */
+      if (pml4_is_dirty(page->spt->pml4, page->va))
+        page->dirty = true;
+    } else
+#endif
     page_unmap_locked(page);
   }
   vm_unlock();
@@ -132,8 +185,14 @@ void page_free(struct page *page) {
   page->ops->destroy(page, f != NULL ? f->kva : NULL);
   if (f != NULL) {
     vm_lock();
+#ifdef VMCHECK_MUTANT_exit_frame_leak
+    list_remove(&page->frame_elem); /* the frame is never given back */
+    f->sharer_cnt--;
+    page->frame = NULL;
+#else
     frame_unlink(page);
     frame_unpin(f);
+#endif
     vm_unbusy(page);
     vm_unlock();
   }

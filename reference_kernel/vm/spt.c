@@ -111,6 +111,9 @@ bool vm_load_segment(struct supplemental_page_table *spt, struct file *file,
     enum vm_type target = page_read > 0 && !writable ? VM_FILE : VM_ANON;
     ok = vm_alloc_page(spt, page, writable, target,
                        page_read > 0 ? &source : NULL, NULL) != NULL;
+#ifdef VMCHECK_MUTANT_eager_load
+    ok = ok && vm_claim_page(spt, page); /* reads the segment at exec */
+#endif
     read_bytes -= page_read;
     zero_bytes -= PGSIZE - page_read;
     ofs += (off_t)page_read;

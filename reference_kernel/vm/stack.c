@@ -9,17 +9,34 @@
 
 bool stack_growth_allowed(const struct page_fault *pf) {
   uintptr_t addr = (uintptr_t)pf->addr;
+#ifdef VMCHECK_MUTANT_stack_no_limit
+  if (addr >= USER_STACK)
+    return false; /* no 1 MB limit */
+#else
   if (addr >= USER_STACK || addr < USER_STACK - USER_STACK_LIMIT)
     return false;
+#endif
   struct thread *t = thread_current();
   uintptr_t rsp;
   if (pf->user)
     rsp = pf->frame->rsp;
+#ifdef VMCHECK_MUTANT_stack_kernel_rsp
+  else if (t->in_syscall)
+    rsp = pf->frame->rsp; /* the kernel's rsp, not the user's */
+#else
   else if (t->in_syscall)
     rsp = t->user_rsp; /* the kernel touches user memory for a syscall */
+#endif
   else
     return false;
+#if defined(VMCHECK_MUTANT_stack_no_push_slack)
+  return addr >= rsp; /* a push faults at rsp-8: refused */
+#elif defined(VMCHECK_MUTANT_stack_any_address)
+  (void)rsp;
+  return true; /* anything in the 1 MB region grows the stack */
+#else
   return addr + PUSH_SLACK >= rsp;
+#endif
 }
 
 struct page *stack_grow(struct supplemental_page_table *spt, void *upage) {

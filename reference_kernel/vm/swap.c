@@ -37,6 +37,10 @@ size_t swap_alloc(void) {
     return SWAP_SLOT_NONE;
   lock_acquire(&SM.lock);
   size_t slot = bitmap_scan_and_flip(SM.used, 0, 1, false);
+#ifdef VMCHECK_MUTANT_swap_slot_reuse
+  if (slot != BITMAP_ERROR)
+    bitmap_set(SM.used, slot, false); /* found free, never marked used */
+#endif
   if (slot != BITMAP_ERROR)
     SM.used_cnt++;
   lock_release(&SM.lock);
@@ -46,8 +50,10 @@ size_t swap_alloc(void) {
 void swap_free(size_t slot) {
   ASSERT(SM.used != NULL && slot < SM.slot_cnt);
   lock_acquire(&SM.lock);
+#ifndef VMCHECK_MUTANT_swap_slot_reuse
   if (!bitmap_test(SM.used, slot))
     PANIC("swap_free: slot %zu is not in use", slot);
+#endif
   bitmap_set(SM.used, slot, false);
   SM.used_cnt--;
   lock_release(&SM.lock);

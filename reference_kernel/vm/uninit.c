@@ -36,7 +36,9 @@ bool page_source_read(const struct page_source *source, void *upage,
       return false;
     VM_COUNT(file_reads);
   }
+#ifndef VMCHECK_MUTANT_no_zero_tail
   memset((uint8_t *)kva + n, 0, PGSIZE - (size_t)n);
+#endif
   return true;
 }
 
@@ -55,7 +57,11 @@ static bool uninit_swap_in(struct page *page, void *kva) {
 }
 
 static bool uninit_swap_out(struct page *page, void *kva) {
+#ifdef VMCHECK_MUTANT_evict_filling
+  return true; /* "nothing to save: it is read again from its source" */
+#else
   PANIC("uninit_swap_out: uninit page %p is never resident", page->va);
+#endif
 }
 
 static void uninit_clone(struct page *dst, const struct page *src) {

@@ -69,6 +69,10 @@ static void page_fault(struct intr_frame *f) {
     t->usercopy_fixup = 0;
     return;
   }
+#ifdef VMCHECK_MUTANT_panic_on_bad_access
+  if (pf.user && r == FAULT_INVALID)
+    kernel_exception(f, "#PF page fault (invalid user access)");
+#endif
   if (pf.user)
     process_kill(f, r == FAULT_OUT_OF_MEMORY ? "#PF page fault (out of memory)"
                                              : "#PF page fault");

@@ -1,0 +1,75 @@
+"""The seeded-bug catalogue (reference_kernel/mutants.toml, docs/mutants.md).
+
+A CI subset of `make mutants`: a few mutants, each built and run against
+the scenarios that kill it, within the `make test` budget. Each mutant must
+fail the way the catalogue says: a FAIL whose reason names the cause, or
+a kernel panic where that is the mistake's true symptom. The unmutated
+kernel passes the same scenarios (so the kill is the mutant's doing).
+`make mutants` runs every mutant against the whole suite."""
+
+import re
+
+import pytest
+
+from harness import config
+from harness.adapters.reference import ReferenceAdapter
+from harness.mutants import KERNEL_SRC, build_mutant, check_switches, load_catalogue
+from harness.runner import DATA_DIR, RunnerOptions, run_scenario
+from harness.suite import load_all
+
+pytestmark = pytest.mark.integration
+
+# mutant -> (killing scenario, verdict, a fragment the reason must contain)
+CI_SUBSET = {
+    "stack-no-push-slack": ("stk-limit-rsp8", "FAIL", "exit"),
+    "mmap-zero-length": ("mmap-zero-len", "FAIL", "mmap"),
+    "no-second-chance": ("hot-page", "FAIL", "evicted"),
+    "swap-leak-exit": ("swap-reuse", "FAIL", "swap slots still in use"),
+    "panic-on-bad-access": ("fault-pf-null-read", "KERNEL_PANIC", "#PF"),
+}
+AREAS = {"lazy", "stack", "mmap", "swap", "fork", "cow", "robustness"}
+
+
+def test_catalogue_covers_every_area_with_at_least_30_mutants():
+    mutants = load_catalogue()
+    assert len(mutants) >= 30, f"only {len(mutants)} mutants"
+    assert AREAS <= {m.area for m in mutants}, AREAS - {m.area for m in mutants}
+    check_switches(mutants)   # every switch appears in the kernel source
+
+
+def test_switches_only_appear_in_conditionals():
+    """A mutant's macro is only ever tested (#if/#ifdef/#ifndef/#elif, or
+    a defined() continuing one), so the normal build, which defines none,
+    compiles none of the mutants' code."""
+    conditional = re.compile(r"#\s*(if|ifdef|ifndef|elif)\b|!?defined\(VMCHECK_MUTANT_\w+\)")
+    bad = []
+    for path in KERNEL_SRC.rglob("*.[chS]"):
+        for no, line in enumerate(path.read_text().splitlines(), 1):
+            if "VMCHECK_MUTANT_" in line and not conditional.match(line.strip()):
+                bad.append(f"{path.relative_to(KERNEL_SRC)}:{no}: {line.strip()}")
+    assert not bad, "mutant macro used outside a conditional:\n" + "\n".join(bad)
+
+
+@pytest.fixture(scope="module")
+def suite(built):
+    return {sc.name: sc for sc in load_all(config.build_dir() / "programs", DATA_DIR)}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("name", sorted(CI_SUBSET))
+def test_mutant_is_killed_by_its_scenario(name, suite, tmp_path, run_root):
+    scenario, verdict, cause = CI_SUBSET[name]
+    mutant = {m.name: m for m in load_catalogue()}[name]
+    out = tmp_path / "kernel"
+    build_mutant(mutant, out)
+    opts = RunnerOptions(artifacts=run_root)
+    res = run_scenario(ReferenceAdapter(kernel_dir=out), suite[scenario], opts)
+    assert res.verdict.value == verdict, (
+        f"mutant {name} on {scenario}: expected {verdict} ({cause!r}), "
+        f"got {res.verdict.value}: {res.reason}")
+    assert cause in res.reason, f"mutant {name}: reason does not name {cause!r}: {res.reason}"
+    if verdict != "FAIL":
+        assert mutant.expect_crash, f"{name} is killed only by {verdict} but expect_crash is false"
+    correct = run_scenario(ReferenceAdapter(), suite[scenario], opts)
+    assert correct.verdict.value == "PASS", f"reference kernel on {scenario}: {correct.reason}"

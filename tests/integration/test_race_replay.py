@@ -1,0 +1,55 @@
+"""The race to find (issue: fault injection; docs/mutants.md).
+
+The evict-filling mutant puts a frame into the frame table, unpinned,
+before it is filled. Systematic exploration (preempt the thread at the
+n-th VM race window, n = 1, 2, ...) on the fill-race scenario must find
+a failing n within a bounded number of runs and write a schedule file;
+replaying that file on the mutant must fail the same way, with the same
+console, every time; the same schedule on the correct kernel passes.
+(`./vmcheck replay FILE --kernel reference:build/mutants/evict-filling
+--times 20` is the manual 20/20 check; here a few replays keep the test
+within budget.)"""
+
+import pytest
+
+from harness import config
+from harness.adapters.reference import ReferenceAdapter
+from harness.explore import explore, replay
+from harness.mutants import build_mutant, load_catalogue
+from harness.runner import DATA_DIR, RunnerOptions
+from harness.schedule import load_schedule
+from harness.suite import load_all
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+MAX_RUNS = 80        # the bound: explore found the race at n = 38 when this was written
+REPLAYS = 5
+
+
+@pytest.mark.timeout(420)
+def test_explore_finds_the_fill_race_and_replay_reproduces_it(built, tmp_path, run_root):
+    mutant = {m.name: m for m in load_catalogue()}["evict-filling"]
+    kernel = tmp_path / "evict-filling"
+    build_mutant(mutant, kernel)
+    racy = ReferenceAdapter(kernel_dir=kernel)
+    sc = {s.name: s for s in load_all(config.build_dir() / "programs", DATA_DIR)}["fill-race"]
+    opts = RunnerOptions(artifacts=run_root)
+
+    runs = explore(racy, sc, "yield", "preempt", opts, tmp_path / "schedules",
+                   max_n=MAX_RUNS, jobs=2, progress=lambda line: None, stop_on_failure=True)
+    failing = [r for r in runs if not r.result.verdict.passed]
+    assert failing, f"no failure in {len(runs)} runs with a preemption at yield #1..#{len(runs)}"
+    first = failing[0]
+    assert first.schedule_file, "the failing run wrote no schedule file"
+    assert "FAIL" in first.result.reason or first.result.verdict.value == "FAIL", first.result.reason
+    schedule = load_schedule(first.schedule_file)
+    assert schedule["injections"][0].nth == first.n
+
+    again = replay(racy, sc, schedule, opts, times=REPLAYS, progress=lambda line: None)
+    verdicts = [(res.verdict.value, same_v, same_c) for res, same_v, same_c in again]
+    assert all(v and c for _, v, c in verdicts), (
+        f"replays of {first.schedule_file} on the mutant did not reproduce "
+        f"{schedule['verdict']} with the same console: {verdicts}")
+
+    correct = replay(ReferenceAdapter(), sc, schedule, opts, times=2, progress=lambda line: None)
+    assert all(res.verdict.passed for res, _, _ in correct), (
+        f"the correct kernel failed the race schedule: {[r.reason for r, _, _ in correct]}")
