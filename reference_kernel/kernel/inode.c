@@ -104,17 +104,24 @@ static off_t clamp_to_file(const struct inode *inode, off_t size,
   return size < left ? size : (off_t)left;
 }
 
+/* The piece of a transfer at file position POS with LEFT bytes to go: its
+ * sector, the offset in that sector (*OFS) and its length (the return). */
+static int next_chunk(const struct inode *inode, off_t pos, off_t left,
+                      disk_sector_t *sector, int *ofs) {
+  *sector = inode->start + pos / DISK_SECTOR_SIZE;
+  *ofs = pos % DISK_SECTOR_SIZE;
+  int chunk = DISK_SECTOR_SIZE - *ofs;
+  return chunk < left ? chunk : (int)left;
+}
+
 off_t inode_read_at(struct inode *inode, void *buf_, off_t size,
                     off_t offset) {
   ASSERT(lock_held_by_current_thread(&vmfs_lock));
   uint8_t *buf = buf_;
   off_t total = clamp_to_file(inode, size, offset), done = 0;
   while (done < total) {
-    disk_sector_t sector = inode->start + (offset + done) / DISK_SECTOR_SIZE;
-    int ofs = (offset + done) % DISK_SECTOR_SIZE;
-    int chunk = DISK_SECTOR_SIZE - ofs;
-    if (chunk > total - done)
-      chunk = total - done;
+    disk_sector_t sector;
+    int ofs, chunk = next_chunk(inode, offset + done, total - done, &sector, &ofs);
     if (chunk == DISK_SECTOR_SIZE) {
       if (!disk_read(fs_disk, sector, buf + done))
         break;
@@ -134,11 +141,8 @@ off_t inode_write_at(struct inode *inode, const void *buf_, off_t size,
   const uint8_t *buf = buf_;
   off_t total = clamp_to_file(inode, size, offset), done = 0;
   while (done < total) {
-    disk_sector_t sector = inode->start + (offset + done) / DISK_SECTOR_SIZE;
-    int ofs = (offset + done) % DISK_SECTOR_SIZE;
-    int chunk = DISK_SECTOR_SIZE - ofs;
-    if (chunk > total - done)
-      chunk = total - done;
+    disk_sector_t sector;
+    int ofs, chunk = next_chunk(inode, offset + done, total - done, &sector, &ofs);
     if (chunk == DISK_SECTOR_SIZE) {
       if (!disk_write(fs_disk, sector, buf + done))
         break;
