@@ -13,7 +13,7 @@ multiplied by the Debugger's timeout_scale (VMCHECK_TIMEOUT_SCALE by default).
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional, Union
+from typing import Callable, Optional, Union
 
 from harness import config
 from harness.errors import HarnessError
@@ -22,6 +22,9 @@ from harness.symbols import SymbolTable
 from harness.typed_memory import read_struct, read_value
 
 EFER_LMA = 1 << 10
+RED_ZONE = 128    # bytes below rsp a detour's frame leaves alone
+DETOUR_REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9",
+                    "r10", "r11", "r12", "r13", "r14", "r15", "rip", "eflags")
 SIGINT = 2
 Location = Union[str, int]
 
@@ -80,6 +83,7 @@ class Debugger:
         # Under KVM software breakpoints crash QEMU (DESIGN.md): set True there.
         self.hardware_breakpoints = False
         self._breakpoints: dict = {}  # address -> [Breakpoint]
+        self._detours: dict = {}      # (pc, rsp) a detour returns with -> saved registers
 
     @classmethod
     def attach(cls, socket_path, symbols: Optional[SymbolTable] = None,
@@ -247,6 +251,8 @@ class Debugger:
             return Stop("exited", None, (), reply)
         pc = self.pc
         hit = tuple(self._breakpoints.get(pc, ()))
+        if hit and self._end_detour(pc):
+            return None
         if not hit:
             return Stop("signal", pc, (), reply) if reply.code != SIGINT else None
         asked = False
@@ -279,6 +285,39 @@ class Debugger:
         self.write_register("rax", value)
         self.write_register("rip", return_address)
         self.write_register("rsp", rsp + 8)
+
+    def call_first(self, function: Location) -> None:
+        """At a breakpoint: makes the stopped thread call FUNCTION (no
+        arguments) before it goes on from here. The call returns to this
+        address; the debugger recognises that stop by its stack pointer,
+        puts back every general register and the flags as they are now, and
+        resumes without counting a hit or running callbacks, so the code
+        here then runs as if nothing had happened in between. The call's
+        frame goes RED_ZONE bytes below the stack pointer, aligned as the
+        SysV ABI wants at a function's entry."""
+        saved = {name: self.register(name) for name in DETOUR_REGISTERS}
+        pc, rsp = saved["rip"], saved["rsp"]
+        frame = ((rsp - RED_ZONE - 8) & ~0xf) + 8
+        self.write_virt(frame, pc.to_bytes(8, "little"))
+        self.write_register("rsp", frame)
+        self.write_register("rip", self.resolve(function))
+        # its own breakpoint, so the return stops here even if the caller's goes
+        comeback = self.add_breakpoint(pc, callback=lambda d, bp: False)
+        self._detours[(pc, frame + 8)] = (saved, comeback)
+
+    def _end_detour(self, pc: int) -> bool:
+        """True (registers restored) if this stop is a call_first() call
+        coming back."""
+        if not self._detours:
+            return False
+        detour = self._detours.pop((pc, self.register("rsp")), None)
+        if detour is None:
+            return False
+        saved, comeback = detour
+        for name, value in saved.items():
+            self.write_register(name, value)
+        self.remove_breakpoint(comeback)
+        return True
 
     def finish(self, timeout: float = 30.0) -> int:
         """At a function's first instruction: runs until it returns to its

@@ -119,6 +119,15 @@ struct probe_state probe_state = {
   .flag = 1, .level = 5, .mode = PROBE_BUSY, .first = &probe_records[0],
 };
 volatile uint64_t probe_hits;
+volatile uint64_t probe_detours;
+
+/* Called only when the debugger makes the guest call it (call_first); it
+ * clobbers the argument registers, as any call may. */
+__attribute__((noinline))
+void probe_detour(void) {
+  probe_detours++;
+  __asm__ volatile("mov $0x7777, %%edi; mov $0x8888, %%esi" ::: "rdi", "rsi");
+}
 
 __attribute__((noinline, section(".probe_hook")))
 int probe_tick(int x) {

@@ -19,15 +19,21 @@ Pintos's disk_read/disk_write return nothing (the driver panics on a real
 I/O error), so a forced failure there skips the transfer: the sector is
 neither read nor written, which the kernel cannot notice.
 
-Preemption ("preempt" at any point): the harness ends the running
-thread's time slice by setting thread.c's `thread_ticks` far past
-TIME_SLICE; the next timer tick (at most 1/TIMER_FREQ s of guest time
-later, 10 ms by default; later if interrupts are off) sees
-`++thread_ticks >= TIME_SLICE` and yields the CPU on interrupt return.
-The thread may block or yield before that tick, and then the next thread
-just gets a short slice. Under -icount the tick comes at the same
-instruction every run, so the preemption is replayable. "delay" has no
-mechanism without kernel cooperation and is refused.
+Preemption ("preempt" at any point) is what a timer interrupt at that
+instruction would do: the thread yields the CPU right there. The harness
+makes the stopped thread call thread_yield() (Debugger.call_first): it
+goes to the back of the ready list, the others run, and when it is
+scheduled again it comes back to the function's first instruction with
+its registers as they were, and the call goes on. Where a timer interrupt
+could not preempt (interrupts off, or inside an external interrupt
+handler: interrupt.c's `in_external_intr`), the harness instead ends the
+thread's time slice (thread.c's `thread_ticks` set far past TIME_SLICE),
+so it yields at the first tick after interrupts are on again. A yield at
+a named instruction does not depend on when timer ticks come, which the
+disk's interrupt timing moves from run to run (Pintos's IDE driver sleeps
+until the disk interrupt, and QEMU completes disk requests on the host's
+time), so a schedule found by `explore` replays. "delay" has no mechanism
+without kernel cooperation and is refused.
 """
 
 from __future__ import annotations
@@ -93,13 +99,33 @@ def _disk_filter(types):
     return lambda dbg: dbg.register("rdi") == swap_disk
 
 
+IF_FLAG = 1 << 9
+
+
 def request(symbols, debugger, field: str, value: int) -> None:
-    """Carries out a harness request on the stopped kernel: "preempt" ends
-    the running thread's time slice (see the module comment); others are
-    refused with UsageError."""
+    """Carries out a harness request on the kernel stopped at an injection
+    point: "preempt" (see the module comment); others are refused with
+    UsageError."""
     if field != "preempt":
         raise UsageError(f"the pintos-kaist kernel takes no {field} requests "
                          "(only preempt: it has no request block)")
+    if symbols.find("thread_yield") is None:
+        raise UsageError("preempt: the kernel has no function thread_yield")
+    if debugger.register("eflags") & IF_FLAG and not _in_external_interrupt(symbols, debugger):
+        debugger.call_first("thread_yield")
+    else:
+        _end_time_slice(symbols, debugger)
+
+
+def _in_external_interrupt(symbols, debugger) -> bool:
+    try:
+        flag = symbols.types.variable("in_external_intr")
+    except TypeLookupError:
+        return False        # no such flag: points are never in interrupt handlers
+    return debugger.read_virt(flag.address, 1) != b"\0"
+
+
+def _end_time_slice(symbols, debugger) -> None:
     try:
         ticks = symbols.types.variable("thread_ticks")
     except TypeLookupError as e:

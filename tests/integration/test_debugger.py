@@ -105,6 +105,22 @@ def test_force_return_skips_the_function(probe_dbg):
     assert probe_dbg.register("rdi") == 2
 
 
+def test_call_first_runs_a_function_then_the_call_as_if_untouched(probe_dbg):
+    tick = probe_dbg.add_breakpoint("probe_tick")
+    probe_dbg.run_until(tick, timeout=20)
+    probe_dbg.run_until(tick, timeout=20)  # second call: probe_tick(1)
+    before = probe_dbg.read_registers()
+    probe_dbg.call_first("probe_detour")
+    assert probe_dbg.pc == probe_dbg.symbols.address_of("probe_detour")
+    probe_dbg.run_until(tick, timeout=20)  # the detour's return is not a stop
+    assert probe_dbg.register("rdi") == 2 and tick.hits == 3
+    assert probe_dbg.read_variable("probe_detours") == 1
+    assert probe_dbg.read_variable("probe_hits") == 2
+    assert probe_dbg.read_variable("probe_state")["last_result"] == 2  # probe_tick(1) saw rdi 1
+    assert probe_dbg.register("rsp") == before["rsp"]
+    assert probe_dbg.breakpoints() == [tick]
+
+
 def test_finish_returns_the_return_value(probe_dbg):
     tick = probe_dbg.add_breakpoint("probe_tick")
     for i in range(3):

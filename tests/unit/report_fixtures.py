@@ -13,7 +13,7 @@ import dataclasses
 from pathlib import Path
 from typing import Optional
 
-from harness.fault_decode import disassemble_around
+from harness.disasm import disassemble_around
 from harness.results import (CheckpointRecord, FaultRecord, InjectionRecord,
                              RunResult, ScenarioResult, Verdict)
 from harness.snapshot import PTE_A, PTE_D, PTE_NX, PTE_P, PTE_U, PTE_W, PageMapping, make_snapshot

@@ -5,11 +5,11 @@ is followed by the instruction it encodes.
 """
 import pytest
 
+from harness.disasm import disassemble_around, format_disassembly
 from harness.fault_decode import (READ, READ_WRITE, WRITE,
                                   InstructionDecodeError, MemoryAccess,
                                   PageFaultErrorCode, analyze_page_fault,
-                                  decode_instruction, disassemble_around,
-                                  format_disassembly)
+                                  decode_instruction)
 
 MOV_LOAD = bytes.fromhex("488b448b08")     # mov rax, qword ptr [rbx + rcx*4 + 8]
 MOV_STORE = bytes.fromhex("488918")        # mov qword ptr [rax], rbx
@@ -260,3 +260,4 @@ def test_listing_format_and_bad_bytes():
         "   0x40102b: 06                       (bad)"])
     with pytest.raises(ValueError, match="rip 0x500000 is outside"):
         disassemble_around(FUNCTION, 0x401000, 0x500000)
+

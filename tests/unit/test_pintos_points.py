@@ -21,13 +21,14 @@ struct disk { char name[8]; void *channel; int dev_no; int is_ata; uint32_t capa
 struct channel { char name[8]; uint16_t reg_base; uint8_t irq; int expecting; struct disk devices[2]; };
 static struct channel channels[2];
 static unsigned thread_ticks;
+static _Bool in_external_intr;
 void *palloc_get_page(enum palloc_flags flags) { return flags ? (void *) channels : 0; }
 void disk_read(struct disk *d, uint32_t sec, void *buf) { (void) d; (void) sec; (void) buf; }
 void disk_write(struct disk *d, uint32_t sec, const void *buf) { (void) d; (void) sec; (void) buf; }
 void *vm_get_victim(void) { return 0; }
 int vm_try_handle_fault(void *f) { return f != 0; }
 void thread_yield(void) { thread_ticks = 0; }
-void _start(void) { for (;;) thread_yield(); }
+void _start(void) { for (;;) { thread_yield(); in_external_intr = !in_external_intr; } }
 """
 
 
@@ -47,12 +48,19 @@ class FakeDebugger:
         self.registers = registers
         self.memory: dict = {}
         self.forced: list = []
+        self.called: list = []
 
     def register(self, name):
         return self.registers.get(name, 0)
 
     def write_virt(self, address, data):
         self.memory[address] = data
+
+    def read_virt(self, address, size):
+        return self.memory.get(address, bytes(size))
+
+    def call_first(self, function):
+        self.called.append(function)
 
     def add_breakpoint(self, where, callback=None, hardware=False):
         self.callback = callback
@@ -107,13 +115,27 @@ def test_injector_uses_the_site_filter_and_failure_value(symbols):
     assert dbg.forced == [0] and injector.records[0].hit == 2
 
 
-def test_preempt_ends_the_time_slice_and_delay_is_refused(symbols):
-    dbg = FakeDebugger()
+def test_preempt_yields_right_there_when_a_timer_interrupt_could(symbols):
+    dbg = FakeDebugger(eflags=0x202)                 # IF set, not in an interrupt handler
+    request(symbols, dbg, "preempt", 1)
+    assert dbg.called == ["thread_yield"] and dbg.memory == {}
+
+
+@pytest.mark.parametrize("eflags, in_handler", [(0x002, False), (0x202, True)])
+def test_preempt_ends_the_time_slice_where_no_interrupt_could_come(symbols, eflags, in_handler):
+    dbg = FakeDebugger(eflags=eflags)
+    flag = symbols.types.variable("in_external_intr").address
+    if in_handler:
+        dbg.memory[flag] = b"\1"
     request(symbols, dbg, "preempt", 1)
     ticks = symbols.types.variable("thread_ticks")
-    assert dbg.memory == {ticks.address: SLICE_OVER.to_bytes(4, "little")}
+    assert dbg.called == []
+    assert dbg.memory[ticks.address] == SLICE_OVER.to_bytes(4, "little")
+
+
+def test_delay_is_refused(symbols):
     with pytest.raises(UsageError, match="no delay_ticks requests"):
-        request(symbols, dbg, "delay_ticks", 5)
+        request(symbols, FakeDebugger(), "delay_ticks", 5)
 
 
 # ---- thread reports ----
