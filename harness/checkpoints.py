@@ -45,6 +45,8 @@ class CheckpointSession:
         self.process_hits: Counter = Counter()  # (program, id, process) -> hits
         self.frames: dict = {}                  # checkpoint id -> {va: phys}, last hit
         self.records: list[CheckpointRecord] = []
+        self.fail_owners: dict = {}
+        self.failure_threads: list[str] = []    # where each thread was at the first fail()
 
     def run(self, machine, deadline: float) -> None:
         """Attaches, runs the guest to its end, handling every checkpoint.
@@ -60,18 +62,27 @@ class CheckpointSession:
                 self.injector.arm(dbg, self.inspector)
             if self.coverage is not None:
                 self.coverage.arm(dbg)
-            owners = {}   # checkpoint address -> [(program, first bytes)]
-            for name, image in self.images.items():
-                if image.checkpoint is not None:
-                    if image.checkpoint not in owners:
-                        dbg.add_breakpoint(image.checkpoint)
-                    owners.setdefault(image.checkpoint, []).append(
-                        (name, image.elf_bytes(image.checkpoint, 16)))
+            owners = self._arm_program_stops(dbg, "checkpoint")
+            self.fail_owners = self._arm_program_stops(dbg, "fail", set(owners))
             try:
                 self._run_to_end(dbg, owners, deadline)
             except DebuggerTimeout as e:
                 e.threads = self._thread_report()
                 raise
+
+    def _arm_program_stops(self, dbg, what: str, armed: frozenset = frozenset()) -> dict:
+        """Breakpoints on each program's WHAT (an attribute of ProgramImage:
+        "checkpoint" or "fail") unless already ARMED; address -> [(program,
+        the 16 bytes there)], which tell programs at one address apart."""
+        owners: dict = {}
+        for name, image in self.images.items():
+            address = getattr(image, what)
+            if address is None:
+                continue
+            if address not in owners and address not in armed:
+                dbg.add_breakpoint(address)
+            owners.setdefault(address, []).append((name, image.elf_bytes(address, 16)))
+        return owners
 
     def _run_to_end(self, dbg, owners: dict, deadline: float) -> None:
         while True:
@@ -91,6 +102,10 @@ class CheckpointSession:
             candidates = [p for p, b in owners.get(stop.pc, ()) if b == code]
             if candidates:
                 self._on_checkpoint(dbg, candidates)
+            failing = [p for p, b in self.fail_owners.get(stop.pc, ()) if b == code]
+            if failing and not self.failure_threads:
+                self.failure_threads = [f"{' or '.join(failing)}: fail() called at "
+                                        f"{stop.pc:#x}"] + self._thread_report()
 
     def _thread_report(self) -> list[str]:
         """Where each thread is (the guest is stopped after a timeout); one

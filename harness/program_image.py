@@ -16,6 +16,7 @@ from harness.errors import UsageError
 
 PF_X = 1
 CHECKPOINT_SYMBOL = "checkpoint"
+FAIL_SYMBOL = "fail"          # scenarios/userlib: prints "(NAME) FAIL: ..." and exits 1
 
 
 class ProgramImage:
@@ -49,6 +50,10 @@ class ProgramImage:
     @property
     def checkpoint(self) -> Optional[int]:
         return self.symbols.get(CHECKPOINT_SYMBOL)
+
+    @property
+    def fail(self) -> Optional[int]:
+        return self.symbols.get(FAIL_SYMBOL)
 
     def elf_bytes(self, va: int, length: int) -> Optional[bytes]:
         """The bytes the loaded image has at [va, va+length): file bytes,

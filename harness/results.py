@@ -94,6 +94,7 @@ class ScenarioResult:
     points: float = 1.0
     notes: list = dataclasses.field(default_factory=list)  # differences allowed under injection
     schedule: Optional[dict] = None      # the injections, as a replayable schedule
+    failure_threads: list = dataclasses.field(default_factory=list)  # at the program's fail()
 
     @property
     def violations(self) -> list:

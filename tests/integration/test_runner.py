@@ -49,6 +49,27 @@ def test_pass_and_fail_with_the_cause(built, tmp_path, run_root):
     assert out.verdict.value == "FAIL" and out.missing_output == ["Goodbye"]
 
 
+def test_a_program_that_calls_fail_gets_the_threads_of_that_moment(built, tmp_path, run_root):
+    scs = scenarios(tmp_path, """
+        [[scenario]]
+        name = "usage"
+        program = "spin"
+        args = ["S"]
+        [[scenario]]
+        name = "fine"
+        program = "spin"
+        args = ["S", "1000"]
+        exit_status = 0
+        """)
+    bad = run(scs["usage"], run_root)
+    assert bad.verdict.value == "FAIL" and bad.exit_status == 1
+    running = [line for line in bad.failure_threads if "running" in line]
+    assert len(running) == 1 and "spin" in running[0] and "user mode at" in running[0], \
+        bad.failure_threads
+    assert any("idle" in line for line in bad.failure_threads), bad.failure_threads
+    assert run(scs["fine"], run_root).failure_threads == []
+
+
 def test_checkpoint_snapshot_has_code_data_and_stack_pages(built, tmp_path, run_root):
     scs = scenarios(tmp_path, """
         [[scenario]]

@@ -431,3 +431,17 @@ def test_main_bad_input_is_one_line_and_status_2(tmp_path, args, message):
     done = _main(*[tmp_path / a if a.endswith(".json") else a for a in args])
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_threads_at_fail_are_shown_escaped(run, tmp_path):
+    sc = next(s for s in run.scenarios if s.name == fx.FAILING)
+    sc.failure_threads = ["child<x>: fail() called at 0x401550",
+                          "main (tid 1, blocked): schedule+0xb0 < sema_down+0x46"]
+    out = tmp_path / "o"
+    render_report(run, out)
+    page = next(p for p in (out / "scenarios").iterdir() if "failure-threads" in p.read_text())
+    text = page.read_text()
+    assert "child&lt;x&gt;: fail() called at 0x401550" in text
+    assert "main (tid 1, blocked): schedule+0xb0 &lt; sema_down+0x46" in text
+    others = [p for p in (out / "scenarios").iterdir() if p != page]
+    assert all('id="failure-threads"' not in p.read_text() for p in others)
