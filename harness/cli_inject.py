@@ -32,9 +32,9 @@ def register_explore(subparsers) -> None:
     p.add_argument("--jobs", "-j", type=int_in_range(1, 64), default=1, metavar="N")
     p.add_argument("--stop-on-failure", action="store_true",
                    help="stop after the first failing run (default: explore every n)")
-    p.add_argument("--schedules", type=Path, default=config.REPO_ROOT / "reports" / "out" / "schedules",
+    p.add_argument("--schedules", type=Path, default=config.REPO_ROOT / "reports" / "schedules",
                    metavar="DIR", help="where failing runs' schedule files go "
-                                       "(default: reports/out/schedules)")
+                                       "(default: reports/schedules)")
     p.add_argument("--suite", type=Path, default=None, metavar="DIR")
     add_common_options(p)
     p.set_defaults(handler=run_explore)
@@ -46,6 +46,8 @@ def register_replay(subparsers) -> None:
     p.add_argument("--times", type=int_in_range(1, 1000), default=1, metavar="N",
                    help="replay N times (default: 1)")
     p.add_argument("--suite", type=Path, default=None, metavar="DIR")
+    p.add_argument("--report", type=Path, default=Path("reports/replay"), metavar="DIR",
+                   help="HTML report of the replays (default: reports/replay)")
     add_common_options(p)
     p.set_defaults(handler=run_replay)
 
@@ -85,6 +87,21 @@ def run_explore(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failing else 0
 
 
+def _replay_report(adapter, results: list, out_dir: Path) -> Path:
+    """The HTML report (and results.json) of the replays, one page each."""
+    import datetime
+    from harness.cli_run import write_report
+    from harness.results import RunResult
+    scenarios = []
+    for i, (res, _, _) in enumerate(results, 1):
+        res.name = f"{res.name} (replay {i})" if len(results) > 1 else res.name
+        scenarios.append(res)
+    run = RunResult(kernel=adapter.name, jobs=1, scenarios=scenarios,
+                    duration_s=sum(r.duration_s for r in scenarios),
+                    started=datetime.datetime.now().isoformat(timespec="seconds"))
+    return write_report(run, out_dir)
+
+
 def run_replay(args: argparse.Namespace) -> int:
     from harness.explore import replay
     from harness.schedule import load_schedule
@@ -99,4 +116,5 @@ def run_replay(args: argparse.Namespace) -> int:
     identical = sum(1 for _, _, c in results if c)
     print(f"{same}/{len(results)} runs reproduced the verdict {schedule['verdict']}; "
           f"{identical}/{len(results)} had an identical console")
+    print(f"report: {_replay_report(adapter, results, args.report)}")
     return 0 if all(res.verdict.passed for res, _, _ in results) else EXIT_FAILED

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -112,13 +111,8 @@ def _report_build_failure(adapter, scenarios, error: KernelBuildError, args) -> 
 
 
 def write_report(run, out_dir: Path) -> Path:
-    """results.json, JUnit XML, autograder JSON and the HTML report."""
-    from harness.schedule import write_schedule
+    """results.json, JUnit XML, autograder JSON, schedules and the HTML report."""
     from reports import write_report as write_all
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for sc in run.scenarios:
-        if sc.schedule and not sc.verdict.passed and not sc.schedule_file:
-            sc.schedule_file = str(write_schedule(sc.schedule, out_dir / "schedules"))
     return write_all(run, out_dir)
 
 

@@ -25,9 +25,14 @@ __all__ = ["render_report", "write_junit", "write_autograder", "write_report",
 
 def write_report(run, out_dir: Path) -> Path:
     """results.json, junit.xml, autograder.json and the HTML report of RUN
-    in OUT_DIR; returns the path of index.html."""
+    in OUT_DIR, and the replay schedule of each failing run with injections
+    (OUT/schedule-files); returns the path of index.html."""
+    from harness.schedule import write_schedule
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    for sc in run.scenarios:      # outside OUT/schedules, which render_report rebuilds
+        if sc.schedule and not sc.verdict.passed and not sc.schedule_file:
+            sc.schedule_file = str(write_schedule(sc.schedule, out_dir / "schedule-files"))
     run.save(out_dir / "results.json")
     write_junit(run, out_dir / "junit.xml")
     write_autograder(run, out_dir / "autograder.json")

@@ -445,3 +445,15 @@ def test_threads_at_fail_are_shown_escaped(run, tmp_path):
     assert "main (tid 1, blocked): schedule+0xb0 &lt; sema_down+0x46" in text
     others = [p for p in (out / "scenarios").iterdir() if p != page]
     assert all('id="failure-threads"' not in p.read_text() for p in others)
+
+
+def test_a_failing_injected_run_keeps_its_schedule_file_after_rerenders(run, tmp_path):
+    from reports import write_report
+    sc = next(s for s in run.scenarios if s.name == fx.FAILING)
+    sc.schedule_file = None
+    sc.schedule = {"vmcheck_schedule": 1, "scenario": sc.name, "injections": []}
+    out = tmp_path / "o"
+    write_report(run, out)
+    write_report(run, out)                 # a second report into the same folder
+    assert Path(sc.schedule_file).is_file() and Path(sc.schedule_file).parent.parent == out
+    assert re.search(r'<a href="\.\./schedules/[^"]+" id="schedule-link">', page_of(out, fx.FAILING))
