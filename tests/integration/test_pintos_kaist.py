@@ -173,3 +173,20 @@ def test_injection_points_fire_on_a_student_kernel(adapter, built, run_root):
     kinds = sorted((r.point, r.kind) for r in result.injections)
     assert kinds == [("frame_alloc", "fail"), ("page_fault", "preempt")], result.reason
     assert result.verdict is not Verdict.HARNESS_ERROR, result.reason
+
+
+def test_forced_yields_at_every_call_leave_a_passing_run_passing(adapter, built, run_root):
+    """preempt makes the thread call thread_yield() at the point itself and
+    then go on with its registers as they were: a program the tree passes
+    still passes with a yield at every page fault and every file write."""
+    from harness.injection import Injection
+    from harness.runner import RunnerOptions, run_scenario
+    from harness.results import Verdict
+    plain = run_scenario(adapter, _scenario("mmap-write"), RunnerOptions(artifacts=run_root))
+    if plain.verdict is not Verdict.PASS:
+        pytest.skip(f"the tree fails mmap-write without injections ({plain.reason})")
+    sc = _scenario("mmap-write", inject=(Injection("page_fault", "preempt", nth=1, mode="from"),
+                                         Injection("file_write", "preempt", nth=1, mode="from")))
+    result = run_scenario(adapter, sc, RunnerOptions(artifacts=run_root))
+    assert result.verdict is Verdict.PASS, result.reason
+    assert len(result.injections) >= 5, result.injections
