@@ -16,7 +16,8 @@ MAX_INSN_BYTES = 15
 
 
 @functools.lru_cache(maxsize=1)
-def _capstone() -> capstone.Cs:
+def x86_64_decoder() -> capstone.Cs:
+    """One shared Capstone decoder for x86-64, with instruction details."""
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
     md.detail = True
     return md
@@ -34,7 +35,7 @@ def _decode_run(code: bytes, base: int, start: int, stop: int) -> Optional[list]
     """Offsets of instructions decoded from START that end exactly at STOP
     with no invalid byte on the way, else None."""
     offsets, offset = [], start
-    for address, size, _, _ in _capstone().disasm_lite(code[start:stop],
+    for address, size, _, _ in x86_64_decoder().disasm_lite(code[start:stop],
                                                        base + start):
         offsets.append(offset)
         offset += size
@@ -75,7 +76,7 @@ def disassemble_around(code: bytes, code_address: int, rip: int,
     lines, left_after = [], after
     while offset < len(code) and left_after >= 0:
         address = code_address + offset
-        insn = next(_capstone().disasm_lite(
+        insn = next(x86_64_decoder().disasm_lite(
             code[offset:offset + MAX_INSN_BYTES], address, 1), None)
         if insn is None:
             cut = len(code) - offset < MAX_INSN_BYTES

@@ -13,13 +13,11 @@ gs_base; missing ones only make an address unknown.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Mapping, Optional
 
-import capstone
 from capstone import x86
 
-from harness.disasm import MAX_INSN_BYTES
+from harness.disasm import MAX_INSN_BYTES, x86_64_decoder as _capstone
 from harness.snapshot import PAGE_4K
 READ, WRITE, READ_WRITE = "read", "write", "read-write"
 _MASK64 = (1 << 64) - 1
@@ -59,13 +57,6 @@ _REG32_TO_64 = {**{f"e{r}": f"r{r}" for r in _GPR}, "eip": "rip",
 
 class InstructionDecodeError(ValueError):
     """The bytes at an address are not a valid x86-64 instruction."""
-
-
-@functools.lru_cache(maxsize=1)
-def _capstone() -> capstone.Cs:
-    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
-    md.detail = True
-    return md
 
 
 @dataclasses.dataclass(frozen=True)
