@@ -40,6 +40,8 @@ def derived_claims(values):
         ("pt-big-stk-obj", "line", f"cksum: {v['pt_big_stk_obj_cksum']}"),
         ("mmap-unmap", "line",
          f"first word of page 0: {v['sample_first_word']}"),
+        ("mmap-unmap", "line",
+         f"first word of page 0, plus 0x1000: {v['sample_first_word'] + 0x1000}"),
         ("mmap-exit", "line",
          f'verified "sample.txt" ({v["sample_len"]} bytes)'),
         ("lazy-file", "line",

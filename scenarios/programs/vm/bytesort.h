@@ -1,7 +1,7 @@
-/* Byte sorting for the page-merge children: a counting sort (one pass over
- * the data, used by child-sort) and a quicksort (many passes and a
- * recursion whose frames live on the stack, used by child-qsort and
- * child-qsort-mm). */
+/* Byte sorting for the page-merge children: a quicksort (many passes and
+ * a recursion whose frames live on the stack, used by child-qsort and
+ * child-qsort-mm) and a counting sort over a local table (child-sort
+ * counts into .bss instead, as Pintos-KAIST's does). */
 #ifndef VM_BYTESORT_H
 #define VM_BYTESORT_H
 

@@ -2,6 +2,7 @@
  * before exec; in this new program nothing is mapped there, so the store
  * must kill the process with exit(-1).
  * Pintos-KAIST: tests/vm/child-inherit.
+ * Step for step as there.
  * Checkpoint 202: before the store; 0x54321000 unmapped in this process. */
 #include "vmtest.h"
 

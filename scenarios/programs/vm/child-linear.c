@@ -3,6 +3,7 @@
  * own name), unscrambles it, checks that it is all zeros again and exits
  * with 0x42 (66). Prints nothing unless a check fails.
  * Pintos-KAIST: tests/vm/child-linear.
+ * Step for step as there.
  * Checkpoint 101: after scrambling; every page of child_linear_buf is
  *   valid and writable (reached once per child). */
 #include "checksum.h"

@@ -2,7 +2,11 @@
  * 128 KiB of FILE into a buffer on its stack (so read() itself makes the
  * stack grow by 32 pages), quicksorts the bytes, writes them back over the
  * file and exits with 72. Prints nothing unless a check fails.
- * Pintos-KAIST: tests/vm/child-qsort.
+ * Pintos-KAIST: tests/vm/child-qsort, step for step (write()'s return
+ * value is not checked: a short write shows up in the parent's verify).
+ * The quicksort is our own (bytesort.h): a random pivot and a loop over
+ * the larger side, so its recursion, and so its stack use below the
+ * buffer, is a little shallower than Pintos-KAIST's.
  * Checkpoint 301: after sorting; the 32 pages from probe (the buffer) are
  *   valid and writable (reached once per child). */
 #include "bytesort.h"
@@ -23,8 +27,7 @@ int main(int argc, char **argv) {
   vmcheck_probe = (uintptr_t)buf;
   checkpoint(301);
   seek(fd, 0);
-  if (write(fd, buf, (unsigned)size) != size)
-    fail("write back to \"%s\" failed", argv[1]);
+  write(fd, buf, (unsigned)size);
   close(fd);
   return 72;
 }

@@ -28,31 +28,30 @@ static inline void merge_init(void) {
     merge_histogram[merge_src[i]]++;
 }
 
-/* Writes chunk I of merge_src to FILE (created MERGE_CHUNK_SIZE long if it
- * does not exist yet). */
+/* Writes chunk I of merge_src to FILE, which exists. As in Pintos-KAIST's
+ * page-merge tests, write()'s return value is not checked: a short write
+ * shows up in the final verify. */
 static inline void merge_put_chunk(size_t i, const char *file) {
-  create(file, MERGE_CHUNK_SIZE);
   int fd = open_or_fail(file);
-  int n = write(fd, merge_src + i * MERGE_CHUNK_SIZE, MERGE_CHUNK_SIZE);
-  if (n != MERGE_CHUNK_SIZE)
-    fail("write of chunk %zu to \"%s\" returned %d", i, file, n);
+  write(fd, merge_src + i * MERGE_CHUNK_SIZE, MERGE_CHUNK_SIZE);
   close(fd);
 }
 
-/* Reads chunk I of merge_src back from FILE. */
+/* Reads chunk I of merge_src back from FILE (read()'s return value is not
+ * checked either). */
 static inline void merge_get_chunk(size_t i, const char *file) {
   int fd = open_or_fail(file);
-  int n = read(fd, merge_src + i * MERGE_CHUNK_SIZE, MERGE_CHUNK_SIZE);
-  if (n != MERGE_CHUNK_SIZE)
-    fail("read of chunk %zu from \"%s\" returned %d", i, file, n);
+  read(fd, merge_src + i * MERGE_CHUNK_SIZE, MERGE_CHUNK_SIZE);
   close(fd);
 }
 
-/* Sorts the chunks one after another through the single file "buffer":
- * CHILD (run as "CHILD buffer") must exit with STATUS. */
+/* Sorts the chunks one after another through the single file "buffer"
+ * (created once, before the first chunk): CHILD (run as "CHILD buffer")
+ * must exit with STATUS. */
 static inline void merge_sort_sequential(const char *child, int status) {
   char cmd[64];
   snprintf(cmd, sizeof cmd, "%s buffer", child);
+  create("buffer", MERGE_CHUNK_SIZE);
   for (size_t i = 0; i < MERGE_CHUNK_CNT; i++) {
     msg("sort chunk %zu", i);
     merge_put_chunk(i, "buffer");
@@ -72,14 +71,16 @@ static inline void merge_sort_sequential(const char *child, int status) {
   }
 }
 
-/* Sorts all chunks at once, chunk I in file "chunkI" by a child running
- * "CHILD chunkI"; every child must exit with STATUS. */
+/* Sorts all chunks at once, chunk I in file "chunkI" (created just before
+ * it is written) by a child running "CHILD chunkI"; every child must exit
+ * with STATUS. */
 static inline void merge_sort_parallel(const char *child, int status) {
   pid_t pids[MERGE_CHUNK_CNT];
   char file[16], cmd[64];
   for (size_t i = 0; i < MERGE_CHUNK_CNT; i++) {
     msg("sort chunk %zu", i);
     snprintf(file, sizeof file, "chunk%zu", i);
+    create(file, MERGE_CHUNK_SIZE);
     merge_put_chunk(i, file);
     snprintf(cmd, sizeof cmd, "%s %s", child, file);
     pids[i] = spawn(cmd);

@@ -1,6 +1,7 @@
 /* mmap-bad-fd: mmap of an fd that is not open must fail (return NULL); a
  * kernel that kills the process with exit(-1) instead is also accepted.
  * Pintos-KAIST: tests/vm/mmap-bad-fd.
+ * Step for step as there.
  * Checkpoint 1: after the call; 0x10000000 is unmapped. */
 #include "vmtest.h"
 

@@ -1,6 +1,7 @@
 /* mmap-bad-fd2: mmap of fd 0 (console input) must fail (return NULL); a
  * kernel that kills the process with exit(-1) instead is also accepted.
  * Pintos-KAIST: tests/vm/mmap-bad-fd2.
+ * Step for step as there.
  * Checkpoint 1: after the call; 0x10000000 is unmapped. */
 #include "vmtest.h"
 

@@ -1,6 +1,7 @@
 /* mmap-bad-off: mmap at a file offset that is not page-aligned (0x1234)
  * must fail.
  * Pintos-KAIST: tests/vm/mmap-bad-off (needs large.txt).
+ * Step for step as there.
  * Checkpoint 1: after the call; 0x10000000 is unmapped. */
 #include "vmtest.h"
 

@@ -1,7 +1,9 @@
 /* mmap-exit: runs child-mm-wrt, which writes sample.txt through a mapping
  * and exits without munmap; the file must then hold the written data.
  * Pintos-KAIST: tests/vm/mmap-exit (needs program child-mm-wrt; sample.txt
- * must NOT be on the disk beforehand). Output strictly ordered. */
+ * must NOT be on the disk beforehand). Output strictly ordered.
+ * Step for step as there (a failed fork fails at once here; there the wait
+ * on -1 fails it). */
 #include "textdata.h"
 #include "vmtest.h"
 

@@ -1,5 +1,6 @@
 /* mmap-misalign: mmap at an address that is not page-aligned must fail.
  * Pintos-KAIST: tests/vm/mmap-misalign (needs sample.txt).
+ * Step for step as there.
  * Checkpoint 1: after the call; 0x10001000 is unmapped. */
 #include "vmtest.h"
 

@@ -1,5 +1,6 @@
 /* mmap-null: mmap at address 0 must fail.
  * Pintos-KAIST: tests/vm/mmap-null (needs sample.txt).
+ * Step for step as there.
  * Checkpoint 1: after the call; page 0 is unmapped. */
 #include "vmtest.h"
 

@@ -1,6 +1,7 @@
 /* mmap-over-code: mmap over the page holding the program's code must
  * fail.
  * Pintos-KAIST: tests/vm/mmap-over-code (needs sample.txt).
+ * Step for step as there (the page of main here, of test_main there).
  * Checkpoint 1: after the call; the page of main is still present and not
  *   writable. */
 #include "vmtest.h"

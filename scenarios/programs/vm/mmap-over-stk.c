@@ -1,5 +1,7 @@
 /* mmap-over-stk: mmap over a page of the stack must fail.
  * Pintos-KAIST: tests/vm/mmap-over-stk (needs sample.txt).
+ * Step for step as there (the address of a local variable is also stored in
+ * vmcheck_probe, a .bss word, for the checkpoint).
  * Checkpoint 1: after the call; the page of probe (a local variable) is
  *   present and writable. */
 #include "vmtest.h"

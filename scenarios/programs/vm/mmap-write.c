@@ -1,8 +1,10 @@
 /* mmap-write: writes a new file through a writable mapping; after munmap
  * read() sees the data (munmap writes dirty pages back).
  * Pintos-KAIST: tests/vm/mmap-write (creates sample.txt itself, so
- * sample.txt must NOT be on the disk beforehand). Afterwards the file
- * sample.txt on the disk equals scenarios/data sample.txt.
+ * sample.txt must NOT be on the disk beforehand), step for step: read()'s
+ * return value is not checked, only the bytes it left in the buffer.
+ * Afterwards the file sample.txt on the disk equals scenarios/data
+ * sample.txt.
  * Checkpoint 1: after mmap; 0x10000000 lazy and writable.
  * Checkpoint 2: after the copy; present, writable and dirty.
  * Checkpoint 3: after munmap; unmapped. */
@@ -13,20 +15,21 @@
 
 int main(void) {
   char buf[SAMPLE_LEN];
+  void *map;
+  int fd;
 
   msg("begin");
   CHECK(create("sample.txt", SAMPLE_LEN), "create \"sample.txt\"");
-  int fd = open("sample.txt");
-  CHECK(fd > 1, "open \"sample.txt\"");
-  char *map = mmap(MAP_ADDR, PGSIZE, 1, fd, 0);
-  CHECK(map == MAP_ADDR, "mmap \"sample.txt\" writable");
+  CHECK((fd = open("sample.txt")) > 1, "open \"sample.txt\"");
+  CHECK((map = mmap(MAP_ADDR, PGSIZE, 1, fd, 0)) != MAP_FAILED,
+        "mmap \"sample.txt\" writable");
   checkpoint(1);
-  memcpy(map, sample_text, SAMPLE_LEN);
+  memcpy(MAP_ADDR, sample_text, SAMPLE_LEN);
   checkpoint(2);
   munmap(map);
   msg("munmap");
   checkpoint(3);
-  CHECK(read(fd, buf, SAMPLE_LEN) == (int)SAMPLE_LEN, "read \"sample.txt\"");
+  read(fd, buf, SAMPLE_LEN);
   CHECK(memcmp(buf, sample_text, SAMPLE_LEN) == 0,
         "read() returns the data written through the mapping");
   close(fd);

@@ -2,6 +2,7 @@
  * that kills the process with exit(-1) instead is also accepted.
  * Pintos-KAIST: tests/vm/mmap-zero-len (creates sample.txt itself, so
  * sample.txt must NOT be on the disk beforehand).
+ * Step for step as there.
  * Checkpoint 1: after the call; 0x10000000 is unmapped. */
 #include "textdata.h"
 #include "vmtest.h"

@@ -2,6 +2,7 @@
  * whatever the call returns, reading its address must kill the process
  * with exit(-1).
  * Pintos-KAIST: tests/vm/mmap-zero (creates "empty").
+ * Step for step as there.
  * Checkpoint 1: after the call; 0x7f000000 is unmapped. */
 #include "vmtest.h"
 

@@ -3,6 +3,7 @@
  * unscrambles it with the same keystream and checks it again. With 20 MB
  * of RAM shared with the kernel this may push pages to swap and back.
  * Pintos-KAIST: tests/vm/page-linear (same 5 MiB size as its code).
+ * Step for step as there.
  * Checkpoint 1: after the fill; every page of linear_buf is valid and
  *   writable.
  * Checkpoint 2: after the last check; same. */

@@ -4,6 +4,8 @@
  * the result against a histogram of the original bytes.
  * Pintos-KAIST: tests/vm/page-merge-seq (needs program child-sort; creates
  * "buffer").
+ * Step for step as there (merge.h: "buffer" is created once, write() and
+ * read() return values are not checked).
  * Output is strictly ordered: each child runs while the parent waits.
  * Checkpoint 1: after init; merge_src is valid and writable. */
 #define MERGE_CHUNK_SIZE (126 * 512)

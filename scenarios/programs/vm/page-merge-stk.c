@@ -6,6 +6,8 @@
  * histogram of the original bytes.
  * Pintos-KAIST: tests/vm/page-merge-stk (needs program child-qsort;
  * creates chunk0..chunk7).
+ * Step for step as there (merge.h; a failed fork fails at once here, there
+ * the wait on -1 fails it).
  * Output: the parent's lines in order; the eight "child-qsort: exit(72)"
  * lines may come anywhere after "(page-merge-stk) sort chunk 0".
  * Checkpoint 1: after init; merge_src is valid and writable. */

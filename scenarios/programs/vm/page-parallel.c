@@ -1,6 +1,8 @@
 /* page-parallel: four child-linear processes (1 MiB of .bss each) run at
  * the same time; each must exit with 0x42 (66).
  * Pintos-KAIST: tests/vm/page-parallel (needs program child-linear).
+ * Step for step as there (a failed fork fails at once here; there the wait
+ * on -1 fails it).
  * Output: the parent's lines in order; the four "child-linear: exit(66)"
  * lines may come anywhere after "(page-parallel) begin". */
 #include "vmtest.h"

@@ -2,7 +2,10 @@
  * over its 32 pages), printing the POSIX cksum of the array first and
  * after each shuffle. The array starts as byte I = I mod 256; the shuffle
  * is the userlib's random_ulong after random_init(0).
- * Pintos-KAIST: tests/vm/page-shuffle.
+ * Pintos-KAIST: tests/vm/page-shuffle, step for step. The shuffle is our
+ * own (a Fisher-Yates pass), so the printed checksums are ours; like
+ * Pintos-KAIST's, each round makes 128 Ki random swaps all over the 32
+ * pages.
  * Checkpoint 1: after the last shuffle; every page of shuffle_buf is valid
  *   and writable. */
 #include "checksum.h"

@@ -2,6 +2,7 @@
  * the program and the stack) must kill the process with exit(-1).
  * Pintos-KAIST: tests/vm/pt-bad-addr. Expected: "(pt-bad-addr) begin",
  * then "pt-bad-addr: exit(-1)".
+ * Step for step as there.
  * Checkpoint 1: just before the read; 0x04000000 is unmapped. */
 #include "vmtest.h"
 

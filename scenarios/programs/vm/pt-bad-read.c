@@ -2,6 +2,9 @@
  * (not a legal stack access) must kill the process with exit(-1) from
  * inside the system call, and must not grow the stack.
  * Pintos-KAIST: tests/vm/pt-bad-read (needs sample.txt).
+ * Step for step as there (the buffer is exactly a page below the stack
+ * pointer here, a page below a local variable there, i.e. a little less
+ * than a page below rsp: both far below rsp - 8).
  * Checkpoint 1: just before read(); the page of probe (the buffer) is not
  * present. */
 #include "vmtest.h"

@@ -3,6 +3,7 @@
  * with exit(-1), and must not grow the stack.
  * Pintos-KAIST: tests/vm/pt-grow-bad. Expected: "(pt-grow-bad) begin",
  * then "pt-grow-bad: exit(-1)".
+ * Step for step as there.
  * Checkpoint 1: just before the read; the page of probe (= rsp - 4096 of
  * main) is not present. */
 #include "vmtest.h"

@@ -4,6 +4,7 @@
  * user rsp saved at system-call entry), not kill the process.
  * Pintos-KAIST: tests/vm/pt-grow-stk-sc (creates sample.txt itself, so
  * sample.txt must NOT be on the disk beforehand).
+ * Step for step as there.
  * Checkpoint 1: before read(); the page of probe (buffer + 32 KiB) is not
  * present.
  * Checkpoint 2: after read(); that page is present and writable. */

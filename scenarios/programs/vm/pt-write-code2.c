@@ -2,6 +2,7 @@
  * segment) must kill the process with exit(-1) from inside the system
  * call; the code must stay unchanged.
  * Pintos-KAIST: tests/vm/pt-write-code2 (needs sample.txt).
+ * Step for step as there.
  * Checkpoint 1: just before read(); the page of main is present and not
  * writable. */
 #include "vmtest.h"
