@@ -151,7 +151,9 @@ class PintosInspector(KernelInspector):
             rip, rbp = self._saved_rip_rbp(page)
         except (TypeLookupError, LookupError, RspMemoryError):
             return False
-        chain = frame_pointer_chain(self.read, rip, rbp, page, page + PAGE)
+        # the whole chain (a report shows the innermost frames only): teardown
+        # is near the bottom of a deep stack, e.g. 11 frames below a disk wait
+        chain = frame_pointer_chain(self.read, rip, rbp, page, page + PAGE, limit=PAGE // 16)
         for address in chain:
             found = self.symbols.function_at(address)
             if found is not None and found[0].name in TEARDOWN_FUNCTIONS:

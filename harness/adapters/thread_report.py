@@ -25,11 +25,13 @@ def _u64(read: ReadMemory, address: int) -> Optional[int]:
         return None
 
 
-def frame_pointer_chain(read: ReadMemory, rip: int, rbp: int, low: int, high: int) -> list[int]:
+def frame_pointer_chain(read: ReadMemory, rip: int, rbp: int, low: int, high: int,
+                        limit: int = MAX_FRAMES) -> list[int]:
     """RIP, then the return addresses of the frame-pointer chain from RBP,
-    while each frame lies in [LOW, HIGH) and the chain goes up the stack."""
+    while each frame lies in [LOW, HIGH) and the chain goes up the stack;
+    at most LIMIT addresses."""
     chain = [rip]
-    while len(chain) < MAX_FRAMES and low <= rbp < high - 8:
+    while len(chain) < limit and low <= rbp < high - 8:
         ret, up = _u64(read, rbp + 8), _u64(read, rbp)
         if ret is None or ret < KERNEL_SPACE:
             break

@@ -161,6 +161,17 @@ def test_frame_pointer_chain_follows_saved_rbp_inside_the_stack():
     assert frame_pointer_chain(_memory(words), k, 0x1234, page, page + 4096) == [k]
 
 
+def test_frame_pointer_chain_is_cut_for_reports_but_not_when_asked():
+    page, k = 0x8004100000, 0x8004200000
+    words = {}
+    for i in range(12):                    # 12 frames, each 0x100 above the last
+        words[page + 0x100 * (i + 1)] = page + 0x100 * (i + 2) if i < 11 else 0
+        words[page + 0x100 * (i + 1) + 8] = k + i + 1
+    full = frame_pointer_chain(_memory(words), k, page + 0x100, page, page + 4096, limit=64)
+    assert full == [k + i for i in range(13)]
+    assert frame_pointer_chain(_memory(words), k, page + 0x100, page, page + 4096) == full[:8]
+
+
 def test_stack_scan_keeps_kernel_code_addresses_only():
     base, k = 0x8004100000, 0x8004200000
     words = {base: 7, base + 8: k + 5, base + 16: 0x400000, base + 24: k + 9}
