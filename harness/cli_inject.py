@@ -27,6 +27,9 @@ def register_explore(subparsers) -> None:
     p.add_argument("--point", required=True, choices=POINTS, metavar="POINT",
                    help=f"injection point: {', '.join(POINTS)}")
     p.add_argument("--kind", choices=KINDS, default="fail", help="fault kind (default: fail)")
+    p.add_argument("--mode", choices=("once", "from"), default="once",
+                   help="once: at the n-th call only; from: at the n-th and every later "
+                        "call (default: once)")
     p.add_argument("--max-n", type=int_in_range(1, 100000), default=1000, metavar="N",
                    help="stop after N runs (default: 1000)")
     p.add_argument("--jobs", "-j", type=int_in_range(1, 64), default=1, metavar="N")
@@ -72,11 +75,13 @@ def _setup(args, name: str):
 def run_explore(args: argparse.Namespace) -> int:
     from harness.explore import explore
     adapter, sc, opts = _setup(args, args.scenario)
-    print(f"vmcheck: exploring {args.kind} at {args.point} in {sc.name}", flush=True)
+    every = " and every later call" if args.mode == "from" else ""
+    print(f"vmcheck: exploring {args.kind} at the n-th{every} {args.point} in {sc.name}",
+          flush=True)
     t0 = time.monotonic()
     runs = explore(adapter, sc, args.point, args.kind, opts, args.schedules, args.max_n,
                    args.jobs, progress=lambda line: print(line, flush=True),
-                   stop_on_failure=args.stop_on_failure)
+                   stop_on_failure=args.stop_on_failure, mode=args.mode)
     failing = [r for r in runs if not r.result.verdict.passed]
     minutes = (time.monotonic() - t0) / 60
     print(f"\n{len(runs)} run(s) with an injection, {len(failing)} failing, "

@@ -32,14 +32,16 @@ class ExploreRun:
 def explore(adapter, sc, point: str, kind: str, opts: RunnerOptions, schedules: Path,
             max_n: int = 1000, jobs: int = 1,
             progress: Callable[[str], None] = print,
-            stop_on_failure: bool = False) -> list[ExploreRun]:
+            stop_on_failure: bool = False, mode: str = "once") -> list[ExploreRun]:
     """Runs n = 1.. in batches of JOBS until an injection no longer fires
     (or MAX_N, or with STOP_ON_FAILURE the first failing run, whose batch
-    is still finished); returns the runs whose injection fired, in order."""
+    is still finished); returns the runs whose injection fired, in order.
+    MODE "once" injects at the n-th call only, "from" at the n-th and at
+    every later call (n = 1: at every call)."""
     runs: list[ExploreRun] = []
 
     def one(n: int) -> ExploreRun:
-        inj = Injection(point=point, kind=kind, nth=n)
+        inj = Injection(point=point, kind=kind, nth=n, mode=mode)
         res = run_scenario(adapter, sc, dataclasses.replace(opts, inject=(*opts.inject, inj)))
         return ExploreRun(n, any(r.point == point for r in res.injections), res)
 
