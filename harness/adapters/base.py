@@ -93,6 +93,16 @@ def qemu_img(*args: str) -> None:
         raise HarnessError(f"qemu-img {' '.join(args)} failed: {done.stderr.strip()}")
 
 
+def raw_fs_image(disks) -> Path:
+    """The file-system disk of DISKS as a raw image (a qcow2 overlay, as
+    snapshot runs use, is exported next to it first)."""
+    if disks.format == "raw":
+        return disks.fs
+    image = disks.fs.with_name(disks.fs.stem + "-export.img")
+    qemu_img("convert", "-O", "raw", str(disks.fs), str(image))
+    return image
+
+
 def make_qcow2_overlay(raw: Path) -> Path:
     """A qcow2 file next to RAW that reads RAW and keeps all writes (and
     savevm snapshots) to itself."""

@@ -38,7 +38,7 @@ from typing import Callable, Optional, Sequence
 
 from harness.adapters.base import (BootOutcome, Disks, Ending, KernelAdapter, check_run_words,
                                    drive_arg, find_exits, find_panic, make_qcow2_overlay,
-                                   qemu_img)
+                                   raw_fs_image)
 from harness.adapters.pintos_disks import (DISK_UNIT_BYTES, PintosDiskError, PintosFileSystem,
                                            blank_disk, check_file_name, scratch_image,
                                            write_kernel_args)
@@ -226,10 +226,7 @@ class PintosKaistAdapter(KernelAdapter):
         return f"{panic_line} [call stack: {' < '.join(frames)}]"
 
     def read_fs_file(self, disks: Disks, name: str) -> bytes:
-        image = disks.fs
-        if disks.format != "raw":
-            image = disks.fs.with_name(disks.fs.stem + "-export.img")
-            qemu_img("convert", "-O", "raw", str(disks.fs), str(image))
+        image = raw_fs_image(disks)
         try:
             return PintosFileSystem(image).read(name)
         except PintosDiskError as e:

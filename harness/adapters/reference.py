@@ -17,7 +17,7 @@ from typing import Sequence
 from harness import config, fsimage
 from harness.adapters.base import (BootOutcome, Disks, Ending, KernelAdapter, check_run_words,
                                    drive_arg, find_exits, find_panic, make_qcow2_overlay,
-                                   qemu_img)
+                                   raw_fs_image)
 from harness.errors import HarnessError, KernelBuildError, KernelNotBuiltError, UsageError
 
 QBOOT = Path("/usr/share/qemu/qboot.rom")
@@ -174,10 +174,7 @@ class ReferenceAdapter(KernelAdapter):
                            poweroff_line=poweroff[-1] if poweroff else None)
 
     def read_fs_file(self, disks: Disks, name: str) -> bytes:
-        image = disks.fs
-        if disks.format != "raw":
-            image = disks.fs.with_name(disks.fs.stem + "-export.img")
-            qemu_img("convert", "-O", "raw", str(disks.fs), str(image))
+        image = raw_fs_image(disks)
         try:
             return fsimage.read_file(image, name)
         except fsimage.FsImageError as e:
