@@ -22,7 +22,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -147,7 +146,8 @@ def comparison_table(tests: dict, make: MakeCheck, ours: dict) -> str:
 
 def run_compare(args: argparse.Namespace) -> int:
     from harness.adapters import get_adapter
-    from harness.cli_run import _load, write_report
+    from harness.cli_run import _load
+    from reports import write_report
     from harness.runner import RunnerOptions
     from harness.suite import run_suite
     adapter = get_adapter(args.kernel)

@@ -69,7 +69,8 @@ def _coverage_adapter(kernel_build: Path):
 
 
 def run_coverage(args: argparse.Namespace) -> int:
-    from harness.cli_run import _load, write_report
+    from harness.cli_run import _load
+    from reports import write_report
     from harness.coverage import CoverageCollector, summary_lines, write_html
     from harness.runner import RunnerOptions
     from harness.suite import run_suite, summary_table

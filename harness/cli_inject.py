@@ -49,7 +49,7 @@ def register_replay(subparsers) -> None:
     p.add_argument("--times", type=int_in_range(1, 1000), default=1, metavar="N",
                    help="replay N times (default: 1)")
     p.add_argument("--suite", type=Path, default=None, metavar="DIR")
-    p.add_argument("--report", type=Path, default=Path("reports/replay"), metavar="DIR",
+    p.add_argument("--report", type=Path, default=config.REPO_ROOT / "reports" / "replay", metavar="DIR",
                    help="HTML report of the replays (default: reports/replay)")
     add_common_options(p)
     p.set_defaults(handler=run_replay)
@@ -95,7 +95,7 @@ def run_explore(args: argparse.Namespace) -> int:
 def _replay_report(adapter, results: list, out_dir: Path) -> Path:
     """The HTML report (and results.json) of the replays, one page each."""
     import datetime
-    from harness.cli_run import write_report
+    from reports import write_report
     from harness.results import RunResult
     scenarios = []
     for i, (res, _, _) in enumerate(results, 1):

@@ -45,7 +45,7 @@ def register_merge(subparsers) -> None:
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    from harness.cli_run import write_report
+    from reports import write_report
     from harness.suite import summary_table
     from reports.merge import MergeError, load_results, merge_runs
     try:

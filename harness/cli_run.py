@@ -69,6 +69,7 @@ def run_run(args: argparse.Namespace) -> int:
     from harness.adapters import get_adapter
     from harness.runner import RunnerOptions
     from harness.suite import run_suite, shard, summary_table
+    from reports import write_report
     adapter = get_adapter(args.kernel)
     scenarios = shard(_load(args, getattr(adapter, "programs_dir", None)), args.shard)
     try:
@@ -101,6 +102,7 @@ def _report_build_failure(adapter, scenarios, error: KernelBuildError, args) -> 
     from harness.results import RunResult
     from harness.runner import build_failed_results
     from harness.suite import summary_table
+    from reports import write_report
     print(f"vmcheck: BUILD_FAILED: {error}", file=sys.stderr, flush=True)
     run = RunResult(kernel=adapter.name, jobs=args.jobs, duration_s=0.0, shard=args.shard,
                     started=datetime.datetime.now().isoformat(timespec="seconds"),
@@ -110,14 +112,9 @@ def _report_build_failure(adapter, scenarios, error: KernelBuildError, args) -> 
     return EXIT_USAGE
 
 
-def write_report(run, out_dir: Path) -> Path:
-    """results.json, JUnit XML, autograder JSON, schedules and the HTML report."""
-    from reports import write_report as write_all
-    return write_all(run, out_dir)
-
-
 def run_report(args: argparse.Namespace) -> int:
     from harness.results import RunResult
+    from reports import write_report
     try:
         run = RunResult.load(args.results)
     except (OSError, ValueError, KeyError, TypeError) as e:
