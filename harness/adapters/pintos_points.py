@@ -29,11 +29,12 @@ could not preempt (interrupts off, or inside an external interrupt
 handler: interrupt.c's `in_external_intr`), the harness instead ends the
 thread's time slice (thread.c's `thread_ticks` set far past TIME_SLICE),
 so it yields at the first tick after interrupts are on again. A yield at
-a named instruction does not depend on when timer ticks come, which the
-disk's interrupt timing moves from run to run (Pintos's IDE driver sleeps
-until the disk interrupt, and QEMU completes disk requests on the host's
-time), so a schedule found by `explore` replays. "delay" has no mechanism
-without kernel cooperation and is refused.
+a named instruction does not depend on when timer ticks come; the rest
+of a student kernel's run still does (Pintos's IDE driver sleeps until
+the disk interrupt, and QEMU completes disk requests on the host's time),
+so a replayed schedule brings back the verdict, not an identical run
+(docs/pintos-kaist.md). "delay" has no mechanism without kernel
+cooperation and is refused.
 """
 
 from __future__ import annotations
