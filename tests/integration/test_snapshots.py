@@ -22,7 +22,15 @@ def spin_lines(machine) -> list[str]:
     """The "S i" / "S done" lines received so far (after a short wait for
     what a paused guest already sent; a line can still be on its way)."""
     time.sleep(0.3)
-    return re.findall(r"^S (\d+|done)$", machine.console.text(), re.MULTILINE)
+    return spin_marks(machine.console.text())
+
+
+def spin_marks(text: str) -> list[str]:
+    """Every "S i" / "S done" in TEXT, also where the rewind cut a line: the
+    serial port's state is part of the snapshot, so the bytes still queued
+    in it at the pause (a newline, a whole line) are gone after loadvm, and
+    the rewound guest's next line can follow "S 4" on the same line."""
+    return re.findall(r"S (10|[1-9]|done)(?!\d)", text)  # not the "S 300000000" argument
 
 
 def test_loadvm_rewinds_a_running_kernel(built, run_root):
@@ -31,8 +39,10 @@ def test_loadvm_rewinds_a_running_kernel(built, run_root):
     and a line the guest sent just before a pause may reach the console
     after it, so the test reads the console at both pauses and asks: every
     line once or twice, the twice-printed ones a contiguous run, none of
-    them seen before the snapshot, and the run reaching the last line seen
-    before the rewind."""
+    them seen before the snapshot, and the run reaching at least the line
+    before the last one seen before the rewind (the last one may have been
+    still queued in the serial port, whose state loadvm restores).
+    CI once showed 1 2 3 2 3 4 ... with 4 seen at the pause."""
     adapter = ReferenceAdapter()
     request = BootRequest(runs=[SPIN])
     with Machine(MachineOptions(run_root=run_root)) as machine:
@@ -52,7 +62,7 @@ def test_loadvm_rewinds_a_running_kernel(built, run_root):
         machine.loadvm("running")
         machine.resume()
         status = machine.wait_exit(60, "power-off after the rewound run")
-        lines = re.findall(r"^S (\d+|done)$", machine.console.text(), re.MULTILINE)
+        lines = spin_marks(machine.console.text())
         outcome = adapter.parse_exit(machine.console.text(), status)
     assert outcome.ending is Ending.POWEROFF
     assert outcome.status_of("spin") == 0
@@ -62,4 +72,4 @@ def test_loadvm_rewinds_a_running_kernel(built, run_root):
     assert set(counts.values()) <= {1, 2} and lines.count("done") == 1, context
     assert twice and twice == list(range(twice[0], twice[-1] + 1)), context
     assert not set(before) & set(twice), context
-    assert twice[-1] >= max(seen), context
+    assert len(seen) >= 4 and twice[-1] >= max(seen) - 1, context
