@@ -62,8 +62,30 @@ class MachineOptions:
     def check(self) -> None:
         if self.accel not in ACCELERATORS:
             raise UsageError(f"--accel must be one of {', '.join(ACCELERATORS)}, not {self.accel!r}")
-        if self.accel == "kvm" and not os.access("/dev/kvm", os.R_OK | os.W_OK):
-            raise HarnessError("--accel kvm: /dev/kvm is missing or not accessible; use --accel tcg")
+        if self.accel == "kvm":
+            if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+                raise HarnessError("--accel kvm: /dev/kvm is missing or not accessible; "
+                                   "use --accel tcg")
+            refusal = kvm_refusal()
+            if refusal:
+                raise HarnessError(refusal)
+
+
+def kvm_refusal(sys_module: Path = Path("/sys/module")) -> str | None:
+    """Why this host's /dev/kvm cannot run our guests, or None. A /dev/kvm
+    served by PVM (module kvm_pvm, with neither kvm_intel nor kvm_amd: the
+    software nested virtualization of some cloud sandboxes, made for
+    PVM-aware Linux guests) boots the reference kernel but faults on its
+    first `syscall` (a user-mode fetch at LSTAR), and GDB's hardware
+    breakpoints stop at once with a signal: every run would end as a
+    harness error, so say so before starting."""
+    loaded = {name for name in ("kvm_pvm", "kvm_intel", "kvm_amd")
+              if (sys_module / name).is_dir()}
+    if loaded == {"kvm_pvm"}:
+        return ("--accel kvm: this host's /dev/kvm is PVM (module kvm_pvm, no kvm_intel or "
+                "kvm_amd), which runs only PVM-aware Linux guests: the kernel's first system "
+                "call faults and hardware breakpoints do not work; use --accel tcg")
+    return None
 
 
 class Machine:

@@ -40,6 +40,11 @@ class RunnerOptions:
     coverage: Optional[object] = None  # harness.coverage.CoverageCollector: gather the
                                        # .gcda data a coverage-built kernel sends at power-off
 
+    def __post_init__(self) -> None:
+        """A bad or unusable accelerator is said once, before any scenario
+        runs (not as a harness error in every scenario)."""
+        MachineOptions(accel=self.accel).check()
+
 
 # QEMU 7.2 aborts (SIGABRT) under -icount when an I/O access needs a
 # translation block it cannot find again; nothing the kernel did wrong.

@@ -222,3 +222,15 @@ def test_sigkill_of_the_harness_still_kills_qemu(run_root):
     proc.kill()
     proc.wait(10)
     assert gone(qemu_pid), "parent-death signal did not stop QEMU"
+
+
+def test_kvm_served_by_pvm_is_refused_with_the_reason(tmp_path):
+    """PVM's /dev/kvm cannot run our guests (the first syscall faults);
+    hardware KVM, or no module information at all, is not refused."""
+    from harness.machine import kvm_refusal
+    (tmp_path / "kvm").mkdir()
+    assert kvm_refusal(tmp_path) is None
+    (tmp_path / "kvm_pvm").mkdir()
+    assert "PVM" in kvm_refusal(tmp_path) and "--accel tcg" in kvm_refusal(tmp_path)
+    (tmp_path / "kvm_amd").mkdir()
+    assert kvm_refusal(tmp_path) is None
