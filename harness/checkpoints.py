@@ -47,6 +47,7 @@ class CheckpointSession:
         self.records: list[CheckpointRecord] = []
         self.fail_owners: dict = {}
         self.failure_threads: list[str] = []    # where each thread was at the first fail()
+        self.wrong_code: list[str] = []         # checkpoint()/fail() reached on other bytes
 
     def run(self, machine, deadline: float) -> None:
         """Attaches, runs the guest to its end, handling every checkpoint.
@@ -103,9 +104,34 @@ class CheckpointSession:
             if candidates:
                 self._on_checkpoint(dbg, candidates)
             failing = [p for p, b in self.fail_owners.get(stop.pc, ()) if b == code]
+            if not candidates and not failing:
+                self._note_wrong_code(stop.pc, code, owners)
             if failing and not self.failure_threads:
                 self.failure_threads = [f"{' or '.join(failing)}: fail() called at "
                                         f"{stop.pc:#x}"] + self._thread_report()
+
+    def _note_wrong_code(self, pc: int, code: bytes, owners: dict) -> None:
+        """A process runs the instruction at PC, where one of our programs
+        has checkpoint() or fail(), on bytes that none of the scenario's
+        programs has there (another program's ordinary code at that
+        address is fine). Every process of a run is one of those programs,
+        so the kernel gave it a code page with the wrong contents (seen:
+        a forked child's page that was still unloaded in the parent came
+        zero-filled). Said once per address."""
+        if any(f"{pc:#x}," in note for note in self.wrong_code):
+            return
+        if any(_same_code(image, pc, code) for image in self.images.values()):
+            return
+        programs, expected = zip(*(owners.get(pc) or self.fail_owners[pc]))
+        what = "checkpoint()" if pc in owners else "fail()"
+        try:
+            process = self.inspector.current_thread_name()
+        except Exception:  # noqa: BLE001 - the diagnosis must not end the run
+            process = "a process"
+        self.wrong_code.append(
+            f"{process} ran the code at {pc:#x}, where {' or '.join(programs)} has {what}, "
+            f"but its code page there holds {code[:8].hex(' ')}, not the program's "
+            f"{expected[0][:8].hex(' ')} (a code page with the wrong contents)")
 
     def _thread_report(self) -> list[str]:
         """Where each thread is (the guest is stopped after a timeout); one
@@ -204,6 +230,15 @@ class ProgramSymbols(dict):
                            "never set it)") from None
         self["probe"] = value
         return value
+
+
+def _same_code(image, pc: int, code: bytes) -> bool:
+    """True if IMAGE has CODE at PC (as far as its segment goes)."""
+    for length in range(len(code), 0, -1):
+        expected = image.elf_bytes(pc, length)
+        if expected is not None:
+            return expected == code[:length]
+    return False
 
 
 def _signed32(value: int) -> int:

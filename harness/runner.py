@@ -231,6 +231,7 @@ def _judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
         result.notes += problems
         problems = []
     problems += [f"output contains {bad!r}" for bad in sc.output_absent if bad in result.console]
+    problems = session.wrong_code + problems   # the root cause first
     unreached = session.unreached()
     if unreached and _fault_tolerant(sc, session):
         result.notes = list(result.notes) + unreached   # the process was ended by the injection

@@ -65,8 +65,16 @@ static bool uninit_swap_out(struct page *page, void *kva) {
 }
 
 static void uninit_clone(struct page *dst, const struct page *src) {
+#ifdef VMCHECK_MUTANT_fork_uninit_zero
+  /* "the parent never loaded it, so there is nothing to copy": the
+   * child's page becomes a blank anonymous page */
+  (void)src;
+  dst->uninit.target = VM_ANON;
+  dst->uninit.source = (struct page_source){NULL, 0, 0};
+#else
   dst->uninit = src->uninit;
   vm_file_ref(dst->uninit.source.file);
+#endif
 }
 
 static void uninit_destroy(struct page *page, void *kva) {

@@ -12,8 +12,9 @@
  * before it ends is already loaded too), so the child runs to its end
  * without blocking on a page fault, which is what lets it finish before
  * the parent returns from fork on a kernel that keeps running the child.
- * (It also matters to the harness: on team8's kernel a child's checkpoint
- * on a code page the child has not loaded yet is missed.)
+ * (It also keeps this scenario about fork's return value: on one student
+ * kernel a forked child's copy of a page the parent never loaded, such as
+ * checkpoint()'s, is zero-filled; fork-code.c tests that.)
  * Checkpoint 1: the child, first thing; fork_page (written by the parent
  *   before fork) is valid in the child.
  * Checkpoint 2: the parent, after wait; fork_page is present. */
