@@ -120,3 +120,19 @@ def test_boot_verdicts_and_exit_codes(monkeypatch, capsys, fake_build, console, 
     monkeypatch.setattr("harness.machine.install_signal_handlers", lambda: None)
     assert cli.main(["boot", "--", "hello"]) == code
     assert f"vmcheck: {verdict}" in capsys.readouterr().err
+
+
+PVM_HOST = __import__("harness.machine", fromlist=["kvm_refusal"]).kvm_refusal() is not None
+
+
+@pytest.mark.skipif(not PVM_HOST, reason="this host's /dev/kvm is not PVM (or there is none)")
+def test_kvm_on_a_pvm_host_is_refused_before_anything_runs(vmcheck, fake_build):
+    """One line, exit code 3 (infrastructure), before QEMU starts; the
+    scenario commands refuse as early (RunnerOptions checks the
+    accelerator, so there is not one harness error per scenario)."""
+    from harness.errors import HarnessError
+    from harness.runner import RunnerOptions
+    assert_error(vmcheck("boot", "--accel", "kvm", "--", "hello", build=fake_build), 3,
+                 "this host's /dev/kvm is PVM")
+    with pytest.raises(HarnessError, match="PVM"):
+        RunnerOptions(accel="kvm")
