@@ -47,7 +47,7 @@ class CheckpointSession:
         self.records: list[CheckpointRecord] = []
         self.fail_owners: dict = {}
         self.failure_threads: list[str] = []    # where each thread was at the first fail()
-        self.wrong_code: list[str] = []         # checkpoint()/fail() reached on other bytes
+        self.wrong_code: list[Violation] = []   # checkpoint()/fail() reached on other bytes
 
     def run(self, machine, deadline: float) -> None:
         """Attaches, runs the guest to its end, handling every checkpoint.
@@ -118,7 +118,7 @@ class CheckpointSession:
         so the kernel gave it a code page with the wrong contents (seen:
         a forked child's page that was still unloaded in the parent came
         zero-filled). Said once per address."""
-        if any(f"{pc:#x}," in note for note in self.wrong_code):
+        if any(v.va == pc for v in self.wrong_code):
             return
         if any(_same_code(image, pc, code) for image in self.images.values()):
             return
@@ -128,10 +128,11 @@ class CheckpointSession:
             process = self.inspector.current_thread_name()
         except Exception:  # noqa: BLE001 - the diagnosis must not end the run
             process = "a process"
-        self.wrong_code.append(
+        self.wrong_code.append(Violation(
+            "code_page_contents",
             f"{process} ran the code at {pc:#x}, where {' or '.join(programs)} has {what}, "
-            f"but its code page there holds {code[:8].hex(' ')}, not the program's "
-            f"{expected[0][:8].hex(' ')} (a code page with the wrong contents)")
+            f"but its code page there holds other bytes than the program's",
+            va=pc, expected=expected[0].hex(" "), actual=code.hex(" ")))
 
     def _thread_report(self) -> list[str]:
         """Where each thread is (the guest is stopped after a timeout); one

@@ -84,8 +84,11 @@ class ScenarioResult:
     expected_exit_status: Optional[int] = None
     console: str = ""
     missing_output: list = dataclasses.field(default_factory=list)
+    output_mismatch: str = ""            # exact / main-ordered: the first difference
+    unreached: list = dataclasses.field(default_factory=list)      # checkpoints missed
     checkpoints: list = dataclasses.field(default_factory=list)   # CheckpointRecord
     after_violations: list = dataclasses.field(default_factory=list)
+    run_violations: list = dataclasses.field(default_factory=list)  # found while it ran
     injections: list = dataclasses.field(default_factory=list)    # InjectionRecord
     faults: list = dataclasses.field(default_factory=list)        # FaultRecord
     artifacts: Optional[str] = None      # folder with logs for this scenario
@@ -98,7 +101,8 @@ class ScenarioResult:
 
     @property
     def violations(self) -> list:
-        out = [v for cp in self.checkpoints for v in cp.violations]
+        out = list(self.run_violations)
+        out += [v for cp in self.checkpoints for v in cp.violations]
         return out + list(self.after_violations)
 
 

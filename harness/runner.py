@@ -204,6 +204,9 @@ def _outcome_problems(sc, result: ScenarioResult) -> list[str]:
         first = first or problems
     if sc.output_mode == "lines":
         result.missing_output = missing_in_order(result.console, sc.output)
+    else:
+        result.output_mismatch = output_problem(result.console, sc.output_mode, sc.output,
+                                                sc.outcomes[0].other_lines, sc.program) or ""
     return first
 
 
@@ -231,13 +234,15 @@ def _judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
         result.notes += problems
         problems = []
     problems += [f"output contains {bad!r}" for bad in sc.output_absent if bad in result.console]
-    problems = session.wrong_code + problems   # the root cause first
+    result.run_violations = [v.to_dict() for v in session.wrong_code]
+    problems = [str(v) for v in session.wrong_code] + problems   # the root cause first
     unreached = session.unreached()
     if unreached and _fault_tolerant(sc, session):
         result.notes = list(result.notes) + unreached   # the process was ended by the injection
     else:
         problems += unreached
-    violations = result.violations
+        result.unreached = unreached
+    violations = result.violations[len(result.run_violations):]   # said above
     if violations:
         first = violations[0]
         problems.append(f"{len(violations)} oracle violation(s), first: {first['oracle']}: "

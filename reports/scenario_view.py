@@ -30,7 +30,7 @@ _CONSOLE_CLASSES = (("panic", re.compile(r"panic|PANIC|Kernel PANIC|triple fault
 @dataclasses.dataclass
 class Failure:
     """One failed check, shown with expected vs actual."""
-    where: str           # "checkpoint 2", "after the run", "console", "exit status"
+    where: str           # "checkpoint 2", "after the run", "while running", "console", ...
     anchor: str          # in-page link target
     oracle: str
     message: str
@@ -85,7 +85,7 @@ def _failure(where: str, anchor: str, d: dict) -> Failure:
 
 def failures(sc) -> list:
     """Every failed check of SC, in the order the run met them."""
-    out = []
+    out = [_failure("while running", "console", v) for v in sc.run_violations]
     for index, cp in enumerate(sc.checkpoints):
         out += [_failure(f"checkpoint {cp.id}", checkpoint_anchor(index), v)
                 for v in cp.violations]
@@ -94,6 +94,11 @@ def failures(sc) -> list:
         out.append(Failure("console", "console", "console output",
                            "expected console line not seen",
                            expected=printable(str(line)), actual="(not printed)"))
+    if sc.output_mismatch:
+        out.append(Failure("console", "console", "console output",
+                           printable(sc.output_mismatch)))
+    out += [Failure("checkpoints", "timeline", "checkpoint count", printable(line))
+            for line in sc.unreached]
     if (sc.expected_exit_status is not None
             and sc.exit_status != sc.expected_exit_status):
         out.append(Failure("exit status", "console", "exit status",

@@ -83,10 +83,14 @@ def failure_lines(sc) -> list:
     """Why a ScenarioResult did not pass, one line each: the reason, every
     violation (checkpoint and after-run), missing console lines, exit status."""
     lines = [printable(sc.reason)] if sc.reason else []
+    lines += [f"while running: {violation_text(v)}" for v in sc.run_violations]
     for cp in sc.checkpoints:
         lines += [f"checkpoint {cp.id}: {violation_text(v)}" for v in cp.violations]
     lines += [f"after the run: {violation_text(v)}" for v in sc.after_violations]
     lines += [f"console line not seen: {printable(str(m))}" for m in sc.missing_output]
+    if sc.output_mismatch:
+        lines.append(f"console output: {printable(sc.output_mismatch)}")
+    lines += [f"checkpoints: {printable(line)}" for line in sc.unreached]
     if (sc.expected_exit_status is not None
             and sc.exit_status != sc.expected_exit_status):
         lines.append(f"exit status: expected {sc.expected_exit_status}, "

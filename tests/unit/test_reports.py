@@ -457,3 +457,32 @@ def test_a_failing_injected_run_keeps_its_schedule_file_after_rerenders(run, tmp
     write_report(run, out)                 # a second report into the same folder
     assert Path(sc.schedule_file).is_file() and Path(sc.schedule_file).parent.parent == out
     assert re.search(r'<a href="\.\./schedules/[^"]+" id="schedule-link">', page_of(out, fx.FAILING))
+
+
+def test_wrong_code_output_difference_and_missed_checkpoints_are_failed_checks(run, tmp_path):
+    """A wrong code page found while running comes first among the failed
+    checks, with the bytes; an exact-mode output difference and each missed
+    checkpoint get a card too (before, only the reason line had them)."""
+    from harness.results import ScenarioResult, Verdict
+    from reports.text import failure_lines
+    sc = ScenarioResult("fork-code", "fork", Verdict.FAIL, 1.0, reason="see below",
+                        exit_status=1, expected_exit_status=0,
+                        output_mismatch="test line 2: expected '<ok>', got 'fork-kid: exit(-1)'",
+                        unreached=["checkpoint 1 reached 0 times by fork-kid, expected 1"],
+                        run_violations=[{"oracle": "code_page_contents", "va": 0x405000,
+                                         "message": "fork-kid ran the code at 0x405000",
+                                         "expected": "90 c3", "actual": "00 00", "pid": None}])
+    run.scenarios.append(sc)
+    out = tmp_path / "o"
+    render_report(run, out)
+    page = page_of(out, "fork-code")
+    cards = page[page.index('id="failures"'):page.index('id="timeline"')]
+    order = [cards.index(s) for s in ("code_page_contents", "console output",
+                                      "checkpoint count", "exit status")]
+    assert order == sorted(order), cards
+    assert "90 c3" in cards and "00 00" in cards and "&lt;ok&gt;" in cards
+    assert 'Failed checks <span class="count">4</span>' in cards
+    lines = failure_lines(sc)
+    assert "while running: " in lines[1] and "code_page_contents" in lines[1]
+    assert any(line.startswith("console output: test line 2") for line in lines)
+    assert any(line.startswith("checkpoints: checkpoint 1 reached 0 times") for line in lines)

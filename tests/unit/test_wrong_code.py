@@ -36,9 +36,11 @@ def test_blank_page_at_a_checkpoint_is_named_once():
     s._note_wrong_code(0x405000, bytes(16), owners)
     s._note_wrong_code(0x405000, bytes(16), owners)
     assert len(s.wrong_code) == 1
-    assert s.wrong_code[0].startswith("fork-kid ran the code at 0x405000, where parent has "
-                                      "checkpoint(), but its code page there holds 00 00")
-    assert "not the program's 90 c3" in s.wrong_code[0]
+    found = s.wrong_code[0]
+    assert (found.oracle, found.va) == ("code_page_contents", 0x405000)
+    assert found.message.startswith("fork-kid ran the code at 0x405000, where parent has "
+                                    "checkpoint(), but its code page there holds other bytes")
+    assert found.actual == "00 " * 15 + "00" and found.expected.startswith("90 c3 66 2e")
 
 
 def test_another_programs_code_at_that_address_is_not_wrong():
@@ -59,4 +61,4 @@ def test_code_at_the_end_of_a_segment_is_compared_as_far_as_it_goes():
     s._note_wrong_code(0x401520, tail + bytes(12), {})
     assert s.wrong_code == []
     s._note_wrong_code(0x401520, bytes(16), {})
-    assert "where child has fail()" in s.wrong_code[0]
+    assert "where child has fail()" in s.wrong_code[0].message
