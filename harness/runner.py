@@ -188,7 +188,7 @@ def _after_run_checks(adapter, disks, sc, files, images, result) -> None:
 def _outcome_problems(sc, result: ScenarioResult) -> list[str]:
     """Empty if the exit status and output match one accepted outcome;
     else the problems against the primary (first) outcome."""
-    first = None
+    first, first_mismatch = None, ""
     for want in sc.outcomes:
         problems = []
         if result.exit_status is None:
@@ -201,12 +201,12 @@ def _outcome_problems(sc, result: ScenarioResult) -> list[str]:
             problems.append(mismatch)
         if not problems:
             return []
-        first = first or problems
+        if first is None:
+            first, first_mismatch = problems, mismatch or ""
     if sc.output_mode == "lines":
         result.missing_output = missing_in_order(result.console, sc.output)
     else:
-        result.output_mismatch = output_problem(result.console, sc.output_mode, sc.output,
-                                                sc.outcomes[0].other_lines, sc.program) or ""
+        result.output_mismatch = first_mismatch
     return first
 
 

@@ -81,7 +81,8 @@ def tail_lines(text: str, count: int) -> str:
 
 def failure_lines(sc) -> list:
     """Why a ScenarioResult did not pass, one line each: the reason, every
-    violation (checkpoint and after-run), missing console lines, exit status."""
+    violation (found while running, at checkpoints, after the run), missing
+    console lines or the output difference, missed checkpoints, exit status."""
     lines = [printable(sc.reason)] if sc.reason else []
     lines += [f"while running: {violation_text(v)}" for v in sc.run_violations]
     for cp in sc.checkpoints:
