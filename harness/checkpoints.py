@@ -24,7 +24,7 @@ from harness.results import CheckpointRecord
 from harness.state_capture import capture_state
 from oracles.expectations import CheckContext, run_check
 from oracles.invariants import check_invariants
-from oracles.state import Violation
+from oracles.state import FAIL, NOT_JUDGED, UNKNOWN, Violation, by_outcome
 
 PROBE_SYMBOL = "vmcheck_probe"
 
@@ -155,40 +155,62 @@ class CheckpointSession:
                             data_file=lambda name: self.data_files.get(name, b""),
                             frames_at=lambda cp: self.frames.get(cp, {}))
 
+    def _program_of(self, dbg, proc, candidates: list) -> str:
+        """Which of CANDIDATES (programs with these checkpoint() bytes at
+        this address) the running process PROC runs: the one whose code
+        page at the stop matches (a forked child before its exec still runs
+        its parent's program under another name), else the one PROC is
+        named after, else the scenario's program."""
+        if len(candidates) > 1:
+            base = dbg.register("rip") & ~0xFFF
+            try:
+                page = dbg.read_virt(base, 4096)
+            except HarnessError:
+                page = None
+            matching = [p for p in candidates
+                        if page is not None and _same_code(self.images[p], base, page)]
+            if len(matching) == 1:
+                return matching[0]
+            candidates = matching or candidates
+        if proc.name in candidates:
+            return proc.name
+        return self.scenario.program if self.scenario.program in candidates else candidates[0]
+
     def _on_checkpoint(self, dbg, candidates: list) -> None:
-        """CANDIDATES: programs whose checkpoint() is at this address with
-        these bytes; the running process's name (a program that exec'd is
-        named after it) picks one, else the scenario's program wins."""
+        """Captures the state, judges it (invariants and the expectations of
+        the checkpoint specs this hit matches) and records it. The running
+        process is judged as running PROGRAM (its code ranges)."""
         cp_id = _signed32(dbg.register("rdi"))
         state = capture_state(self.inspector, dbg, self.scenario.mem_mb << 20, cp_id, self.images)
+        program = self._program_of(dbg, state.proc, candidates)
+        state = _running(state, self.images[program].code_ranges)
         proc = state.proc
-        if proc.name in candidates:
-            program = proc.name
-        else:
-            program = self.scenario.program if self.scenario.program in candidates else candidates[0]
         self.hits[(program, cp_id)] += 1
         hit = self.hits[(program, cp_id)]
         self.process_hits[(program, cp_id, proc.name)] += 1
         specs = self._specs(program, cp_id, proc.name, hit)
-        violations: list[Violation] = []
+        findings: list[Violation] = []
         if all(spec.invariants for spec in specs):
-            violations += check_invariants(state, disabled=set(self.scenario.invariants_off))
+            findings += check_invariants(state, disabled=set(self.scenario.invariants_off))
         ctx = self._context(state, program, dbg)
         run = []
         for spec in specs:
             for exp in spec.expect:
                 run.append(exp.check)
-                violations += run_check(ctx, exp.check, exp.params)
+                findings += run_check(ctx, exp.check, exp.params)
         self.frames[cp_id] = {va: phys for va, phys, _ in proc.pages.iter_user_4k()}
         steal = sum(spec.steal_frames for spec in specs)
         if steal:
             self.adapter.request(dbg, "steal_frames", steal)
+        found = by_outcome(findings)
         self.records.append(CheckpointRecord(
             id=cp_id, hit=hit, pid=proc.pid, process=proc.name, icount=self.icount(),
             pages=proc.pages.to_dict(),
             spt=None if proc.spt is None else [dataclasses.asdict(p) for p in proc.spt.values()],
             spt_note=proc.spt_unreadable, pools=dataclasses.asdict(state.pools),
-            violations=[v.to_dict() for v in violations], expectations=run))
+            violations=[v.to_dict() for v in found[FAIL]], expectations=run,
+            unknowns=[v.to_dict() for v in found[UNKNOWN]],
+            not_judged=[v.to_dict() for v in found[NOT_JUDGED]]))
 
     def unreached(self) -> list[str]:
         """Declared checkpoints reached too few (or, with `count`, a
@@ -231,6 +253,14 @@ class ProgramSymbols(dict):
                            "never set it)") from None
         self["probe"] = value
         return value
+
+
+def _running(state, code_ranges):
+    """STATE with its running process's code ranges set to CODE_RANGES
+    (those of the program whose checkpoint() it stopped at)."""
+    processes = dict(state.processes)
+    processes[state.current] = dataclasses.replace(state.proc, code_ranges=code_ranges)
+    return dataclasses.replace(state, processes=processes)
 
 
 def _same_code(image, pc: int, code: bytes) -> bool:

@@ -35,8 +35,11 @@ class Verdict(str, enum.Enum):
 class CheckpointRecord:
     """One stop at checkpoint(id). pages: PageTableSnapshot.to_dict() of the
     current process; spt: list of SptPage dicts (None: not inspectable,
-    with spt_note saying why); violations: Violation dicts (invariants and
-    expectations); pools: PoolState dict; icount: instruction count."""
+    with spt_note saying why); violations: Violation dicts of the checks
+    (invariants and expectations) that FAILED; unknowns: those that could
+    not inspect what they need (UNKNOWN: never a failure unless --strict);
+    not_judged: invariants left out because a process was caught
+    mid-flight (notes); pools: PoolState dict; icount: instruction count."""
     id: int
     hit: int
     pid: int
@@ -48,6 +51,8 @@ class CheckpointRecord:
     pools: Optional[dict] = None
     violations: list = dataclasses.field(default_factory=list)
     expectations: list = dataclasses.field(default_factory=list)  # checks run here
+    unknowns: list = dataclasses.field(default_factory=list)
+    not_judged: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -98,12 +103,22 @@ class ScenarioResult:
     notes: list = dataclasses.field(default_factory=list)  # differences allowed under injection
     schedule: Optional[dict] = None      # the injections, as a replayable schedule
     failure_threads: list = dataclasses.field(default_factory=list)  # at the program's fail()
+    after_unknowns: list = dataclasses.field(default_factory=list)  # after-run checks: UNKNOWN
+    strict: bool = False                 # judged with --strict (an unknown check fails)
 
     @property
     def violations(self) -> list:
+        """Every FAILED check (Violation dicts), in the order they were met."""
         out = list(self.run_violations)
         out += [v for cp in self.checkpoints for v in cp.violations]
         return out + list(self.after_violations)
+
+    @property
+    def unknowns(self) -> list:
+        """Every UNKNOWN check as (where, Violation dict): "checkpoint ID"
+        or "after the run"."""
+        out = [(f"checkpoint {cp.id}", v) for cp in self.checkpoints for v in cp.unknowns]
+        return out + [("after the run", v) for v in self.after_unknowns]
 
 
 @dataclasses.dataclass

@@ -65,8 +65,10 @@ def capture_state(inspector: KernelInspector, debugger, ram_size: int, checkpoin
                   programs: dict, stack_top: int = 0x47480000) -> MachineState:
     """The state at this stop: every process's page tables and SPT, the
     pools, and a reader of the current process's memory. PROGRAMS maps
-    process names to ProgramImage (for code ranges); unknown names get
-    none."""
+    process names to ProgramImage (for code ranges; unknown names get
+    None). Only the running process is settled: the caller stopped it at
+    a moment its program defines (a checkpoint); the others may be
+    anywhere in the kernel."""
     mem = DebuggerMemory(debugger, ram_size)
     infos = inspector.processes()
     spts = {info.pid: inspector.spt(info) for info in infos}   # virtual reads
@@ -79,7 +81,8 @@ def capture_state(inspector: KernelInspector, debugger, ram_size: int, checkpoin
         image = programs.get(info.name)
         procs[info.pid] = ProcessState(
             pid=info.pid, name=info.name, pages=walks[info.pid], spt=spt, spt_unreadable=why,
-            code_ranges=image.code_ranges if image is not None else (), stack_top=stack_top)
+            code_ranges=image.code_ranges if image is not None else None, stack_top=stack_top,
+            settled=info.current)
         if info.current:
             current = info.pid
     if current is None:

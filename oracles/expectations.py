@@ -14,7 +14,8 @@ from typing import Callable, Optional
 from harness.schema import Field, address_check, eval_address, in_range, one_of
 from oracles.cksum import cksum as posix_cksum
 from oracles.page_states import STATES, check_pages, check_swap_used, frame_check
-from oracles.state import ANON, FILE, PAGE, UNINIT, MachineState, Violation
+from oracles.state import (ANON, FILE, PAGE, UNINIT, MachineState, Violation, spt_unknown,
+                           unknown)
 
 STACK_LIMIT = 1 << 20
 KERN_BASE = 0x8004000000
@@ -27,7 +28,8 @@ class CheckContext:
     elf_bytes(va, n): the bytes the program's ELF image puts at VA (zeros
     for .bss), None where no segment covers VA. data_file(name): contents
     of a scenario data file as put on the disk. disk_file(name): the file
-    as read back from the disk image after the run (post-run checks)."""
+    as read back from the disk image after the run (post-run checks),
+    None if it is not there (a correct kernel keeps its files: FAIL)."""
     state: Optional[MachineState]
     symbols: dict
     elf_bytes: Callable[[int, int], Optional[bytes]] = lambda va, n: None
@@ -88,18 +90,26 @@ def check_page(ctx: CheckContext, addr, type=None, writable=None, resident=None,
     differs("hardware present bit", present, pte is not None)
     if pte_writable is not None:
         differs("hardware W bit", pte_writable, pte is not None and bool(pte.flags & 2))
-    needs_spt = any(v is not None for v in (type, writable, resident, swapped))
-    if needs_spt and proc.spt is None:
-        out.append(Violation("page", f"SPT not inspectable: {proc.spt_unreadable}", va, proc.pid))
-    elif needs_spt:
+    wanted = {"type": type, "writable": writable, "frame_pa": resident, "swap_slot": swapped}
+    wanted = {field: want for field, want in wanted.items() if want is not None}
+    if wanted and proc.spt is None:
+        out.append(spt_unknown("page", proc, va))
+    elif wanted:
         page = proc.spt_page(va)
         if page is None:
             out.append(Violation("page", f"no SPT entry for {_shown(addr)}", va, proc.pid, "an SPT entry", "none"))
-        else:
-            differs("SPT type", type, page.type)
-            differs("SPT writable", writable, page.writable)
-            differs("resident", resident, page.resident)
-            differs("swapped out", swapped, page.swap_slot is not None)
+            return out
+        unread = [field for field in wanted if not page.known(field)]
+        if unread:
+            out.append(unknown("page", f"the SPT of {proc.name} records no {' or '.join(unread)} "
+                               f"the harness can read, for page {_shown(addr)}", va, proc.pid))
+        got = {"type": page.type, "writable": page.writable, "frame_pa": page.resident,
+               "swap_slot": page.swap_slot is not None}
+        labels = {"type": "SPT type", "writable": "SPT writable", "frame_pa": "resident",
+                  "swap_slot": "swapped out"}
+        for field, want in wanted.items():
+            if field not in unread:
+                differs(labels[field], want, got[field])
     return out
 
 
@@ -120,11 +130,14 @@ def check_contents(ctx: CheckContext, addr, length, source, file=None, offset=0,
     va = ctx.addr(addr)
     want = _expected_bytes(ctx, va, length, source, file, offset, text)
     if want is None:
-        return [Violation("contents", f"no ELF segment covers {_shown(addr)}", va, proc.pid)]
+        return [unknown("contents", f"no ELF segment of the program covers {_shown(addr)}: "
+                        "no expected bytes", va, proc.pid)]
     for page in range(va & ~(PAGE - 1), va + length, PAGE):
         if proc.pages.lookup(page) is None:
-            return [Violation("contents", "page not present, cannot compare contents",
-                              page, proc.pid, "present", "not present")]
+            return [unknown("contents", "the page is not present, so its contents cannot be "
+                            "read through the page tables", page, proc.pid)]
+    if ctx.state.read_user is None:
+        return [unknown("contents", "no access to the guest's memory", va, proc.pid)]
     got = ctx.state.read_user(va, len(want))
     if got == want:
         return []
@@ -143,6 +156,8 @@ def check_unmapped(ctx: CheckContext, addr, pages) -> list:
         if proc.spt is not None and proc.spt_page(va) is not None:
             out.append(Violation("unmapped", "SPT entry still there", va, proc.pid,
                                  "no SPT entry", proc.spt_page(va).type))
+    if proc.spt is None:
+        out.append(spt_unknown("unmapped", proc, ctx.addr(addr)))
     return out
 
 
@@ -156,7 +171,9 @@ def check_stack(ctx: CheckContext, contiguous=True) -> list:
     out = [Violation("stack", "stack page more than 1 MB below the stack top", va, proc.pid,
                      f">= 0x{top - STACK_LIMIT:x}", f"0x{va:x}")
            for va in present if va < top - STACK_LIMIT]
-    if contiguous and proc.spt is not None:
+    if contiguous and proc.spt is None:
+        out.append(spt_unknown("stack", proc))
+    elif contiguous:
         pages = sorted(va for va in proc.spt if top - STACK_LIMIT <= va < top)
         if pages and pages != list(range(pages[0], top, PAGE)):
             gap = next(va for va in range(pages[0], top, PAGE) if va not in proc.spt)
@@ -169,7 +186,8 @@ def check_file_bytes(ctx: CheckContext, file, offset=0, length=None, equals_file
                      equals_offset=0, text=None, zero=False) -> list:
     disk = ctx.disk_file(file)
     if disk is None:
-        return [Violation("file_bytes", f"file {file!r} is not on the disk after the run")]
+        return [Violation("file_bytes", f"file {file!r} is not on the disk after the run",
+                          expected=f"{file} on the disk", actual="no such file")]
     if length is None:
         length = len(text.encode()) if text is not None else len(disk) - offset
     got = disk[offset:offset + length]
@@ -211,7 +229,8 @@ def _shown(expr) -> str:
 def check_file_cksum(ctx: CheckContext, file, cksum, size=None) -> list:
     disk = ctx.disk_file(file)
     if disk is None:
-        return [Violation("file_cksum", f"file {file!r} is not on the disk after the run")]
+        return [Violation("file_cksum", f"file {file!r} is not on the disk after the run",
+                          expected=f"{file} on the disk", actual="no such file")]
     out = []
     if size is not None and len(disk) != size:
         out.append(Violation("file_cksum", f"{file}: size after the run", None, None,
@@ -286,7 +305,9 @@ def cross_check(name: str, params: dict) -> Optional[str]:
 
 
 def run_check(ctx: CheckContext, name: str, params: dict) -> list:
+    """Runs check NAME; an address it cannot evaluate (a symbol the
+    program lacks, a `probe` the program never set) is UNKNOWN."""
     try:
         return CHECKS[name].run(ctx, **params)
     except KeyError as e:
-        return [Violation(name, f"unknown symbol {e.args[0]!r} in an address")]
+        return [unknown(name, f"cannot evaluate an address: no value for {e.args[0]!r}")]

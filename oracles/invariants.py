@@ -1,9 +1,27 @@
 """Invariants every correct paging implementation keeps at every checkpoint.
 
-Each invariant is a function MachineState -> list[Violation]. A scenario
+Each invariant is a function MachineState -> list[Violation] (FAIL: a
+wrong value seen; UNKNOWN: what it needs could not be read). A scenario
 may turn one off by name, with a reason (scenario key `invariants_off`).
-Where the kernel's SPT could not be read, SPT-based invariants check
-nothing for that process; the runner reports it as "not inspectable".
+
+When they hold. At a checkpoint only the process that called checkpoint()
+is at a moment its program defines (ProcessState.settled); any other
+process may be stopped in the middle of a kernel operation on its address
+space: a fork building it (its PTEs and SPT entries come one after the
+other), an exec that has not loaded its program yet (a forked child still
+runs its parent's image, so the code ranges of the program it is named
+after do not apply), an exit tearing it down, a fault or an eviction.
+So the properties of one process's own records are judged on settled
+processes only (PER_PROCESS minus INSTANT_SAFE); other processes get a
+NOT_JUDGED note and are judged at their own checkpoints. What holds at
+every instant of a correct kernel is judged on every process:
+  user_bit            the U bit is set when a PTE is made, never later
+  no_shared_frames    frames a settled process maps (a writable mapping of a
+                      frame someone else maps is wrong at any instant)
+  resident_within_pool, swap_accounting
+                      counts over the whole machine, skipped while a thread
+                      is inside the VM (PoolState.vm_busy) or a process is
+                      in transition (no readable SPT while not settled)
 """
 
 from __future__ import annotations
@@ -12,7 +30,8 @@ from collections import defaultdict
 from typing import Callable
 
 from harness.snapshot import PTE_W
-from oracles.state import PAGE, MachineState, ProcessState, Violation
+from oracles.state import (PAGE, MachineState, ProcessState, Violation, fields_unknown,
+                           not_judged, spt_unknown, unknown)
 
 
 def _present_4k(proc: ProcessState):
@@ -22,50 +41,74 @@ def _present_4k(proc: ProcessState):
             yield m.va + off, m.phys + off, bool(m.flags & PTE_W)
 
 
+def _settled(state: MachineState):
+    """(pid, proc) of the processes at a moment their program defines."""
+    return [(pid, proc) for pid, proc in state.processes.items() if proc.settled]
+
+
+def _frame_problem(proc: ProcessState, va: int, phys: int, page) -> Violation | None:
+    """Why PROC's present page VA -> PHYS disagrees with its SPT record PAGE."""
+    name = "present_pte_has_spt_frame"
+    if page is None:
+        return Violation(name, "present PTE with no SPT entry", va, proc.pid,
+                         "an SPT entry", "none")
+    if page.frame_pa is not None and page.frame_pa != phys:
+        return Violation(name, "PTE maps a different frame than the SPT records", va,
+                         proc.pid, f"frame 0x{page.frame_pa:x}", f"PTE -> 0x{phys:x}")
+    if page.frame_pa is None:
+        return Violation(name, "present PTE but the SPT page has no frame", va, proc.pid,
+                         "a resident SPT page", f"not resident (type {page.type})")
+    return None
+
+
 def present_pte_has_spt_frame(state: MachineState) -> list[Violation]:
     """Every present user PTE has an SPT entry whose frame is that page."""
     out = []
-    for pid, proc in state.processes.items():
+    for _, proc in _settled(state):
         if proc.spt is None:
+            out.append(spt_unknown("present_pte_has_spt_frame", proc))
             continue
+        unread = []
         for va, phys, _ in _present_4k(proc):
             page = proc.spt_page(va)
             if page is not None and page.busy:
                 continue
-            if page is None:
-                out.append(Violation("present_pte_has_spt_frame",
-                                     "present PTE with no SPT entry", va, pid,
-                                     "an SPT entry", "none"))
-            elif page.frame_pa is not None and page.frame_pa != phys:
-                out.append(Violation("present_pte_has_spt_frame",
-                                     "PTE maps a different frame than the SPT records",
-                                     va, pid, f"frame 0x{page.frame_pa:x}",
-                                     f"PTE -> 0x{phys:x}"))
-            elif page.frame_pa is None:
-                out.append(Violation("present_pte_has_spt_frame",
-                                     "present PTE but the SPT page has no frame",
-                                     va, pid, "a resident SPT page",
-                                     f"not resident (type {page.type})"))
+            if page is not None and not page.known("frame_pa"):
+                unread.append(va)
+                continue
+            problem = _frame_problem(proc, va, phys, page)
+            if problem is not None:
+                out.append(problem)
+        out += fields_unknown("present_pte_has_spt_frame", proc, "frame", unread,
+                              "which frame backs a present page")
     return out
 
 
 def nonresident_not_present(state: MachineState) -> list[Violation]:
     """An SPT page without a frame has no present PTE."""
     out = []
-    for pid, proc in state.processes.items():
+    for pid, proc in _settled(state):
         if proc.spt is None:
+            out.append(spt_unknown("nonresident_not_present", proc))
             continue
+        unread = []
         for va, page in proc.spt.items():
-            if page.frame_pa is None and not page.busy and proc.pages.lookup(va) is not None:
-                out.append(Violation("nonresident_not_present",
-                                     "page without a frame is present in hardware",
-                                     va, pid, "no present PTE",
-                                     proc.pages.lookup(va).describe()))
+            if page.busy or page.frame_pa is not None or proc.pages.lookup(va) is None:
+                continue
+            if not page.known("frame_pa"):
+                unread.append(va)
+                continue
+            out.append(Violation("nonresident_not_present",
+                                 "page without a frame is present in hardware",
+                                 va, pid, "no present PTE", proc.pages.lookup(va).describe()))
+        out += fields_unknown("nonresident_not_present", proc, "frame", unread,
+                              "whether a present page is resident")
     return out
 
 
 def user_bit(state: MachineState) -> list[Violation]:
-    """User pages have U set; nothing at or above the user top has U."""
+    """User pages have U set; nothing at or above the user top has U.
+    Instant-safe: judged on every process."""
     out = []
     for pid, proc in state.processes.items():
         for m in proc.pages.supervisor_in_user_range():
@@ -81,23 +124,36 @@ def user_bit(state: MachineState) -> list[Violation]:
 def writable_only_if_spt_writable(state: MachineState) -> list[Violation]:
     """W only where the SPT says the page is writable (read-only mappings of
     writable pages are fine: copy-on-write, dirty tracking)."""
+    name = "writable_only_if_spt_writable"
     out = []
-    for pid, proc in state.processes.items():
+    for pid, proc in _settled(state):
         if proc.spt is None:
+            out.append(spt_unknown(name, proc))
             continue
+        unread = []
         for va, _, writable in _present_4k(proc):
             page = proc.spt_page(va)
-            if writable and page is not None and page.writable is False:
-                out.append(Violation("writable_only_if_spt_writable",
-                                     "read-only page is writable in hardware",
+            if not writable or page is None or page.busy:
+                continue
+            if page.writable is None:
+                unread.append(va)
+            elif page.writable is False:
+                out.append(Violation(name, "read-only page is writable in hardware",
                                      va, pid, "W clear", "W set"))
+        out += fields_unknown(name, proc, "writable flag", unread,
+                              "whether a page mapped writable may be written")
     return out
 
 
 def code_not_writable(state: MachineState) -> list[Violation]:
-    """Pages of executable segments are never writable."""
+    """Pages of the executable segments of the program a settled process
+    runs are never writable."""
     out = []
-    for pid, proc in state.processes.items():
+    for pid, proc in _settled(state):
+        if proc.code_ranges is None:
+            out.append(unknown("code_not_writable", f"which program {proc.name} runs is not "
+                               "known (no code ranges)", None, pid))
+            continue
         for va, _, writable in _present_4k(proc):
             if writable and any(lo <= va < hi for lo, hi in proc.code_ranges):
                 out.append(Violation("code_not_writable", "code page is writable",
@@ -105,35 +161,65 @@ def code_not_writable(state: MachineState) -> list[Violation]:
     return out
 
 
+def _sharing_problem(maps: list, names: str, phys: int) -> list:
+    """Findings for one frame mapped by every entry of MAPS, (pid, va,
+    writable, SptPage or None): each writable mapping fails, and so does a
+    writable SPT page not marked copy-on-write; an SPT that cannot say
+    which (writable or cow unknown) is UNKNOWN."""
+    out = []
+    for pid, va, writable, page in maps:
+        if writable or (page is not None and page.writable and page.cow is False):
+            out.append(Violation("no_shared_frames", f"frame 0x{phys:x} shared by {names}",
+                                 va, pid, "private frame, or read-only copy-on-write sharing",
+                                 "writable mapping" if writable else
+                                 "writable page not marked copy-on-write"))
+        elif page is not None and page.writable is not False and (
+                page.writable is None or page.cow is None):
+            what = "writable flag" if page.writable is None else "copy-on-write flag"
+            out.append(unknown("no_shared_frames", f"frame 0x{phys:x} shared by {names}: the SPT "
+                               f"records no {what} to tell copy-on-write sharing from a bug",
+                               va, pid))
+    return out
+
+
 def no_shared_frames(state: MachineState) -> list[Violation]:
     """No frame is mapped twice unless every mapping of it is read-only
     (copy-on-write sharing); a shared frame must not back a page the SPT
-    marks writable and not copy-on-write."""
+    marks writable and not copy-on-write. Judged on the frames a settled
+    process maps."""
     users = defaultdict(list)
     for pid, proc in state.processes.items():
         for va, phys, writable in _present_4k(proc):
             users[phys].append((pid, va, writable, proc.spt_page(va)))
     out = []
     for phys, maps in users.items():
-        if len(maps) < 2:
+        if len(maps) < 2 or not any(state.processes[m[0]].settled for m in maps):
             continue
         names = ", ".join(f"pid {p} 0x{v:x}{' W' if w else ''}" for p, v, w, _ in maps)
-        for pid, va, writable, page in maps:
-            bad_spt = page is not None and page.writable and page.cow is False
-            if writable or bad_spt:
-                out.append(Violation("no_shared_frames",
-                                     f"frame 0x{phys:x} shared by {names}", va, pid,
-                                     "private frame, or read-only copy-on-write sharing",
-                                     "writable mapping" if writable else
-                                     "writable page not marked copy-on-write"))
+        out += _sharing_problem(maps, names, phys)
     return out
+
+
+def _in_transition(state: MachineState, name: str) -> list[Violation]:
+    """NOT_JUDGED for global count NAME while the VM is busy or a process
+    that is not settled has no readable SPT (an exec or exit in progress)."""
+    if state.pools.vm_busy:
+        return [not_judged(name, "a thread is inside the VM; counts may be mid-update")]
+    moving = [p for p in state.processes.values() if p.spt is None and not p.settled]
+    if moving:
+        who = ", ".join(f"pid {p.pid} ({p.name})" for p in moving)
+        return [not_judged(name, f"{who} in transition: {moving[0].spt_unreadable}")]
+    return []
 
 
 def resident_within_pool(state: MachineState) -> list[Violation]:
     """Distinct resident user frames never exceed the user frames in use."""
     pools = state.pools
-    if pools.user_frames_total is None or pools.vm_busy:
-        return []
+    if pools.user_frames_total is None:
+        return [unknown("resident_within_pool", "the kernel does not report its user pool size")]
+    moment = _in_transition(state, "resident_within_pool")
+    if moment:
+        return moment
     frames = {phys for proc in state.processes.values() for _, phys, _ in _present_4k(proc)}
     limit = pools.user_frames_total
     what = "user pool size"
@@ -149,15 +235,22 @@ def resident_within_pool(state: MachineState) -> list[Violation]:
 
 def swap_accounting(state: MachineState) -> list[Violation]:
     """Used swap slots equal the distinct slots SPT pages record."""
-    if state.pools.swap_slots_used is None or state.pools.vm_busy:
-        return []
-    if any(p.spt is None for p in state.processes.values()):
-        return []
+    name = "swap_accounting"
+    if state.pools.swap_slots_used is None:
+        return [unknown(name, "the kernel does not report swap usage")]
+    moment = _in_transition(state, name)
+    if moment:
+        return moment
+    for proc in state.processes.values():
+        if proc.spt is None:
+            return [spt_unknown(name, proc)]
+        if any(not page.known("swap_slot") for page in proc.spt.values()):
+            return [unknown(name, f"the SPT of {proc.name} records no swap slot the harness "
+                            "can read", None, proc.pid)]
     slots = {page.swap_slot for proc in state.processes.values()
              for page in proc.spt.values() if page.swap_slot is not None}
     if len(slots) != state.pools.swap_slots_used:
-        return [Violation("swap_accounting",
-                          "swap slots in use differ from the slots SPT pages hold",
+        return [Violation(name, "swap slots in use differ from the slots SPT pages hold",
                           None, None, f"{len(slots)} slots (from the SPTs)",
                           f"{state.pools.swap_slots_used} used on the swap map")]
     return []
@@ -169,12 +262,27 @@ INVARIANTS: dict[str, Callable[[MachineState], list[Violation]]] = {
         writable_only_if_spt_writable, code_not_writable, no_shared_frames,
         resident_within_pool, swap_accounting)
 }
+# Judged on settled processes only (the others get a NOT_JUDGED note).
+SETTLED_ONLY = ("present_pte_has_spt_frame", "nonresident_not_present",
+                "writable_only_if_spt_writable", "code_not_writable")
+
+
+def _unsettled_notes(state: MachineState, disabled) -> list[Violation]:
+    """One NOT_JUDGED per process that is not settled, naming the
+    invariants left to its own checkpoints."""
+    names = [n for n in SETTLED_ONLY if n not in disabled]
+    if not names:
+        return []
+    return [not_judged(", ".join(names), f"{proc.name} (pid {pid}) was caught mid-flight, not "
+                       "at a moment its program defines; judged at its own checkpoints", pid)
+            for pid, proc in state.processes.items() if not proc.settled]
 
 
 def check_invariants(state: MachineState, disabled=()) -> list[Violation]:
-    """Runs every invariant not in DISABLED; returns all violations."""
+    """Runs every invariant not in DISABLED; returns what did not pass
+    (FAIL and UNKNOWN findings, and NOT_JUDGED notes)."""
     out = []
     for name, check in INVARIANTS.items():
         if name not in disabled:
             out.extend(check(state))
-    return out
+    return out + _unsettled_notes(state, disabled)

@@ -10,14 +10,14 @@ States (hardware PTE and SPT together):
 writable flag otherwise; `dirty` the PTE's D bit (present pages only);
 `frame` ("same_as:ID" / "differs_from:ID") the physical frame with the
 frame the same page had at checkpoint ID (in whichever process hit it).
-Where the SPT cannot be read, SPT conditions are reported as not
-inspectable rather than passed.
+Where the SPT (or a field of it) cannot be read, the conditions that
+need it are UNKNOWN, never passed or failed.
 """
 
 from __future__ import annotations
 
 from harness.snapshot import PTE_D, PTE_W
-from oracles.state import PAGE, Violation
+from oracles.state import PAGE, Violation, fields_unknown, spt_unknown, unknown
 
 STATES = ("present", "lazy", "valid", "not_present", "unmapped")
 
@@ -56,18 +56,25 @@ def check_pages(ctx, at, state, count=1, to=None, writable=None, dirty=None, fra
     proc = ctx.state.proc
     out = []
     spt_known = proc.spt is not None
-    if not spt_known and state in ("lazy", "valid", "unmapped"):
-        out.append(Violation("pages", f"state {state!r} needs the SPT, which is not "
-                             f"inspectable: {proc.spt_unreadable}", None, proc.pid))
+    if not spt_known and state != "not_present":
+        out.append(spt_unknown("pages", proc))
+    unread: dict = {"swap slot": [], "writable flag": []}
     for va in page_range(ctx, at, count, to):
         pte = proc.pages.lookup(va)
         page = proc.spt_page(va)
+        if state == "lazy" and pte is None and page is not None and not page.known("swap_slot"):
+            unread["swap slot"].append(va)
+            continue
         problem = _state_problem(state, pte, spt_known, page)
         if problem:
             out.append(Violation("pages", f"page of {shown(at)} is not {state}", va, proc.pid,
                                  state, problem))
             continue
+        if writable is not None and pte is None and page is not None and page.writable is None:
+            unread["writable flag"].append(va)
         out += _flag_problems(ctx, proc, va, at, pte, page, writable, dirty, frame)
+    for field, vas in unread.items():
+        out += fields_unknown("pages", proc, field, vas, f"the state of {shown(at)}")
     return out
 
 
@@ -90,8 +97,8 @@ def _frame_problem(ctx, proc, va, at, pte, frame) -> list:
     relation, _, ref = frame.partition(":")
     earlier = ctx.frames_at(int(ref)).get(va)
     if earlier is None:
-        return [Violation("pages", f"frame of {shown(at)}: checkpoint {ref} had no frame there",
-                          va, proc.pid, f"a frame at checkpoint {ref}", "none")]
+        return [unknown("pages", f"frame of {shown(at)}: checkpoint {ref} recorded no frame "
+                        "there to compare with", va, proc.pid)]
     now = pte.translate(va) if pte is not None else None
     same = now == earlier
     if same != (relation == "same_as"):
@@ -105,7 +112,8 @@ def _frame_problem(ctx, proc, va, at, pte, frame) -> list:
 def check_swap_used(ctx, min=0, max=None) -> list:
     used = ctx.state.pools.swap_slots_used
     if used is None:
-        return [Violation("swap_used", "the kernel does not report swap usage")]
+        return [unknown("swap_used", "the kernel does not report swap usage "
+                        "(no swap map the harness can read)", None, ctx.state.current)]
     if used < min:
         return [Violation("swap_used", "too few pages in swap", None, ctx.state.current,
                           f">= {min} slots in use", str(used))]

@@ -300,8 +300,11 @@ class _PageReader:
         if self.slot_count is not None and page_type == ANON and frame_pa is None:
             raw = value[self.layout.swap_slot]
             slot = raw if 0 <= raw < self.slot_count else None
+        # an anonymous page out of memory is in swap or not: without a slot member, unknown
+        unread = ("swap_slot",) if (not self.layout.swap_slot and page_type == ANON
+                                    and frame_pa is None) else ()
         return SptPage(va=va, type=page_type, writable=writable, frame_pa=frame_pa,
-                       swap_slot=slot)
+                       swap_slot=slot, unread=unread)
 
     def _type(self, va: int, ops: int) -> str:
         if ops == 0:
