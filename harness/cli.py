@@ -77,6 +77,13 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
                             "(default: kept only when the run fails)")
 
 
+def add_strict_option(parser: argparse.ArgumentParser) -> None:
+    """--strict, for commands that judge scenarios."""
+    parser.add_argument("--strict", action="store_true",
+                        help="an UNKNOWN check (the harness could not inspect what it needs) "
+                             "fails the scenario (default: it passes, with a note naming it)")
+
+
 def machine_options(args: argparse.Namespace, **overrides):
     """MachineOptions from the common options (imports the machine layer
     only for commands that boot)."""

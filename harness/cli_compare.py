@@ -35,7 +35,8 @@ DEFAULT_REPORT = config.REPO_ROOT / "reports" / "compare"
 
 
 def register_compare(subparsers) -> None:
-    from harness.cli import add_common_options, int_in_range   # cli imports this module
+    from harness.cli import (add_common_options, add_strict_option,   # cli imports this module
+                             int_in_range)
     p = subparsers.add_parser(
         "compare", help="a Pintos-KAIST tree's `make check` (tests/vm) next to our scenarios",
         description="Run the tree's own tests/vm `make check` and our Pintos scenarios; print "
@@ -48,6 +49,7 @@ def register_compare(subparsers) -> None:
     p.add_argument("--report", type=Path, default=DEFAULT_REPORT, metavar="DIR",
                    help=f"report folder (default: {DEFAULT_REPORT.relative_to(config.REPO_ROOT)})")
     add_common_options(p)
+    add_strict_option(p)
     p.set_defaults(handler=run_compare)
 
 
@@ -168,7 +170,8 @@ def run_compare(args: argparse.Namespace) -> int:
     artifacts = args.report.resolve() / "artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
     opts = RunnerOptions(accel=args.accel, icount=args.icount, keep=args.keep,
-                         timeouts=config.Timeouts(scale=scale), artifacts=artifacts)
+                         timeouts=config.Timeouts(scale=scale), artifacts=artifacts,
+                         strict=args.strict)
     ordered = sorted(tests)
     run = run_suite(adapter, [tests[t] for t in ordered], opts, args.jobs,
                     progress=lambda line: print(line, flush=True))

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from harness import config
-from harness.cli import add_common_options, int_in_range
+from harness.cli import add_common_options, add_strict_option, int_in_range
 from harness.errors import UsageError
 from harness.injection import KINDS, POINTS
 
@@ -40,6 +40,7 @@ def register_explore(subparsers) -> None:
                                        "(default: reports/schedules)")
     p.add_argument("--suite", type=Path, default=None, metavar="DIR")
     add_common_options(p)
+    add_strict_option(p)
     p.set_defaults(handler=run_explore)
 
 
@@ -52,6 +53,7 @@ def register_replay(subparsers) -> None:
     p.add_argument("--report", type=Path, default=config.REPO_ROOT / "reports" / "replay", metavar="DIR",
                    help="HTML report of the replays (default: reports/replay)")
     add_common_options(p)
+    add_strict_option(p)
     p.set_defaults(handler=run_replay)
 
 
@@ -68,7 +70,8 @@ def _setup(args, name: str):
     artifacts = Path(config.REPO_ROOT / "reports" / "out" / "artifacts")
     artifacts.mkdir(parents=True, exist_ok=True)
     opts = RunnerOptions(accel=args.accel, icount=args.icount, artifacts=artifacts,
-                         timeouts=config.Timeouts(scale=scale), keep=args.keep)
+                         timeouts=config.Timeouts(scale=scale), keep=args.keep,
+                         strict=args.strict)
     return adapter, scenarios[name], opts
 
 

@@ -84,9 +84,10 @@ def markdown_summary(run) -> str:
     lines = [f"## vmcheck: {headline}", "",
              f"Kernel `{run.kernel}`, {len(run.scenarios)} scenarios, points "
              f"**{earned:g} / {total:g}**, {run.duration_s:.0f} s.", "",
-             "| area | passed | not passed | points |", "|---|---:|---:|---:|"]
-    lines += [f"| {a.title} | {a.passed} | {a.not_passed} | {a.points:g} / {a.max_points:g} |"
-              for a in area_summaries(run) if a.total]
+             "| area | passed | not passed | unknown checks | points |",
+             "|---|---:|---:|---:|---:|"]
+    lines += [f"| {a.title} | {a.passed} | {a.not_passed} | {a.unknown_checks} | "
+              f"{a.points:g} / {a.max_points:g} |" for a in area_summaries(run) if a.total]
     bad = [sc for sc in run.scenarios if not sc.verdict.passed]
     if bad:
         lines += ["", "| scenario | area | verdict | reason |", "|---|---|---|---|"]

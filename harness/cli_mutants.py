@@ -10,7 +10,7 @@ import datetime
 from pathlib import Path
 
 from harness import config
-from harness.cli import add_common_options, int_in_range
+from harness.cli import add_common_options, add_strict_option, int_in_range
 
 
 def register_mutants(subparsers) -> None:
@@ -24,6 +24,7 @@ def register_mutants(subparsers) -> None:
     p.add_argument("--report", type=Path, default=config.REPO_ROOT / "reports" / "out",
                    metavar="DIR", help="folder for mutants.html and mutants.json")
     add_common_options(p)
+    add_strict_option(p)
     p.set_defaults(handler=run_mutants)
 
 
@@ -47,7 +48,7 @@ def run_mutants(args: argparse.Namespace) -> int:
     artifacts = args.report.resolve() / "mutant-artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
     opts = RunnerOptions(accel=args.accel, icount=args.icount, artifacts=artifacts,
-                         timeouts=config.Timeouts(scale=scale))
+                         timeouts=config.Timeouts(scale=scale), strict=args.strict)
     print(f"vmcheck: {len(mutants)} mutant(s) x {len(scenarios)} scenario(s), "
           f"{args.jobs} job(s)", flush=True)
     started = datetime.datetime.now().isoformat(timespec="seconds")

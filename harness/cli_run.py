@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from harness import config
-from harness.cli import add_common_options, int_in_range
+from harness.cli import add_common_options, add_strict_option, int_in_range
 from harness.errors import EXIT_USAGE, KernelBuildError, UsageError
 
 EXIT_FAILED = 1
@@ -35,6 +35,7 @@ def register_run(subparsers) -> None:
                    help="add an injection to every scenario: POINT:KIND[:key=value,...], "
                         "e.g. frame_alloc:fail:nth=3 (repeatable)")
     add_common_options(p)
+    add_strict_option(p)
     p.set_defaults(handler=run_run)
 
 
@@ -84,7 +85,8 @@ def run_run(args: argparse.Namespace) -> int:
     from harness.injection import parse_cli
     opts = RunnerOptions(accel=args.accel, icount=args.icount,
                          timeouts=config.Timeouts(scale=scale), artifacts=artifacts, keep=args.keep,
-                         inject=tuple(parse_cli(spec) for spec in args.inject))
+                         inject=tuple(parse_cli(spec) for spec in args.inject),
+                         strict=args.strict)
     print(f"vmcheck: {len(scenarios)} scenario(s) on the {adapter.name} kernel, "
           f"{args.jobs} job(s)", flush=True)
     run = run_suite(adapter, scenarios, opts, args.jobs,

@@ -43,6 +43,9 @@ def pytest_addoption(parser):
                         default=None, help=f"{text} (default: ${env} or {default})")
     group.addoption("--vmcheck-inject", dest="vmcheck_inject", action="append", default=[],
                     help="injection added to every scenario, POINT:KIND[:k=v,...] (default: none)")
+    group.addoption("--vmcheck-strict", dest="vmcheck_strict", action="store_true",
+                    help="an UNKNOWN check (could not inspect) fails the scenario "
+                         "(default: it passes with a note)")
 
 
 def pytest_configure(config):
@@ -122,11 +125,14 @@ class ScenarioItem(pytest.Item):
         artifacts.mkdir(parents=True, exist_ok=True)
         opts = RunnerOptions(accel=_option(cfg, "accel"), artifacts=artifacts,
                              timeouts=config.Timeouts(scale=float(_option(cfg, "timeout_scale"))),
-                             inject=tuple(parse_cli(s) for s in cfg.getoption("vmcheck_inject")))
+                             inject=tuple(parse_cli(s) for s in cfg.getoption("vmcheck_inject")),
+                             strict=bool(cfg.getoption("vmcheck_strict")))
         result = _build_failure(adapter, self.scenario) or run_scenario(adapter, self.scenario,
                                                                         opts)
         self.user_properties += [("verdict", result.verdict.value), ("area", result.area),
                                  ("duration_s", result.duration_s)]
+        self.user_properties += [("unknown", f"{where}: {v['oracle']}: {v['message']}")
+                                 for where, v in result.unknowns]
         if not result.verdict.passed:
             raise ScenarioFailure(result)
 

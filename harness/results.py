@@ -120,6 +120,24 @@ class ScenarioResult:
         out = [(f"checkpoint {cp.id}", v) for cp in self.checkpoints for v in cp.unknowns]
         return out + [("after the run", v) for v in self.after_unknowns]
 
+    def unknown_groups(self) -> list:
+        """The UNKNOWN checks with the same oracle and reason together:
+        [(oracle, reason, [where, ...])] in the order first met."""
+        groups: dict = {}
+        for where, d in self.unknowns:
+            wheres = groups.setdefault((d.get("oracle", "?"), d.get("message", "")), [])
+            if where not in wheres:
+                wheres.append(where)
+        return [(oracle, reason, wheres) for (oracle, reason), wheres in groups.items()]
+
+    def unknown_note(self) -> str:
+        """One line naming the UNKNOWN checks, '' if there are none."""
+        parts = [f"{oracle} ({', '.join(wheres)}): {reason}"
+                 for oracle, reason, wheres in self.unknown_groups()]
+        if not parts:
+            return ""
+        return f"{len(self.unknowns)} check(s) unknown, could not inspect: " + "; ".join(parts)
+
 
 @dataclasses.dataclass
 class RunResult:

@@ -260,24 +260,10 @@ def _judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
         result.verdict, result.reason = Verdict.FAIL, "; ".join(problems)
 
 
-def unknown_summary(result: ScenarioResult) -> str:
-    """One line naming RESULT's UNKNOWN checks (each distinct oracle and
-    reason once, with where it was first met), '' if there are none."""
-    seen: dict = {}
-    for where, d in result.unknowns:
-        seen.setdefault((d.get("oracle"), d.get("message")), (where, 0))
-        first, n = seen[(d.get("oracle"), d.get("message"))]
-        seen[(d.get("oracle"), d.get("message"))] = (first, n + 1)
-    parts = [f"{oracle} ({where}{f', {n} times' if n > 1 else ''}): {message}"
-             for (oracle, message), (where, n) in seen.items()]
-    return f"{len(result.unknowns)} check(s) unknown, could not inspect: " + "; ".join(parts) \
-        if parts else ""
-
-
 def judge_unknowns(result: ScenarioResult) -> list[str]:
     """The problems RESULT's UNKNOWN checks make: none (a note says which
     they are), or under --strict one problem saying they were unknown."""
-    summary = unknown_summary(result)
+    summary = result.unknown_note()
     if not summary:
         return []
     if result.strict:

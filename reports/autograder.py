@@ -3,7 +3,10 @@
     {"score": total, "execution_time": seconds, "output": one line,
      "tests": [{"name", "score", "max_score", "status": "passed"|"failed",
                 "output", "tags": [area], "visibility": "visible"}],
-     "extra_data": {"max_score", "kernel", "verdicts"}}
+     "extra_data": {"max_score", "kernel", "verdicts", "unknown_checks"}}
+
+A test's output lists its UNKNOWN checks ("could not inspect: ...") after
+the verdict; they cost no points unless the run was --strict.
 
 A scenario earns its points (ScenarioResult.points) when it passes, else 0.
 """
@@ -14,16 +17,17 @@ import json
 from pathlib import Path
 
 from reports.summary_view import banner, verdict_counts
-from reports.text import failure_lines, printable, tail_lines
+from reports.text import failure_lines, printable, tail_lines, unknown_lines
 
 CONSOLE_TAIL_LINES = 20
 
 
 def _test_output(sc) -> str:
     head = f"{sc.verdict.value} in {sc.duration_s:.2f} s"
+    unknown = unknown_lines(sc)
     if sc.verdict.passed:
-        return head
-    lines = [head] + failure_lines(sc)
+        return "\n".join([head] + unknown)
+    lines = [head] + failure_lines(sc) + unknown
     tail = tail_lines(sc.console, CONSOLE_TAIL_LINES)
     if tail:
         lines += ["", f"console (last {CONSOLE_TAIL_LINES} lines):", tail]
@@ -45,7 +49,8 @@ def autograder_results(run) -> dict:
             "tests": tests,
             "extra_data": {"max_score": sum(t["max_score"] for t in tests),
                            "kernel": run.kernel,
-                           "verdicts": dict(verdict_counts(run.scenarios))}}
+                           "verdicts": dict(verdict_counts(run.scenarios)),
+                           "unknown_checks": sum(len(sc.unknowns) for sc in run.scenarios)}}
 
 
 def write_autograder(run, path: Path) -> Path:

@@ -79,6 +79,7 @@ def _scenario_page(env, run, sc, slug: str, out_dir: Path) -> str:
     console, omitted = scenario_view.console_lines(sc.console)
     return env.get_template("scenario.html.j2").render(
         root="../", run=run, sc=sc, failures=scenario_view.failures(sc),
+        unknown_groups=sc.unknown_groups(),
         checkpoints=scenario_view.checkpoint_views(sc), events=events,
         events_ordered=ordered, faults=[
             (f, scenario_view.disassembly(f), scenario_view.error_code_text(f))
@@ -97,6 +98,8 @@ def _summary_page(env, run, pages: list, out_dir: Path) -> str:
         verdicts=summary_view.verdict_counts(run.scenarios),
         verdict_order=summary_view.VERDICT_ORDER,
         points=sum(sc.points for sc in run.scenarios if sc.verdict.passed),
+        unknown_total=sum(len(sc.unknowns) for sc in run.scenarios),
+        unknown_scenarios=sum(1 for sc in run.scenarios if sc.unknowns),
         max_points=sum(sc.points for sc in run.scenarios),
         data_files=[name for name in DATA_FILES if (out_dir / name).is_file()])
 

@@ -8,6 +8,10 @@
           or <error ...> (harness error) or <skipped message=...>
           <system-out> console </system-out>
         </testcase>
+        <testcase name="SCENARIO · unknown: ORACLE" classname=AREA time="0">
+          <skipped message="could not inspect: REASON (where)"/>
+        </testcase>   one per UNKNOWN check (oracle and reason), the
+                      scenario's own testcase keeps its verdict
         <system-out/> <system-err/>
       </testsuite>
     </testsuites>
@@ -76,6 +80,16 @@ def _system_out(console: str) -> str:
     return text
 
 
+def _unknown_testcases(parent: ET.Element, sc) -> None:
+    """A skipped testcase for each UNKNOWN check of SC (same oracle and
+    reason once), the message saying what could not be inspected, where."""
+    for oracle, reason, wheres in sc.unknown_groups():
+        case = ET.SubElement(parent, "testcase", name=printable(f"{sc.name} · unknown: {oracle}"),
+                             classname=printable(sc.area), time="0.000")
+        message = printable(f"could not inspect: {reason} ({', '.join(wheres)})")
+        ET.SubElement(case, "skipped", message=message[:MAX_MESSAGE])
+
+
 def _testcase(parent: ET.Element, sc) -> None:
     case = ET.SubElement(parent, "testcase", name=printable(sc.name),
                          classname=printable(sc.area), time=f"{sc.duration_s:.3f}")
@@ -101,7 +115,8 @@ def _properties(parent: ET.Element, run) -> None:
 
 def _counts(scenarios) -> dict:
     outcomes = [_outcome(sc) for sc in scenarios]
-    return {"tests": str(len(scenarios)),
+    outcomes += ["skipped" for sc in scenarios for _ in sc.unknown_groups()]
+    return {"tests": str(len(outcomes)),
             "failures": str(outcomes.count("failure")),
             "errors": str(outcomes.count("error")),
             "skipped": str(outcomes.count("skipped")),
@@ -124,6 +139,7 @@ def junit_tree(run) -> ET.ElementTree:
         _properties(suite, run)
         for sc in area.scenarios:
             _testcase(suite, sc)
+            _unknown_testcases(suite, sc)
         ET.SubElement(suite, "system-out")
         ET.SubElement(suite, "system-err")
     ET.indent(root)

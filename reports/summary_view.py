@@ -37,6 +37,11 @@ class AreaSummary:
         return verdict_counts(self.scenarios)
 
     @property
+    def unknown_checks(self) -> int:
+        """UNKNOWN checks (could not inspect) over the area's scenarios."""
+        return sum(len(sc.unknowns) for sc in self.scenarios)
+
+    @property
     def seconds(self) -> float:
         return sum(sc.duration_s for sc in self.scenarios)
 
@@ -83,7 +88,10 @@ def banner(run) -> tuple:
     if total == 0:
         return False, "No scenarios were run"
     bad = [sc for sc in run.scenarios if not sc.verdict.passed]
+    unsure = sum(1 for sc in run.scenarios if sc.unknowns and sc.verdict.passed)
+    unsure_text = (f"; {unsure} passed with unknown checks (could not inspect)"
+                   if unsure else "")
     if not bad:
-        return True, f"All {total} scenarios passed"
+        return True, f"All {total} scenarios passed{unsure_text}"
     kinds = ", ".join(f"{n} {v}" for v, n in verdict_counts(bad))
-    return False, f"{len(bad)} of {total} scenarios did not pass ({kinds})"
+    return False, f"{len(bad)} of {total} scenarios did not pass ({kinds}){unsure_text}"

@@ -73,6 +73,13 @@ def violation_text(d: dict) -> str:
     return printable(str(violation(d)))
 
 
+def unknown_lines(sc) -> list:
+    """One line per UNKNOWN check of a ScenarioResult (same oracle and
+    reason once, with every place it was met)."""
+    return [f"unknown ({', '.join(wheres)}): {printable(oracle)}: could not inspect: "
+            f"{printable(reason)}" for oracle, reason, wheres in sc.unknown_groups()]
+
+
 def tail_lines(text: str, count: int) -> str:
     """The last COUNT lines of TEXT (printable)."""
     lines = printable(text).rstrip("\n").split("\n")

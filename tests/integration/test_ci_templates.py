@@ -184,7 +184,7 @@ def test_github_steps_run_two_shards_and_merge(built, tmp_path):
     ok(bash(step(report, "merge")["run"], env, tmp_path), "the merge step")
     results = check_merged(tmp_path)
     text = summary.read_text()
-    assert "## vmcheck: All" in text and "| area | passed | not passed | points |" in text
+    assert "## vmcheck: All" in text and "| area | passed | not passed | unknown checks | points |" in text
     for sc in results["scenarios"]:
         assert f"| {sc['name']} | core | PASS |" in text
 
