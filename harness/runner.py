@@ -190,9 +190,10 @@ def _after_run_checks(adapter, disks, sc, files, images, result) -> None:
         result.after_unknowns += [v.to_dict() for v in found[UNKNOWN]]
 
 
-def _outcome_problems(sc, result: ScenarioResult) -> list[str]:
-    """Empty if the exit status and output match one accepted outcome;
-    else the problems against the primary (first) outcome."""
+def _outcome_problems(sc, result: ScenarioResult) -> tuple:
+    """(problems, ending): no problems and the accepted outcome that the
+    exit status and output match; else the problems against the primary
+    (first) outcome, and None."""
     first, first_mismatch = None, ""
     for want in sc.outcomes:
         problems = []
@@ -205,14 +206,14 @@ def _outcome_problems(sc, result: ScenarioResult) -> list[str]:
         if mismatch:
             problems.append(mismatch)
         if not problems:
-            return []
+            return [], want
         if first is None:
             first, first_mismatch = problems, mismatch or ""
     if sc.output_mode == "lines":
         result.missing_output = missing_in_order(result.console, sc.output)
     else:
         result.output_mismatch = first_mismatch
-    return first
+    return first, None
 
 
 def _fault_tolerant(sc, session) -> bool:
@@ -232,7 +233,9 @@ def _judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
         result.verdict, result.reason = Verdict.TRIPLE_FAULT, "the CPU reset (triple fault)"
         return
     result.exit_status = outcome.status_of(sc.program)
-    problems = _outcome_problems(sc, result)
+    problems, ending = _outcome_problems(sc, result)
+    if ending is not None:   # the report shows the status of the ending that passed
+        result.expected_exit_status = ending.exit_status
     if problems and _fault_tolerant(sc, session):
         # An injected failure may end the process or fail its system call;
         # the kernel must still survive, keep its invariants, leak nothing.
@@ -241,7 +244,7 @@ def _judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
     problems += [f"output contains {bad!r}" for bad in sc.output_absent if bad in result.console]
     result.run_violations = [v.to_dict() for v in session.wrong_code]
     problems = [str(v) for v in session.wrong_code] + problems   # the root cause first
-    unreached = session.unreached()
+    unreached = session.unreached(dict(ending.checkpoints) if ending is not None else {})
     if unreached and _fault_tolerant(sc, session):
         result.notes = list(result.notes) + unreached   # the process was ended by the injection
     else:

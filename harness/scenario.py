@@ -16,6 +16,7 @@ from typing import Optional
 
 from harness.errors import UsageError
 from harness.injection import injection_from_table
+from harness.scenario_lint import counts_check, lint
 from harness.schema import Field, SchemaError, in_range, one_of, validate_table
 from harness.toml_lines import TomlLines
 from oracles.expectations import CHECKS, cross_check
@@ -72,6 +73,7 @@ ALTERNATIVE_FIELDS = {
     "exit_status": Field(int, check=in_range(-1, 255)),
     "output": Field(list, items=str),
     "other_lines": Field(list, [], items=str),
+    "checkpoints": Field(dict, {}, check=counts_check),   # id -> hits in this ending
 }
 CHECKPOINT_FIELDS = {
     "id": Field(int, check=in_range(0, 1 << 30)),
@@ -108,10 +110,13 @@ class Checkpoint:
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-    """One accepted ending: exit status and output."""
+    """One accepted ending: exit status and output. checkpoints: (id,
+    hits) pairs, how often each of those checkpoints is reached in this
+    ending (instead of the checkpoint's own count; harness/scenario_lint.py)."""
     exit_status: int
     output: tuple
     other_lines: tuple = ()
+    checkpoints: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,12 +196,15 @@ def _scenario(table: dict, path: list, default_area: Optional[str], source: str)
     alternatives = []
     for i, alt in enumerate(v["also_accept"]):
         a = validate_table(alt, ALTERNATIVE_FIELDS, path + ["also_accept", i], "also_accept entry")
-        alternatives.append(Outcome(a["exit_status"], tuple(a["output"]), tuple(a["other_lines"])))
+        alternatives.append(Outcome(a["exit_status"], tuple(a["output"]), tuple(a["other_lines"]),
+                                    tuple((int(k), n) for k, n in a["checkpoints"].items())))
     for cp_path, cp in zip(range(len(cps)), cps):
         if cp.program is not None and cp.program not in (v["program"], *v["extra_programs"]):
             raise SchemaError(path + ["checkpoint", cp_path, "program"],
                               f"program '{cp.program}' is not the scenario's program or one "
                               "of its extra_programs")
+    lint(cps, (Outcome(v["exit_status"], tuple(v["output"]), tuple(v["other_lines"])),
+               *alternatives), path)
     return Scenario(v["name"], v["program"], area, v["description"], tuple(v["args"]),
                     tuple(v["extra_programs"]), tuple(v["files"]), v["mem_mb"], v["swap_mb"],
                     v["user_pages"], float(v["timeout"]), v["exit_status"], tuple(v["output"]),
