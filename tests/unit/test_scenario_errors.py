@@ -16,6 +16,11 @@ name = "ok"
 program = "hello"
 """
 
+# A program printing begin, one checked call and end; a kernel may kill it in the call.
+ENDINGS = GOOD + 'output = ["(p) begin", "(p) call fails", "(p) end", "hello: exit(0)"]\n'
+KILLED = 'also_accept = [\n  { exit_status = -1, output = ["(p) begin", "(p) call fails"] },\n]\n'
+CP_AFTER_CALL = '[[scenario.checkpoint]]\nid = 1\ncount = 1\n'
+
 # (id, file text, expected line, expected text in the message)
 CASES = [
     ("toml-syntax", 'area = "mmap"\n[[scenario]]\nname = "x\n', 3, "not valid TOML"),
@@ -59,6 +64,21 @@ CASES = [
      'expect = [{ check = "file_bytes", file = "a" }]\n', 8, "belongs in [[scenario.after]]"),
     ("second-scenario", GOOD + '\n[[scenario]]\nname = "two"\nprogram = "p"\nexit_status = 300\n',
      10, "scenario 'two': exit_status: must be between -1 and 255"),
+    # the lint: an accepted ending that can never pass (scenario_lint.py)
+    ("killed-ending-vs-checkpoint-count", ENDINGS + KILLED + CP_AFTER_CALL, 7,
+     "also_accept[0]: this ending stops the program early (exit status -1, output cut short) "
+     "but checkpoint 1 requires count = 1 in every ending"),
+    ("killed-ending-vs-checkpoint-reached", ENDINGS + KILLED + CP_AFTER_CALL.replace(
+        "count = 1\n", ""), 7, "checkpoint 1 requires at least one hit in every ending"),
+    ("ending-names-an-undeclared-checkpoint", ENDINGS + KILLED.replace(
+        "] }", '], checkpoints = { 7 = 0 } }') + CP_AFTER_CALL, 8,
+     "also_accept[0].checkpoints: checkpoint 7 is not declared in this scenario"),
+    ("ending-count-not-a-number", ENDINGS + KILLED.replace(
+        "] }", '], checkpoints = { 1 = -1 } }') + CP_AFTER_CALL, 8,
+     "the number of hits must be a whole number >= 0"),
+    ("hit-beyond-count", GOOD + '[[scenario.checkpoint]]\nid = 1\ncount = 1\n'
+     '[[scenario.checkpoint]]\nid = 1\nhit = 2\n', 11,
+     "checkpoint[1].hit: checkpoint 1: hit 2 can never be reached"),
 ]
 
 
@@ -112,3 +132,24 @@ def test_good_file_loads_with_defaults(tmp_path):
     [cp] = sc.checkpoints
     assert cp.id == 2 and cp.hit == 1 and cp.expect[0].params["pages"] == 3
     assert sc.after[0].check == "file_bytes" and sc.source == f"{path}:3"
+
+
+def test_an_ending_that_says_how_often_it_reaches_each_checkpoint_loads(tmp_path):
+    path = tmp_path / "ok.toml"
+    path.write_text(ENDINGS + KILLED.replace("] }", "], checkpoints = { 1 = 0 } }")
+                    + CP_AFTER_CALL)
+    [sc] = load_file(path)
+    assert sc.also_accept[0].checkpoints == ((1, 0),)
+    # an ending that goes further than the primary one (not cut short) needs nothing
+    path.write_text(GOOD + 'exit_status = -1\noutput = ["(p) begin"]\nalso_accept = [\n'
+                    '  { exit_status = 0, output = ["(p) begin", "(p) end"] },\n]\n'
+                    + CP_AFTER_CALL)
+    load_file(path)
+
+
+def test_the_whole_suite_passes_the_lint():
+    from harness.suite import load_all
+    scenarios = {sc.name: sc for sc in load_all(None, None)}
+    assert len(scenarios) >= 131
+    for name in ("mmap-bad-fd", "mmap-bad-fd2", "mmap-bad-fd3", "mmap-zero-len"):
+        assert dict(scenarios[name].also_accept[0].checkpoints) == {1: 0}

@@ -235,3 +235,49 @@ def test_violation_text_says_which_outcome():
     assert "could not inspect: x" in str(Violation("o", "x", outcome=UNKNOWN))
     assert "not judged: x" in str(Violation("o", "x", outcome=NOT_JUDGED))
     assert "[expected: a; actual: b]" in str(Violation("o", "x", expected="a", actual="b"))
+
+
+class _Image:
+    """A program image: CODE bytes at 0x400000 and its code ranges."""
+
+    def __init__(self, code: bytes):
+        self.code = code
+        self.code_ranges = ((0x400000, 0x400000 + len(code)),)
+
+    def elf_bytes(self, va, n):
+        off = va - 0x400000
+        return self.code[off:off + n] if 0 <= off and off + n <= len(self.code) else None
+
+
+class _Stopped:
+    """A debugger stopped at RIP in a process whose code page is PAGE."""
+
+    def __init__(self, rip, page):
+        self.rip, self.page = rip, page
+
+    def register(self, name):
+        return self.rip
+
+    def read_virt(self, va, n):
+        return self.page[:n]
+
+
+def test_a_forked_child_before_its_exec_is_judged_as_running_its_parents_program():
+    """Both programs have checkpoint() at the same address with the same
+    bytes; the child is named after the program it will exec, but its code
+    page is the parent's, so the parent's code ranges apply to it."""
+    from harness.checkpoints import CheckpointSession
+
+    class Scenario:
+        program = "parent"
+
+    parent = _Image(b"\x90" * 4096 + b"P" * 4096)
+    child = _Image(b"\x90" * 4096 + b"C" * 8192)
+    session = CheckpointSession(None, Scenario, {"parent": parent, "child": child}, {}, None)
+    proc = dataclasses.replace(good_process(), name="child")
+    stopped_in_parent_image = _Stopped(0x401010, b"P" * 4096)
+    assert session._program_of(stopped_in_parent_image, proc, ["parent", "child"]) == "parent"
+    stopped_in_child_image = _Stopped(0x401010, b"C" * 4096)
+    assert session._program_of(stopped_in_child_image, proc, ["parent", "child"]) == "child"
+    same_page = _Stopped(0x400010, b"\x90" * 4096)      # no difference: by name
+    assert session._program_of(same_page, proc, ["parent", "child"]) == "child"
