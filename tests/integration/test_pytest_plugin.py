@@ -63,3 +63,34 @@ def test_malformed_file_is_a_collection_error(pytester, suite):
     (pytester.path / "suite" / "bad.toml").write_text('area = "core"\n[[scenario]]\nname = "x"\n')
     result = pytester.runpytest_subprocess(*suite, "--collect-only")
     result.stdout.fnmatch_lines(["*bad.toml:2: scenario 'x': scenario is missing required key 'program'*"])
+
+
+CANNOT_SEE = '''area = "core"
+
+[[scenario]]
+name = "cannot-see"
+program = "checkpoints"
+[[scenario.checkpoint]]
+id = 2
+hit = 2
+expect = [{ check = "page", addr = "no_such_symbol", present = true }]
+'''
+
+
+def test_an_unknown_check_passes_unless_strict(pytester, suite, run_root, tmp_path):
+    """A check the harness cannot evaluate (an address over a symbol the
+    program lacks) is UNKNOWN on the correct kernel: PASS with a note, FAIL
+    with --vmcheck-strict / --strict, the reason saying why."""
+    import subprocess
+    (pytester.path / "suite" / "core.toml").write_text(CANNOT_SEE)
+    pytester.runpytest_subprocess(*suite).assert_outcomes(passed=1)
+    result = pytester.runpytest_subprocess(*suite, "--vmcheck-strict")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*FAIL: unknown under --strict*page*no_such_symbol*"])
+    command = [str(REPO_ROOT / "vmcheck"), "run", "--suite", str(pytester.path / "suite"),
+               "--report", str(tmp_path / "out"), "cannot-see"]
+    plain = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert "1 unknown check(s) (could not inspect) in 1 scenario(s)" in plain.stdout
+    strict = subprocess.run(command + ["--strict"], capture_output=True, text=True, timeout=300)
+    assert strict.returncode == 1 and "unknown under --strict" in strict.stdout
