@@ -138,7 +138,9 @@ def comparison_table(tests: dict, make: MakeCheck, ours: dict) -> str:
         if not agree and result.verdict.passed:
             why = make.reasons.get(test, "see make-check.log")
             note = f"only make check fails ({why}); timing-dependent? run it again"
-        rows.append((test, theirs, result.verdict.value, note[:160]))
+        verdict = result.verdict.value + (f" ({len(result.unknowns)} unknown)"
+                                          if result.unknowns else "")
+        rows.append((test, theirs, verdict, note[:160]))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = ["  ".join([*(c.ljust(w) for c, w in zip(row[:3], widths)), row[3]]).rstrip()
              for row in rows]
