@@ -69,6 +69,7 @@ def test_a_wrong_value_still_fails_next_to_an_unknown():
     r = judged(sc, _console(sc, sc.outcomes[0]), unknowns=[UNKNOWN_SWAP], fails=[WRONG_PAGE],
                hits=[sc.program])
     assert r.verdict is Verdict.FAIL and "SPT writable" in r.reason
+    assert "[expected: False; actual: True]" in r.reason   # what a correct kernel would have
     assert "--strict" not in r.reason
 
 
