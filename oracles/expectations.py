@@ -104,7 +104,7 @@ def check_page(ctx: CheckContext, addr, type=None, writable=None, resident=None,
             out.append(unknown("page", f"the SPT of {proc.name} records no {' or '.join(unread)} "
                                f"the harness can read, for page {_shown(addr)}", va, proc.pid))
         got = {"type": page.type, "writable": page.writable, "frame_pa": page.resident,
-               "swap_slot": page.swap_slot is not None}
+               "swap_slot": page.swapped}
         labels = {"type": "SPT type", "writable": "SPT writable", "frame_pa": "resident",
                   "swap_slot": "swapped out"}
         for field, want in wanted.items():

@@ -68,19 +68,13 @@ def present_pte_has_spt_frame(state: MachineState) -> list[Violation]:
         if proc.spt is None:
             out.append(spt_unknown("present_pte_has_spt_frame", proc))
             continue
-        unread = []
         for va, phys, _ in _present_4k(proc):
             page = proc.spt_page(va)
             if page is not None and page.busy:
                 continue
-            if page is not None and not page.known("frame_pa"):
-                unread.append(va)
-                continue
             problem = _frame_problem(proc, va, phys, page)
             if problem is not None:
                 out.append(problem)
-        out += fields_unknown("present_pte_has_spt_frame", proc, "frame", unread,
-                              "which frame backs a present page")
     return out
 
 
@@ -91,18 +85,12 @@ def nonresident_not_present(state: MachineState) -> list[Violation]:
         if proc.spt is None:
             out.append(spt_unknown("nonresident_not_present", proc))
             continue
-        unread = []
         for va, page in proc.spt.items():
             if page.busy or page.frame_pa is not None or proc.pages.lookup(va) is None:
-                continue
-            if not page.known("frame_pa"):
-                unread.append(va)
                 continue
             out.append(Violation("nonresident_not_present",
                                  "page without a frame is present in hardware",
                                  va, pid, "no present PTE", proc.pages.lookup(va).describe()))
-        out += fields_unknown("nonresident_not_present", proc, "frame", unread,
-                              "whether a present page is resident")
     return out
 
 
@@ -244,7 +232,7 @@ def swap_accounting(state: MachineState) -> list[Violation]:
     for proc in state.processes.values():
         if proc.spt is None:
             return [spt_unknown(name, proc)]
-        if any(not page.known("swap_slot") for page in proc.spt.values()):
+        if not all(page.swap_slot_known for page in proc.spt.values()):
             return [unknown(name, f"the SPT of {proc.name} records no swap slot the harness "
                             "can read", None, proc.pid)]
     slots = {page.swap_slot for proc in state.processes.values()

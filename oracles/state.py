@@ -29,10 +29,10 @@ class SptPage:
     cow: the page shares its frame copy-on-write (read-only in hardware).
     busy: another thread is loading, evicting or copying the page right
     now; its fields may be in transition, so invariants skip it.
+    swap_slot_known: False when the page may be in swap but the adapter
+    could not tell which slot (or whether) it holds: `swapped` is then None.
     Fields a kernel does not record are None ("unknown"): a check that
-    needs one reports UNKNOWN, never FAIL. frame_pa and swap_slot are
-    None for "not resident" / "not in swap" too, so an adapter that cannot
-    read them names them in `unread` (then they are unknown as well).
+    needs one reports UNKNOWN, never FAIL (frame_pa None is "not resident").
     """
     va: int
     type: str
@@ -45,17 +45,22 @@ class SptPage:
     dirty: Optional[bool] = None
     cow: Optional[bool] = None
     busy: bool = False     # mid-operation (loading, eviction): in transition
-    unread: tuple = ()     # names of fields the adapter could not read ("swap_slot")
+    swap_slot_known: bool = True
 
     def known(self, field: str) -> bool:
         """Whether FIELD's value (None included) is what the kernel holds."""
-        if field in self.unread:
-            return False
-        return field in ("frame_pa", "swap_slot") or getattr(self, field) is not None
+        if field == "swap_slot":
+            return self.swap_slot_known
+        return field == "frame_pa" or getattr(self, field) is not None
 
     @property
     def resident(self) -> bool:
         return self.frame_pa is not None
+
+    @property
+    def swapped(self) -> Optional[bool]:
+        """In swap (True), not (False), or unknown (None)."""
+        return self.swap_slot is not None if self.swap_slot_known else None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -301,10 +301,9 @@ class _PageReader:
             raw = value[self.layout.swap_slot]
             slot = raw if 0 <= raw < self.slot_count else None
         # an anonymous page out of memory is in swap or not: without a slot member, unknown
-        unread = ("swap_slot",) if (not self.layout.swap_slot and page_type == ANON
-                                    and frame_pa is None) else ()
+        known = bool(self.layout.swap_slot) or page_type != ANON or frame_pa is not None
         return SptPage(va=va, type=page_type, writable=writable, frame_pa=frame_pa,
-                       swap_slot=slot, unread=unread)
+                       swap_slot=slot, swap_slot_known=known)
 
     def _type(self, va: int, ops: int) -> str:
         if ops == 0:

@@ -43,7 +43,7 @@ def test_page_writable_unknown_when_the_spt_has_no_writable_flag_but_fails_on_a_
 
 
 def test_page_swapped_unknown_when_the_slot_member_is_unread():
-    p = replace_spt(good_process(), DATA + 0x2000, swap_slot=None, unread=("swap_slot",))
+    p = replace_spt(good_process(), DATA + 0x2000, swap_slot=None, swap_slot_known=False)
     [v] = check(state(p), "page", addr="swapped", swapped=True, type="anon")
     assert v.outcome == UNKNOWN and "swap_slot" in v.message   # type still judged: it is right
     p = replace_spt(good_process(), DATA + 0x2000, swap_slot=None)   # read, and not in swap
@@ -68,7 +68,7 @@ def test_pages_states_needing_the_spt_are_unknown_without_it():
 
 
 def test_pages_lazy_with_an_unread_swap_slot_is_unknown_and_a_seen_slot_fails():
-    p = replace_spt(good_process(), DATA + 0x2000, swap_slot=None, unread=("swap_slot",))
+    p = replace_spt(good_process(), DATA + 0x2000, swap_slot=None, swap_slot_known=False)
     [v] = check(state(p), "pages", at="swapped", state="lazy")
     assert v.outcome == UNKNOWN and "swap slot" in v.message
     [v] = check(state(good_process()), "pages", at="swapped", state="lazy")
@@ -137,16 +137,9 @@ def test_pool_and_swap_counts_not_reported_are_unknown():
     st = state(good_process(), pools=PoolState())
     assert outcomes(INVARIANTS["resident_within_pool"](st)) == [UNKNOWN]
     assert outcomes(INVARIANTS["swap_accounting"](st)) == [UNKNOWN]
-    p = replace_spt(good_process(), DATA + 0x2000, swap_slot=None, unread=("swap_slot",))
+    p = replace_spt(good_process(), DATA + 0x2000, swap_slot=None, swap_slot_known=False)
     st = state(p, pools=PoolState(swap_slots_used=1))
     assert outcomes(INVARIANTS["swap_accounting"](st)) == [UNKNOWN]
-
-
-def test_frame_unread_is_unknown_for_frame_invariants():
-    p = replace_spt(good_process(), DATA, frame_pa=None, unread=("frame_pa",))
-    assert outcomes(INVARIANTS["present_pte_has_spt_frame"](state(p))) == [UNKNOWN]
-    p = replace_spt(good_process(), DATA, frame_pa=None)            # read: not resident
-    assert outcomes(INVARIANTS["present_pte_has_spt_frame"](state(p))) == [FAIL]
 
 
 def _shared(a_cow, b_writable_pte=False):
