@@ -142,6 +142,17 @@ class CheckpointSession:
         except Exception as e:  # noqa: BLE001 - a hung kernel's memory may be anything
             return [f"threads not readable: {type(e).__name__}: {e}"]
 
+    def layout_notes(self) -> list[str]:
+        """The inspector's account of how it reads the kernel's structures
+        (empty before the debugger attached, or if it has none)."""
+        inspector = getattr(self, "inspector", None)
+        if inspector is None or not self.records:
+            return []
+        try:
+            return inspector.layout_notes()
+        except Exception as e:  # noqa: BLE001 - a note must not end the run
+            return [f"layout notes not available: {type(e).__name__}: {e}"]
+
     def _specs(self, program: str, cp_id: int, process: str, hit: int) -> list:
         return [c for c in self.scenario.checkpoints
                 if c.id == cp_id and (c.program or self.scenario.program) == program

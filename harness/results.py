@@ -105,6 +105,7 @@ class ScenarioResult:
     failure_threads: list = dataclasses.field(default_factory=list)  # at the program's fail()
     after_unknowns: list = dataclasses.field(default_factory=list)  # after-run checks: UNKNOWN
     strict: bool = False                 # judged with --strict (an unknown check fails)
+    spt_layout: list = dataclasses.field(default_factory=list)  # which member is what, and why
 
     @property
     def violations(self) -> list:

@@ -160,6 +160,7 @@ def _boot_and_judge(machine, adapter, sc, programs, images, files, cmdline, sess
             result.checkpoints = session.records
             result.injections = session.injector.records if session.injector else []
             result.failure_threads = session.failure_threads
+            result.spt_layout = session.layout_notes()
             result.console = machine.console.text()
         outcome = adapter.parse_exit(result.console, status)
         if outcome.ending is Ending.QEMU_ERROR:

@@ -43,6 +43,17 @@ class KernelInspector(ABC):
     def current_thread_name(self) -> str:
         """Name of the running thread (cheap: read at injection points)."""
 
+    def observe(self, checkpoint: int, walks: dict, programs: dict, stack_top: int) -> None:
+        """Called at each checkpoint before spt(), after processes(): WALKS
+        pid -> PageTableSnapshot, PROGRAMS name -> ProgramImage. An adapter
+        that identifies its kernel's structures from what the kernel does
+        learns from them here. Default: nothing."""
+
+    def layout_notes(self) -> list[str]:
+        """How the adapter reads this kernel's structures (which member
+        plays which role, and how that was found). Default: nothing to say."""
+        return []
+
     def thread_report(self) -> list[str]:
         """One line per thread: name, tid, status and where it is (kernel
         functions, innermost first), for HANG verdicts. Empty if the
@@ -71,10 +82,11 @@ def capture_state(inspector: KernelInspector, debugger, ram_size: int, checkpoin
     anywhere in the kernel."""
     mem = DebuggerMemory(debugger, ram_size)
     infos = inspector.processes()
-    spts = {info.pid: inspector.spt(info) for info in infos}   # virtual reads
-    pools = inspector.pools()
     with debugger.physical_memory():                           # one mode switch
         walks = {info.pid: walk_page_tables(mem, info.pml4_phys) for info in infos}
+    inspector.observe(checkpoint, walks, programs, stack_top)  # virtual reads from here
+    spts = {info.pid: inspector.spt(info) for info in infos}
+    pools = inspector.pools()
     procs, current = {}, None
     for info in infos:
         spt, why = spts[info.pid]

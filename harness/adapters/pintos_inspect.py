@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from harness.adapters.pintos_spt import (SptLayout, SptNotRecognised, SptReadError,
-                                         discover_layout, read_spt)
-from harness.adapters.pintos_swap import find_swap_map, read_bitmap
+from harness.adapters.pintos_discovery import SptDiscovery
+from harness.adapters.pintos_spt import SptLayout, SptNotRecognised, discover_layout
+from harness.adapters.pintos_swap import read_bitmap
 from harness.adapters.thread_report import describe_chain, frame_pointer_chain, thread_line
 from harness.dwarf_types import TypeLookupError
 from harness.rsp import RspMemoryError
@@ -61,14 +61,14 @@ class PintosInspector(KernelInspector):
         except (TypeLookupError, KeyError) as e:
             raise PintosInspectError(f"not a Pintos-KAIST kernel's debug information: {e}") from None
         self.threads_by_pid: dict[int, int] = {}   # from the last processes()
+        self.discovery: Optional[SptDiscovery] = None
         try:
             self.layout: Optional[SptLayout] = discover_layout(self.types, layout_mapping)
             self.layout_problem: Optional[str] = None
+            self.discovery = SptDiscovery(self.layout, self.types, self.read, KERN_BASE,
+                                          layout_mapping)
         except SptNotRecognised as e:
             self.layout, self.layout_problem = None, str(e)
-        self.swap_map, self.swap_problem = find_swap_map(self.types, layout_mapping)
-        if self.layout is not None and self.layout.swap_slot is None:
-            self.swap_problem = "struct anon_page has no member recognisable as the swap slot"
 
     # ---- threads ----
 
@@ -165,18 +165,50 @@ class PintosInspector(KernelInspector):
         return tuple(int.from_bytes(self.read(page + self.thread_type.offset_of(member), 8),
                                     "little") for member in ("tf.rip", "tf.R.rbp"))
 
-    def spt(self, proc: ProcessInfo) -> tuple[Optional[dict], Optional[str]]:
-        if self.layout is None:
-            return None, self.layout_problem
-        thread = self.threads_by_pid.get(proc.pid)
-        if thread is None:
-            return None, f"no thread with tid {proc.pid} (call processes() first)"
+    def observe(self, checkpoint: int, walks: dict, programs: dict, stack_top: int) -> None:
+        """Reads every process's SPT and lets the discovery learn from it:
+        WALKS pid -> page tables; PROGRAMS name -> ProgramImage (the running
+        process's, when its code at the stop is that program's, tells which
+        pages are code and which data)."""
+        if self.discovery is None:
+            return
+        current = self.current_thread()
+        running = next((pid for pid, t in self.threads_by_pid.items() if t == current), None)
+        self.discovery.observe(dict(self.threads_by_pid), walks, f"checkpoint {checkpoint}",
+                               running, self._running_image(running, programs), stack_top)
+
+    def _running_image(self, pid: Optional[int], programs: dict):
+        """The program the running process executes, if the code at the
+        stopped user instruction is that program's (a process's name is
+        not always its program: a forked child before exec)."""
+        if pid is None or not self.dbg.register("cs") & CPL_MASK:
+            return None
+        name = self.thread_type.member("name")
+        raw = self.read(self.threads_by_pid[pid] + name.offset, name.type.resolved().size)
+        image = programs.get(raw.split(b"\0", 1)[0].decode(errors="replace"))
+        rip = self.dbg.register("rip")
         try:
-            swap = self._swap_bits()
-            slots = None if swap is None else len(swap)
-            return read_spt(self.read, thread, self.layout, KERN_BASE, slots), None
-        except (SptReadError, RspMemoryError) as e:
-            return None, f"SPT of {proc.name} (tid {proc.pid}) unreadable: {e}"
+            code = self.read(rip, 16)
+        except RspMemoryError:
+            return None
+        return image if image is not None and image.elf_bytes(rip, 16) == code else None
+
+    def spt(self, proc: ProcessInfo) -> tuple[Optional[dict], Optional[str]]:
+        if self.discovery is None:
+            return None, self.layout_problem
+        if proc.pid not in self.threads_by_pid:
+            return None, f"no thread with tid {proc.pid} (call processes() first)"
+        spt, why = self.discovery.spt(proc.pid)
+        if why is not None:
+            return None, f"SPT of {proc.name} (tid {proc.pid}) unreadable: {why}"
+        return spt, None
+
+    def layout_notes(self) -> list[str]:
+        """Which member of struct page was used for what and how it was
+        identified (or why not), as of now."""
+        if self.discovery is None:
+            return [f"SPT: {self.layout_problem}"]
+        return self.discovery.notes()
 
     def current_thread_name(self) -> str:
         current = self.current_thread()
@@ -198,14 +230,11 @@ class PintosInspector(KernelInspector):
                          swap_slots_used=None if swap is None else sum(swap))
 
     def _swap_bits(self) -> Optional[list[bool]]:
-        """The swap map's bits, None where swap usage is not reported (no map
-        or no slot member recognised, or swap not set up yet)."""
-        if self.swap_map is None or self.layout is None or self.layout.swap_slot is None:
+        """The swap map's bits, None where the map is not identified (or
+        swap is not set up yet)."""
+        if self.discovery is None:
             return None
-        pointer = int.from_bytes(self.read(self.swap_map.pointer, 8), "little")
-        if pointer == 0:
-            return None
-        return read_bitmap(self.read, self.types.get("struct bitmap"), pointer)
+        return self.discovery.swap_bits()
 
     def thread_report(self) -> list[str]:
         """Every thread (harness/adapters/thread_report.py): the running one

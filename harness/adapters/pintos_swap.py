@@ -1,19 +1,15 @@
-"""Swap usage of a Pintos-KAIST student kernel, found by name through DWARF.
+"""The swap map of a Pintos-KAIST student kernel: which `struct bitmap` it
+is, found by its size rather than its name.
 
-Swap map: a global `struct bitmap *`, or a global struct with a
-`struct bitmap *` member, whose name says "swap" or "slot" (`swap_table`,
-`swap_slot`, `st.slots_map`...): one bit per page-sized slot, set = used.
-
-Slot of a page: an integer member of `struct anon_page` (the page's `anon`
-union member) named after the slot, the first of SLOT_HINTS that names
-exactly one member (`slot_no`, `slot_idx`, `swap_idx`...). Its value is a
-slot only for an anonymous page without a frame and only when it is a bit
-of the map (0 <= value < bit count): students mark "no slot" with -1,
-SIZE_MAX or count + 1.
-
-Both or nothing: swap usage is reported only when the map and the slot
-member are both found, so that oracles never compare a map against pages
-whose slots could not be read.
+Candidates: every `struct bitmap *` reachable from a global variable:
+the variable itself, a member of a global struct, or a member of the struct
+a global pointer points to (`swap_table`, `st.slots_map`, `swap->used`),
+except palloc's pools. The swap map is the one whose bit count is the swap
+disk's size in pages: the `capacity` (sectors) of the swap disk's `struct
+disk` in devices/disk.c (channel 1, device 1) divided by 8 sectors a page.
+A name that says "swap" or "slot" only orders candidates of equal size.
+Which member of struct page holds a page's slot is decided from the
+running kernel (harness/adapters/pintos_roles.py, SlotRole).
 """
 
 from __future__ import annotations
@@ -21,18 +17,33 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Optional
 
+from harness.adapters.pintos_points import swap_disk_address
 from harness.dwarf_types import TypeInfo, TypeLookupError
+from harness.errors import UsageError
+from harness.rsp import RspMemoryError
 from harness.typed_memory import read_struct
 
 MAP_HINTS = ("swap", "slot")
-SLOT_HINTS = ("slot", "idx", "index", "sector", "no", "num")
+SECTORS_PER_PAGE = 8
+EXCLUDED_TYPES = ("struct pool",)     # palloc's pools: their used_map is a bitmap too
 ReadMemory = Callable[[int, int], bytes]
 
 
 @dataclasses.dataclass(frozen=True)
 class SwapMap:
-    name: str          # "swap_table" or "st.slots_map"
-    pointer: int       # address of the `struct bitmap *`
+    """A `struct bitmap *` at POINTER, or at OFFSET inside the struct that
+    the pointer at POINTER points to (VIA_POINTER)."""
+    name: str          # "swap_table", "st.slots_map", "swap->used"
+    pointer: int
+    offset: int = 0
+    via_pointer: bool = False
+
+    def bitmap_address(self, read: ReadMemory) -> int:
+        """The struct bitmap's address now, 0 if not set up."""
+        address = int.from_bytes(read(self.pointer, 8), "little")
+        if self.via_pointer:
+            address = address and int.from_bytes(read(address + self.offset, 8), "little")
+        return address
 
 
 def _is_bitmap_pointer(t: TypeInfo) -> bool:
@@ -45,7 +56,18 @@ def _hinted(text: str) -> bool:
     return any(hint in text.lower() for hint in MAP_HINTS)
 
 
-def _map_candidates(types) -> list[SwapMap]:
+def _bitmap_members(t: TypeInfo, prefix: str, depth: int = 2):
+    """(path, offset) of the struct bitmap * members of struct T."""
+    for m in t.resolved().members:
+        path = f"{prefix}.{m.name}" if m.name else prefix
+        if _is_bitmap_pointer(m.type):
+            yield path, m.offset
+        elif m.type.resolved().kind in ("struct", "union") and depth > 0:
+            yield from ((p, m.offset + o) for p, o in _bitmap_members(m.type, path, depth - 1))
+
+
+def map_candidates(types) -> list[SwapMap]:
+    """Every struct bitmap * reachable from a global, hinted names first."""
     found = []
     for name in types.variables():
         try:
@@ -53,52 +75,71 @@ def _map_candidates(types) -> list[SwapMap]:
         except TypeLookupError:
             continue   # file-static variables of the same name in several files
         vtype = variable.type.resolved()
-        if _is_bitmap_pointer(vtype) and _hinted(name):
+        if vtype.name in EXCLUDED_TYPES:
+            continue
+        target = vtype.target.resolved() if vtype.kind == "pointer" and vtype.target else None
+        if _is_bitmap_pointer(vtype):
             found.append(SwapMap(name, variable.address))
         elif vtype.kind == "struct":
-            found += [SwapMap(f"{name}.{m.name}", variable.address + m.offset)
-                      for m in vtype.members
-                      if m.name and _is_bitmap_pointer(m.type) and _hinted(f"{name}.{m.name}")]
-    return found
+            found += [SwapMap(path, variable.address + offset)
+                      for path, offset in _bitmap_members(vtype, name)]
+        elif target is not None and target.kind == "struct" and target.name not in EXCLUDED_TYPES:
+            found += [SwapMap(path.replace(".", "->", 1), variable.address, offset, True)
+                      for path, offset in _bitmap_members(target, name)]
+    return sorted(found, key=lambda m: not _hinted(m.name))
 
 
-def find_swap_map(types, mapping: Optional[dict] = None) -> tuple[Optional[SwapMap], str]:
-    """(the swap map, "") or (None, why not). MAPPING's `swap_map` names it
-    ("VARIABLE" or "VARIABLE.MEMBER")."""
+def swap_disk_sectors(types, read: ReadMemory) -> Optional[int]:
+    """The swap disk's size in sectors, as the kernel probed it (None if
+    the disk structures cannot be read)."""
+    try:
+        disk = types.get("struct disk")
+        capacity = disk.member("capacity")
+        raw = read(swap_disk_address(types) + capacity.offset, capacity.type.resolved().size)
+    except (TypeLookupError, UsageError, RspMemoryError):
+        return None
+    return int.from_bytes(raw, "little")
+
+
+def swap_maps(read: ReadMemory, types, candidates: list,
+              mapping: Optional[dict] = None) -> tuple[list, str]:
+    """([the swap map], how it was identified), or several maps of the
+    right size (the slot role then decides among them), or ([], why
+    none). MAPPING's `swap_map` ("VARIABLE", "VARIABLE.MEMBER" or
+    "VARIABLE->MEMBER") names it; otherwise the swap map is a candidate
+    whose bit count is the swap disk's size in pages."""
     wanted = (mapping or {}).get("swap_map")
-    candidates = _map_candidates(types)
     if wanted:
         chosen = [c for c in candidates if c.name == wanted]
         if not chosen:
-            return None, f"layout mapping: {wanted} is not a global struct bitmap * (or member)"
-        return chosen[0], ""
-    if len(candidates) == 1:
-        return candidates[0], ""
-    if candidates:
-        return None, ("several swap maps: " + ", ".join(c.name for c in candidates)
-                      + " (name one as swap_map in a layout mapping)")
-    return None, "no global struct bitmap * whose name says swap or slot"
+            return [], f"layout mapping: {wanted} is not a global struct bitmap * (or member)"
+        return chosen[:1], f"swap map = {wanted} (named in the layout mapping)"
+    sectors = swap_disk_sectors(types, read)
+    if not sectors:
+        return [], "swap map: unknown (the swap disk's size cannot be read)"
+    slots = sectors // SECTORS_PER_PAGE
+    counts = {}
+    for c in candidates:
+        try:
+            address = c.bitmap_address(read)
+            counts[c.name] = bit_count(read, types, address) if address else None
+        except RspMemoryError:
+            counts[c.name] = None
+    fitting = [c for c in candidates if counts[c.name] == slots]
+    size = f"{slots} bits = the swap disk's {sectors} sectors / {SECTORS_PER_PAGE}"
+    if len(fitting) == 1:
+        return fitting, f"swap map = {fitting[0].name}: {size}"
+    if fitting:
+        return fitting, (f"swap map: {', '.join(c.name for c in fitting)} all have {size}; "
+                         "the swap slot's member decides")
+    seen = ", ".join(f"{name} {count if count is not None else 'not set up'}"
+                     for name, count in counts.items()) or "none"
+    return [], (f"swap map: unknown (no struct bitmap reachable from a global has {size}; "
+                f"bit counts: {seen})")
 
 
-def find_slot_member(page_type: TypeInfo, mapping: Optional[dict] = None) -> Optional[str]:
-    """Member path in struct page of an anonymous page's swap slot
-    ("anon.slot_no"), or None."""
-    wanted = (mapping or {}).get("swap_slot")
-    if wanted:
-        page_type.member(wanted)   # TypeLookupError names the members
-        return wanted
-    try:
-        anon = page_type.member("anon").type.resolved()
-    except TypeLookupError:
-        return None
-    integers = [m.name for m in anon.members
-                if m.name and m.type.resolved().kind in ("base", "enum")
-                and m.type.resolved().name != "_Bool"]
-    for hint in SLOT_HINTS:
-        named = [n for n in integers if hint in n.lower()]
-        if len(named) == 1:
-            return f"anon.{named[0]}"
-    return None
+def bit_count(read: ReadMemory, types, address: int) -> int:
+    return read_struct(read, address, types.get("struct bitmap"))["bit_cnt"]
 
 
 def read_bitmap(read: ReadMemory, bitmap_type: TypeInfo, address: int) -> list[bool]:
