@@ -71,6 +71,7 @@ def run_run(args: argparse.Namespace) -> int:
     from harness.runner import RunnerOptions
     from harness.suite import run_suite, shard, summary_table
     from reports import write_report
+    from reports.layout_view import layout_summary
     adapter = get_adapter(args.kernel)
     scenarios = shard(_load(args, getattr(adapter, "programs_dir", None)), args.shard)
     try:
@@ -92,6 +93,8 @@ def run_run(args: argparse.Namespace) -> int:
     run = run_suite(adapter, scenarios, opts, args.jobs,
                     progress=lambda line: print(line, flush=True), shard_spec=args.shard)
     print(summary_table(run))
+    for line in layout_summary(run):
+        print(line)
     index = write_report(run, args.report)
     print(f"report: {index}")
     return 0 if run.passed else EXIT_FAILED

@@ -486,3 +486,42 @@ def test_wrong_code_output_difference_and_missed_checkpoints_are_failed_checks(r
     assert "while running: " in lines[1] and "code_page_contents" in lines[1]
     assert any(line.startswith("console output: test line 2") for line in lines)
     assert any(line.startswith("checkpoints: checkpoint 1 reached 0 times") for line in lines)
+
+
+# ---- how the SPT was read (Pintos-KAIST discovery notes) --------------------
+
+LAYOUT_NOTES = ["va = page.zq2: void * (distinct page-aligned user addresses on 40/40 pages, "
+                "decided at checkpoint 1 (pid 3))",
+                "swap slot: unknown (not seen yet: an anonymous page swapped out)"]
+
+
+def test_scenario_page_lists_which_member_was_used_for_what(run, tmp_path):
+    sc = run.scenarios[0]
+    sc.spt_layout = LAYOUT_NOTES + ["<b>escaped</b>"]
+    render_report(run, tmp_path / "o")
+    page = page_of(tmp_path / "o", sc.name)
+    assert 'id="spt-layout"' in page and html.escape(LAYOUT_NOTES[0]) in page
+    assert "&lt;b&gt;escaped&lt;/b&gt;" in page
+    assert 'id="spt-layout"' not in page_of(tmp_path / "o", run.scenarios[1].name)
+
+
+def test_layout_notes_survive_the_results_round_trip(run, tmp_path):
+    run.scenarios[0].spt_layout = LAYOUT_NOTES
+    run.save(tmp_path / "results.json")
+    assert RunResult.load(tmp_path / "results.json").scenarios[0].spt_layout == LAYOUT_NOTES
+    old = run.to_dict()
+    for sc in old["scenarios"]:
+        del sc["spt_layout"]                       # results written before the field
+    assert RunResult.from_dict(old).scenarios[0].spt_layout == []
+
+
+def test_text_summary_counts_each_roles_outcome(run):
+    from reports.layout_view import layout_summary
+    assert layout_summary(run) == []
+    run.scenarios[0].spt_layout = LAYOUT_NOTES
+    run.scenarios[1].spt_layout = LAYOUT_NOTES[:1]
+    assert layout_summary(run) == [
+        "SPT read as (scenarios that reached a checkpoint):",
+        "  va = page.zq2: void *  [2]",
+        f"  swap slot: unknown  [1]  e.g. {run.scenarios[0].name}: not seen yet: an anonymous "
+        "page swapped out"]
