@@ -48,6 +48,9 @@ class SptDiscovery:
         self.slot: Optional[SlotRole] = None
         self.op_types: dict = {}
         self.pages: dict = {}                 # pid -> [RawPage] or the read error, this stop
+        self.walks: dict = {}                 # pid -> page tables, this stop
+        self.where = ""
+        self.frame_checks: list[str] = []     # processes whose SPT and PTE frames disagree
 
     # ---- evidence ----
 
@@ -56,6 +59,7 @@ class SptDiscovery:
         """One stop: THREADS pid -> struct thread address, WALKS pid ->
         page tables; IMAGE the program of process CURRENT when its code at
         the breakpoint is that program's (else None)."""
+        self.walks, self.where = walks, where
         self._read_tables(threads, where)
         samples = [Sample(pid, pages, walks[pid], image if pid == current else None, stack_top)
                    for pid, pages in self.pages.items() if isinstance(pages, list)]
@@ -162,7 +166,37 @@ class SptDiscovery:
                 out[entry.va] = entry
         except (SptReadError, RspMemoryError) as e:
             return None, str(e)
+        self._check_frames(pid, out)
         return out, None
+
+    def _check_frames(self, pid: int, spt: dict) -> None:
+        """When most present pages of PID have an SPT frame other than the
+        PTE's, says how (one constant difference?) and whose frames the SPT
+        holds (which process maps them at the same addresses), once per
+        process: what tells a kernel whose struct pages hold another
+        process's frames from a misread (both come from one struct thread
+        at one stop, through one KERN_BASE for every process)."""
+        walk = self.walks.get(pid)
+        pairs = [(va, m.translate(va), spt[va].frame_pa) for va, m in
+                 ((va, walk.lookup(va)) for va in spt) if m is not None] if walk else []
+        wrong = [(va, pte, mine) for va, pte, mine in pairs if mine is not None and mine != pte]
+        if len(wrong) * 2 <= len(pairs) or any(c.startswith(f"pid {pid} ")
+                                               for c in self.frame_checks):
+            return
+        shifts = {mine - pte for _, pte, mine in wrong}
+        how = (f"always by {next(iter(shifts)):+#x}" if len(shifts) == 1 else
+               f"by {len(shifts)} different amounts")
+        owners = {}
+        for other, tables in self.walks.items():
+            if other != pid:
+                owners.update({phys: (other, va) for va, phys, _ in tables.iter_user_4k()})
+        held = [owners.get(mine) for va, _, mine in wrong]
+        same = {o[0] for va, o in zip((w[0] for w in wrong), held) if o and o[1] == va}
+        whose = (f"those are the frames pid {', '.join(map(str, sorted(same)))} maps at the "
+                 "same addresses" if same else "no other process maps those frames")
+        self.frame_checks.append(
+            f"pid {pid} at {self.where}: the SPT's frame differs from the PTE's on "
+            f"{len(wrong)}/{len(pairs)} present pages, {how}; {whose}")
 
     def _entry(self, page, bits: Optional[list]) -> SptPage:
         va = self.va.value(page)
@@ -185,7 +219,8 @@ class SptDiscovery:
         """What plays each role and how it was identified, one line each."""
         out = [self.table.note(), self.va.narrowing.note(), self.frame.narrowing.note(),
                self.writable.narrowing.note(), self.map_note]
-        return out + ([self.slot.narrowing.note()] if self.slot is not None else [])
+        out += [self.slot.narrowing.note()] if self.slot is not None else []
+        return out + [f"frame check: {line}" for line in self.frame_checks[:3]]
 
 
 def _table_narrowing(layout: SptLayout, mapping: dict) -> Narrowing:

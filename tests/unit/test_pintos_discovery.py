@@ -34,6 +34,15 @@ def make_discovery(kernels, name: str, mapping=None):
     return guest, SptDiscovery(layout, types, guest.mem.read, KERN_BASE, mapping)
 
 
+def observed(kernels, name: str):
+    """(guest, discovery, made) after one checkpoint of the standard
+    process (pintos_guest.PROCESS_PAGES) on layout NAME."""
+    guest, discovery = make_discovery(kernels, name)
+    thread, tables, made = build_process(guest, discovery.layout.tables[0])
+    observe(discovery, thread, tables)
+    return guest, discovery, made
+
+
 def set_map(guest: Guest, path: str, used: set, size: int = 16) -> None:
     """Points the global (member) PATH, a struct bitmap *, at a map of SIZE bits."""
     variable, _, member = path.partition(".")
@@ -156,9 +165,7 @@ def test_flags_that_agree_on_every_page_stay_unknown_until_they_differ(kernels):
 
 
 def test_a_name_hint_tells_apart_two_members_that_hold_the_same_values(kernels):
-    guest, discovery = make_discovery(kernels, "hinted_twins")
-    thread, tables, made = build_process(guest, discovery.layout.tables[0])
-    observe(discovery, thread, tables)
+    _, discovery, _ = observed(kernels, "hinted_twins")
     assert discovery.spt(3)[0][0x400000].writable is False
     assert notes_by_role(discovery)["writable"].endswith(
         "decided at checkpoint 1 (pid 3); page.copy_of_w: _Bool held the same values)")
@@ -173,9 +180,7 @@ def test_without_a_present_page_the_spt_is_not_read(kernels):
 
 
 def test_a_layout_without_a_flag_reads_writable_as_unknown(kernels):
-    guest, discovery = make_discovery(kernels, "no_flag")
-    thread, tables, _ = build_process(guest, discovery.layout.tables[0])
-    observe(discovery, thread, tables)
+    _, discovery, _ = observed(kernels, "no_flag")
     assert discovery.spt(3)[0][0x400000].writable is None
     assert notes_by_role(discovery)["writable"] == \
         "writable: unknown (no bool or integer member outside the page-type union)"
@@ -235,17 +240,27 @@ def test_two_maps_of_the_swap_disks_size_are_told_apart_by_the_slots(kernels):
     assert discovery.swap_bits()[2] and not discovery.swap_bits()[1]
 
 
-def test_a_process_whose_frames_all_differ_from_its_ptes_is_read_as_the_kernel_says(kernels):
-    """The decided frame member stays when one process's SPT disagrees
-    with its page table everywhere (a kernel that is really inconsistent):
-    that sample is set aside and the SPT is read as it is, for the
-    invariants to report."""
+def test_a_process_whose_spt_holds_another_processes_frames_is_read_and_named(kernels):
+    """Item 3 of issue 12 in miniature: pid 4's page tables map its own
+    frames, its SPT records the frames pid 5 maps at the same addresses.
+    The frame member stays decided (pids 3 and 5 fit it), pid 4's sample
+    is set aside, its SPT is read as the kernel keeps it (for the
+    invariants to report), and the note says whose frames they are."""
     guest, discovery = make_discovery(kernels, "hash")
-    thread, tables, _ = build_process(guest, discovery.layout.tables[0])
+    table = discovery.layout.tables[0]
+    thread, tables, _ = build_process(guest, table)
     shifted = {va: (t, w, kva and kva + 0x20C000) for va, (t, w, kva) in PROCESS_PAGES.items()}
-    other, _, _ = build_process(guest, discovery.layout.tables[0], pages=shifted)
-    discovery.observe({3: thread, 4: other}, {3: tables, 4: tables}, "checkpoint 1", current=3,
-                      image=FakeImage())
+    stale, _, _ = build_process(guest, table, pages=shifted)
+    other, other_tables, _ = build_process(guest, table, pages=shifted)
+    discovery.observe({3: thread, 4: stale, 5: other}, {3: tables, 4: tables, 5: other_tables},
+                      "checkpoint 101", current=3, image=FakeImage())
     assert discovery.spt(4)[0][0x400000].frame_pa == 0x200000 + 0x20C000
-    assert "1 sample(s) fit no member" not in notes_by_role(discovery)["frame"]
-    assert notes_by_role(discovery)["frame"].startswith("frame = page.frame->kva")
+    assert discovery.spt(5)[0][0x400000].frame_pa == 0x200000 + 0x20C000
+    notes = notes_by_role(discovery)
+    assert notes["frame"].startswith("frame = page.frame->kva")
+    for pid in (3, 5):
+        discovery.spt(pid)
+    assert [n for n in discovery.notes() if n.startswith("frame check")] == [
+        "frame check: pid 4 at checkpoint 101: the SPT's frame differs from the PTE's on 4/4 "
+        "present pages, always by +0x20c000; those are the frames pid 5 maps at the same "
+        "addresses"]
