@@ -128,7 +128,7 @@ def swap_maps(read: ReadMemory, types, candidates: list,
     fitting = [c for c in candidates if counts[c.name] == slots]
     size = f"{slots} bits = the swap disk's {sectors} sectors / {SECTORS_PER_PAGE}"
     if len(fitting) == 1:
-        return fitting, f"swap map = {fitting[0].name}: {size}"
+        return fitting, f"swap map = {fitting[0].name} ({size})"
     if fitting:
         return fitting, (f"swap map: {', '.join(c.name for c in fitting)} all have {size}; "
                          "the swap slot's member decides")

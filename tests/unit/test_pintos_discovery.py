@@ -91,7 +91,7 @@ def test_every_role_is_decided_from_the_running_kernel(kernels, name, swap_map):
                                         "flags on 5/5 pages, decided at checkpoint 1 (pid 3))")
     assert notes["frame"].startswith("frame = page.frame->kva: void * (the kernel address of "
                                      "the PTE's frame on 4/4 present pages")
-    assert notes["swap map"].startswith(f"swap map = {swap_map}: 16 bits")
+    assert notes["swap map"].startswith(f"swap map = {swap_map} (16 bits")
 
 
 def test_names_that_point_at_the_wrong_members_do_not_matter(kernels):
@@ -126,7 +126,7 @@ def test_names_that_point_at_the_wrong_members_do_not_matter(kernels):
     assert notes["va"].startswith("va = page.q1: void *")
     assert notes["frame"].startswith("frame = page.q2->q3: void *")
     assert notes["writable"].startswith("writable = page.q4: _Bool")
-    assert notes["swap map"].startswith("swap map = q9->q6: 16 bits")
+    assert notes["swap map"].startswith("swap map = q9->q6 (16 bits")
     assert discovery.notes()[-1].startswith("swap slot = page.anon.q5: size_t in q9->q6")
     spt, _ = discovery.spt(3)
     assert spt[0x400000].writable is False and spt[0x400000].frame_pa == 0x200000

@@ -228,7 +228,7 @@ def test_pools_count_user_frames_and_the_swap_map_found_by_its_size(kernels):
     pools = inspector.pools()
     assert (pools.user_frames_total, pools.user_frames_free) == (10, 7)
     assert (pools.swap_slots_total, pools.swap_slots_used) == (16, 3)
-    assert "swap map = swap_table: 16 bits = the swap disk's 128 sectors / 8" in \
+    assert "swap map = swap_table (16 bits = the swap disk's 128 sectors / 8)" in \
         inspector.layout_notes()
 
 
