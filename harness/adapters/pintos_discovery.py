@@ -76,21 +76,38 @@ class SptDiscovery:
 
     def _read_tables(self, threads: dict, where: str) -> None:
         self.pages = {}
+        if self.table.decided is None:
+            self.table.observe(self._table_trials(threads), where)
         chosen = self.table.decided
-        if chosen is None:
-            trials = {c: [] for c in self.table.alive}
-            for pid, thread in threads.items():
-                for c in self.table.alive:
-                    pages = self._read(thread, c.payload)
-                    if isinstance(pages, str):
-                        trials[c].append(((pid, None), 0, False))
-                    else:
-                        trials[c] += [((pid, p.address), p.address, True) for p in pages]
-            self.table.observe({c: t or None for c, t in trials.items()}, where)
-            chosen = self.table.decided
         for pid, thread in threads.items():
             self.pages[pid] = (self._read(thread, chosen.payload) if chosen is not None else
                                f"SPT table: {self.table.note()}")
+
+    def _table_trials(self, threads: dict) -> dict:
+        """Each candidate table walked in every thread: a walk that fails
+        does not fit; of walks that all succeed, one whose pages include
+        every other's in each thread is the SPT (which holds every page of
+        a process; another table of pages, an mmap list, holds some)."""
+        walked = {c: {pid: self._read(thread, c.payload) for pid, thread in threads.items()}
+                  for c in self.table.alive}
+        sets = {c: {pid: {p.address for p in pages} for pid, pages in by_pid.items()}
+                for c, by_pid in walked.items()
+                if not any(isinstance(pages, str) for pages in by_pid.values())}
+        widest = [c for c in sets if all(sets[c][pid] >= sets[o][pid]
+                                         for o in sets for pid in threads)]
+        trials = {}
+        for c, by_pid in walked.items():
+            if widest and c not in widest:
+                trials[c] = [("holds fewer pages", 0, False)]
+                continue
+            trial = []
+            for pid, pages in by_pid.items():
+                if isinstance(pages, str):
+                    trial.append(((pid, None), 0, False))
+                else:
+                    trial += [((pid, p.address), p.address, True) for p in pages]
+            trials[c] = trial or None
+        return trials
 
     def _read(self, thread: int, table: tuple):
         try:

@@ -9,7 +9,7 @@ From the types alone (discover_layout):
   * the link: a `struct hash_elem` (for a hash) or `struct list_elem` (for
     a list) member of `struct page`; where several tables or links are
     possible, the running kernel decides (pintos_discovery.py: the walk
-    that reads pages with valid `operations`);
+    that reads pages with valid `operations` and holds every other's);
   * `operations`: the member that points to `struct page_operations`, and
     the `enum vm_type` member of that struct.
 Every other member of struct page (va, frame, writable, swap slot) is

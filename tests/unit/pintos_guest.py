@@ -100,6 +100,9 @@ LAYOUTS = {
     # two flags that say the same on every page: undecidable until they differ
     "twin_flags": (HEAD, "struct hash_elem spt_elem; bool q_a; bool q_b;", FRAME,
                    "struct hash pages;", *SLOT_MAP),
+    # the SPT hash and a list of some of the pages (mmaps), no telling names
+    "two_tables": (HEAD, "struct hash_elem q_h; struct list_elem q_l; bool writable;", FRAME,
+                   "struct list q_mmaps; struct hash q_pages;", *SLOT_MAP),
     # the same, but one of them is named like a writable flag
     "hinted_twins": (HEAD, "struct hash_elem spt_elem; bool copy_of_w; bool writable;", FRAME,
                      "struct hash pages;", *SLOT_MAP),

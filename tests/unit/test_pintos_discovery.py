@@ -133,6 +133,20 @@ def test_names_that_point_at_the_wrong_members_do_not_matter(kernels):
     assert spt[0x10001000].swap_slot == 5
 
 
+def test_the_spt_is_the_table_that_holds_every_page(kernels):
+    guest, discovery = make_discovery(kernels, "two_tables")
+    tables = {c.path: (c, link) for c, link in discovery.layout.tables}
+    thread, page_tables, made = build_process(guest, tables["spt.q_pages"])
+    link = guest.page.offset_of("q_l")
+    guest.link_list(thread + guest.thread.offset_of("spt.q_mmaps"),
+                    [made[0x402000] + link, made[0x403000] + link])
+    observe(discovery, thread, page_tables)
+    assert notes_by_role(discovery)["SPT"].startswith(
+        "SPT = hash struct thread.spt.q_pages of struct page via page.q_h (its walk read 5 "
+        "struct pages with valid operations, decided at checkpoint 1")
+    assert sorted(discovery.spt(3)[0]) == sorted(PROCESS_PAGES)
+
+
 def test_a_course_mapping_wins_over_behaviour(kernels):
     mapping = {"va": "q1", "frame": "q2", "kva": "q3", "writable": "writable"}
     guest, discovery = make_discovery(kernels, "decoy", mapping)
