@@ -149,8 +149,9 @@ class FrameRole:
                            (not hinted(p, FRAME_HINTS), not hinted(k, KVA_HINTS),
                             _order(p, fields), _order(k, scalar_fields(p.target))))
                  for p, k in pairs]
-        fixed = next((c for c in cands if (c.payload[0].path, c.payload[1].path)
-                      == (mapping.get("frame"), mapping.get("kva"))), None)
+        named = (mapping.get("frame"), mapping.get("kva", "kva"))
+        fixed = next((c for c in cands if (c.payload[0].path, c.payload[1].path) == named),
+                     None)
         self.narrowing = Narrowing(
             "frame", cands, "the kernel address of the PTE's frame on {matched}/{tried} "
             "present pages", "a present page whose SPT entry points to a frame", fixed)
@@ -212,8 +213,8 @@ class WritableRole:
         fixed = None
         for key, inverted in (("writable", False), ("read_only", True)):
             if mapping.get(key):
-                fixed = next(c for c in cands if c.payload[0].path == mapping[key]
-                             and c.payload[1] == inverted)
+                fixed = _fixed(fields, mapping[key], lambda f, inv=inverted: Candidate(
+                    ("!" if inv else "") + f.describe(), (f, inv)))
             elif key in mapping:          # "" = the kernel keeps no such flag
                 cands, why = [], "none: the layout mapping says the kernel keeps no such flag"
         self.narrowing = Narrowing(

@@ -155,9 +155,14 @@ def test_a_course_mapping_wins_over_behaviour(kernels):
     for address in made.values():
         guest.mem.put(address, guest.page, "writable", 1)
     observe(discovery, thread, tables)
-    assert notes_by_role(discovery)["writable"] == \
-        "writable = page.writable: _Bool (named in the layout mapping)"
+    notes = notes_by_role(discovery)
+    assert notes["writable"] == "writable = page.writable: _Bool (named in the layout mapping)"
+    assert notes["va"] == "va = page.q1: void * (named in the layout mapping)"
+    assert notes["frame"] == "frame = page.q2->q3: void * (named in the layout mapping)"
     assert discovery.spt(3)[0][0x400000].writable is True
+    _, in_union = make_discovery(kernels, "hash", {"read_only": "anon.slot_no"})
+    assert notes_by_role(in_union)["writable"] == \
+        "writable = !page.anon.slot_no: size_t (named in the layout mapping)"
 
 
 # ---- undecidable: unknown, with the reason ----
