@@ -97,7 +97,7 @@ class VaRole:
                 and f.kind in ("pointer", "int") and not _points_to_struct(f)]
         self.narrowing = Narrowing(
             "va", [candidate(f) for f in pool],
-            "distinct page-aligned user addresses on {matched}/{tried} pages",
+            "distinct page-aligned addresses on {matched}/{tried} pages",
             "a page that is present in the page table",
             _fixed(fields, mapping.get("va"), candidate))
 
@@ -106,16 +106,18 @@ class VaRole:
                                 for c in self.narrowing.alive}, where)
 
     def _trial(self, field: Field, sample: Sample):
-        """Every page fits if its value is a user page address, unique in
-        the process; none does if no value is present in the page tables
-        (which have present pages: else the sample tells nothing)."""
+        """Every page fits if its value is a page address, unique in the
+        process; none does unless some value is a user page present in the
+        page tables (which have present pages: else the sample tells
+        nothing). A kernel that keeps pages at kernel addresses in an SPT
+        (an mmap it should have refused) does not hide its va member."""
         if not sample.pages or next(sample.walk.iter_user_pages(), None) is None:
             return None
         values = [field.value(p.data) for p in sample.pages]
         seen = Counter(values)
-        fits = [v != 0 and v % PAGE == 0 and v < self.kern_base and seen[v] == 1
-                for v in values]
-        if not any(ok and sample.walk.lookup(v) is not None for v, ok in zip(values, fits)):
+        fits = [v != 0 and v % PAGE == 0 and seen[v] == 1 for v in values]
+        if not any(ok and v < self.kern_base and sample.walk.lookup(v) is not None
+                   for v, ok in zip(values, fits)):
             fits = [False] * len(values)
         return [((sample.pid, p.address), v, ok)
                 for p, v, ok in zip(sample.pages, values, fits)]

@@ -14,8 +14,8 @@ import pytest
 from harness.adapters.pintos_discovery import SptDiscovery
 from harness.adapters.pintos_inspect import KERN_BASE
 from harness.adapters.pintos_spt import discover_layout
-from tests.unit.pintos_guest import (PROCESS_PAGES, STACK_PAGE, FakeImage, Guest, build_process,
-                                     compile_layouts, dwarf, names_of, walk)
+from tests.unit.pintos_guest import (PAGE, PROCESS_PAGES, STACK_PAGE, FakeImage, Guest,
+                                     build_process, compile_layouts, dwarf, names_of, walk)
 
 SWAPPED = {0x10000000: 2, 0x10001000: 5}      # va -> slot
 
@@ -145,6 +145,18 @@ def test_the_spt_is_the_table_that_holds_every_page(kernels):
         "SPT = hash struct thread.spt.q_pages of struct page via page.q_h (its walk read 5 "
         "struct pages with valid operations, decided at checkpoint 1")
     assert sorted(discovery.spt(3)[0]) == sorted(PROCESS_PAGES)
+
+
+def test_pages_at_kernel_addresses_in_the_spt_do_not_hide_the_va_member(kernels):
+    """2wheeh's mmap-kernel: an mmap that should have been refused leaves
+    thousands of SPT pages at and above KERN_BASE."""
+    guest, discovery = make_discovery(kernels, "hash")
+    pages = dict(PROCESS_PAGES)
+    pages.update({KERN_BASE - PAGE + i * PAGE: (0, True, None) for i in range(40)})
+    thread, tables, _ = build_process(guest, discovery.layout.tables[0], pages=pages)
+    observe(discovery, thread, tables)
+    spt, why = discovery.spt(3)
+    assert why is None and KERN_BASE + 38 * PAGE in spt and 0x400000 in spt
 
 
 def test_a_course_mapping_wins_over_behaviour(kernels):

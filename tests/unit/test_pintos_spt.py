@@ -253,7 +253,7 @@ def test_spt_of_a_process_and_the_reasons_when_not_readable(kernels):
     spt, why = inspector.spt(proc)
     assert why is None and spt[0x400000].frame_pa == 0x200000 and spt[0x400000].writable is False
     notes = inspector.layout_notes()
-    assert notes[1].startswith("va = page.va: void * (distinct page-aligned user addresses "
+    assert notes[1].startswith("va = page.va: void * (distinct page-aligned addresses "
                                "on 5/5 pages, decided at checkpoint 1 (pid 3))")
     assert notes[3].startswith("writable = page.writable: _Bool (followed the ELF segment flags")
     guest.mem.put(KERN_BASE + 0x400000, guest.thread, "spt.pages.buckets",

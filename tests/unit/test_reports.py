@@ -490,7 +490,7 @@ def test_wrong_code_output_difference_and_missed_checkpoints_are_failed_checks(r
 
 # ---- how the SPT was read (Pintos-KAIST discovery notes) --------------------
 
-LAYOUT_NOTES = ["va = page.zq2: void * (distinct page-aligned user addresses on 40/40 pages, "
+LAYOUT_NOTES = ["va = page.zq2: void * (distinct page-aligned addresses on 40/40 pages, "
                 "decided at checkpoint 1 (pid 3))",
                 "swap slot: unknown (not seen yet: an anonymous page swapped out)"]
 
