@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from harness.adapters.pintos_evidence import Candidate, Narrowing
+from harness.adapters.pintos_frame_check import frame_check
 from harness.adapters.pintos_roles import FrameRole, Sample, SlotRole, VaRole, WritableRole
 from harness.adapters.pintos_spt import SptLayout, SptReadError, read_pages
 from harness.adapters.pintos_swap import map_candidates, read_bitmap, swap_maps
@@ -124,9 +125,10 @@ class SptDiscovery:
         if self.frame.narrowing.decided is None:
             return False
         try:
-            return self.frame.kva(page) != 0
+            kva, elsewhere = self.frame.frame_of(page)
         except RspMemoryError:
             return False
+        return kva != 0 and not elsewhere
 
     def _map_bits(self) -> dict:
         """Swap map name -> its bits now, for the maps of the right size
@@ -175,53 +177,32 @@ class SptDiscovery:
                 return None, f"SPT members not identified: {role.narrowing.note()}"
         bits = self.swap_bits() if self.slot is not None and self.slot.narrowing.decided else None
         out: dict = {}
+        elsewhere: dict = {}                  # va -> frame another page holds now
         try:
             for page in pages:
-                entry = self._entry(page, bits)
+                entry, stale = self._entry(page, bits)
                 if entry.va in out:
                     return None, f"two SPT entries for va {entry.va:#x}"
                 out[entry.va] = entry
+                if stale is not None:
+                    elsewhere[entry.va] = stale
         except (SptReadError, RspMemoryError) as e:
             return None, str(e)
-        self._check_frames(pid, out)
+        if not any(c.startswith(f"pid {pid} ") for c in self.frame_checks):
+            found = frame_check(pid, self.where, self.walks, out, elsewhere)
+            self.frame_checks += [found] if found else []
         return out, None
 
-    def _check_frames(self, pid: int, spt: dict) -> None:
-        """When most present pages of PID have an SPT frame other than the
-        PTE's, says how (one constant difference?) and whose frames the SPT
-        holds (which process maps them at the same addresses), once per
-        process: what tells a kernel whose struct pages hold another
-        process's frames from a misread (both come from one struct thread
-        at one stop, through one KERN_BASE for every process)."""
-        walk = self.walks.get(pid)
-        pairs = [(va, m.translate(va), spt[va].frame_pa) for va, m in
-                 ((va, walk.lookup(va)) for va in spt) if m is not None] if walk else []
-        wrong = [(va, pte, mine) for va, pte, mine in pairs if mine is not None and mine != pte]
-        if len(wrong) * 2 <= len(pairs) or any(c.startswith(f"pid {pid} ")
-                                               for c in self.frame_checks):
-            return
-        shifts = {mine - pte for _, pte, mine in wrong}
-        how = (f"always by {next(iter(shifts)):+#x}" if len(shifts) == 1 else
-               f"by {len(shifts)} different amounts")
-        owners = {}
-        for other, tables in self.walks.items():
-            if other != pid:
-                owners.update({phys: (other, va) for va, phys, _ in tables.iter_user_4k()})
-        held = [owners.get(mine) for va, _, mine in wrong]
-        same = {o[0] for va, o in zip((w[0] for w in wrong), held) if o and o[1] == va}
-        whose = (f"those are the frames pid {', '.join(map(str, sorted(same)))} maps at the "
-                 "same addresses" if same else "no other process maps those frames")
-        self.frame_checks.append(
-            f"pid {pid} at {self.where}: the SPT's frame differs from the PTE's on "
-            f"{len(wrong)}/{len(pairs)} present pages, {how}; {whose}")
-
-    def _entry(self, page, bits: Optional[list]) -> SptPage:
+    def _entry(self, page, bits: Optional[list]) -> tuple[SptPage, Optional[int]]:
+        """PAGE as an SptPage, and the physical frame its frame pointer
+        leads to when that frame belongs to another page now (else None):
+        such a page is not resident."""
         va = self.va.value(page)
-        kva = self.frame.kva(page)
+        kva, elsewhere = self.frame.frame_of(page)
         if kva and kva < self.kern_base:
             raise SptReadError(f"page {va:#x}: frame->kva {kva:#x} is below KERN_BASE "
                                f"{self.kern_base:#x}")
-        frame_pa = kva - self.kern_base if kva else None
+        frame_pa = kva - self.kern_base if kva and not elsewhere else None
         slot, known = None, True
         if page.type == ANON and frame_pa is None:
             if bits is None:
@@ -229,13 +210,16 @@ class SptDiscovery:
             else:
                 raw = self.slot.value(page)
                 slot = raw if 0 <= raw < len(bits) else None
-        return SptPage(va=va, type=page.type, writable=self.writable.value(page),
-                       frame_pa=frame_pa, swap_slot=slot, swap_slot_known=known)
+        entry = SptPage(va=va, type=page.type, writable=self.writable.value(page),
+                        frame_pa=frame_pa, swap_slot=slot, swap_slot_known=known)
+        return entry, (kva - self.kern_base if kva and elsewhere else None)
 
     def notes(self) -> list[str]:
         """What plays each role and how it was identified, one line each."""
-        out = [self.table.note(), self.va.narrowing.note(), self.frame.narrowing.note(),
-               self.writable.narrowing.note(), self.map_note]
+        owner = self.frame.owner
+        out = [self.table.note(), self.va.narrowing.note(), self.frame.narrowing.note()]
+        out += [owner.note()] if owner is not None else []
+        out += [self.writable.narrowing.note(), self.map_note]
         out += [self.slot.narrowing.note()] if self.slot is not None else []
         return out + [f"frame check: {line}" for line in self.frame_checks[:3]]
 

@@ -133,10 +133,16 @@ def _points_to_struct(field: Field) -> bool:
 
 
 class FrameRole:
-    """The page's frame: page.P->K, the kernel address of the frame."""
+    """The page's frame: page.P->K, the kernel address of the frame; and,
+    once that is known, the member of the frame struct that points back at
+    its page (`owner`), which tells a frame the page holds from one the
+    kernel gave to another page without clearing the old page's pointer."""
 
     def __init__(self, page_type, mapping: dict, read: ReadMemory, kern_base: int):
         self.read, self.kern_base = read, kern_base
+        self.page_name = page_type.resolved().name
+        self.owner: Optional[Narrowing] = None
+        self._owner_of = None                  # the frame candidate `owner` was made for
         fields = scalar_fields(page_type)
         pairs = []
         for p in fields:
@@ -178,6 +184,37 @@ class FrameRole:
                 trial.append(((sample.pid, page.address), kva, kva == frame + self.kern_base))
             trials[c] = trial or None
         self.narrowing.observe(trials, where)
+        self._observe_owner(sample, resident, pointees, where)
+
+    def _observe_owner(self, sample: Sample, resident: list, pointees: dict, where: str) -> None:
+        """The owner role on the present pages whose frame the decided
+        P->K confirms: a pointer to struct page in the frame struct that
+        holds the page's own address."""
+        chosen = self.narrowing.decided
+        if chosen is None:
+            return
+        p, k = chosen.payload
+        if self._owner_of is not chosen:
+            self.owner, self._owner_of = self._owner_narrowing(p), chosen
+        confirmed = []
+        for page, frame in resident:
+            pointer = p.value(page.data)
+            data = self._pointee(pointees, pointer, p.target.size) if pointer else None
+            if data is not None and k.value(data) == frame + self.kern_base:
+                confirmed.append((page, data))
+        self.owner.observe({c: [((sample.pid, page.address), c.payload.value(data),
+                                 c.payload.value(data) == page.address)
+                                for page, data in confirmed] or None
+                            for c in self.owner.alive}, where)
+
+    def _owner_narrowing(self, p: Field) -> Narrowing:
+        inner = scalar_fields(p.target)
+        cands = [Candidate(f"frame.{f.path}: {f.type.name}", f, f.where, hinted(f, ("page",)),
+                           (not hinted(f, ("page",)), _order(f, inner)))
+                 for f in inner if f.target is not None and f.target.name == self.page_name]
+        return Narrowing("frame owner", cands, "points back to the page on {matched}/{tried} "
+                         "present pages", "a present page", empty_why="the frame struct has "
+                         "no pointer to struct page: a page's frame pointer is taken as it is")
 
     def _pointee(self, cache: dict, address: int, size: int) -> Optional[bytes]:
         if address not in cache:
@@ -187,13 +224,19 @@ class FrameRole:
                 cache[address] = None
         return cache[address]
 
-    def kva(self, page: RawPage) -> Optional[int]:
-        """P->K of PAGE: 0 when P is NULL. Only once decided."""
+    def frame_of(self, page: RawPage) -> tuple[int, bool]:
+        """(P->K of PAGE, whether that frame belongs to another page now):
+        (0, False) when P is NULL; the second is False while the owner
+        member is not known. Only once the frame role is decided."""
         p, k = self.narrowing.decided.payload
         pointer = p.value(page.data)
         if pointer == 0:
-            return 0
-        return k.read(self.read, pointer)
+            return 0, False
+        owner = self.owner.decided if self.owner is not None else None
+        if owner is None:
+            return k.read(self.read, pointer), False
+        data = self.read(pointer, p.target.size)
+        return k.value(data), owner.payload.value(data) != page.address
 
 
 class WritableRole:

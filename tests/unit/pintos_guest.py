@@ -108,13 +108,13 @@ LAYOUTS = {
                      "struct hash pages;", *SLOT_MAP),
 }
 # per layout: what the Guest writes where (member paths); defaults in NAMES
-NAMES = {"ops": "operations", "va": "va", "frame": "frame", "kva": "kva",
+NAMES = {"ops": "operations", "va": "va", "frame": "frame", "kva": "kva", "owner": "page",
          "flag": "writable", "slot": "anon.slot_no"}
 LAYOUT_NAMES = {
     "read_only": {"flag": "read_only"},
     "list": {"slot": "anon.swap_idx"},
     "no_flag": {"flag": None, "slot": None},
-    "decoy": {"ops": "q0", "va": "q1", "frame": "q2", "kva": "q3", "flag": "q4",
+    "decoy": {"ops": "q0", "va": "q1", "frame": "q2", "kva": "q3", "owner": "q8", "flag": "q4",
               "slot": "anon.q5"},
     "twin_flags": {"flag": ("q_a", "q_b")},
     "hinted_twins": {"flag": ("writable", "copy_of_w")},
@@ -213,6 +213,7 @@ class Guest:
             frame_type = self.types.get("struct frame")
             frame = self.alloc(frame_type.size)
             self.mem.put(frame, frame_type, self.names["kva"], kva)
+            self.mem.put(frame, frame_type, self.names["owner"], page)
             self.mem.put(page, self.page, self.names["frame"], frame)
         return page
 

@@ -91,6 +91,8 @@ def test_every_role_is_decided_from_the_running_kernel(kernels, name, swap_map):
                                         "flags on 5/5 pages, decided at checkpoint 1 (pid 3))")
     assert notes["frame"].startswith("frame = page.frame->kva: void * (the kernel address of "
                                      "the PTE's frame on 4/4 present pages")
+    assert notes["frame owner"].startswith("frame owner = frame.page: struct page * (points "
+                                           "back to the page on 4/4 present pages")
     assert notes["swap map"].startswith(f"swap map = {swap_map} (16 bits")
 
 
@@ -295,3 +297,40 @@ def test_a_process_whose_spt_holds_another_processes_frames_is_read_and_named(ke
         "frame check: pid 4 at checkpoint 101: the SPT's frame differs from the PTE's on 4/4 "
         "present pages, always by +0x20c000; those are the frames pid 5 maps at the same "
         "addresses"]
+
+
+def test_a_frame_that_points_back_to_another_page_is_not_this_pages(kernels):
+    """jungle5-pintos-1: swap-out leaves page->frame set; the frame then
+    holds another page. The page is swapped (its slot read), not resident."""
+    guest, discovery = make_discovery(kernels, "hash")
+    set_map(guest, "swap_table", {2, 5})
+    thread, tables, made = build_process(guest, discovery.layout.tables[0], swapped=SWAPPED)
+    frame_of_other = guest.mem.read(made[0x403000] + guest.page.offset_of("frame"), 8)
+    for va in SWAPPED:                                  # stale: the frame of page 0x403000
+        guest.mem.write(made[va] + guest.page.offset_of("frame"), frame_of_other)
+    observe(discovery, thread, tables)
+    spt = discovery.spt(3)[0]
+    assert [(spt[va].frame_pa, spt[va].swapped, spt[va].swap_slot) for va in SWAPPED] == [
+        (None, True, 2), (None, True, 5)]
+    assert spt[0x403000].frame_pa == 0x203000
+
+
+def test_pages_pointing_at_another_processes_frames_are_named_by_the_frame_check(kernels):
+    """Item 3 again, with the struct frames themselves shared: pid 4's
+    pages point at the frame structs of pid 5's pages."""
+    guest, discovery = make_discovery(kernels, "hash")
+    table = discovery.layout.tables[0]
+    shifted = {va: (t, w, kva and kva + 0x20C000) for va, (t, w, kva) in PROCESS_PAGES.items()}
+    other, other_tables, theirs = build_process(guest, table, pages=shifted)
+    stale, own_tables, mine = build_process(guest, table)
+    frame = guest.page.offset_of("frame")
+    for va, page in mine.items():
+        guest.mem.write(page + frame, guest.mem.read(theirs[va] + frame, 8))
+    discovery.observe({4: stale, 5: other}, {4: own_tables, 5: other_tables}, "checkpoint 101",
+                      current=5, image=FakeImage())
+    assert discovery.spt(4)[0][0x400000].frame_pa is None
+    assert discovery.spt(5)[0][0x400000].frame_pa == 0x200000 + 0x20C000
+    assert [n for n in discovery.notes() if n.startswith("frame check")] == [
+        "frame check: pid 4 at checkpoint 101: the SPT's frame differs from the PTE's on 4/4 "
+        "present pages, always by +0x20c000; those are the frames pid 5 maps at the same "
+        "addresses; 4 of those frames point back to another page"]
