@@ -25,6 +25,8 @@ from harness.errors import HarnessError, UsageError
 # (Pintos-KAIST's format; the reference kernel prints the same).
 EXIT_LINE = re.compile(r"^([^\s:]+): exit\((-?\d+)\)\s*$", re.MULTILINE)
 PANIC_LINE = re.compile(r"^.*Kernel PANIC.*$", re.MULTILINE)
+# What both kernels print after the panic line: return addresses, innermost first.
+CALL_STACK = re.compile(r"^Call stack:((?:\s+0x[0-9a-fA-F]+)+)", re.MULTILINE)
 
 
 class Ending(enum.Enum):
@@ -240,6 +242,23 @@ class KernelAdapter(ABC):
         """Asks the stopped kernel for a preemption, a delay or memory
         pressure (field of the kernel's request block)."""
         raise UsageError(f"the {self.name} kernel takes no {field} requests")
+
+    def with_call_stack(self, panic_line: str | None, console: str) -> str | None:
+        """PANIC_LINE followed by the "Call stack:" printed after it in
+        CONSOLE, symbolised and checked like every call chain
+        (harness.symbols.format_call_chain); raw addresses when the kernel's
+        symbols cannot be read."""
+        match = CALL_STACK.search(console, console.find(panic_line)) if panic_line else None
+        if match is None:
+            return panic_line
+        addresses = [int(word, 16) for word in match.group(1).split()]
+        try:
+            from harness.symbols import checked_chain, format_call_chain
+            symbols = self.kernel_symbols()
+            frames = format_call_chain(symbols, checked_chain(symbols, None, addresses))
+        except Exception:  # noqa: BLE001 - no symbols: the raw addresses still help
+            frames = " < ".join(hex(a) for a in addresses)
+        return f"{panic_line} [call stack: {frames}]"
 
     def leak_problem(self, outcome: BootOutcome) -> str | None:
         """A one-line description of frames or swap slots still in use

@@ -27,7 +27,8 @@ from typing import Optional
 from harness.adapters.pintos_discovery import SptDiscovery
 from harness.adapters.pintos_spt import SptLayout, SptNotRecognised, discover_layout
 from harness.adapters.pintos_swap import read_bitmap
-from harness.adapters.thread_report import describe_chain, frame_pointer_chain, thread_line
+from harness.adapters.thread_report import (describe_chain, entry_return, thread_line,
+                                            walk_frame_pointers)
 from harness.dwarf_types import TypeLookupError
 from harness.rsp import RspMemoryError
 from harness.state_capture import KernelInspector, ProcessInfo
@@ -153,12 +154,11 @@ class PintosInspector(KernelInspector):
             return False
         # the whole chain (a report shows the innermost frames only): teardown
         # is near the bottom of a deep stack, e.g. 11 frames below a disk wait
-        chain = frame_pointer_chain(self.read, rip, rbp, page, page + PAGE, limit=PAGE // 16)
-        for address in chain:
-            found = self.symbols.function_at(address)
-            if found is not None and found[0].name in TEARDOWN_FUNCTIONS:
-                return True
-        return False
+        chain = walk_frame_pointers(self.read, self.symbols, rip, [], rbp, page, page + PAGE)
+        where = self.symbols.function_at(rip)
+        names = [where[0].name if where else None]
+        names += [self.symbols.caller_of(address) for address in chain.returns]
+        return any(name in TEARDOWN_FUNCTIONS for name in names)
 
     def _saved_rip_rbp(self, page: int) -> tuple[int, int]:
         """rip and rbp that thread_launch saved in the `tf` of the thread at PAGE."""
@@ -253,14 +253,16 @@ class PintosInspector(KernelInspector):
         return lines
 
     def _thread_where(self, page: int, running: bool) -> str:
+        known: list[int] = []
         if running:
             rip, rbp = self.dbg.register("rip"), self.dbg.register("rbp")
             if self.dbg.register("cs") & CPL_MASK:
                 return f"user mode at {rip:#x}"
+            known = entry_return(self.read, self.symbols, rip, self.dbg.register("rsp"))
         else:
             rip, rbp = self._saved_rip_rbp(page)
-        chain = frame_pointer_chain(self.read, rip, rbp, page, page + PAGE)
-        return describe_chain(self.symbols.describe, chain)
+        chain = walk_frame_pointers(self.read, self.symbols, rip, known, rbp, page, page + PAGE)
+        return describe_chain(self.symbols, chain)
 
     # ---- palloc pools ----
 

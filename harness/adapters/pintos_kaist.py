@@ -51,7 +51,6 @@ FS_SLACK_BYTES = 2 << 20
 DEFAULT_SWAP_BYTES = 4 * DISK_UNIT_BYTES  # Pintos-KAIST tests: SWAP_DISK = 4
 # power_off() prints this before the ACPI write (some trees decorate the line).
 POWEROFF_TEXT = re.compile(r"^.*Powering off\.\.\..*$", re.MULTILINE)
-CALL_STACK = re.compile(r"^Call stack:((?:\s+0x[0-9a-fA-F]+)+)", re.MULTILINE)
 LAYOUT_ENV = "VMCHECK_PINTOS_LAYOUT"
 
 
@@ -211,19 +210,6 @@ class PintosKaistAdapter(KernelAdapter):
         return BootOutcome(ending=ending, qemu_status=qemu_status, exits=find_exits(console),
                            panic_line=panic,
                            poweroff_line=powered_off.group(0).strip() if powered_off else None)
-
-    def with_call_stack(self, panic_line: str, console: str) -> str:
-        """PANIC_LINE followed by the symbolised "Call stack:" line after it."""
-        match = CALL_STACK.search(console, console.find(panic_line))
-        if match is None:
-            return panic_line
-        addresses = [int(word, 16) for word in match.group(1).split()]
-        try:
-            symbols = self.kernel_symbols()
-            frames = [symbols.describe(a) for a in addresses]
-        except Exception:  # noqa: BLE001 - no symbols: the raw addresses still help
-            frames = [hex(a) for a in addresses]
-        return f"{panic_line} [call stack: {' < '.join(frames)}]"
 
     def read_fs_file(self, disks: Disks, name: str) -> bytes:
         image = raw_fs_image(disks)

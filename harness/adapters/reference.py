@@ -170,7 +170,7 @@ class ReferenceAdapter(KernelAdapter):
         poweroff = [line for line in console.splitlines() if line.startswith(POWEROFF_PREFIX)]
         return BootOutcome(ending=endings.get(qemu_status, Ending.QEMU_ERROR),
                            qemu_status=qemu_status, exits=find_exits(console),
-                           panic_line=find_panic(console),
+                           panic_line=self.with_call_stack(find_panic(console), console),
                            poweroff_line=poweroff[-1] if poweroff else None)
 
     def read_fs_file(self, disks: Disks, name: str) -> bytes:

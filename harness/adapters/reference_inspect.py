@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from harness.adapters.thread_report import (MAX_FRAMES, describe_chain, stack_return_addresses,
-                                            thread_line)
+from harness.adapters.thread_report import (describe_chain, entry_return, thread_line,
+                                            walk_frame_pointers)
 from harness.state_capture import KernelInspector, ProcessInfo
 from harness.typed_memory import StructureError, iter_hash, iter_list, read_struct, read_value
 from oracles.state import ANON, FILE, UNINIT, PoolState, SptPage
@@ -26,7 +26,8 @@ VM_TYPES = {0: UNINIT, 1: ANON, 2: FILE}
 SWAP_SLOT_NONE = (1 << 64) - 1
 PAGE = 4096
 KSTACK_PAGES = 4          # THREAD_KSTACK_PAGES, include/kernel/thread.h
-SWITCH_FRAME_RET = 48     # switch.S: six saved registers, then the return address
+SWITCH_FRAME_RBP = 32     # switch.S: rbp among the six saved registers,
+SWITCH_FRAME_RET = 48     # then the return address
 
 
 class ReferenceInspector(KernelInspector):
@@ -64,10 +65,10 @@ class ReferenceInspector(KernelInspector):
 
     def thread_report(self) -> list[str]:
         """Every thread on vmcheck_all_threads (harness/adapters/
-        thread_report.py). The kernel is built -O2 (no frame pointers): the
-        running thread's rip, a waiting thread's return address from
-        switch_threads (at switch_rsp + 48), then the kernel code addresses
-        found above on its stack."""
+        thread_report.py), walked through frame pointers (the kernel is
+        built -fno-omit-frame-pointer): the running thread from the CPU's
+        registers, a waiting one from what switch_threads saved at
+        switch_rsp (rbp, then its return address)."""
         threads = self.types.variable("vmcheck_all_threads")
         current = self._variable("vmcheck_current_thread")
         statuses = {v: k.removeprefix("THREAD_").lower() for k, v in
@@ -80,18 +81,21 @@ class ReferenceInspector(KernelInspector):
         return lines
 
     def _thread_where(self, t, running: bool) -> str:
-        top = t["kstack"] + KSTACK_PAGES * PAGE
+        low = t["kstack"]
         if running:
-            rip, rsp = self.dbg.register("rip"), self.dbg.register("rsp")
+            pc, rbp = self.dbg.register("rip"), self.dbg.register("rbp")
             if self.dbg.register("cs") & 3:
-                return f"user mode at {rip:#x}"
-            chain = [rip]
+                return f"user mode at {pc:#x}"
+            known = entry_return(self.read, self.symbols, pc, self.dbg.register("rsp"))
         else:
-            rsp = t["switch_rsp"] + SWITCH_FRAME_RET
-            chain = []
-        chain += stack_return_addresses(self.read, lambda a: self.symbols.function_at(a)
-                                        is not None, rsp, top)
-        return describe_chain(self.symbols.describe, chain[:MAX_FRAMES]) + " (stack scan)"
+            saved = t["switch_rsp"]
+            pc, known = None, [int.from_bytes(self.read(saved + SWITCH_FRAME_RET, 8), "little")]
+            if known[0] == self.symbols.address_of("switch_entry"):
+                return "not started yet (switch_entry)"
+            rbp = int.from_bytes(self.read(saved + SWITCH_FRAME_RBP, 8), "little")
+        chain = walk_frame_pointers(self.read, self.symbols, pc, known, rbp, low,
+                                    low + KSTACK_PAGES * PAGE)
+        return describe_chain(self.symbols, chain)
 
     # ---- SPT ----
 

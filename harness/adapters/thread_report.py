@@ -1,66 +1,86 @@
-"""Where a stopped kernel's threads are, as one line each (HANG verdicts):
+"""Where a stopped kernel's threads are, as one line each (HANG verdicts,
+the program's fail()):
 
-    main (tid 1, blocked): sema_down+0x5f < process_wait+0x31 < run_task+0x2a
+    main (tid 1, blocked): thread_launch+0x91 < schedule+0x226 < thread_block+0xd1 < ...
     page-parallel (tid 3, running): user mode at 0x401a2c
 
 A kernel call chain is read through frame pointers (saved rbp, return
-address above it), staying inside the thread's kernel stack; kernels built
-without frame pointers get the return addresses found on the stack instead
-(stack_return_addresses), marked "(stack scan)".
+address above it) and printed by harness.symbols.format_call_chain: the
+first address is where the thread is, each caller is named at its call
+instruction, and the walk stops, saying why, at the first frame pointer
+outside the thread's kernel stack or not above the previous one, or at
+the first word that is not a return address into kernel text.
 """
 
 from __future__ import annotations
 
 from typing import Callable, Optional
 
+from harness.symbols import (MAX_SHOWN_FRAMES, CallChain, SymbolTable, checked_chain,
+                             format_call_chain)
+
 ReadMemory = Callable[[int, int], bytes]
-MAX_FRAMES = 8
-KERNEL_SPACE = 0x8000000000
+WALK_LIMIT = 256     # frames at most: a 4 KiB stack holds no more 16-byte frames
+USER_SPACE_END = 0x8000000000   # both kernels map user programs below, themselves above
 
 
 def _u64(read: ReadMemory, address: int) -> Optional[int]:
     try:
         return int.from_bytes(read(address, 8), "little")
-    except Exception:  # noqa: BLE001 - a bad frame pointer ends the walk
+    except Exception:  # noqa: BLE001 - an unreadable frame ends the walk
         return None
 
 
-def frame_pointer_chain(read: ReadMemory, rip: int, rbp: int, low: int, high: int,
-                        limit: int = MAX_FRAMES) -> list[int]:
-    """RIP, then the return addresses of the frame-pointer chain from RBP,
-    while each frame lies in [LOW, HIGH) and the chain goes up the stack;
-    at most LIMIT addresses."""
-    chain = [rip]
-    while len(chain) < limit and low <= rbp < high - 8:
+def entry_return(read: ReadMemory, symbols: SymbolTable, pc: int, rsp: int) -> list[int]:
+    """[the return address at RSP] if PC is the first instruction of a
+    function (a breakpoint at entry: the frame is not set up yet, so the
+    frame-pointer chain would skip the direct caller), else []."""
+    found = symbols.function_at(pc)
+    if found is None or found[1] != 0:
+        return []
+    ret = _u64(read, rsp)
+    return [ret] if ret is not None and symbols.not_a_return(ret) is None else []
+
+
+def walk_frame_pointers(read: ReadMemory, symbols: SymbolTable, pc: Optional[int],
+                        known_returns: list[int], rbp: int, low: int, high: int,
+                        limit: int = WALK_LIMIT) -> CallChain:
+    """The call chain from PC, KNOWN_RETURNS (return addresses found
+    before the frame-pointer chain, e.g. entry_return) and the chain of
+    saved rbp values from RBP, each frame inside the stack [LOW, HIGH) and
+    above the one before. An rbp of 0 or a return address of 0 is the
+    natural end (the first frame of a thread); anything else that stops
+    the walk is named in END (a user-mode frame pointer: the thread came
+    from a system call or an interrupt in user mode)."""
+    chain = checked_chain(symbols, pc, known_returns)
+    previous = None
+    while chain.end is None and rbp != 0 and len(chain.returns) < limit:
+        if rbp < USER_SPACE_END:
+            chain.end = f"frame pointer {rbp:#x} is a user address (entered from user mode)"
+            break
+        if not low <= rbp <= high - 16:
+            chain.end = f"frame pointer {rbp:#x} outside the thread's kernel stack"
+            break
+        if previous is not None and rbp <= previous:
+            chain.end = f"frame pointer {rbp:#x} not above the previous frame {previous:#x}"
+            break
         ret, up = _u64(read, rbp + 8), _u64(read, rbp)
-        if ret is None or ret < KERNEL_SPACE:
+        if ret is None or up is None:
+            chain.end = f"frame at {rbp:#x} unreadable"
             break
-        chain.append(ret)
-        if up is None or up <= rbp:
+        if ret == 0:       # the fake return address below a thread's first frame
             break
-        rbp = up
+        chain.end = symbols.not_a_return(ret)
+        if chain.end is None:
+            chain.returns.append(ret)
+            previous, rbp = rbp, up
     return chain
-
-
-def stack_return_addresses(read: ReadMemory, is_code: Callable[[int], bool], rsp: int,
-                           high: int) -> list[int]:
-    """Words on the stack from RSP up to HIGH that point into kernel code,
-    innermost first (some may be stale: a scan, not a walk)."""
-    found = []
-    for address in range(rsp & ~7, high, 8):
-        word = _u64(read, address)
-        if word is None:
-            break
-        if word >= KERNEL_SPACE and is_code(word):
-            found.append(word)
-            if len(found) == MAX_FRAMES:
-                break
-    return found
 
 
 def thread_line(name: str, tid: int, status: str, where: str) -> str:
     return f"{name} (tid {tid}, {status}): {where}"
 
 
-def describe_chain(describe: Callable[[int], str], chain: list[int]) -> str:
-    return " < ".join(describe(a) for a in chain) if chain else "no kernel frames found"
+def describe_chain(symbols: SymbolTable, chain: CallChain) -> str:
+    """CHAIN for a thread list: at most MAX_SHOWN_FRAMES frames."""
+    return format_call_chain(symbols, chain, MAX_SHOWN_FRAMES)

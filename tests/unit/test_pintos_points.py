@@ -1,4 +1,4 @@
-"""Pintos-KAIST injection points, preemption requests and thread reports,
+"""Pintos-KAIST injection points and preemption requests,
 on a kernel-in-miniature compiled here with gcc -g (its DWARF places the
 swap disk, PAL_USER and thread_ticks) and a fake debugger."""
 
@@ -9,7 +9,6 @@ import subprocess
 import pytest
 
 from harness.adapters.pintos_points import SLICE_OVER, injection_site, request, swap_disk_address
-from harness.adapters.thread_report import frame_pointer_chain, stack_return_addresses
 from harness.errors import UsageError
 from harness.injection import Injection, Injector
 from harness.symbols import SymbolTable
@@ -136,44 +135,3 @@ def test_preempt_ends_the_time_slice_where_no_interrupt_could_come(symbols, efla
 def test_delay_is_refused(symbols):
     with pytest.raises(UsageError, match="no delay_ticks requests"):
         request(symbols, FakeDebugger(), "delay_ticks", 5)
-
-
-# ---- thread reports ----
-
-def _memory(words: dict):
-    def read(address, size):
-        assert size == 8
-        if address not in words:
-            raise OSError(f"unmapped {address:#x}")
-        return words[address].to_bytes(8, "little")
-    return read
-
-
-def test_frame_pointer_chain_follows_saved_rbp_inside_the_stack():
-    page = 0x8004100000
-    k = 0x8004200000   # kernel code addresses
-    words = {page + 0x100: page + 0x200, page + 0x108: k + 1,
-             page + 0x200: page + 0x300, page + 0x208: k + 2,
-             page + 0x300: 0, page + 0x308: k + 3}
-    assert frame_pointer_chain(_memory(words), k, page + 0x100, page, page + 4096) == \
-        [k, k + 1, k + 2, k + 3]
-    # A frame pointer outside the thread's stack ends the walk.
-    assert frame_pointer_chain(_memory(words), k, 0x1234, page, page + 4096) == [k]
-
-
-def test_frame_pointer_chain_is_cut_for_reports_but_not_when_asked():
-    page, k = 0x8004100000, 0x8004200000
-    words = {}
-    for i in range(12):                    # 12 frames, each 0x100 above the last
-        words[page + 0x100 * (i + 1)] = page + 0x100 * (i + 2) if i < 11 else 0
-        words[page + 0x100 * (i + 1) + 8] = k + i + 1
-    full = frame_pointer_chain(_memory(words), k, page + 0x100, page, page + 4096, limit=64)
-    assert full == [k + i for i in range(13)]
-    assert frame_pointer_chain(_memory(words), k, page + 0x100, page, page + 4096) == full[:8]
-
-
-def test_stack_scan_keeps_kernel_code_addresses_only():
-    base, k = 0x8004100000, 0x8004200000
-    words = {base: 7, base + 8: k + 5, base + 16: 0x400000, base + 24: k + 9}
-    found = stack_return_addresses(_memory(words), lambda a: a >= k, base, base + 32)
-    assert found == [k + 5, k + 9]
