@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from harness import config
+from harness import config, interrupt
 from harness.errors import UsageError, VmcheckError
 
 
@@ -121,7 +121,6 @@ def run_boot(args: argparse.Namespace) -> int:
     from harness.adapters import get_adapter
     from harness.adapters.base import Ending
     from harness.boot import BootRequest, boot
-    from harness.machine import install_signal_handlers
 
     if not args.program:
         raise UsageError("boot: no PROGRAM given (usage: vmcheck boot [options] -- PROGRAM [ARGS])")
@@ -132,7 +131,6 @@ def run_boot(args: argparse.Namespace) -> int:
     files, extra_programs = _split_puts(args.put)
     request = BootRequest(runs=[args.program], extra_programs=extra_programs, files=files,
                           mem_mb=args.mem, swap_mb=args.swap_mb, timeout=args.timeout)
-    install_signal_handlers()
     result = boot(adapter, request, options)
     program = Path(args.program[0]).name
     status = result.outcome.status_of(program)
@@ -226,15 +224,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Runs one command. SIGINT, SIGTERM and SIGHUP stop every command the
+    same way (harness/interrupt.py): machines killed at once, what the
+    command has written out (a partial report), exit 128 + the signal."""
     argv = sys.argv[1:] if argv is None else argv
     try:
-        args = parse_args(argv)
-        return args.handler(args)
+        with interrupt.handling():
+            args = parse_args(argv)
+            code = args.handler(args)
     except VmcheckError as e:
         sys.stdout.flush()
         print(f"vmcheck: error: {e}", file=sys.stderr)
-        return e.exit_code
+        code = e.exit_code
     except KeyboardInterrupt:
+        code = 130
+    stopped = interrupt.exit_code()
+    if stopped is not None:
         sys.stdout.flush()
-        print("vmcheck: interrupted", file=sys.stderr)
-        return 130
+        print(f"vmcheck: stopped: interrupted by {interrupt.signal_name(stopped - 128)}",
+              file=sys.stderr)
+        return stopped
+    return code

@@ -10,7 +10,7 @@ import argparse
 import time
 from pathlib import Path
 
-from harness import config
+from harness import config, interrupt
 from harness.cli import add_common_options, add_strict_option, int_in_range
 from harness.errors import UsageError
 from harness.injection import KINDS, POINTS
@@ -104,14 +104,17 @@ def _replay_report(adapter, results: list, out_dir: Path) -> Path:
     for i, (res, _, _) in enumerate(results, 1):
         res.name = f"{res.name} (replay {i})" if len(results) > 1 else res.name
         scenarios.append(res)
+    stopped = interrupt.stop_signal()
     run = RunResult(kernel=adapter.name, jobs=1, scenarios=scenarios,
                     duration_s=sum(r.duration_s for r in scenarios),
-                    started=datetime.datetime.now().isoformat(timespec="seconds"))
+                    started=datetime.datetime.now().isoformat(timespec="seconds"),
+                    interrupted=interrupt.signal_name(stopped) if stopped else None)
     return write_report(run, out_dir)
 
 
 def run_replay(args: argparse.Namespace) -> int:
     from harness.explore import replay
+    from harness.results import Verdict
     from harness.schedule import load_schedule
     schedule = load_schedule(args.schedule)
     args.kernel = args.kernel if args.kernel != "reference" else schedule.get("kernel", "reference")
@@ -120,9 +123,11 @@ def run_replay(args: argparse.Namespace) -> int:
           f"{schedule['verdict']} ({schedule['reason'] or 'passed'})", flush=True)
     results = replay(adapter, sc, schedule, opts, args.times,
                      progress=lambda line: print(line, flush=True))
-    same = sum(1 for _, v, _ in results if v)
-    identical = sum(1 for _, _, c in results if c)
-    print(f"{same}/{len(results)} runs reproduced the verdict {schedule['verdict']}; "
-          f"{identical}/{len(results)} had an identical console")
+    ran = [(res, v, c) for res, v, c in results if res.verdict is not Verdict.NOT_RUN]
+    same = sum(1 for _, v, _ in ran if v)
+    identical = sum(1 for _, _, c in ran if c)
+    print(f"{same}/{len(ran)} runs reproduced the verdict {schedule['verdict']}; "
+          f"{identical}/{len(ran)} had an identical console"
+          + (f"; {len(results) - len(ran)} not run (interrupted)" if len(ran) < len(results) else ""))
     print(f"report: {_replay_report(adapter, results, args.report)}")
     return 0 if all(res.verdict.passed for res, _, _ in results) else EXIT_FAILED

@@ -30,7 +30,7 @@ def register_mutants(subparsers) -> None:
 
 def run_mutants(args: argparse.Namespace) -> int:
     from harness.errors import UsageError
-    from harness.mutants import check_switches, load_catalogue, run_mutant, summary
+    from harness.mutants import check_switches, load_catalogue, run_all_mutants, summary
     from harness.runner import DATA_DIR, RunnerOptions
     from harness.suite import load_all, select
     from reports.mutants_view import write_mutants_report
@@ -52,8 +52,8 @@ def run_mutants(args: argparse.Namespace) -> int:
     print(f"vmcheck: {len(mutants)} mutant(s) x {len(scenarios)} scenario(s), "
           f"{args.jobs} job(s)", flush=True)
     started = datetime.datetime.now().isoformat(timespec="seconds")
-    results = [run_mutant(m, scenarios, opts, args.jobs, config.build_dir() / "mutants",
-                          progress=lambda line: print(line, flush=True)) for m in mutants]
+    results = run_all_mutants(mutants, scenarios, opts, args.jobs, config.build_dir() / "mutants",
+                              progress=lambda line: print(line, flush=True))
     print(summary(results))
     print(f"report: {write_mutants_report(results, args.report, started=started)}")
     return 0 if all(r.killed for r in results) else 1

@@ -16,8 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
+from harness import interrupt
 from harness.injection import Injection
-from harness.runner import RunnerOptions, run_scenario
+from harness.results import Verdict
+from harness.runner import RunnerOptions, not_run_result, run_scenario
 from harness.schedule import build_id, console_digest, write_schedule
 
 
@@ -48,8 +50,15 @@ def explore(adapter, sc, point: str, kind: str, opts: RunnerOptions, schedules: 
     n = 1
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="vmcheck-explore") as pool:
         while n <= max_n:
-            batch = list(pool.map(one, range(n, min(n + jobs, max_n + 1))))
+            try:
+                batch = list(pool.map(one, range(n, min(n + jobs, max_n + 1))))
+            except KeyboardInterrupt:   # a stop signal: the runs so far are the answer
+                progress(f"  {point} #{n}..: {interrupt.not_run_reason()}")
+                return runs
             for run in batch:
+                if run.result.verdict is Verdict.NOT_RUN:
+                    progress(f"  {point} #{run.n}: {run.result.reason}")
+                    return runs
                 if not run.fired:
                     progress(f"  {point} #{run.n}: not reached ({_calls(run)} calls): done")
                     return runs
@@ -72,7 +81,8 @@ def _calls(run: ExploreRun) -> str:
 
 def replay(adapter, sc, schedule: dict, opts: RunnerOptions, times: int = 1,
            progress: Callable[[str], None] = print) -> list:
-    """Runs SCHEDULE TIMES times; returns (result, same_verdict, same_console)."""
+    """Runs SCHEDULE TIMES times; returns (result, same_verdict, same_console)
+    for each (NOT_RUN results for the replays a stop signal cut off)."""
     now = build_id(adapter.symbol_file)
     if now != schedule["kernel_build_id"]:
         progress(f"NOTE: the kernel build changed since this schedule was recorded "
@@ -84,7 +94,12 @@ def replay(adapter, sc, schedule: dict, opts: RunnerOptions, times: int = 1,
     out = []
     for i in range(times):
         t0 = time.monotonic()
-        res = run_scenario(adapter, sc, opts)
+        try:
+            res = run_scenario(adapter, sc, opts)
+        except KeyboardInterrupt:   # a stop signal: the replays left are not run
+            out += [(not_run_result(adapter, sc), False, False) for _ in range(times - i)]
+            progress(f"  replay {i + 1}/{times}: {interrupt.not_run_reason()}")
+            break
         same_v = res.verdict.value == schedule["verdict"]
         same_c = console_digest(res.console) == schedule["console_sha256"]
         out.append((res, same_v, same_c))

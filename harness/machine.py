@@ -14,8 +14,9 @@ the run directory unless keep=True (or it failed and keep_on_error=True).
 QEMU runs in its own session (process group). Three safety nets make sure
 no QEMU outlives the harness:
   * an atexit hook that kills every machine still open;
-  * install_signal_handlers(): SIGINT/SIGTERM/SIGHUP kill every machine
-    at once, then raise KeyboardInterrupt/SystemExit so cleanup runs;
+  * a stop signal (SIGINT/SIGTERM/SIGHUP, harness/interrupt.py) kills
+    every machine at once, and a machine started after it is killed at
+    once (HarnessError), so no worker thread boots another;
   * QEMU is exec'd through `setpriv --pdeathsig KILL`, so the kernel kills
     it if the harness itself is SIGKILLed. Linux sends that signal when the
     *thread* that started QEMU exits: start machines from a thread that
@@ -30,12 +31,11 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import config
+from harness import config, interrupt
 from harness.console import Console, OutputSink
 from harness.errors import (HarnessError, MachineTimeout, QemuDiedError,
                             QemuNotFoundError, QMPError, UsageError)
@@ -178,6 +178,9 @@ class Machine:
             os.close(write_fd)
         _LIVE.add(self)
         self.console = Console(read_fd, self.console_log, self.options.console_sink)
+        if interrupt.stop_requested():   # after _LIVE.add: the signal handler or we kill it
+            self.kill()
+            raise HarnessError(interrupt.not_run_reason())
 
     def _raise_if_died(self, grace: float = 0.0) -> None:
         """Raises QemuDiedError if QEMU exited (waiting up to GRACE seconds)."""
@@ -360,21 +363,4 @@ def kill_all_machines() -> None:
 
 
 atexit.register(kill_all_machines)
-
-
-def _on_signal(signum, frame) -> None:
-    kill_all_machines()
-    if signum == signal.SIGINT:
-        raise KeyboardInterrupt
-    raise SystemExit(128 + signum)
-
-
-def install_signal_handlers() -> None:
-    """Makes SIGINT, SIGTERM and SIGHUP kill every open machine at once and
-    then unwind (KeyboardInterrupt for SIGINT, SystemExit(128+n) otherwise),
-    so `with`/finally blocks remove run directories. Call from the main
-    thread of a program (the CLI); libraries and pytest should not."""
-    if threading.current_thread() is not threading.main_thread():
-        raise HarnessError("install_signal_handlers() must be called from the main thread")
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _on_signal)
+interrupt.on_stop(kill_all_machines)

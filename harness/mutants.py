@@ -19,7 +19,7 @@ import tomllib
 from pathlib import Path
 from typing import Callable
 
-from harness import config
+from harness import config, interrupt
 from harness.errors import KernelBuildError, UsageError
 from harness.results import Verdict
 from harness.scenario import AREAS
@@ -51,6 +51,7 @@ class MutantResult:
     killed_by: list          # [(scenario, verdict, reason)]
     seconds: float
     build_error: str = ""
+    stopped: str = ""        # why it is unfinished: "not run", "N of M scenarios run"
 
     @property
     def killed(self) -> bool:
@@ -109,17 +110,37 @@ def run_mutant(m: Mutant, scenarios: list, opts, jobs: int, build_root: Path,
     adapter = ReferenceAdapter(kernel_dir=out)
     run = run_suite(adapter, scenarios, opts, jobs, progress=lambda line: None)
     kills = [(sc.name, sc.verdict.value, sc.reason) for sc in run.scenarios
-             if not sc.verdict.passed]
+             if not sc.verdict.passed and sc.verdict is not Verdict.NOT_RUN]
     result = MutantResult(m, kills, time.monotonic() - t0)
+    if run.interrupted:
+        finished = sum(sc.verdict is not Verdict.NOT_RUN for sc in run.scenarios)
+        result.stopped = f"interrupted: {finished} of {len(run.scenarios)} scenarios run"
     progress(format_row(result))
     return result
+
+
+def run_all_mutants(mutants: list[Mutant], scenarios: list, opts, jobs: int, build_root: Path,
+                progress: Callable[[str], None]) -> list[MutantResult]:
+    """run_mutant for each of MUTANTS in turn; after a stop signal, the
+    mutants left are results with stopped = "not run" (nothing killed)."""
+    results: list[MutantResult] = []
+    try:
+        for m in mutants:
+            if interrupt.stop_requested():
+                break
+            results.append(run_mutant(m, scenarios, opts, jobs, build_root, progress))
+    except KeyboardInterrupt:   # a stop signal while a mutant was being built
+        pass
+    done = {r.mutant.name for r in results}
+    return results + [MutantResult(m, [], 0.0, stopped="not run (interrupted)")
+                      for m in mutants if m.name not in done]
 
 
 def format_row(r: MutantResult) -> str:
     if r.build_error:
         state = "BUILD FAILED"
     elif not r.killed:
-        state = "SURVIVED"
+        state = r.stopped or "SURVIVED"
     else:
         state = "killed" if r.named_cause or r.mutant.expect_crash else "killed (crash only)"
     by = ", ".join(f"{n} ({v})" for n, v, _ in r.killed_by[:3])
@@ -129,6 +150,7 @@ def format_row(r: MutantResult) -> str:
 
 def summary(results: list[MutantResult]) -> str:
     killed = sum(r.killed for r in results)
+    unfinished = [r.mutant.name for r in results if r.stopped and not r.killed]
     crash_only = [r.mutant.name for r in results
                   if r.killed and not r.named_cause and not r.mutant.expect_crash]
     lines = [f"{'mutant':<26} {'area':<11} {'result':<20} {'time':>7}  killed by",
@@ -137,4 +159,6 @@ def summary(results: list[MutantResult]) -> str:
              f" ({100 * killed / max(1, len(results)):.0f}%)"]
     if crash_only:
         lines.append(f"killed only by a crash or hang: {', '.join(crash_only)}")
+    if unfinished:
+        lines.append(f"PARTIAL: interrupted; not finished: {', '.join(unfinished)}")
     return "\n".join(lines)

@@ -14,7 +14,9 @@ comes from the command line, else the environment, else the default:
   --vmcheck-inject        (repeatable)            none
 A failing scenario's report shows the verdict, every violation with
 expected vs actual, and the path of its artifact folder (console.log,
-disks). The plugin is thin: it calls the same runner as `vmcheck run`.
+QEMU log). The plugin is thin: it calls the same runner as `vmcheck run`.
+SIGINT, SIGTERM and SIGHUP kill the running machine at once and stop the
+session as Ctrl-C does; pytest then exits 128 + the signal (130, 143).
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import config
+from harness import config, interrupt
 from harness.scenario import AREAS, ScenarioError, load_file
+
+_SIGNALS = pytest.StashKey[dict]()
 
 OPTIONS = {  # name: (environment variable, default, help)
     "kernel": ("VMCHECK_KERNEL", "reference", "kernel: reference or pintos-kaist:PATH"),
@@ -52,6 +56,19 @@ def pytest_configure(config):
     for area in AREAS:
         config.addinivalue_line("markers", f"{area}: vmcheck scenarios of area {area}")
     config.addinivalue_line("markers", "scenario: a vmcheck conformance scenario")
+    config.stash[_SIGNALS] = interrupt.install()
+
+
+def pytest_sessionfinish(session):
+    """After SIGINT/SIGTERM/SIGHUP (harness/interrupt.py: machines killed at
+    once, pytest stopped as by Ctrl-C), exit 128 + the signal, as the CLI."""
+    code = interrupt.exit_code()
+    if code is not None:
+        session.exitstatus = code
+
+
+def pytest_unconfigure(config):
+    interrupt.restore(config.stash.get(_SIGNALS, {}))
 
 
 def _option(config, name: str) -> str:

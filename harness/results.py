@@ -25,6 +25,7 @@ class Verdict(str, enum.Enum):
     HANG = "HANG"                    # timeout
     BUILD_FAILED = "BUILD_FAILED"
     HARNESS_ERROR = "HARNESS_ERROR"
+    NOT_RUN = "NOT_RUN"              # a stop signal came first (the run is partial)
 
     @property
     def passed(self) -> bool:
@@ -149,6 +150,7 @@ class RunResult:
     scenarios: list = dataclasses.field(default_factory=list)     # ScenarioResult
     shard: Optional[str] = None           # "K/N"
     host: dict = dataclasses.field(default_factory=dict)         # qemu version, accel
+    interrupted: Optional[str] = None     # "SIGINT"...: stopped early, a partial run
 
     def counts(self) -> dict:
         out: dict = {}

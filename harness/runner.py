@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from harness import config
+from harness import config, interrupt
 from harness.adapters.base import Ending
 from harness.checkpoints import CheckpointSession
 from harness.debugger import DebuggerTimeout
@@ -63,10 +63,21 @@ def _new_result(adapter, sc, strict: bool = False) -> ScenarioResult:
                           strict=strict)
 
 
+def not_run_result(adapter, sc, reason: str = "") -> ScenarioResult:
+    """SC as NOT_RUN: a stop signal came before it could finish."""
+    result = _new_result(adapter, sc)
+    result.verdict, result.reason = Verdict.NOT_RUN, reason or interrupt.not_run_reason()
+    return result
+
+
 def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
     """Runs scenario SC on ADAPTER's kernel; never raises for a kernel's
     behaviour. If QEMU aborts under -icount (IcountAbort), runs it once
-    more without -icount and says so in the result's notes."""
+    more without -icount and says so in the result's notes. After a stop
+    signal (harness/interrupt.py) the result is NOT_RUN: not started, or
+    cut short (its machine killed) with no verdict."""
+    if interrupt.stop_requested():
+        return not_run_result(adapter, sc)
     start = time.monotonic()
     result = _new_result(adapter, sc, opts.strict)
     try:
@@ -88,6 +99,9 @@ def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
         result.verdict, result.reason = Verdict.HANG, _first_line(e)
     except HarnessError as e:
         result.verdict, result.reason = Verdict.HARNESS_ERROR, _first_line(e)
+    if interrupt.stop_requested():
+        result.verdict = Verdict.NOT_RUN
+        result.reason = interrupt.not_run_reason().replace("not run", "cut short", 1)
     result.duration_s = round(time.monotonic() - start, 3)
     if (sc.inject or opts.inject) and result.schedule is None:
         result.schedule = make_schedule(sc, adapter, opts, result)

@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Optional
 
-from harness import config
+from harness import config, interrupt
 from harness.errors import UsageError
 from harness.results import RunResult, Verdict
-from harness.runner import RunnerOptions, run_scenario
+from harness.runner import RunnerOptions, not_run_result, run_scenario
 from harness.scenario import load_suite
 
 SUITE_DIR = config.REPO_ROOT / "scenarios" / "suite"
@@ -62,7 +62,10 @@ def shard(scenarios: list, spec: Optional[str]) -> list:
 
 def run_suite(adapter, scenarios: list, opts: RunnerOptions, jobs: int,
               progress: Callable[[str], None] = print, shard_spec: Optional[str] = None) -> RunResult:
-    """Runs SCENARIOS with JOBS machines at once; results in suite order."""
+    """Runs SCENARIOS with JOBS machines at once; results in suite order.
+    A stop signal (harness/interrupt.py) ends the run early: the result
+    is then partial (`interrupted` names the signal) and every scenario
+    that did not finish is NOT_RUN."""
     started = datetime.datetime.now().isoformat(timespec="seconds")
     t0 = time.monotonic()
     results: list = [None] * len(scenarios)
@@ -72,6 +75,8 @@ def run_suite(adapter, scenarios: list, opts: RunnerOptions, jobs: int,
     def one(i: int) -> None:
         res = run_scenario(adapter, scenarios[i], opts)
         results[i] = res
+        if res.verdict is Verdict.NOT_RUN:
+            return
         with lock:
             done[0] += 1
             width = len(str(len(scenarios)))
@@ -85,11 +90,18 @@ def run_suite(adapter, scenarios: list, opts: RunnerOptions, jobs: int,
                     line += f"\n      artifacts: {res.artifacts}"
             progress(line)
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="vmcheck-job") as pool:
-        list(pool.map(one, range(len(scenarios))))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="vmcheck-job") as pool:
+            list(pool.map(one, range(len(scenarios))))
+    except KeyboardInterrupt:   # the pool has let its workers end (their machines are dead)
+        progress(f"vmcheck: {interrupt.not_run_reason().removeprefix('not run: ')}; "
+                 "writing a partial report")
+    results = [res or not_run_result(adapter, sc) for res, sc in zip(results, scenarios)]
+    stopped = interrupt.stop_signal()
     return RunResult(kernel=adapter.name, started=started,
                      duration_s=round(time.monotonic() - t0, 2), jobs=jobs,
-                     scenarios=results, shard=shard_spec, host=host_info(opts))
+                     scenarios=results, shard=shard_spec, host=host_info(opts),
+                     interrupted=interrupt.signal_name(stopped) if stopped else None)
 
 
 def host_info(opts: RunnerOptions) -> dict:
@@ -116,6 +128,9 @@ def summary_table(run: RunResult) -> str:
     lines.append(f"\n{passed}/{len(run.scenarios)} passed ({counts}) in {run.duration_s:.1f}s "
                  f"with {run.jobs} job(s) on the {run.kernel} kernel")
     lines.append(unknown_count_line(run))
+    if run.interrupted:
+        lines.append(f"PARTIAL: interrupted by {run.interrupted}; "
+                     f"{run.counts().get(Verdict.NOT_RUN.value, 0)} scenario(s) not run")
     return "\n".join(lines)
 
 

@@ -34,7 +34,7 @@ from reports.text import failure_lines, printable, tail_lines
 VERDICT_ELEMENTS = {"FAIL": "failure", "KERNEL_PANIC": "failure",
                     "TRIPLE_FAULT": "failure", "HANG": "failure",
                     "BUILD_FAILED": "failure", "HARNESS_ERROR": "error",
-                    "SKIPPED": "skipped"}
+                    "SKIPPED": "skipped", "NOT_RUN": "skipped"}
 CONSOLE_TAIL_LINES = 40
 MAX_MESSAGE = 300
 MAX_SYSTEM_OUT = 200_000

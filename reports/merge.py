@@ -99,9 +99,10 @@ def merge_runs(runs: list, sources: Optional[list] = None, *,
     host = dict(runs[order[0]].host)
     if len(runs) > 1:
         host["merged"] = f"{len(runs)} results"
+    stopped = [run.interrupted for run in runs if run.interrupted]
     return RunResult(kernel=runs[0].kernel, started=started, duration_s=duration,
                      jobs=sum(run.jobs for run in runs), scenarios=scenarios,
-                     shard=None, host=host)
+                     shard=None, host=host, interrupted=stopped[0] if stopped else None)
 
 
 def load_results(path: Path) -> RunResult:

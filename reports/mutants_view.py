@@ -14,7 +14,8 @@ def write_mutants_report(results: list, out_dir: Path, kernel: str = "reference 
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for r in results:
-        state = ("build failed" if r.build_error else "killed" if r.killed else "SURVIVED")
+        state = ("build failed" if r.build_error else "killed" if r.killed
+                 else r.stopped or "SURVIVED")
         if r.killed and not r.named_cause and not r.mutant.expect_crash:
             state = "killed (crash only)"
         rows.append({"name": r.mutant.name, "area": r.mutant.area,

@@ -10,7 +10,7 @@ AREAS = (("lazy", "Lazy loading"), ("stack", "Stack growth"), ("mmap", "mmap"),
          ("robustness", "Robustness"), ("injection", "Fault injection"),
          ("core", "Kernel core"))
 VERDICT_ORDER = ("PASS", "FAIL", "KERNEL_PANIC", "TRIPLE_FAULT", "HANG",
-                 "BUILD_FAILED", "HARNESS_ERROR")
+                 "BUILD_FAILED", "HARNESS_ERROR", "NOT_RUN")
 
 
 @dataclasses.dataclass
@@ -83,10 +83,17 @@ def area_summaries(run) -> list:
 
 
 def banner(run) -> tuple:
-    """(passed, one-line headline) of the whole run."""
+    """(passed, one-line headline) of the whole run; a run stopped by a
+    signal says so first and never passes."""
     total = len(run.scenarios)
     if total == 0:
         return False, "No scenarios were run"
+    if run.interrupted:
+        not_run = sum(sc.verdict.value == "NOT_RUN" for sc in run.scenarios)
+        done = [sc for sc in run.scenarios if sc.verdict.value != "NOT_RUN"]
+        bad = sum(not sc.verdict.passed for sc in done)
+        return False, (f"Partial: interrupted by {run.interrupted}; {not_run} of {total} "
+                       f"scenarios not run, {len(done) - bad} passed, {bad} did not pass")
     bad = [sc for sc in run.scenarios if not sc.verdict.passed]
     unsure = sum(1 for sc in run.scenarios if sc.unknowns and sc.verdict.passed)
     unsure_text = (f"; {unsure} passed with unknown checks (could not inspect)"

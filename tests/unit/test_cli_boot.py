@@ -117,7 +117,6 @@ def test_boot_verdicts_and_exit_codes(monkeypatch, capsys, fake_build, console, 
     from harness import cli
     monkeypatch.setenv("VMCHECK_BUILD_DIR", str(fake_build))
     monkeypatch.setattr(boot_module, "boot", canned_boot(console, qemu_status))
-    monkeypatch.setattr("harness.machine.install_signal_handlers", lambda: None)
     assert cli.main(["boot", "--", "hello"]) == code
     assert f"vmcheck: {verdict}" in capsys.readouterr().err
 

@@ -191,9 +191,9 @@ def test_savevm_without_a_qcow2_drive_is_a_clear_error(run_root):
 HARNESS_SCRIPT = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {repo!r})
-    from harness.machine import Machine, MachineOptions, install_signal_handlers
-    install_signal_handlers()
-    with Machine(MachineOptions(paused=True, run_root={root!r})) as m:
+    from harness import interrupt
+    from harness.machine import Machine, MachineOptions
+    with interrupt.handling(), Machine(MachineOptions(paused=True, run_root={root!r})) as m:
         m.start({args!r})
         print(m.pid, m.run_dir, flush=True)
         time.sleep(60)
