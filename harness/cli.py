@@ -73,8 +73,10 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--timeout-scale", type=positive_float, default=None, metavar="X",
                        help="multiply every timeout by X (default: $VMCHECK_TIMEOUT_SCALE or 1)")
     group.add_argument("--keep", action="store_true",
-                       help="keep the run directory (disks, console.log) and print its path "
-                            "(default: kept only when the run fails)")
+                       help="keep every run directory whole, disk images included (sparse), "
+                            "and print its path (default: a failed run keeps console.log and "
+                            "qemu-stderr.log only, plus the file-system image, gzipped, when "
+                            "a file-system check failed)")
 
 
 def add_strict_option(parser: argparse.ArgumentParser) -> None:

@@ -50,7 +50,8 @@ def register_coverage(subparsers) -> None:
                    help="scenario folder (default: scenarios/suite)")
     p.add_argument("--timeout-scale", type=positive_float, default=None, metavar="X",
                    help="multiply every timeout by X (default: $VMCHECK_TIMEOUT_SCALE or 1)")
-    p.add_argument("--keep", action="store_true", help="keep every run folder")
+    p.add_argument("--keep", action="store_true",
+                   help="keep every run folder whole, disks included (default: failed runs' logs)")
     p.set_defaults(handler=run_coverage)
 
 

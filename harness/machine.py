@@ -10,7 +10,9 @@ plus whatever the kernel adapter puts there (disk images).
 
 Teardown (close(), also on `with` exit and on every error path): QMP
 `quit` -> timed wait -> SIGKILL to QEMU's process group -> reap -> remove
-the run directory unless keep=True (or it failed and keep_on_error=True).
+the run directory, unless keep=True (then kept whole, raw disk images made
+sparse) or it failed and keep_on_error=True (then only the logs are kept,
+plus the files in keep_files: harness/artifacts.py).
 QEMU runs in its own session (process group). Three safety nets make sure
 no QEMU outlives the harness:
   * an atexit hook that kills every machine still open;
@@ -35,7 +37,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import config, interrupt
+from harness import artifacts, config, interrupt
 from harness.console import Console, OutputSink
 from harness.errors import (HarnessError, MachineTimeout, QemuDiedError,
                             QemuNotFoundError, QMPError, UsageError)
@@ -53,8 +55,8 @@ class MachineOptions:
     icount: bool = True           # -icount shift=0,sleep=off (TCG only: deterministic)
     paused: bool = False          # -S: CPU stopped until resume()
     timeouts: config.Timeouts = field(default_factory=config.Timeouts)
-    keep: bool = False            # keep the run directory after close()
-    keep_on_error: bool = True    # keep it when the run failed (logs for the report)
+    keep: bool = False            # keep the run directory after close(), disks too
+    keep_on_error: bool = True    # keep its logs when the run failed (for the report)
     run_root: Path | None = None  # parent of the run directory (default $TMPDIR)
     qemu: str = field(default_factory=config.qemu_binary)
     console_sink: OutputSink | None = None  # gets serial output live (e.g. stdout)
@@ -113,6 +115,7 @@ class Machine:
         self.start_time: float | None = None   # time.monotonic() just before spawn
         self.failed = False
         self.closed = False
+        self.keep_files: list[Path] = []   # kept besides the logs when only those are
 
     def _choose_socket_dir(self) -> Path:
         """The run directory, unless socket paths there would exceed the
@@ -302,6 +305,11 @@ class Machine:
                 shutil.rmtree(self._socket_dir, ignore_errors=True)
             if not self.kept:
                 shutil.rmtree(self.run_dir, ignore_errors=True)
+            elif self.options.keep:
+                for image in artifacts.disk_images(self.run_dir):
+                    artifacts.make_sparse(image)
+            else:
+                artifacts.keep_only_readable(self.run_dir, self.keep_files)
 
     @property
     def kept(self) -> bool:

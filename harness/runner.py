@@ -8,12 +8,13 @@ link) becomes HARNESS_ERROR. Every scenario gets a result.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
 from pathlib import Path
 from typing import Optional
 
-from harness import config, interrupt
-from harness.adapters.base import Ending
+from harness import artifacts, config, interrupt
+from harness.adapters.base import Ending, raw_fs_image
 from harness.checkpoints import CheckpointSession
 from harness.debugger import DebuggerTimeout
 from harness.errors import HarnessError, MachineTimeout, QemuDiedError
@@ -102,6 +103,9 @@ def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
     if interrupt.stop_requested():
         result.verdict = Verdict.NOT_RUN
         result.reason = interrupt.not_run_reason().replace("not run", "cut short", 1)
+        if result.artifacts and not opts.keep:   # no verdict: nothing to look at
+            shutil.rmtree(result.artifacts, ignore_errors=True)
+            result.artifacts = None
     result.duration_s = round(time.monotonic() - start, 3)
     if (sc.inject or opts.inject) and result.schedule is None:
         result.schedule = make_schedule(sc, adapter, opts, result)
@@ -182,6 +186,8 @@ def _boot_and_judge(machine, adapter, sc, programs, images, files, cmdline, sess
                                 machine.console_log)
         if outcome.ending is Ending.POWEROFF and sc.after:
             _after_run_checks(adapter, disks, sc, files, images, result)
+            if result.after_violations and not opts.keep:
+                _keep_fs_image(machine, disks, result)
         _judge(adapter, sc, outcome, session, result)
         machine.failed = not result.verdict.passed
 
@@ -203,6 +209,18 @@ def _after_run_checks(adapter, disks, sc, files, images, result) -> None:
         found = by_outcome(run_check(ctx, exp.check, exp.params))
         result.after_violations += [v.to_dict() for v in found[FAIL]]
         result.after_unknowns += [v.to_dict() for v in found[UNKNOWN]]
+
+
+def _keep_fs_image(machine, disks, result: ScenarioResult) -> None:
+    """After a failed file-system check: the file-system image, gzipped,
+    is kept beside the logs (harness/artifacts.py), and the notes say so."""
+    image = raw_fs_image(disks)
+    raw_size = image.stat().st_size
+    packed = artifacts.compress(image)
+    machine.keep_files.append(packed)
+    result.notes.append(f"file-system image kept for the failed check: {packed.name} "
+                        f"(gzip, {packed.stat().st_size / 1024:.0f} KiB; "
+                        f"raw {raw_size / 1024:.0f} KiB)")
 
 
 def _outcome_problems(sc, result: ScenarioResult) -> tuple:
