@@ -10,7 +10,7 @@ environment variable (named below), then the default here.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import UsageError
@@ -51,9 +51,10 @@ def check_timeout_scale(raw: str | float, what: str) -> float:
 @dataclass(frozen=True)
 class Timeouts:
     """Every wait of the machine layer, in seconds *before* scaling. One
-    scale factor (slow CI, coverage builds, KVM-in-KVM) multiplies all."""
+    scale factor (slow CI, coverage builds, KVM-in-KVM, a loaded host)
+    multiplies all; by default VMCHECK_TIMEOUT_SCALE, as for the Debugger."""
 
-    scale: float = 1.0
+    scale: float = field(default_factory=env_timeout_scale)
     qemu_start: float = 10.0     # QEMU process start to QMP greeting
     qmp_command: float = 10.0    # one QMP command (savevm of a big RAM may be slow)
     quit_grace: float = 3.0      # QMP quit to process exit, before SIGKILL

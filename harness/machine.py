@@ -65,26 +65,33 @@ class MachineOptions:
         if self.accel not in ACCELERATORS:
             raise UsageError(f"--accel must be one of {', '.join(ACCELERATORS)}, not {self.accel!r}")
         if self.accel == "kvm":
-            if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-                raise HarnessError("--accel kvm: /dev/kvm is missing or not accessible; "
-                                   "use --accel tcg")
-            refusal = kvm_refusal()
+            refusal = kvm_refusal()   # first: true with or without the device node
             if refusal:
                 raise HarnessError(refusal)
+            if not os.access(KVM_DEVICE, os.R_OK | os.W_OK):
+                raise HarnessError(f"--accel kvm: {KVM_DEVICE} is missing or not accessible; "
+                                   "use --accel tcg")
 
 
-def kvm_refusal(sys_module: Path = Path("/sys/module")) -> str | None:
+# What the KVM checks probe (module-level so tests can simulate other hosts).
+KVM_DEVICE = Path("/dev/kvm")
+SYS_MODULE = Path("/sys/module")
+
+
+def kvm_refusal(sys_module: Path | None = None) -> str | None:
     """Why this host's /dev/kvm cannot run our guests, or None. A /dev/kvm
     served by PVM (module kvm_pvm, with neither kvm_intel nor kvm_amd: the
     software nested virtualization of some cloud sandboxes, made for
     PVM-aware Linux guests) boots the reference kernel but faults on its
     first `syscall` (a user-mode fetch at LSTAR), and GDB's hardware
     breakpoints stop at once with a signal: every run would end as a
-    harness error, so say so before starting."""
+    harness error, so say so before starting. Said also where kvm_pvm is
+    loaded but /dev/kvm is absent (it would not help to create it)."""
+    sys_module = SYS_MODULE if sys_module is None else sys_module
     loaded = {name for name in ("kvm_pvm", "kvm_intel", "kvm_amd")
               if (sys_module / name).is_dir()}
     if loaded == {"kvm_pvm"}:
-        return ("--accel kvm: this host's /dev/kvm is PVM (module kvm_pvm, no kvm_intel or "
+        return ("--accel kvm: this host's KVM is PVM (module kvm_pvm, no kvm_intel or "
                 "kvm_amd), which runs only PVM-aware Linux guests: the kernel's first system "
                 "call faults and hardware breakpoints do not work; use --accel tcg")
     return None

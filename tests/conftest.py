@@ -7,6 +7,10 @@
   no_leftover_processes     (autouse) fails a test that leaves a QEMU or GDB behind
   our_processes             lists the QEMU/GDB processes the current test started
 
+VMCHECK_TIMEOUT_SCALE (set on a loaded host) multiplies every harness
+timeout (harness.config.Timeouts, the Debugger) and, here, every test's
+pytest-timeout limit as well.
+
 Processes are attributed to the test that started them by an environment
 variable (VMCHECK_TEST_TOKEN) that QEMU and GDB inherit, also through a
 `./vmcheck` subprocess: a process re-parented to init after its parent
@@ -33,6 +37,20 @@ TOKEN_VAR = "VMCHECK_TEST_TOKEN"
 WATCHED_NAMES = ("qemu-system", "gdb")
 MAKE_TIMEOUT_S = 900
 LEFTOVER_GRACE_S = 3.0
+
+
+def pytest_collection_modifyitems(config, items):
+    """Each test's pytest-timeout limit (its mark, else the ini value)
+    multiplied by VMCHECK_TIMEOUT_SCALE, like the harness's own waits."""
+    scale = float(os.environ.get("VMCHECK_TIMEOUT_SCALE") or 1)
+    if scale == 1:
+        return
+    default = float(config.getini("timeout") or 0)
+    for item in items:
+        marker = item.get_closest_marker("timeout")
+        limit = float(marker.args[0]) if marker and marker.args else default
+        if limit > 0:
+            item.add_marker(pytest.mark.timeout(limit * scale), append=False)
 
 
 @pytest.fixture(scope="session")

@@ -121,17 +121,45 @@ def test_boot_verdicts_and_exit_codes(monkeypatch, capsys, fake_build, console, 
     assert f"vmcheck: {verdict}" in capsys.readouterr().err
 
 
-PVM_HOST = __import__("harness.machine", fromlist=["kvm_refusal"]).kvm_refusal() is not None
+def simulate_host(monkeypatch, tmp_path, modules=(), device=False) -> None:
+    """Points the KVM probes (harness.machine.SYS_MODULE, KVM_DEVICE) at a
+    host made of MODULES loaded and a /dev/kvm that exists or not."""
+    from harness import machine
+    sys_module = tmp_path / "sys-module"
+    for name in modules:
+        (sys_module / name).mkdir(parents=True)
+    sys_module.mkdir(exist_ok=True)
+    node = tmp_path / "dev-kvm"
+    if device:
+        node.write_bytes(b"")
+    monkeypatch.setattr(machine, "SYS_MODULE", sys_module)
+    monkeypatch.setattr(machine, "KVM_DEVICE", node)
 
 
-@pytest.mark.skipif(not PVM_HOST, reason="this host's /dev/kvm is not PVM (or there is none)")
-def test_kvm_on_a_pvm_host_is_refused_before_anything_runs(vmcheck, fake_build):
+@pytest.mark.parametrize("modules, device, code, text", [
+    (("kvm_pvm",), False, 3, "this host's KVM is PVM"),     # PVM loaded, no /dev/kvm
+    (("kvm_pvm",), True, 3, "this host's KVM is PVM"),      # PVM serving /dev/kvm
+    ((), False, 3, "dev-kvm is missing or not accessible"),  # no KVM at all
+    (("kvm_intel",), True, None, None),                     # hardware KVM: accepted
+], ids=["pvm-without-dev-kvm", "pvm-with-dev-kvm", "no-kvm", "hardware-kvm"])
+def test_kvm_is_refused_before_anything_runs_on_hosts_that_cannot_run_it(
+        monkeypatch, tmp_path, capsys, fake_build, modules, device, code, text):
     """One line, exit code 3 (infrastructure), before QEMU starts; the
     scenario commands refuse as early (RunnerOptions checks the
-    accelerator, so there is not one harness error per scenario)."""
+    accelerator, so there is not one harness error per scenario). The
+    host is simulated, so the test holds on any machine."""
+    from harness import cli
     from harness.errors import HarnessError
+    from harness.machine import Machine
     from harness.runner import RunnerOptions
-    assert_error(vmcheck("boot", "--accel", "kvm", "--", "hello", build=fake_build), 3,
-                 "this host's /dev/kvm is PVM")
-    with pytest.raises(HarnessError, match="PVM"):
+    simulate_host(monkeypatch, tmp_path, modules, device)
+    monkeypatch.setenv("VMCHECK_BUILD_DIR", str(fake_build))
+    monkeypatch.setattr(Machine, "start", lambda *a: pytest.fail("QEMU was started"))
+    if code is None:
+        RunnerOptions(accel="kvm")   # no refusal
+        return
+    assert cli.main(["boot", "--accel", "kvm", "--", "hello"]) == code
+    err = capsys.readouterr().err
+    assert text in err and len(err.strip().splitlines()) == 1, err
+    with pytest.raises(HarnessError, match=text):
         RunnerOptions(accel="kvm")
