@@ -202,7 +202,7 @@ def run_with_debugger(spec: VmProgram, data: dict, adapter: KernelAdapter,
 
     def on_started(machine: Machine) -> None:
         dbg = Debugger.attach(machine.gdb_socket, adapter.kernel_symbols(),
-                              adapter.long_mode_symbol)
+                              adapter.long_mode_symbol, timeout_scale=options.timeouts.scale)
         threads.append(threading.Thread(target=watch, args=(dbg,), daemon=True))
         threads[0].start()
 

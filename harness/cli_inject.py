@@ -126,8 +126,8 @@ def run_replay(args: argparse.Namespace) -> int:
     ran = [(res, v, c) for res, v, c in results if res.verdict is not Verdict.NOT_RUN]
     same = sum(1 for _, v, _ in ran if v)
     identical = sum(1 for _, _, c in ran if c)
+    not_run = f"; {len(results) - len(ran)} not run (interrupted)" if len(ran) < len(results) else ""
     print(f"{same}/{len(ran)} runs reproduced the verdict {schedule['verdict']}; "
-          f"{identical}/{len(ran)} had an identical console"
-          + (f"; {len(results) - len(ran)} not run (interrupted)" if len(ran) < len(results) else ""))
+          f"{identical}/{len(ran)} had an identical console{not_run}")
     print(f"report: {_replay_report(adapter, results, args.report)}")
     return 0 if all(res.verdict.passed for res, _, _ in results) else EXIT_FAILED

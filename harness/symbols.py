@@ -206,7 +206,8 @@ class SymbolTable:
         if not self.is_text(address - 1):
             return f"next frame {address:#x} outside kernel text"
         if self.call_before(address) is None:
-            return f"next frame {address:#x} ({self.describe(address)}) not after a call instruction"
+            return (f"next frame {address:#x} ({self.describe(address)}) "
+                    "not after a call instruction")
         return None
 
     def describe_return(self, address: int) -> str:

@@ -9,7 +9,8 @@
 
 VMCHECK_TIMEOUT_SCALE (set on a loaded host) multiplies every harness
 timeout (harness.config.Timeouts, the Debugger) and, here, every test's
-pytest-timeout limit as well.
+pytest-timeout limit as well. hang_guard_timeouts() is for runs whose
+wall-clock limit only guards against a hang.
 
 Processes are attributed to the test that started them by an environment
 variable (VMCHECK_TEST_TOKEN) that QEMU and GDB inherit, also through a
@@ -51,6 +52,20 @@ def pytest_collection_modifyitems(config, items):
         limit = float(marker.args[0]) if marker and marker.args else default
         if limit > 0:
             item.add_marker(pytest.mark.timeout(limit * scale), append=False)
+
+
+# A run whose wall-clock limit only guards against a hang (the test judges
+# what the kernel does, not how fast) allows a host this many times slower
+# than an idle one: two CPU burners on two cores halve the speed, and a
+# shared machine is often busier (measured: a debugger-driven page-parallel
+# took 129 s at load 14 on 2 cores against its 60 s limit).
+HANG_GUARD_MARGIN = 4
+
+
+def hang_guard_timeouts():
+    """Timeouts for such runs: HANG_GUARD_MARGIN x VMCHECK_TIMEOUT_SCALE."""
+    from harness.config import Timeouts, env_timeout_scale
+    return Timeouts(scale=HANG_GUARD_MARGIN * env_timeout_scale())
 
 
 @pytest.fixture(scope="session")

@@ -69,7 +69,11 @@ def test_a_panic_is_read_with_its_symbolised_call_stack(adapter, built, run_root
         outcome = adapter.parse_exit(machine.console.text(), status)
     assert outcome.ending is Ending.PANIC
     assert "unknown action `no-such-action'" in outcome.panic_line
-    assert "run_actions" in outcome.panic_line.split("[call stack:")[1]
+    stack = outcome.panic_line.split("[call stack:")[1]
+    assert "run_actions" in stack
+    frames = stack.rstrip("]").split(" < ")   # named frames; a garbage word ends the chain
+    assert all(f.split("+")[0].isidentifier() for f in frames if not f.startswith("(stack ends")), \
+        stack
 
 
 def test_a_triple_fault_is_told_from_a_power_off(adapter, built, run_root):

@@ -19,20 +19,21 @@ from harness.mutants import build_mutant, load_catalogue
 from harness.runner import DATA_DIR, RunnerOptions
 from harness.schedule import load_schedule
 from harness.suite import load_all
+from tests.conftest import hang_guard_timeouts
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 MAX_RUNS = 80        # the bound: explore found the race at n = 38 when this was written
 REPLAYS = 5
 
 
-@pytest.mark.timeout(420)
+@pytest.mark.timeout(600)   # 446 s once at load 15 on 2 cores
 def test_explore_finds_the_fill_race_and_replay_reproduces_it(built, tmp_path, run_root):
     mutant = {m.name: m for m in load_catalogue()}["evict-filling"]
     kernel = tmp_path / "evict-filling"
     build_mutant(mutant, kernel)
     racy = ReferenceAdapter(kernel_dir=kernel)
     sc = {s.name: s for s in load_all(config.build_dir() / "programs", DATA_DIR)}["fill-race"]
-    opts = RunnerOptions(artifacts=run_root)
+    opts = RunnerOptions(artifacts=run_root, timeouts=hang_guard_timeouts())
 
     runs = explore(racy, sc, "yield", "preempt", opts, tmp_path / "schedules",
                    max_n=MAX_RUNS, jobs=2, progress=lambda line: None, stop_on_failure=True)

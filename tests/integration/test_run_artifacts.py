@@ -45,7 +45,8 @@ def scenarios(tmp_path_factory):
 
 
 def run(sc, run_root, keep=False):
-    result = run_scenario(get_adapter("reference"), sc, RunnerOptions(artifacts=run_root, keep=keep))
+    options = RunnerOptions(artifacts=run_root, keep=keep)
+    result = run_scenario(get_adapter("reference"), sc, options)
     return result, Path(result.artifacts) if result.artifacts else None
 
 

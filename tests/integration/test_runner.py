@@ -68,6 +68,10 @@ def test_a_program_that_calls_fail_gets_the_threads_of_that_moment(built, tmp_pa
     assert len(running) == 1 and "spin" in running[0] and "user mode at" in running[0], \
         bad.failure_threads
     assert any("idle" in line for line in bad.failure_threads), bad.failure_threads
+    # the waiting main thread's chain, through frame pointers, down to the boot code
+    main = [line for line in bad.failure_threads if line.startswith("main (tid 1, blocked): ")]
+    assert main and " < sema_down+" in main[0] and " < high_entry+" in main[0], main
+    assert "stack ends" not in main[0], main
     assert run(scs["fine"], run_root).failure_threads == []
 
 

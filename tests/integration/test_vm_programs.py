@@ -22,6 +22,7 @@ from harness.bench_vm import (judge, load_manifest, make_data_files, run_program
                               run_with_debugger)
 from harness.boot import BootResult
 from harness.machine import MachineOptions
+from tests.conftest import hang_guard_timeouts
 
 SPECS = load_manifest()
 REPEATED = ("page-merge-par", "page-merge-mm", "swap-fork")
@@ -49,7 +50,8 @@ def _failure(name: str, problems: list, console: str) -> str:
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_vm_program(name, adapter, data, run_root):
     spec = SPECS[name]
-    result = run_program(spec, data, adapter, MachineOptions(run_root=run_root))
+    options = MachineOptions(run_root=run_root, timeouts=hang_guard_timeouts())
+    result = run_program(spec, data, adapter, options)
     problems = judge(spec, result)
     assert not problems, _failure(name, problems, result.console)
 
@@ -63,7 +65,8 @@ def test_vm_program_passes_every_time(name, user_pages, adapter, data, run_root)
     spec = SPECS[name]
     failures = []
     for run in range(REPEAT_RUNS):
-        options = MachineOptions(run_root=run_root, icount=False)
+        options = MachineOptions(run_root=run_root, icount=False,
+                                 timeouts=hang_guard_timeouts())
         result = run_program(spec, data, adapter, options, user_pages=user_pages)
         problems = judge(spec, result)
         if problems:
@@ -103,7 +106,8 @@ def _run_injected(spec, adapter, data, run_root, hook, user_pages, first_hit, ev
         dbg.run_until(None, timeout=spec.timeout_s)
         hits.append(bp.hits)
 
-    result = run_with_debugger(spec, data, adapter, drive, MachineOptions(run_root=run_root),
+    options = MachineOptions(run_root=run_root, timeouts=hang_guard_timeouts())
+    result = run_with_debugger(spec, data, adapter, drive, options,
                                user_pages)
     return result, hits[0] if hits else 0
 
