@@ -97,7 +97,8 @@ def run_coverage(args: argparse.Namespace) -> int:
         print("vmcheck: no run reached power-off: no coverage data")
         return EXIT_FAILED
     files = write_html(data, adapter.kernel_dir, report)
-    print(f"\nkernel coverage, {collector.runs} run(s) merged:")
+    partial = " (PARTIAL: the scenarios that finished before the stop)" if run.interrupted else ""
+    print(f"\nkernel coverage, {collector.runs} run(s) merged{partial}:")
     print("\n".join(summary_lines(files)))
     print(f"coverage report: {report / 'index.html'}")
     return 0 if run.passed else EXIT_FAILED

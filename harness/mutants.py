@@ -120,7 +120,7 @@ def run_mutant(m: Mutant, scenarios: list, opts, jobs: int, build_root: Path,
 
 
 def run_all_mutants(mutants: list[Mutant], scenarios: list, opts, jobs: int, build_root: Path,
-                progress: Callable[[str], None]) -> list[MutantResult]:
+                    progress: Callable[[str], None]) -> list[MutantResult]:
     """run_mutant for each of MUTANTS in turn; after a stop signal, the
     mutants left are results with stopped = "not run" (nothing killed)."""
     results: list[MutantResult] = []
