@@ -18,6 +18,12 @@ import threading
 
 from harness.rsp_codec import PacketReader, checksum, frame
 
+# How long a test waits for the fake stub when it expects an answer. The
+# stub (a thread of the test process) answers at once: this only guards a
+# hang, and a loaded host can keep that thread from running for seconds.
+STUB_WAIT = 30
+
+
 TARGET_XML = ('<?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd">'
               '<target><architecture>i386:x86-64</architecture>'
               '<xi:include href="core.xml"/></target>')

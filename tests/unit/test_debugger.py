@@ -5,7 +5,7 @@ import pytest
 
 from harness.debugger import Debugger, DebuggerError, DebuggerTimeout
 from harness.rsp import EXIT_STATUS_UNKNOWN, RspClient
-from tests.unit.fake_gdb_stub import FakeStub
+from tests.unit.fake_gdb_stub import STUB_WAIT, FakeStub
 
 
 @pytest.fixture
@@ -17,20 +17,20 @@ def stub(tmp_path):
 
 @pytest.fixture
 def dbg(stub):
-    d = Debugger(RspClient.connect(stub.path, timeout=2), timeout_scale=1.0)
+    d = Debugger(RspClient.connect(stub.path, timeout=STUB_WAIT), timeout_scale=1.0)
     yield d
     d.close()
 
 
 def test_attach_returns_at_once_when_already_in_long_mode(stub):
-    with Debugger.attach(stub.path, timeout=2, timeout_scale=1.0) as d:
+    with Debugger.attach(stub.path, timeout=STUB_WAIT, timeout_scale=1.0) as d:
         assert d.in_long_mode()
         assert not [p for p in stub.log if p.startswith((b"vCont;c", b"Z"))]
 
 
 def test_attach_waits_at_a_hardware_breakpoint_for_long_mode(stub):
     stub.regs["efer"], stub.long_mode_at = 0, 0x400
-    with Debugger.attach(stub.path, long_mode_at=0x400, timeout=2, timeout_scale=1.0) as d:
+    with Debugger.attach(stub.path, long_mode_at=0x400, timeout=STUB_WAIT, timeout_scale=1.0) as d:
         assert d.pc == 0x400 and d.in_long_mode()
         assert stub.breakpoints == set() and d.breakpoints() == []
         assert b"Z1,400,1" in stub.log
@@ -39,7 +39,7 @@ def test_attach_waits_at_a_hardware_breakpoint_for_long_mode(stub):
 def test_attach_fails_clearly_when_the_guest_ends_first(stub):
     stub.regs["efer"], stub.close_on_continue = 0, True
     with pytest.raises(DebuggerError, match="guest ended before reaching 0x400"):
-        Debugger.attach(stub.path, long_mode_at=0x400, timeout=2, timeout_scale=1.0)
+        Debugger.attach(stub.path, long_mode_at=0x400, timeout=STUB_WAIT, timeout_scale=1.0)
 
 
 def test_attach_by_polling_times_out_if_long_mode_never_comes(stub):
@@ -50,7 +50,7 @@ def test_attach_by_polling_times_out_if_long_mode_never_comes(stub):
 
 def test_a_breakpoint_without_callback_stops_the_run(dbg):
     bp = dbg.add_breakpoint(0x400)
-    stop = dbg.run_until(timeout=2)
+    stop = dbg.run_until(timeout=STUB_WAIT)
     assert (stop.reason, stop.pc, stop.breakpoints) == ("breakpoint", 0x400, (bp,))
     assert bp.hits == 1
 
@@ -58,7 +58,7 @@ def test_a_breakpoint_without_callback_stops_the_run(dbg):
 def test_callbacks_count_hits_and_decide_when_to_stop(dbg):
     seen = []
     bp = dbg.add_breakpoint(0x400, callback=lambda d, b: seen.append(d.pc) or b.hits == 5)
-    stop = dbg.run_until(timeout=2)
+    stop = dbg.run_until(timeout=STUB_WAIT)
     assert stop.reason == "breakpoint" and bp.hits == 5 and seen == [0x400] * 5
 
 
@@ -71,13 +71,13 @@ def test_until_a_given_breakpoint_passes_others(dbg, stub):
             d.write_register("rip", 0x350)
             d.remove_breakpoint(counted)
     counted.callback = leave_counted
-    stop = dbg.run_until(target, timeout=2)
+    stop = dbg.run_until(target, timeout=STUB_WAIT)
     assert stop.breakpoints == (target,) and counted.hits == 3 and target.hits == 1
 
 
 def test_until_a_predicate(dbg):
     bp = dbg.add_breakpoint(0x400, callback=lambda d, b: None)
-    stop = dbg.run_until(lambda d: bp.hits == 7, timeout=2)
+    stop = dbg.run_until(lambda d: bp.hits == 7, timeout=STUB_WAIT)
     assert stop.reason == "predicate" and bp.hits == 7
 
 
@@ -90,7 +90,7 @@ def test_a_run_that_never_stops_times_out_and_leaves_the_guest_stopped(dbg):
 
 
 def test_timeouts_are_scaled(stub):
-    with Debugger(RspClient.connect(stub.path, timeout=2), timeout_scale=3.0) as d:
+    with Debugger(RspClient.connect(stub.path, timeout=STUB_WAIT), timeout_scale=3.0) as d:
         with pytest.raises(DebuggerTimeout, match="after 0.3 s"):
             d.run_until(timeout=0.1)
 
@@ -98,14 +98,14 @@ def test_timeouts_are_scaled(stub):
 def test_guest_exit_ends_the_run(dbg, stub):
     dbg.add_breakpoint(0x400)
     stub.exit_on_continue = True
-    stop = dbg.run_until(timeout=2)
+    stop = dbg.run_until(timeout=STUB_WAIT)
     assert stop.reason == "exited" and stop.reply.code == 0x21
 
 
 def test_a_closed_connection_while_running_is_an_exit(dbg, stub):
     dbg.add_breakpoint(0x400)
     stub.close_on_continue = True
-    stop = dbg.run_until(timeout=2)
+    stop = dbg.run_until(timeout=STUB_WAIT)
     assert stop.reason == "exited" and stop.reply.code == EXIT_STATUS_UNKNOWN
 
 
@@ -121,7 +121,7 @@ def test_breakpoints_sharing_an_address_are_removed_from_the_stub_with_the_last(
     second = dbg.add_breakpoint(0x400, callback=lambda d, b: None)
     dbg.remove_breakpoint(first)
     assert stub.breakpoints == {(0, 0x400)}
-    stop = dbg.run_until(lambda d: second.hits == 2, timeout=2)
+    stop = dbg.run_until(lambda d: second.hits == 2, timeout=STUB_WAIT)
     assert stop.reason == "predicate" and first.hits == 0
     dbg.remove_breakpoint(second)
     assert stub.breakpoints == set() and dbg.breakpoints() == []

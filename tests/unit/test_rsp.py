@@ -6,7 +6,8 @@ import pytest
 from harness.rsp import RspClient, RspError, RspMemoryError, RspTimeout
 from harness.rsp_codec import (PacketReader, RegisterLayout, checksum, decode_body, escape,
                                frame, parse_stop_reply, parse_target_description)
-from tests.unit.fake_gdb_stub import CORE_XML, TARGET_XML, FakeStub, _run_length_encode
+from tests.unit.fake_gdb_stub import (CORE_XML, STUB_WAIT, TARGET_XML, FakeStub,
+                                      _run_length_encode)
 
 
 # --- codec ---------------------------------------------------------------------
@@ -123,7 +124,7 @@ def stub(tmp_path):
 
 @pytest.fixture
 def client(stub):
-    c = RspClient.connect(stub.path, timeout=2)
+    c = RspClient.connect(stub.path, timeout=STUB_WAIT)
     yield c
     c.close()
 
