@@ -20,6 +20,8 @@ from collections import Counter
 
 from harness.debugger import Debugger, DebuggerTimeout
 from harness.errors import HarnessError
+from harness.guest_clock import GuestClock
+from harness.hang_watch import HangRules, HangWatch
 from harness.results import CheckpointRecord
 from harness.state_capture import capture_state
 from oracles.expectations import CheckContext, run_check
@@ -27,6 +29,7 @@ from oracles.invariants import check_invariants
 from oracles.state import FAIL, NOT_JUDGED, UNKNOWN, Violation, by_outcome
 
 PROBE_SYMBOL = "vmcheck_probe"
+BACKSTOP_S = 10.0   # past the hang watch's wall limit, in case its QMP reads stall
 
 
 class CheckpointSession:
@@ -48,9 +51,11 @@ class CheckpointSession:
         self.fail_owners: dict = {}
         self.failure_threads: list[str] = []    # where each thread was at the first fail()
         self.wrong_code: list[Violation] = []   # checkpoint()/fail() reached on other bytes
+        self.watch: HangWatch | None = None     # set by run()
 
-    def run(self, machine, deadline: float) -> None:
-        """Attaches, runs the guest to its end, handling every checkpoint.
+    def run(self, machine, rules: HangRules) -> None:
+        """Attaches, runs the guest to its end, handling every checkpoint,
+        under RULES (harness/hang_watch.py: raises GuestHang for a hang).
         The machine must have been started paused."""
         symbols = self.adapter.kernel_symbols()
         dbg = Debugger.attach(machine.gdb_socket, symbols, self.adapter.long_mode_symbol,
@@ -65,11 +70,23 @@ class CheckpointSession:
                 self.coverage.arm(dbg)
             owners = self._arm_program_stops(dbg, "checkpoint")
             self.fail_owners = self._arm_program_stops(dbg, "fail", set(owners))
+            self.watch = self._watch(machine, rules, symbols)
             try:
-                self._run_to_end(dbg, owners, deadline)
+                self._run_to_end(dbg, owners)
             except DebuggerTimeout as e:
                 e.threads = self._thread_report()
                 raise
+
+    def _watch(self, machine, rules: HangRules, symbols) -> HangWatch:
+        """The hang watch of this run: the guest clock if the kernel has one
+        (else the timeout is wall time), progress = console output, checkpoint
+        stops and fail() calls."""
+        clock = GuestClock.for_kernel(machine.qmp, symbols)
+        if clock is None:
+            rules = dataclasses.replace(rules, guest_clock=False)
+        return HangWatch(rules, clock, lambda: (machine.console.length, len(self.records),
+                                                len(self.failure_threads)),
+                         lambda: self.inspector, started=machine.start_time)
 
     def _arm_program_stops(self, dbg, what: str, armed: frozenset = frozenset()) -> dict:
         """Breakpoints on each program's WHAT (an attribute of ProgramImage:
@@ -85,10 +102,12 @@ class CheckpointSession:
             owners.setdefault(address, []).append((name, image.elf_bytes(address, 16)))
         return owners
 
-    def _run_to_end(self, dbg, owners: dict, deadline: float) -> None:
+    def _run_to_end(self, dbg, owners: dict) -> None:
         while True:
-            left = (deadline - time.monotonic()) / self.timeouts.scale
-            stop = dbg.run_until(None, timeout=max(left, 0.01))
+            # the watch ends the run at its wall-clock limit; this is a backstop
+            left = self.watch.rules.wall_s - (time.monotonic() - self.watch.started)
+            stop = dbg.run_until(None, timeout=max(left, 0) / self.timeouts.scale + BACKSTOP_S,
+                                 watch=self.watch)
             if stop.reason == "exited":
                 return
             if stop.reason != "breakpoint":

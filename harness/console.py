@@ -82,6 +82,12 @@ class Console:
         with self._cond:
             return self._eof
 
+    @property
+    def length(self) -> int:
+        """Characters received so far (cheap: a progress marker)."""
+        with self._cond:
+            return self._length
+
     def text(self) -> str:
         """Everything received so far."""
         with self._cond:

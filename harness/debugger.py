@@ -217,14 +217,18 @@ class Debugger:
 
     # --- running ------------------------------------------------------------
 
-    def run_until(self, until=None, timeout: float = 30.0) -> Stop:
+    def run_until(self, until=None, timeout: float = 30.0, watch=None) -> Stop:
         """Runs the guest until a stop condition, calling breakpoint callbacks
         (and counting hits) on the way. Conditions, besides the guest ending
         and a callback returning true:
           until=None: a breakpoint without a callback is hit;
           until=Breakpoint or an iterable of them: one of those is hit;
           until=function(debugger): it returns true (asked at each stop).
-        Raises DebuggerTimeout (guest stopped) after TIMEOUT seconds."""
+        WATCH (e.g. harness.hang_watch.HangWatch), if given, is polled while
+        the guest runs, at least every watch.interval seconds (poll() says
+        itself when it is due): when watch.poll() returns true the guest is stopped, watch.inspect(debugger) runs
+        (it may raise to end the run, the guest left stopped) and the guest
+        goes on. Raises DebuggerTimeout (guest stopped) after TIMEOUT seconds."""
         seconds = timeout * self.timeout_scale
         deadline = time.monotonic() + seconds
         if isinstance(until, Breakpoint):
@@ -233,7 +237,7 @@ class Debugger:
             until = tuple(until)
         while True:
             self.client.resume()
-            reply = self.client.wait_stop(max(0.0, deadline - time.monotonic()))
+            reply = self._wait_stop(deadline, watch)
             timed_out = reply is None
             if timed_out:
                 reply = self.client.halt(self.client.timeout)
@@ -243,6 +247,25 @@ class Debugger:
             if timed_out:
                 stop = Stop("signal", self.pc, (), reply)
                 raise DebuggerTimeout(_awaited(until), seconds, stop, self.describe(stop.pc))
+
+    def _wait_stop(self, deadline: float, watch) -> Optional[StopReply]:
+        """The running guest's next stop reply, None at DEADLINE (still
+        running). Polls WATCH meanwhile; its looks at the stopped guest are
+        not stops of their own unless a breakpoint came first."""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            if watch is not None and watch.poll():
+                reply = self.client.halt(self.client.timeout)
+                if reply.kind != "signal" or reply.code != SIGINT or self.pc in self._breakpoints:
+                    return reply
+                watch.inspect(self)
+                self.client.resume()
+                continue
+            reply = self.client.wait_stop(min(left, watch.interval) if watch else left)
+            if reply is not None:
+                return reply
 
     def _handle_stop(self, reply: StopReply, until) -> Optional[Stop]:
         """Dispatches one stop: counts hits, runs callbacks; returns the Stop

@@ -107,6 +107,8 @@ class ScenarioResult:
     after_unknowns: list = dataclasses.field(default_factory=list)  # after-run checks: UNKNOWN
     strict: bool = False                 # judged with --strict (an unknown check fails)
     spt_layout: list = dataclasses.field(default_factory=list)  # which member is what, and why
+    guest_s: Optional[float] = None      # guest time at the end (timer ticks / 100), if read
+    hang: Optional[dict] = None          # HANG: rule that fired, both clocks, the wait graph
 
     @property
     def violations(self) -> list:

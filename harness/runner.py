@@ -18,6 +18,7 @@ from harness.adapters.base import Ending, raw_fs_image
 from harness.checkpoints import CheckpointSession
 from harness.debugger import DebuggerTimeout
 from harness.errors import HarnessError, MachineTimeout, QemuDiedError
+from harness.hang_watch import DEADLOCK, GuestHang, HangRules
 from harness.injection import Injector
 from harness.schedule import make_schedule
 from harness.machine import Machine, MachineOptions
@@ -88,6 +89,8 @@ def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
             result = _new_result(adapter, sc, opts.strict)
             result.notes.append(f"run again without -icount (not deterministic): {e}")
             _execute(adapter, sc, dataclasses.replace(opts, icount=False), result)
+    except GuestHang as e:
+        _hang_result(result, e, adapter, sc)
     except DebuggerTimeout as e:
         result.verdict = Verdict.HANG
         result.reason = (f"no power-off within {opts.timeouts(sc.timeout):g} s; "
@@ -110,6 +113,21 @@ def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
     if (sc.inject or opts.inject) and result.schedule is None:
         result.schedule = make_schedule(sc, adapter, opts, result)
     return result
+
+
+def _hang_result(result: ScenarioResult, hang: GuestHang, adapter, sc) -> None:
+    """HANG, with the rule that fired and what was seen (a deadlock's
+    reason is its wait cycle; other hangs add where the CPU and every
+    thread were)."""
+    result.verdict, result.reason = Verdict.HANG, hang.reason
+    result.hang, result.guest_s = hang.to_dict(), hang.guest_s
+    if hang.kind != DEADLOCK:
+        if hang.pc is not None:
+            result.reason += f"; the CPU was at {_where(hang.pc, adapter, sc)} when stopped"
+        if hang.threads:
+            result.reason += "; threads: " + "; ".join(hang.threads)
+    if hang.threads:
+        result.notes += ["threads when stopped:"] + hang.threads
 
 
 def build_failed_results(adapter, scenarios, error: Exception) -> list[ScenarioResult]:
@@ -147,7 +165,7 @@ def _execute(adapter, sc, opts: RunnerOptions, result: ScenarioResult) -> None:
     options = MachineOptions(accel=opts.accel, icount=opts.icount, paused=True,
                              timeouts=opts.timeouts, keep=opts.keep, keep_on_error=True,
                              run_root=opts.artifacts)
-    deadline = time.monotonic() + opts.timeouts(sc.timeout)
+    rules = HangRules(sc.timeout, opts.timeouts.scale, guest_clock=_guest_clock(options))
     injections = tuple(sc.inject) + tuple(opts.inject)
     injector = Injector(adapter, injections) if injections else None
     session = CheckpointSession(adapter, sc, images, files, opts.timeouts, injector,
@@ -155,7 +173,7 @@ def _execute(adapter, sc, opts: RunnerOptions, result: ScenarioResult) -> None:
     machine = Machine(options)
     try:
         _boot_and_judge(machine, adapter, sc, programs, images, files, cmdline, session,
-                        deadline, opts, result)
+                        rules, opts, result)
     except HarnessError as e:
         if options.icount and ICOUNT_ABORT in machine.stderr_text():
             raise IcountAbort(f"QEMU aborted under -icount ({ICOUNT_ABORT}); "
@@ -165,14 +183,20 @@ def _execute(adapter, sc, opts: RunnerOptions, result: ScenarioResult) -> None:
         result.artifacts = str(machine.run_dir) if machine.kept else None
 
 
+def _guest_clock(options: MachineOptions) -> bool:
+    """Whether time is judged on the guest's clock (-icount under TCG)."""
+    return options.icount and options.accel == "tcg"
+
+
 def _boot_and_judge(machine, adapter, sc, programs, images, files, cmdline, session,
-                    deadline, opts, result) -> None:
+                    rules, opts, result) -> None:
     with machine:
         disks = adapter.make_disks(machine.run_dir, programs, files, sc.swap_mb)
         machine.start(adapter.qemu_args(disks, cmdline, sc.mem_mb))
         try:
-            session.run(machine, deadline)
-            status = machine.wait_exit(max(deadline - time.monotonic(), 0.1) / opts.timeouts.scale,
+            session.run(machine, rules)
+            left = rules.wall_s - (time.monotonic() - machine.start_time)
+            status = machine.wait_exit(max(left, 0.1) / opts.timeouts.scale,
                                        f"the kernel to power off after `{sc.program}`")
         finally:
             result.checkpoints = session.records
@@ -180,6 +204,7 @@ def _boot_and_judge(machine, adapter, sc, programs, images, files, cmdline, sess
             result.failure_threads = session.failure_threads
             result.spt_layout = session.layout_notes()
             result.console = machine.console.text()
+            result.guest_s = session.watch.guest_s if session.watch else None
         outcome = adapter.parse_exit(result.console, status)
         if outcome.ending is Ending.QEMU_ERROR:
             raise QemuDiedError(status, machine.stderr_text(), machine.console.tail(),

@@ -60,6 +60,11 @@ class KernelInspector(ABC):
         kernel family cannot tell."""
         return []
 
+    def wait_graph(self):
+        """What each thread waits on (harness/waitgraph.py's WaitGraph), for
+        deadlock verdicts; None if the kernel family cannot tell."""
+        return None
+
 
 class DebuggerMemory:
     """harness.pagewalk.PhysicalMemory over a stopped debugger."""

@@ -22,17 +22,20 @@ tables: Pintos-KAIST maps all of RAM at KERN_BASE in every address space.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
 from harness.adapters.pintos_discovery import SptDiscovery
 from harness.adapters.pintos_spt import SptLayout, SptNotRecognised, discover_layout
 from harness.adapters.pintos_swap import read_bitmap
+from harness.adapters.pintos_waits import pintos_wait_graph
 from harness.adapters.thread_report import (describe_chain, entry_return, thread_line,
                                             walk_frame_pointers)
 from harness.dwarf_types import TypeLookupError
 from harness.rsp import RspMemoryError
 from harness.state_capture import KernelInspector, ProcessInfo
+from harness.symbols import CallChain
 from harness.typed_memory import read_struct, read_value
+from harness.waitgraph import WaitGraph
 from oracles.state import PoolState
 
 KERN_BASE = 0x8004000000        # include/threads/vaddr.h (LOADER_KERN_BASE)
@@ -252,7 +255,16 @@ class PintosInspector(KernelInspector):
                                      self._thread_where(page, page == current)))
         return lines
 
+    def wait_graph(self) -> WaitGraph:
+        """What each thread waits on (harness/adapters/pintos_waits.py)."""
+        return pintos_wait_graph(self)
+
     def _thread_where(self, page: int, running: bool) -> str:
+        return self.describe_chain(self.thread_chain(page, running))
+
+    def thread_chain(self, page: int, running: bool) -> Union[CallChain, str]:
+        """The kernel call chain of the thread at PAGE (frame pointers), or
+        where it is when it has none ("user mode at ...")."""
         known: list[int] = []
         if running:
             rip, rbp = self.dbg.register("rip"), self.dbg.register("rbp")
@@ -261,8 +273,11 @@ class PintosInspector(KernelInspector):
             known = entry_return(self.read, self.symbols, rip, self.dbg.register("rsp"))
         else:
             rip, rbp = self._saved_rip_rbp(page)
-        chain = walk_frame_pointers(self.read, self.symbols, rip, known, rbp, page, page + PAGE)
-        return describe_chain(self.symbols, chain)
+        return walk_frame_pointers(self.read, self.symbols, rip, known, rbp, page, page + PAGE)
+
+    def describe_chain(self, chain: Union[CallChain, str]) -> str:
+        """thread_chain's result as the thread list shows it."""
+        return chain if isinstance(chain, str) else describe_chain(self.symbols, chain)
 
     # ---- palloc pools ----
 

@@ -13,12 +13,15 @@ types (docs/kernel-introspection.md) through DWARF.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
+from harness.adapters.reference_waits import reference_wait_graph
 from harness.adapters.thread_report import (describe_chain, entry_return, thread_line,
                                             walk_frame_pointers)
 from harness.state_capture import KernelInspector, ProcessInfo
+from harness.symbols import CallChain
 from harness.typed_memory import StructureError, iter_hash, iter_list, read_struct, read_value
+from harness.waitgraph import WaitGraph
 from oracles.state import ANON, FILE, UNINIT, PoolState, SptPage
 
 KERN_BASE = 0x8004000000
@@ -31,6 +34,8 @@ SWITCH_FRAME_RET = 48     # then the return address
 
 
 class ReferenceInspector(KernelInspector):
+    kstack_pages = KSTACK_PAGES
+
     def __init__(self, debugger, symbols):
         self.dbg = debugger
         self.symbols = symbols
@@ -81,6 +86,11 @@ class ReferenceInspector(KernelInspector):
         return lines
 
     def _thread_where(self, t, running: bool) -> str:
+        return self.describe_chain(self.thread_chain(t, running))
+
+    def thread_chain(self, t, running: bool) -> Union[CallChain, str]:
+        """Thread T's kernel call chain (frame pointers), or where it is when
+        it has none ("user mode at ...", "not started yet")."""
         low = t["kstack"]
         if running:
             pc, rbp = self.dbg.register("rip"), self.dbg.register("rbp")
@@ -93,9 +103,16 @@ class ReferenceInspector(KernelInspector):
             if known[0] == self.symbols.address_of("switch_entry"):
                 return "not started yet (switch_entry)"
             rbp = int.from_bytes(self.read(saved + SWITCH_FRAME_RBP, 8), "little")
-        chain = walk_frame_pointers(self.read, self.symbols, pc, known, rbp, low,
-                                    low + KSTACK_PAGES * PAGE)
-        return describe_chain(self.symbols, chain)
+        return walk_frame_pointers(self.read, self.symbols, pc, known, rbp, low,
+                                   low + KSTACK_PAGES * PAGE)
+
+    def describe_chain(self, chain: Union[CallChain, str]) -> str:
+        """thread_chain's result as the thread list shows it."""
+        return chain if isinstance(chain, str) else describe_chain(self.symbols, chain)
+
+    def wait_graph(self) -> WaitGraph:
+        """What each thread waits on (harness/adapters/reference_waits.py)."""
+        return reference_wait_graph(self)
 
     # ---- SPT ----
 

@@ -1,0 +1,74 @@
+"""The guest's clock, read while the guest runs (no debugger stop).
+
+Under `-icount shift=0,sleep=off` the guest's virtual clock advances one
+nanosecond per instruction while a CPU runs and jumps straight to the next
+timer deadline while it idles: a deadlocked kernel burns guest seconds in
+a few host milliseconds, a busy one runs slower than real time under TCG.
+So the guest's time is not the instruction count: it is what the kernel
+counts, its timer ticks. Both kernels keep them in a `ticks` variable
+(Pintos-KAIST devices/timer.c, the reference kernel arch/x86_64/timer.c),
+at TIMER_FREQ = 100 Hz.
+
+A sample reads `ticks` with HMP `x` over QMP (a virtual-address read
+through the CPU's current page tables, in which both kernels map
+themselves, no stop, no effect on the guest) and the instruction count
+with QMP `query-replay`. Measured under TCG with -icount on 2 cores: a
+sample costs two QMP round trips (see docs/pintos-kaist.md, "Hangs").
+Stopping the guest over GDB instead would cost a stop and, worse, let
+QEMU warp the virtual clock at each stop (docs/pintos-kaist.md), changing
+when the reference kernel's ticks land.
+
+Before the kernel maps itself at its link address the read fails; the
+sample's ticks are then None.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from typing import Optional
+
+TICK_SYMBOL = "ticks"
+TIMER_HZ = 100                 # TIMER_FREQ of both kernels' devices/timer.c
+NS_PER_INSTRUCTION = 1         # -icount shift=0
+INSTRUCTIONS_PER_TICK = 10 ** 9 // TIMER_HZ // NS_PER_INSTRUCTION
+_HMP_WORD = re.compile(r"^[0-9a-fA-F]+:\s+0x([0-9a-fA-F]+)")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClockSample:
+    wall: float                 # time.monotonic() when read
+    ticks: Optional[int]        # the kernel's timer ticks; None: not readable yet
+    icount: Optional[int]       # instructions executed (None or 0 without -icount)
+
+    @property
+    def guest_s(self) -> Optional[float]:
+        return None if self.ticks is None else self.ticks / TIMER_HZ
+
+
+class GuestClock:
+    """Reads one running guest's tick counter at TICK_ADDRESS through QMP."""
+
+    def __init__(self, qmp, tick_address: int):
+        self.qmp = qmp
+        self.tick_address = tick_address
+
+    @classmethod
+    def for_kernel(cls, qmp, symbols) -> Optional["GuestClock"]:
+        """The clock of the kernel whose SymbolTable is SYMBOLS, or None if
+        it has no `ticks` variable (the guest clock is then unknown)."""
+        try:
+            symbol = symbols.find(TICK_SYMBOL)
+        except LookupError:
+            return None
+        return None if symbol is None else cls(qmp, symbol.address)
+
+    def sample(self) -> ClockSample:
+        """The current ticks and instruction count. QMPError if QEMU does
+        not answer (it has exited)."""
+        out = self.qmp.human_monitor_command(f"x /1gx {self.tick_address:#x}")
+        match = _HMP_WORD.match(out.strip())
+        ticks = int(match.group(1), 16) if match else None
+        icount = self.qmp.execute("query-replay").get("icount")
+        return ClockSample(time.monotonic(), ticks, icount)
