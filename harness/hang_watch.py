@@ -189,7 +189,7 @@ class HangWatch:
             return due and self._request(DEADLOCK)
         if sample.ticks < self._next_look[0] or sample.wall < self._next_look[1]:
             return False
-        if sample.icount:   # -icount: look only at an idle guest
+        if self.rules.guest_clock:   # -icount: look only at an idle guest
             idle = self._idle_from is not None and \
                 sample.ticks - self._idle_from >= IDLE_STRETCH_TICKS
             return idle and self._request(DEADLOCK)

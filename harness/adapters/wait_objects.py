@@ -104,7 +104,7 @@ def member_chain(t: TypeInfo, offset: int, stop: frozenset = frozenset({"struct 
     chain = []
     while True:
         t = t.resolved()
-        if chain and t.name in stop:
+        if t.name in stop:
             return chain
         if t.kind == "array" and t.target is not None and t.target.resolved().size:
             size = t.target.resolved().size
@@ -195,7 +195,7 @@ class WaitResolver:
         sema = head - self.waiters_offset
         if names & DEVICE_FUNCTIONS or any(t.resolved().name in DEVICE_TYPES
                                            for t in place.types):
-            return Wait(DEVICE, f"a device interrupt ({place.describe(head)})", sema)
+            return Wait(DEVICE, f"a device interrupt ({_owner(place).describe(sema)})", sema)
         if sema in self.known:
             target, verb, signaller = self.known[sema]
             tid, inferred, note = self._signaller(waiter, signaller)
@@ -236,8 +236,8 @@ class WaitResolver:
             lock = sema - self.lock_sema_offset
             named = dataclasses.replace(place, path=steps[0])
             return Wait(LOCK, named.describe(lock), lock, *self._holder(lock))
-        named = dataclasses.replace(place, path=place.path[:-len(".waiters")])
-        return Wait(SEMAPHORE, named.describe(sema), sema, *self._signaller(waiter, place.owner))
+        return Wait(SEMAPHORE, _owner(place).describe(sema), sema,
+                    *self._signaller(waiter, place.owner))
 
     def _unnamed_wait(self, waiter: ThreadSpan, sema: int, place: Place, names: set) -> Wait:
         """A semaphore on the heap or a stack: its kind from the call chain."""
@@ -265,10 +265,8 @@ class WaitResolver:
                 continue
             head = list_head_of(self.read, sema - sema_member.offset + elem_member.offset)
             if head is not None:
-                cond = self.locate(head)
-                if cond.path.endswith(".waiters"):
-                    cond = dataclasses.replace(cond, path=cond.path[:-len(".waiters")])
-                return Wait(CONDITION, "condition " + cond.describe(head), head)
+                return Wait(CONDITION, "condition " + _owner(self.locate(head)).describe(head),
+                            head)
         return Wait(CONDITION, "a condition variable (waiter " + _where(place, sema) + ")", sema)
 
     def _holder(self, lock: int) -> tuple:
@@ -293,6 +291,13 @@ class WaitResolver:
 
 _SCHEDULER = frozenset({"schedule", "thread_block", "do_schedule", "switch_threads",
                         "thread_launch", "do_iret", "out_iret", "sema_down"})
+
+
+def _owner(place: Place) -> Place:
+    """PLACE of a `waiters` list, as the place of the object that has it."""
+    if place.path.endswith(".waiters"):
+        return dataclasses.replace(place, path=place.path[:-len(".waiters")])
+    return place
 
 
 def _where(place: Place, address: int) -> str:

@@ -1,0 +1,231 @@
+"""The hang watch's rules (harness/hang_watch.py) on a fake guest clock and a
+fake wall clock, and Debugger.run_until polling a watch against the fake
+GDB stub (the real QEMU is in tests/integration/test_hangs.py)."""
+
+import pytest
+
+from harness import hang_watch
+from harness.debugger import Debugger
+from harness.guest_clock import INSTRUCTIONS_PER_TICK, ClockSample
+from harness.hang_watch import (DEADLOCK, GUEST_TIME, NO_PROGRESS, WALL_TIME, GuestHang,
+                                HangRules, HangWatch)
+from harness.rsp import RspClient
+from harness.waitgraph import LOCK, ThreadNode, Wait, WaitGraph
+from tests.unit.fake_gdb_stub import FakeStub
+
+
+class FakeTime:
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self):
+        return self.now
+
+
+class FakeClock:
+    """A guest whose clock the test moves: busy (BUSY instructions per tick) or idle."""
+
+    def __init__(self, wall: FakeTime):
+        self.wall, self.ticks, self.icount = wall, 0, 0
+
+    def run(self, ticks: int, busy: float = 1.0) -> None:
+        self.ticks += ticks
+        self.icount += int(ticks * busy * INSTRUCTIONS_PER_TICK)
+
+    def sample(self):
+        return ClockSample(self.wall.now, self.ticks, self.icount)
+
+
+class FakeInspector:
+    def __init__(self, graph):
+        self.graph, self.looks = graph, 0
+
+    def wait_graph(self):
+        self.looks += 1
+        return self.graph
+
+    def thread_report(self):
+        return ["a (tid 5, blocked): sema_down < lock_acquire"]
+
+
+class FakeDebugger:
+    pc = 0x1234
+
+
+DEADLOCKED = WaitGraph([ThreadNode(5, "a", "blocked", wait=Wait(LOCK, "`x`", 1, 6)),
+                        ThreadNode(6, "b", "blocked", wait=Wait(LOCK, "`y`", 2, 5)),
+                        ThreadNode(2, "idle", "running", idle=True)])
+WAITING_FOR_DISK = WaitGraph([ThreadNode(5, "a", "blocked", wait=Wait("device", "the disk"))])
+
+
+@pytest.fixture
+def wall(monkeypatch):
+    fake = FakeTime()
+    monkeypatch.setattr(hang_watch.time, "monotonic", fake.monotonic)
+    return fake
+
+
+def make_watch(wall, graph=DEADLOCKED, timeout=60.0, scale=1.0, guest_clock=True,
+               progress=None):
+    clock = FakeClock(wall)
+    inspector = FakeInspector(graph)
+    marker = progress if progress is not None else (lambda: clock.ticks)
+    watch = HangWatch(HangRules(timeout, scale, guest_clock), clock, marker,
+                      lambda: inspector, started=wall.now)
+    return watch, clock, inspector
+
+
+def step(watch, wall, clock, ticks, busy=1.0, seconds=0.1):
+    """Moves both clocks and polls; the result of poll()."""
+    wall.now += seconds
+    clock.run(ticks, busy)
+    return watch.poll()
+
+
+def end(watch) -> GuestHang:
+    with pytest.raises(GuestHang) as caught:
+        watch.inspect(FakeDebugger())
+    return caught.value
+
+
+def test_the_guest_clock_ends_the_run_at_the_timeout_in_guest_seconds(wall):
+    watch, clock, _ = make_watch(wall, timeout=2.0)
+    assert not step(watch, wall, clock, 199)
+    assert step(watch, wall, clock, 1)
+    hang = end(watch)
+    assert hang.kind == GUEST_TIME and hang.guest_s == 2.0
+    assert "no power-off within 2 s of guest time" in hang.reason
+    assert hang.threads == ["a (tid 5, blocked): sema_down < lock_acquire"]
+
+
+def test_the_guest_limit_is_not_scaled_but_the_wall_net_is(wall):
+    watch, clock, _ = make_watch(wall, timeout=10.0, scale=4.0)
+    assert not step(watch, wall, clock, 999, seconds=10 * 3 * 4 - 1)
+    assert step(watch, wall, clock, 1, seconds=0.5) and end(watch).kind == GUEST_TIME
+
+
+def test_the_wall_net_ends_a_guest_whose_clock_stands_still(wall):
+    watch, clock, _ = make_watch(wall, timeout=10.0, scale=2.0)
+    assert not step(watch, wall, clock, 0, seconds=59.9)
+    assert step(watch, wall, clock, 0, seconds=0.2)
+    hang = end(watch)
+    assert hang.kind == WALL_TIME
+    assert "within 60 s of wall time" in hang.reason and "3 x the 10 s timeout" in hang.reason
+
+
+def test_without_icount_the_timeout_is_wall_time_and_threads_are_looked_at_now_and_then(wall):
+    watch, clock, inspector = make_watch(wall, graph=WAITING_FOR_DISK, timeout=10.0, scale=2.0,
+                                         guest_clock=False)
+    assert step(watch, wall, clock, 5000, seconds=19.9)    # no idle signal: a look...
+    watch.inspect(FakeDebugger())                          # ...but no limit on guest time
+    assert inspector.looks == 1
+    assert step(watch, wall, clock, 0, seconds=0.2)
+    hang = end(watch)
+    assert hang.kind == WALL_TIME and "without -icount the timeout is wall time" in hang.reason
+
+
+def test_a_deadlock_is_ended_at_the_second_look_with_the_same_waits(wall):
+    watch, clock, inspector = make_watch(wall)
+    assert not step(watch, wall, clock, 10, busy=0.01)   # idle, but not for long yet
+    assert step(watch, wall, clock, 30, busy=0.01)       # idle 40 ticks: look
+    watch.inspect(FakeDebugger())                        # first look: a candidate
+    assert inspector.looks == 1
+    assert not step(watch, wall, clock, 50, busy=0.01)   # not 1 s of guest time yet
+    assert step(watch, wall, clock, 60, busy=0.01)
+    hang = end(watch)
+    assert hang.kind == DEADLOCK and hang.graph is DEADLOCKED and hang.pc == 0x1234
+    assert hang.reason.startswith("deadlock: tid 5 a waits for `x` held by tid 6 b, which waits")
+    assert hang.to_dict()["graph"]["cycle"] == [5, 6]
+
+
+def test_a_busy_guest_is_never_stopped_for_a_look(wall):
+    watch, clock, inspector = make_watch(wall)
+    for _ in range(50):
+        assert not step(watch, wall, clock, 10, busy=0.9)
+    assert inspector.looks == 0
+
+
+def test_an_idle_guest_that_is_not_deadlocked_goes_on_and_is_looked_at_less_often(wall):
+    watch, clock, inspector = make_watch(wall, graph=WAITING_FOR_DISK)
+    assert not step(watch, wall, clock, 10)              # busy: the first sample
+    assert step(watch, wall, clock, 40, busy=0.01)
+    watch.inspect(FakeDebugger())                        # a device wait: no hang
+    polls = [step(watch, wall, clock, 200, busy=0.01) for _ in range(4)]
+    assert polls == [False, False, False, False]         # backed off for 0.5 s of wall time
+    assert step(watch, wall, clock, 200, busy=0.01, seconds=0.2)
+    watch.inspect(FakeDebugger())
+    assert inspector.looks == 2
+
+
+def test_changed_waits_at_the_second_look_start_over(wall):
+    watch, clock, inspector = make_watch(wall)
+    assert not step(watch, wall, clock, 10)
+    assert step(watch, wall, clock, 40, busy=0.01)
+    watch.inspect(FakeDebugger())
+    inspector.graph = WaitGraph([ThreadNode(5, "a", "blocked", wait=Wait(LOCK, "`z`", 9, 6)),
+                                 ThreadNode(6, "b", "blocked", wait=Wait(LOCK, "`y`", 2, 5))])
+    assert step(watch, wall, clock, 120, busy=0.01)
+    watch.inspect(FakeDebugger())                        # a new candidate, no hang yet
+    assert step(watch, wall, clock, 120, busy=0.01)
+    assert end(watch).kind == DEADLOCK
+
+
+def test_no_progress_for_thirty_guest_seconds_is_a_hang(wall):
+    marker = [0]
+    watch, clock, _ = make_watch(wall, timeout=600, progress=lambda: marker[0])
+    assert not step(watch, wall, clock, 100)             # progress noted at 1 s
+    assert not step(watch, wall, clock, 2999)
+    marker[0] = 1                                        # console output: progress at 30.99 s
+    assert not step(watch, wall, clock, 1)
+    assert not step(watch, wall, clock, 2999)
+    assert step(watch, wall, clock, 1)
+    hang = end(watch)
+    assert hang.kind == NO_PROGRESS
+    assert "no progress for 30 s of guest time" in hang.reason and "since 31.00 s" in hang.reason
+
+
+def test_polls_closer_than_the_interval_do_not_read_the_clock(wall):
+    watch, clock, _ = make_watch(wall, timeout=10.0)
+    assert not step(watch, wall, clock, 500, seconds=0.01)
+    clock.run(500)                     # at the limit, but the next read is not due
+    wall.now += 0.05
+    assert not watch.poll() and watch.last.ticks == 500
+    wall.now += 0.06
+    assert watch.poll() and watch.last.ticks == 1000
+
+
+# ---- Debugger.run_until with a watch (fake stub: the guest runs until interrupted) ----
+
+class ScriptedWatch:
+    interval = 0.01
+
+    def __init__(self, stop_after: int, raise_at_look: int):
+        self.polls, self.looks = 0, 0
+        self.stop_after, self.raise_at_look = stop_after, raise_at_look
+
+    def poll(self):
+        self.polls += 1
+        return self.polls % self.stop_after == 0
+
+    def inspect(self, debugger):
+        self.looks += 1
+        assert debugger.pc == 0x100    # the guest is stopped: registers answer
+        if self.looks == self.raise_at_look:
+            raise GuestHang(DEADLOCK, "deadlock: test")
+
+
+@pytest.fixture
+def stub(tmp_path):
+    fake = FakeStub(tmp_path)
+    yield fake
+    fake.close()
+
+
+def test_run_until_stops_for_each_look_resumes_and_ends_when_the_watch_raises(stub):
+    with Debugger(RspClient.connect(stub.path, timeout=2), timeout_scale=1.0) as dbg:
+        watch = ScriptedWatch(stop_after=3, raise_at_look=2)
+        with pytest.raises(GuestHang, match="deadlock: test"):
+            dbg.run_until(timeout=5, watch=watch)
+        assert watch.looks == 2 and watch.polls == 6
+        assert not stub.running                       # left stopped
+        assert stub.log.count(b"vCont;c") + stub.log.count(b"c") == 2
