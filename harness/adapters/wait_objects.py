@@ -37,6 +37,8 @@ DEVICE_FUNCTIONS = frozenset({"disk_read", "disk_write", "identify_ata_device", 
                               "intq_putc", "input_getc", "ide_read", "ide_write"})
 DEVICE_TYPES = frozenset({"struct channel"})      # Pintos devices/disk.c: completion_wait
 COND_WAITER_TYPES = ("struct cond_waiter", "struct semaphore_elem")   # reference, Pintos
+LOCK_FUNCTIONS = frozenset({"lock_acquire", "cond_wait"})   # a wait for another thread
+WAITING_FRAMES = 2   # e.g. thread_sleep < timer_sleep, intq's wait < intq_getc
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,8 +184,11 @@ class WaitResolver:
 
     def wait_of(self, waiter: ThreadSpan, elem: int, functions: list) -> Wait:
         """WAITER's wait: its `elem` is at ELEM; FUNCTIONS are the names in
-        its kernel call chain, innermost first."""
-        names = set(functions)
+        its kernel call chain, innermost first. Only the WAITING_FRAMES
+        innermost functions past the scheduler's and sema_down say how it
+        waits (a lock taken by a page fault inside disk_read is a lock)."""
+        near = [f for f in functions if f not in _SCHEDULER][:WAITING_FRAMES]
+        names = set(near)
         if names & TIMER_FUNCTIONS:
             return Wait(TIMER, "the timer (timer_sleep)")
         head = list_head_of(self.read, elem)
@@ -193,8 +198,8 @@ class WaitResolver:
             return Wait(kind, f"no wait list (blocked in {inner})")
         place = self.locate(head)
         sema = head - self.waiters_offset
-        if names & DEVICE_FUNCTIONS or any(t.resolved().name in DEVICE_TYPES
-                                           for t in place.types):
+        if names & DEVICE_FUNCTIONS and near[0] not in LOCK_FUNCTIONS or \
+                any(t.resolved().name in DEVICE_TYPES for t in place.types):
             return Wait(DEVICE, f"a device interrupt ({_owner(place).describe(sema)})", sema)
         if sema in self.known:
             target, verb, signaller = self.known[sema]
@@ -204,7 +209,7 @@ class WaitResolver:
             return Wait(SEMAPHORE, target, sema, tid, inferred, note, verb)
         if place.types:
             return self._named_wait(waiter, head, place)
-        return self._unnamed_wait(waiter, sema, place, names)
+        return self._unnamed_wait(waiter, sema, place, near[0] if near else "")
 
     def locate(self, address: int) -> Place:
         """Where ADDRESS lies: a struct thread, a kernel stack, a global."""
@@ -239,12 +244,13 @@ class WaitResolver:
         return Wait(SEMAPHORE, _owner(place).describe(sema), sema,
                     *self._signaller(waiter, place.owner))
 
-    def _unnamed_wait(self, waiter: ThreadSpan, sema: int, place: Place, names: set) -> Wait:
-        """A semaphore on the heap or a stack: its kind from the call chain."""
-        if "lock_acquire" in names:
+    def _unnamed_wait(self, waiter: ThreadSpan, sema: int, place: Place, caller: str) -> Wait:
+        """A semaphore on the heap or a stack: its kind from CALLER, the
+        function that called sema_down."""
+        if caller == "lock_acquire":
             lock = sema - self.lock_sema_offset
             return Wait(LOCK, "a lock " + _where(place, lock), lock, *self._holder(lock))
-        if "cond_wait" in names:
+        if caller == "cond_wait":
             return self._condition(sema, place)
         return Wait(SEMAPHORE, "a semaphore " + _where(place, sema), sema,
                     *self._signaller(waiter, place.owner))

@@ -63,6 +63,15 @@ off_t file_write_at(struct file *file, const void *buf, off_t size,
   return n;
 }
 
+#if defined(VMCHECK_MUTANT_lock_order_read_munmap) || \
+    defined(VMCHECK_MUTANT_lock_order_read_evict)
+off_t file_read_locked(struct file *file, void *buf, off_t size) {
+  off_t n = inode_read_at(file->inode, buf, size, file->pos);
+  file->pos += n;
+  return n;
+}
+#endif
+
 off_t file_read(struct file *file, void *buf, off_t size) {
   off_t n = file_read_at(file, buf, size, file->pos);
   file->pos += n;

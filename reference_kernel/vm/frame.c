@@ -221,6 +221,11 @@ static enum eviction_result evict_one(struct frame **frame) {
     return NO_VICTIM;
   }
   start_eviction(victim);
+#ifdef VMCHECK_MUTANT_lock_order_read_evict
+  /* the mistake: the victim is written out with the VM lock held, so a
+   * dirty mapped page takes vmfs_lock inside the VM lock */
+  size_t saved = save_pages(victim);
+#else
   vm_unlock();
 #ifdef VMCHECK_MUTANT_evict_unmap_late
   size_t saved = save_pages(victim);
@@ -230,6 +235,7 @@ static enum eviction_result evict_one(struct frame **frame) {
   size_t saved = save_pages(victim);
 #endif
   vm_lock();
+#endif
   *frame = finish_eviction(victim, saved);
   vm_unlock();
   return *frame != NULL ? EVICTED : NOT_SAVED;

@@ -165,7 +165,20 @@ bool page_resolve(struct page *page, bool write) {
   return ok;
 }
 
+/* Whether page_free keeps the VM lock while the page's type destroys it. */
+static bool destroy_under_vm_lock(const struct page *page) {
+#ifdef VMCHECK_MUTANT_lock_order_read_munmap
+  /* the mistake: a mapped page is written back with the VM lock held, so
+   * munmap takes vmfs_lock inside the VM lock */
+  return page->mapping != NULL;
+#else
+  (void)page;
+  return false;
+#endif
+}
+
 void page_free(struct page *page) {
+  bool keep_lock = destroy_under_vm_lock(page);
   vm_lock();
   vm_wait_unbusy(page);
   struct frame *f = page->frame;
@@ -180,11 +193,14 @@ void page_free(struct page *page) {
 #endif
     page_unmap_locked(page);
   }
-  vm_unlock();
-  vm_yield_point(VM_YIELD_UNMAP_PAGE);
+  if (!keep_lock) {
+    vm_unlock();
+    vm_yield_point(VM_YIELD_UNMAP_PAGE);
+  }
   page->ops->destroy(page, f != NULL ? f->kva : NULL);
   if (f != NULL) {
-    vm_lock();
+    if (!keep_lock)
+      vm_lock();
 #ifdef VMCHECK_MUTANT_exit_frame_leak
     list_remove(&page->frame_elem); /* the frame is never given back */
     f->sharer_cnt--;
@@ -194,6 +210,8 @@ void page_free(struct page *page) {
     frame_unpin(f);
 #endif
     vm_unbusy(page);
+    vm_unlock();
+  } else if (keep_lock) {
     vm_unlock();
   }
   free(page);

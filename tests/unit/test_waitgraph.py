@@ -194,3 +194,24 @@ def test_known_objects_are_named_by_the_kernel_adapter(guest):
     wait = r.wait_of(a, elem, IN_SEMA)
     g = WaitGraph([node(3, "parent", wait=wait), node(4, "child", "ready")])
     assert g.describe() == "tid 3 parent waits for the exit of tid 4 child"
+
+
+def test_a_lock_taken_by_a_fault_inside_a_disk_transfer_is_a_lock_wait(guest):
+    a = guest.thread(3, "reader")
+    guest.thread(4, "writer")
+    vm_lock = guest.address("frame_table.lock")
+    guest.hold(vm_lock, 4)
+    elem = guest.sleep_on(3, guest.address("frame_table.lock.semaphore.waiters"))
+    chain = ["schedule", "sema_down", "lock_acquire", "page_resolve", "page_fault", "disk_read"]
+    wait = resolver(guest).wait_of(a, elem, chain)
+    assert (wait.kind, wait.target, wait.holder) == (LOCK, "`frame_table.lock`", 4)
+
+
+def test_a_heap_lock_retaken_in_cond_wait_is_a_lock_wait(guest):
+    a = guest.thread(3, "a")
+    guest.thread(4, "b")
+    lock = guest.alloc(64)
+    guest.hold(lock, 4)
+    elem = guest.sleep_on(3, lock + 16)
+    wait = resolver(guest).wait_of(a, elem, ["sema_down", "lock_acquire", "cond_wait"])
+    assert (wait.kind, wait.holder) == (LOCK, 4)

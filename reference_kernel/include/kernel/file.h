@@ -15,6 +15,11 @@ off_t file_read(struct file *, void *buf, off_t size);
 off_t file_write(struct file *, const void *buf, off_t size);
 /* Same at an explicit offset; position unchanged. */
 off_t file_read_at(struct file *, void *buf, off_t size, off_t offset);
+#if defined(VMCHECK_MUTANT_lock_order_read_munmap) || \
+    defined(VMCHECK_MUTANT_lock_order_read_evict)
+/* file_read with vmfs_lock already held (the lock-order mutants' read()). */
+off_t file_read_locked(struct file *, void *buf, off_t size);
+#endif
 off_t file_write_at(struct file *, const void *buf, off_t size, off_t offset);
 off_t file_length(struct file *);
 void file_seek(struct file *, off_t position);

@@ -1,0 +1,95 @@
+/* dl-evict: eviction and read() at the same time, under a user pool far
+ * smaller than the pages in use (the scenario caps it). The child maps
+ * MAP_PAGES pages of large.txt and dirties them all, then stamps
+ * ANON_PAGES fresh pages of its own, ANON_ROUNDS times: its faults evict,
+ * mostly the dirty mapped pages, which are written back to the file. The
+ * parent waits until the child has its mapping in memory (the child
+ * creates GO_FILE then), then read()s large.txt into fresh memory,
+ * READ_ROUNDS times.
+ * A correct kernel writes victims out without the VM lock and copies
+ * read() data with no file-system lock held, so both finish. A kernel
+ * that writes victims back under the VM lock and holds the file-system
+ * lock across read() (mutant lock-order-read-evict) deadlocks in
+ * eviction: the evicting child holds the VM lock and waits for the
+ * file-system lock, which the reading parent holds while its page fault
+ * waits for the VM lock. The scenario dl-evict makes the parent yield at
+ * each of its page faults (where a timer interrupt could land), so the
+ * child evicts while the parent is inside read() (docs/mutants.md). */
+#include "../extra/extra.h"
+
+#define MAP_PAGES 24
+#define ANON_PAGES 64
+#define ANON_ROUNDS 4
+#define READ_PAGES 8
+#define READ_ROUNDS 8
+#define GO_FILE "dl-evict-go"
+#define GO_TRIES 1000000
+#define MAP_ADDR ((char *)0x10000000)
+
+char read_buf[READ_ROUNDS][READ_PAGES * PGSIZE] __attribute__((aligned(PGSIZE)));
+char anon_buf[ANON_PAGES * PGSIZE] __attribute__((aligned(PGSIZE)));
+
+static int evictor(void) {
+  int fd = open_or_fail("large.txt");
+  char *map = mmap(MAP_ADDR, MAP_PAGES * PGSIZE, 1, fd, 0);
+  if (map != MAP_ADDR)
+    fail("mmap of \"large.txt\" returned %p", map);
+  for (size_t i = 0; i < MAP_PAGES; i++)
+    ((volatile char *)map)[i * PGSIZE + 200] = map[i * PGSIZE + 200];   /* dirty, same byte */
+  if (!create(GO_FILE, 0))
+    fail("create \"%s\" failed", GO_FILE);
+  for (int round = 0; round < ANON_ROUNDS; round++) {
+    char tag[8];
+    snprintf(tag, sizeof tag, "r%d", round);
+    if (round > 0) {
+      char prev[8];
+      snprintf(prev, sizeof prev, "r%d", round - 1);
+      check_stamps_text(anon_buf, ANON_PAGES, prev, "in the child");
+    }
+    stamp_pages_text(anon_buf, ANON_PAGES, tag);
+  }
+  munmap(map);
+  close(fd);
+  return 0;
+}
+
+/* Waits until the child has created GO_FILE. */
+static void wait_for_child(void) {
+  for (int try = 0; try < GO_TRIES; try++) {
+    int fd = open(GO_FILE);
+    if (fd > 1) {
+      close(fd);
+      return;
+    }
+  }
+  fail("the child did not create \"%s\"", GO_FILE);
+}
+
+static void reader(void) {
+  for (int round = 0; round < READ_ROUNDS; round++) {
+    int fd = open_or_fail("large.txt");
+    int got = read(fd, read_buf[round], READ_PAGES * PGSIZE);
+    if (got != READ_PAGES * PGSIZE)
+      fail("round %d: read returned %d, expected %d", round, got, READ_PAGES * PGSIZE);
+    if (memcmp(read_buf[round], "large #", 7) != 0)
+      fail("round %d: the data read does not start with \"large #\"", round);
+    close(fd);
+  }
+}
+
+int main(void) {
+  msg("begin");
+  pid_t pid = fork("dl-evict-child");
+  if (pid == 0)
+    exit(evictor());
+  if (pid < 0)
+    fail("fork failed");
+  wait_for_child();
+  reader();
+  int status = wait(pid);
+  if (status != 0)
+    fail("the child exited with %d, expected 0", status);
+  msg("%d reads done while the child evicted", READ_ROUNDS);
+  msg("end");
+  return 0;
+}
