@@ -8,6 +8,11 @@ behind `./vmcheck boot`, also used by tests and benchmarks.
 A kernel panic, a triple fault or a missing exit line is a *result*
 (result.outcome); errors of the harness or QEMU raise HarnessError, a
 timeout raises MachineTimeout, bad input raises UsageError.
+
+The timeout is in guest seconds under -icount (TCG's default), with a
+wall-clock safety net, and a run with no console output for a long
+stretch of guest time ends too (harness/hang_watch.py, without deadlock
+looks: `boot` attaches no debugger); without -icount it is wall time.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from typing import Callable
 
 from harness import config
 from harness.adapters.base import BootOutcome, Disks, Ending, KernelAdapter
-from harness.errors import BootError, QemuDiedError, UsageError
+from harness.errors import BootError, MachineError, MachineTimeout, QemuDiedError, UsageError
+from harness.guest_clock import GuestClock
+from harness.hang_watch import GuestHang, HangRules, HangWatch
 from harness.machine import Machine, MachineOptions
 
 
@@ -37,7 +44,7 @@ class BootRequest:
     mem_mb: int = config.DEFAULT_MEM_MB
     swap_mb: int = 0
     user_page_limit: int | None = None
-    timeout: float = config.DEFAULT_RUN_TIMEOUT_S  # to power-off; scaled
+    timeout: float = config.DEFAULT_RUN_TIMEOUT_S  # to power-off: guest s under -icount
     read_back: list[str] = field(default_factory=list)  # fs files to return after the run
 
 
@@ -92,7 +99,7 @@ def boot(adapter: KernelAdapter, request: BootRequest, options: MachineOptions,
             machine.resume()
         if on_started is not None:
             on_started(machine)
-        status = machine.wait_exit(request.timeout, _awaited(runs))
+        status = _wait_power_off(machine, adapter, request.timeout, _awaited(runs))
         seconds = time.monotonic() - machine.start_time
         console = machine.console.text()
         outcome = adapter.parse_exit(console, status)
@@ -104,6 +111,41 @@ def boot(adapter: KernelAdapter, request: BootRequest, options: MachineOptions,
         files = {name: adapter.read_fs_file(disks, name) for name in request.read_back}
     return BootResult(outcome=outcome, console=console, run_dir=machine.run_dir,
                       kept=machine.kept, disks=disks, files=files, seconds=seconds)
+
+
+class BootHang(MachineTimeout):
+    """The boot did not power off in time; the summary says which clock ran out."""
+
+    def __init__(self, reason: str, console_tail, log_path):
+        MachineError.__init__(self, f"timed out: {reason}", console_tail, log_path)
+        self.awaited, self.seconds = reason, None
+
+
+def _wait_power_off(machine: Machine, adapter: KernelAdapter, timeout: float,
+                    awaited: str) -> int:
+    """QEMU's exit status once the kernel powers off, judged by HangRules
+    (guest seconds under -icount); BootHang if the run hangs, MachineTimeout
+    without a guest clock (no -icount, or no tick counter in the kernel)."""
+    options = machine.options
+    rules = HangRules(timeout, machine.timeouts.scale,
+                      guest_clock=options.icount and options.accel == "tcg")
+    clock = GuestClock.for_kernel(machine.qmp, adapter.kernel_symbols()) \
+        if rules.guest_clock else None
+    if clock is None:
+        return machine.wait_exit(timeout, awaited)
+    watch = HangWatch(rules, clock, lambda: machine.console.length,
+                      started=machine.start_time)
+    while True:
+        status = machine.exit_status(watch.interval)
+        if status is not None:
+            return status
+        if watch.poll():
+            machine.failed = True
+            try:
+                watch.inspect(None)
+            except GuestHang as hang:
+                raise BootHang(hang.reason, machine.console.tail(), machine.console_log) \
+                    from None
 
 
 def wait_booted(machine: Machine, adapter: KernelAdapter, timeout: float):

@@ -112,7 +112,9 @@ def register_boot(subparsers) -> None:
                    help="also put FILE (a host file, or the name of a built program) in the "
                         "file system; repeatable")
     p.add_argument("--timeout", type=positive_float, default=config.DEFAULT_RUN_TIMEOUT_S,
-                   metavar="S", help="seconds until power-off, before scaling "
+                   metavar="S", help="seconds until power-off: guest seconds under -icount "
+                                     "(the default; a wall-clock net of 3 x S x scale), "
+                                     "wall-clock seconds x scale with --no-icount or kvm "
                                      f"(default: {config.DEFAULT_RUN_TIMEOUT_S:g})")
     p.add_argument("program", nargs="*", metavar="-- PROGRAM [ARGS]",
                    help="the program (a file, or a name in build/programs/) and its arguments")

@@ -17,7 +17,7 @@ ends the run as a HANG, saying which rule fired (GuestHang.kind):
                condition (harness/waitgraph.py says what is evidence), and a
                second look DEADLOCK_STRETCH_TICKS later sees the same waits;
   no progress  no console output, checkpoint or process exit for
-               NO_PROGRESS_S of guest time.
+               NO_PROGRESS_S of guest time (half the timeout if that is less).
 
 A look at the threads needs the guest stopped (their structures are read
 over GDB), so looks are taken only when the guest idles: under -icount an
@@ -62,6 +62,7 @@ LOOK_BACKOFF_WALL_S = 0.5
 LOOK_BACKOFF_MAX_S = 4.0
 
 GUEST_TIME, WALL_TIME, DEADLOCK, NO_PROGRESS = "guest time", "wall time", "deadlock", "no progress"
+DEADLOCK_REASON = "deadlock: "     # how a deadlock HANG's reason starts
 
 
 class GuestHang(Exception):
@@ -98,6 +99,11 @@ class HangRules:
     @property
     def guest_ticks(self) -> int:
         return round(self.timeout_s * TIMER_HZ)
+
+    @property
+    def quiet_s(self) -> float:
+        """Guest seconds without progress that make a HANG "no progress"."""
+        return min(NO_PROGRESS_S, self.timeout_s / 2)
 
 
 class HangWatch:
@@ -144,7 +150,7 @@ class HangWatch:
         marker = self.progress()
         if marker != self._progress[0]:
             self._progress = (marker, sample.ticks)
-        elif sample.ticks - self._progress[1] >= NO_PROGRESS_S * TIMER_HZ:
+        elif sample.ticks - self._progress[1] >= self.rules.quiet_s * TIMER_HZ:
             return self._request(NO_PROGRESS)
         return self._look_due(sample)
 
@@ -231,21 +237,21 @@ class HangWatch:
 
     def _reason(self, kind: str, wall: float, graph) -> str:
         rules, guest = self.rules, self.guest_s
-        said = "unknown" if guest is None else f"{guest:.2f} s"
+        said = "not read yet" if guest is None else f"at {guest:.2f} s"
         if kind == DEADLOCK:
-            return (f"deadlock: {graph.describe()} (every thread blocked, the same waits "
+            return (f"{DEADLOCK_REASON}{graph.describe()} (every thread blocked, the same waits "
                     f"{DEADLOCK_STRETCH_TICKS / TIMER_HZ:g} guest s apart)")
         if kind == GUEST_TIME:
             return (f"no power-off within {rules.timeout_s:g} s of guest time (the guest "
                     f"clock ran out: {self.last.ticks} timer ticks; {wall:.1f} s of wall time)")
         if kind == NO_PROGRESS:
             since = self._progress[1] / TIMER_HZ
-            text = (f"no progress for {NO_PROGRESS_S:g} s of guest time (no console output, "
-                    f"checkpoint or process exit since {since:.2f} s; guest clock at {said})")
+            text = (f"no progress for {rules.quiet_s:g} s of guest time (no console output, "
+                    f"checkpoint or process exit since {since:.2f} s; guest clock {said})")
             return text + (f"; {graph.describe()}" if graph is not None else "")
         if rules.guest_clock:
             return (f"no power-off within {rules.wall_s:g} s of wall time (the wall clock ran "
                     f"out: the safety net, {WALL_NET_FACTOR} x the {rules.timeout_s:g} s "
-                    f"timeout x scale {rules.scale:g}; the guest clock was at {said})")
+                    f"timeout x scale {rules.scale:g}; the guest clock {said})")
         return (f"no power-off within {rules.wall_s:g} s of wall time (the wall clock ran out: "
                 f"without -icount the timeout is wall time)")

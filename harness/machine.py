@@ -247,6 +247,16 @@ class Machine:
                                  self._tail(), self.console_log)
         return match
 
+    def exit_status(self, seconds: float) -> int | None:
+        """QEMU's exit status if it exits within SECONDS (not scaled), all
+        console output read; None if it still runs."""
+        try:
+            status = self.process.wait(seconds)
+        except subprocess.TimeoutExpired:
+            return None
+        self.console.wait_ended(self.timeouts(self.timeouts.kill_wait))
+        return status
+
     def wait_exit(self, timeout: float, awaited: str = "QEMU to exit") -> int:
         """Waits until QEMU exits and all console output is read; returns its
         exit status. TIMEOUT is scaled; MachineTimeout names AWAITED."""

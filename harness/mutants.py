@@ -5,7 +5,8 @@ MUTANT=NAME O=build/mutants/NAME` defines VMCHECK_MUTANT_<NAME with - as _>,
 and the kernel source changes only what that student mistake would change.
 The suite runs against each mutant build; a mutant is killed when at least
 one scenario does not pass. A kill by FAIL names its cause (an oracle or an
-expectation); a kill only by HANG, KERNEL_PANIC or TRIPLE_FAULT is marked,
+expectation), as does a HANG found as a deadlock (the wait cycle); a kill
+only by another HANG, KERNEL_PANIC or TRIPLE_FAULT is marked,
 because the catalogue wants causes named where a crash is not the true
 symptom.
 """
@@ -21,6 +22,7 @@ from typing import Callable
 
 from harness import config, interrupt
 from harness.errors import KernelBuildError, UsageError
+from harness.hang_watch import DEADLOCK_REASON
 from harness.results import Verdict
 from harness.scenario import AREAS
 from harness.schema import Field, SchemaError, one_of, validate_table
@@ -59,7 +61,11 @@ class MutantResult:
 
     @property
     def named_cause(self) -> bool:
-        return any(v == Verdict.FAIL.value for _, v, _ in self.killed_by)
+        """A FAIL names its cause; so does a HANG found as a deadlock (its
+        reason is the wait cycle)."""
+        return any(v == Verdict.FAIL.value or (v == Verdict.HANG.value
+                                               and r.startswith(DEADLOCK_REASON))
+                   for _, v, r in self.killed_by)
 
 
 def load_catalogue(path: Path = CATALOGUE) -> list[Mutant]:

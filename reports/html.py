@@ -18,6 +18,7 @@ from typing import Optional
 import jinja2
 
 from reports import scenario_view, summary_view
+from reports.hang_view import hang_view
 from reports.pagestate import STATES
 from reports.text import hex_or_dash, printable, unique_slugs
 
@@ -84,7 +85,7 @@ def _scenario_page(env, run, sc, slug: str, out_dir: Path) -> str:
         events_ordered=ordered, faults=[
             (f, scenario_view.disassembly(f), scenario_view.error_code_text(f))
             for f in sc.faults],
-        console=console, console_omitted=omitted,
+        console=console, console_omitted=omitted, hang=hang_view(sc),
         schedule_link=_copy_schedule(sc, out_dir, slug))
 
 

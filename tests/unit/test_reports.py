@@ -525,3 +525,23 @@ def test_text_summary_counts_each_roles_outcome(run):
         "  va = page.zq2: void *  [2]",
         f"  swap slot: unknown  [1]  e.g. {run.scenarios[0].name}: not seen yet: an anonymous "
         "page swapped out"]
+
+
+def test_a_deadlock_hang_shows_its_wait_graph_with_the_cycle_marked(run, tmp_path):
+    from harness.waitgraph import LOCK, ThreadNode, Wait, WaitGraph
+    graph = WaitGraph([ThreadNode(5, "swap-kid", "blocked", wait=Wait(LOCK, "`frame_lock`", 1, 6),
+                                  where="sema_down < lock_acquire"),
+                       ThreadNode(6, "child", "blocked", wait=Wait(LOCK, "`filesys_lock`", 2, 5)),
+                       ThreadNode(2, "idle", "running", idle=True)])
+    sc = next(s for s in run.scenarios if s.verdict is Verdict.HANG)
+    sc.hang = {"kind": "deadlock", "guest_s": 3.5, "wall_s": 1.2, "graph": graph.to_dict()}
+    again = RunResult.from_dict(json.loads(json.dumps(run.to_dict(), default=str)))
+    render_report(again, tmp_path / "o")
+    page = page_of(tmp_path / "o", sc.name)
+    assert "every thread blocked on another: a deadlock · guest clock 3.50 s" in page
+    assert ("tid 5 swap-kid waits for `frame_lock` held by tid 6 child, which waits for "
+            "`filesys_lock` held by tid 5") in page
+    rows = re.findall(r'<tr class="(on-cycle)?"><td>(tid \d+ [\w-]+)</td>', page)
+    assert rows == [("on-cycle", "tid 5 swap-kid"), ("on-cycle", "tid 6 child"), ("", "tid 2 idle")]
+    other = next(s for s in run.scenarios if s.verdict is not Verdict.HANG)
+    assert 'id="wait-graph"' not in page_of(tmp_path / "o", other.name)
