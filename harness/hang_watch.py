@@ -23,11 +23,14 @@ A look at the threads needs the guest stopped (their structures are read
 over GDB), so looks are taken only when the guest idles: under -icount an
 idle CPU lets the clock jump to the next timer interrupt, so ticks pass
 while few instructions run (under IDLE_BUSY_FRACTION of a busy tick's
-worth for IDLE_STRETCH_TICKS in a row). A busy kernel is never stopped;
-a kernel that idles without being deadlocked (a Pintos kernel waiting for
-its disk) is looked at again only after a back-off that doubles from
-LOOK_BACKOFF_WALL_S up to LOOK_BACKOFF_MAX_S. Without -icount there is no
-idle signal: a look every DEADLOCK_STRETCH_TICKS, under the same back-off.
+worth for IDLE_STRETCH_TICKS in a row; a debugger stop also lets the clock
+jump, so a run with many injection stops looks idle at times). A busy
+kernel is never stopped; a kernel that idles without being deadlocked (a
+Pintos kernel waiting for its disk) is looked at again only after a
+back-off in guest time that doubles from DEADLOCK_STRETCH_TICKS up to
+LOOK_BACKOFF_MAX_TICKS. Without -icount there is no idle signal: a look
+after each back-off. Before a run ends as "no progress" it is looked at
+once more: a deadlock found then is confirmed as any other.
 
 Why DEADLOCK_STRETCH_TICKS = 100 (1 s of guest time): when no thread can
 run and every wait is on another thread, only an interrupt could change
@@ -58,8 +61,7 @@ DEADLOCK_STRETCH_TICKS = 100
 IDLE_STRETCH_TICKS = 20
 IDLE_BUSY_FRACTION = 0.5
 NO_PROGRESS_S = 30.0
-LOOK_BACKOFF_WALL_S = 0.5
-LOOK_BACKOFF_MAX_S = 4.0
+LOOK_BACKOFF_MAX_TICKS = 1000
 
 GUEST_TIME, WALL_TIME, DEADLOCK, NO_PROGRESS = "guest time", "wall time", "deadlock", "no progress"
 DEADLOCK_REASON = "deadlock: "     # how a deadlock HANG's reason starts
@@ -124,8 +126,8 @@ class HangWatch:
         self._progress = (object(), 0)          # (marker, ticks when it last changed)
         self._idle_from: Optional[int] = None   # ticks when the current idle stretch began
         self._candidate: Optional[tuple] = None  # (ticks, graph signature) of a first look
-        self._next_look = (0, 0.0)               # (ticks, wall) before which no look
-        self._backoff = LOOK_BACKOFF_WALL_S
+        self._next_look = 0                      # ticks before which no look
+        self._backoff = DEADLOCK_STRETCH_TICKS
         self._pending: Optional[str] = None
         self._next_poll = 0.0
 
@@ -150,7 +152,8 @@ class HangWatch:
         marker = self.progress()
         if marker != self._progress[0]:
             self._progress = (marker, sample.ticks)
-        elif sample.ticks - self._progress[1] >= self.rules.quiet_s * TIMER_HZ:
+        elif self._candidate is None and \
+                sample.ticks - self._progress[1] >= self.rules.quiet_s * TIMER_HZ:
             return self._request(NO_PROGRESS)
         return self._look_due(sample)
 
@@ -160,6 +163,12 @@ class HangWatch:
         kind, self._pending = self._pending, None
         if kind == DEADLOCK:
             self._look(debugger)
+        elif kind == NO_PROGRESS:
+            graph = self._graph()
+            if graph is not None and graph.deadlock_problem() is None:
+                self._candidate = (self.last.ticks, graph.signature())   # confirm it first
+                return
+            raise self._hang(kind, debugger, graph)
         elif kind is not None:
             raise self._hang(kind, debugger, self._graph())
 
@@ -193,7 +202,7 @@ class HangWatch:
         if self._candidate is not None:
             due = sample.ticks >= self._candidate[0] + DEADLOCK_STRETCH_TICKS
             return due and self._request(DEADLOCK)
-        if sample.ticks < self._next_look[0] or sample.wall < self._next_look[1]:
+        if sample.ticks < self._next_look:
             return False
         if self.rules.guest_clock:   # -icount: look only at an idle guest
             idle = self._idle_from is not None and \
@@ -208,8 +217,8 @@ class HangWatch:
         ticks = self.last.ticks if self.last else 0
         if graph is None or graph.deadlock_problem() is not None:
             self._candidate = None
-            self._next_look = (ticks + DEADLOCK_STRETCH_TICKS, time.monotonic() + self._backoff)
-            self._backoff = min(self._backoff * 2, LOOK_BACKOFF_MAX_S)
+            self._next_look = ticks + self._backoff
+            self._backoff = min(self._backoff * 2, LOOK_BACKOFF_MAX_TICKS)
             return
         if self._candidate is None or self._candidate[1] != graph.signature():
             self._candidate = (ticks, graph.signature())

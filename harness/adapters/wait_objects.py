@@ -55,11 +55,12 @@ class ThreadSpan:
 
 @dataclasses.dataclass(frozen=True)
 class Place:
-    """Where an address lies: OWNER's struct thread or stack, a global, or
-    neither. PATH: the member path from the start of the global or struct
-    thread ("filesys_lock.semaphore.waiters"); TYPES: the type of each
-    step of it, outermost first."""
-    kind: str                       # global, thread, stack, other
+    """Where an address lies: OWNER's struct thread or stack, a global, an
+    object OWNER's struct thread points to, or none of these. PATH: the
+    member path from the start of the global, the struct thread or the
+    pointer ("filesys_lock.semaphore.waiters", "my_info->sema.waiters");
+    TYPES: the type of each step of it, outermost first."""
+    kind: str                       # global, thread, stack, pointed, other
     owner: Optional[ThreadSpan] = None
     path: str = ""
     types: tuple = ()
@@ -71,6 +72,8 @@ class Place:
             return f"`{self.path}` in the struct thread of tid {self.owner.tid}"
         if self.kind == "stack":
             return f"an object on the stack of tid {self.owner.tid} at {address:#x}"
+        if self.kind == "pointed":
+            return f"`{self.path}` of tid {self.owner.tid}"
         return f"an object at {address:#x}"
 
 
@@ -177,6 +180,12 @@ class WaitResolver:
         self.read, self.types, self.threads = read, types, threads
         self.known = known or {}
         self.thread_type = types.get("struct thread")
+        self.pointers = [(m.name, m.offset, m.type.resolved().target.resolved())
+                         for m in self.thread_type.resolved().members
+                         if m.name and m.type.resolved().kind == "pointer"
+                         and m.type.resolved().target is not None
+                         and m.type.resolved().target.resolved().kind == "struct"
+                         and m.type.resolved().target.resolved().size]
         self.waiters_offset = types.get("struct semaphore").offset_of("waiters")
         lock = types.get("struct lock")
         self.lock_sema_offset = lock.offset_of("semaphore")
@@ -196,7 +205,7 @@ class WaitResolver:
             kind = DEVICE if names & DEVICE_FUNCTIONS else UNKNOWN
             inner = next((f for f in functions if f not in _SCHEDULER), "?")
             return Wait(kind, f"no wait list (blocked in {inner})")
-        place = self.locate(head)
+        place = self.locate(head, waiter)
         sema = head - self.waiters_offset
         if names & DEVICE_FUNCTIONS and near[0] not in LOCK_FUNCTIONS or \
                 any(t.resolved().name in DEVICE_TYPES for t in place.types):
@@ -211,8 +220,9 @@ class WaitResolver:
             return self._named_wait(waiter, head, place)
         return self._unnamed_wait(waiter, sema, place, near[0] if near else "")
 
-    def locate(self, address: int) -> Place:
-        """Where ADDRESS lies: a struct thread, a kernel stack, a global."""
+    def locate(self, address: int, waiter: Optional[ThreadSpan] = None) -> Place:
+        """Where ADDRESS lies: a struct thread, a kernel stack, a global, an
+        object a struct thread points to (WAITER's last)."""
         for span in self.threads:
             if span.address <= address < span.address + span.size:
                 chain = member_chain(self.thread_type, address - span.address)
@@ -226,8 +236,24 @@ class WaitResolver:
             name, vtype, offset = found
             chain = member_chain(vtype, offset)
             path = name + ("" if not chain or chain[0][0].startswith("[") else ".")
-            return Place("global", None, path + chain_path(chain), (vtype,) + tuple(t for _, t in chain))
-        return Place("other")
+            return Place("global", None, path + chain_path(chain),
+                         (vtype,) + tuple(t for _, t in chain))
+        return self._pointed_to(address, waiter)
+
+    def _pointed_to(self, address: int, waiter: Optional[ThreadSpan]) -> Place:
+        """ADDRESS inside an object that a pointer member of a struct thread
+        points to (a child's record that its `struct child_info *` names),
+        a thread other than WAITER's first; else Place("other")."""
+        found = []
+        for span in self.threads:
+            for name, offset, target in self.pointers:
+                pointer = u64(self.read, span.address + offset)
+                if pointer and pointer <= address < pointer + target.size:
+                    chain = member_chain(target, address - pointer)
+                    found.append(Place("pointed", span, f"{name}->" + chain_path(chain),
+                                       (target,) + tuple(t for _, t in chain)))
+        found.sort(key=lambda place: place.owner == waiter)
+        return found[0] if found else Place("other")
 
     def _named_wait(self, waiter: ThreadSpan, head: int, place: Place) -> Wait:
         """A wait list that DWARF names: a semaphore's `waiters`, maybe inside a lock."""

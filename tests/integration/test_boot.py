@@ -189,15 +189,28 @@ def test_a_kernel_that_dies_while_booting_is_a_boot_error(built, run_root):
 # ---- timeouts and interruptions leave nothing behind ----
 
 def test_timeout_exits_3_naming_what_was_awaited(vmcheck_cli, our_processes):
+    """Without -icount the timeout is wall time, as it always was."""
     started = time.monotonic()
-    done = vmcheck_cli("boot", "--timeout", "1", "--timeout-scale", "1", "--put", "spin", "--",
-                       *LONG_SPIN)   # the scale given: not VMCHECK_TIMEOUT_SCALE of a loaded host
+    done = vmcheck_cli("boot", "--no-icount", "--timeout", "1", "--timeout-scale", "1", "--put",
+                       "spin", "--", *LONG_SPIN)  # scale given: not a loaded host's VMCHECK_TIMEOUT_SCALE
     assert done.returncode == 3, done.stderr
     assert "timed out after 1.0 s waiting for the kernel to power off" in done.stderr
     log = re.search(r"full log: (\S+)", done.stderr)
     assert log and Path(log.group(1)).is_file()
     assert "Traceback" not in done.stderr
     assert time.monotonic() - started < 30
+    assert our_processes() == []
+
+
+def test_under_icount_the_timeout_is_guest_time(vmcheck_cli, our_processes):
+    """0.2 guest seconds of a spin that needs several; the wall-clock net
+    (3 x 0.2 s x scale 50 = 30 s) is far away, so the guest clock ends it."""
+    done = vmcheck_cli("boot", "--timeout", "0.2", "--timeout-scale", "50", "--put", "spin",
+                       "--", *LONG_SPIN)
+    assert done.returncode == 3, done.stderr
+    assert "timed out: no power-off within 0.2 s of guest time (the guest clock ran out" \
+        in done.stderr
+    assert "Traceback" not in done.stderr
     assert our_processes() == []
 
 

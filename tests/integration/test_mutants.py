@@ -2,8 +2,9 @@
 
 A CI subset of `make mutants`: a few mutants, each built and run against
 the scenarios that kill it, within the `make test` budget. Each mutant must
-fail the way the catalogue says: a FAIL whose reason names the cause, or
-a kernel panic where that is the mistake's true symptom. The unmutated
+fail the way the catalogue says: a FAIL whose reason names the cause, a
+HANG found as a deadlock whose reason is the wait cycle, or a kernel
+panic where that is the mistake's true symptom. The unmutated
 kernel passes the same scenarios (so the kill is the mutant's doing).
 `make mutants` runs every mutant against the whole suite."""
 
@@ -28,6 +29,15 @@ CI_SUBSET = {
     "panic-on-bad-access": ("fault-pf-null-read", "KERNEL_PANIC", "#PF"),
     # the child's checkpoint() page comes blank: the harness says so
     "fork-uninit-zero": ("fork-code", "FAIL", "code_page_contents at 0x"),
+    # deadlocks: found as they happen, the reason is the wait cycle
+    "wait-holds-fs-lock": ("dl-wait", "HANG", "deadlock: tid 3 dl-wait waits for the exit of "
+                           "tid 4 dl-wait-child, which waits for `vmfs_lock` held by tid 3"),
+    "lock-order-read-munmap": ("dl-abba", "HANG", "deadlock: tid 3 dl-abba waits for "
+                               "`vmcheck_frame_table.lock` held by tid 4 dl-abba-child, "
+                               "which waits for `vmfs_lock` held by tid 3"),
+    "lock-order-read-evict": ("dl-evict", "HANG", "deadlock: tid 3 dl-evict waits for "
+                              "`vmcheck_frame_table.lock` held by tid 4 dl-evict-child, "
+                              "which waits for `vmfs_lock` held by tid 3"),
 }
 AREAS = {"lazy", "stack", "mmap", "swap", "fork", "cow", "robustness"}
 
@@ -74,7 +84,9 @@ def test_mutant_is_killed_by_its_scenario(name, suite, tmp_path, run_root):
     if name == "fork-uninit-zero":   # the structured findings behind that reason
         assert [v["oracle"] for v in res.run_violations] == ["code_page_contents"]
         assert res.output_mismatch.startswith("test line 2:") and res.unreached
-    if verdict != "FAIL":
+    if verdict == "HANG":
+        assert res.hang["kind"] == "deadlock" and len(res.hang["graph"]["cycle"]) == 2
+    elif verdict != "FAIL":
         assert mutant.expect_crash, f"{name} is killed only by {verdict} but expect_crash is false"
     correct = run_scenario(ReferenceAdapter(), suite[scenario], opts)
     assert correct.verdict.value == "PASS", f"reference kernel on {scenario}: {correct.reason}"

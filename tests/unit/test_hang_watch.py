@@ -56,6 +56,7 @@ DEADLOCKED = WaitGraph([ThreadNode(5, "a", "blocked", wait=Wait(LOCK, "`x`", 1, 
                         ThreadNode(6, "b", "blocked", wait=Wait(LOCK, "`y`", 2, 5)),
                         ThreadNode(2, "idle", "running", idle=True)])
 WAITING_FOR_DISK = WaitGraph([ThreadNode(5, "a", "blocked", wait=Wait("device", "the disk"))])
+RUNNING = WaitGraph([ThreadNode(5, "a", "running", where="user mode at 0x401000")])
 
 
 @pytest.fixture
@@ -148,12 +149,13 @@ def test_a_busy_guest_is_never_stopped_for_a_look(wall):
 def test_an_idle_guest_that_is_not_deadlocked_goes_on_and_is_looked_at_less_often(wall):
     watch, clock, inspector = make_watch(wall, graph=WAITING_FOR_DISK)
     assert not step(watch, wall, clock, 10)              # busy: the first sample
-    assert step(watch, wall, clock, 40, busy=0.01)
+    assert step(watch, wall, clock, 40, busy=0.01)       # idle: a look at 50 ticks
     watch.inspect(FakeDebugger())                        # a device wait: no hang
-    polls = [step(watch, wall, clock, 200, busy=0.01) for _ in range(4)]
-    assert polls == [False, False, False, False]         # backed off for 0.5 s of wall time
-    assert step(watch, wall, clock, 200, busy=0.01, seconds=0.2)
-    watch.inspect(FakeDebugger())
+    polls = [step(watch, wall, clock, 30, busy=0.01) for _ in range(4)]
+    assert polls == [False, False, False, True]          # the next look after 100 ticks
+    watch.inspect(FakeDebugger())                        # at 170 ticks
+    polls = [step(watch, wall, clock, 30, busy=0.01) for _ in range(7)]
+    assert polls == [False] * 6 + [True]                 # then after 200 ticks
     assert inspector.looks == 2
 
 
@@ -172,7 +174,7 @@ def test_changed_waits_at_the_second_look_start_over(wall):
 
 def test_no_progress_for_thirty_guest_seconds_is_a_hang(wall):
     marker = [0]
-    watch, clock, _ = make_watch(wall, timeout=600, progress=lambda: marker[0])
+    watch, clock, _ = make_watch(wall, graph=RUNNING, timeout=600, progress=lambda: marker[0])
     assert not step(watch, wall, clock, 100)             # progress noted at 1 s
     assert not step(watch, wall, clock, 2999)
     marker[0] = 1                                        # console output: progress at 30.99 s
@@ -182,6 +184,24 @@ def test_no_progress_for_thirty_guest_seconds_is_a_hang(wall):
     hang = end(watch)
     assert hang.kind == NO_PROGRESS
     assert "no progress for 30 s of guest time" in hang.reason and "since 31.00 s" in hang.reason
+
+
+def test_no_progress_is_half_the_timeout_when_that_is_less(wall):
+    watch, clock, _ = make_watch(wall, graph=RUNNING, timeout=10, progress=lambda: 0)
+    assert not step(watch, wall, clock, 100)
+    assert not step(watch, wall, clock, 499)
+    assert step(watch, wall, clock, 1)
+    assert end(watch).reason.startswith("no progress for 5 s of guest time")
+
+
+def test_a_deadlock_seen_when_progress_stops_is_confirmed_as_a_deadlock(wall):
+    watch, clock, inspector = make_watch(wall, timeout=600, progress=lambda: 0)
+    assert not step(watch, wall, clock, 100)             # busy, so no deadlock look
+    assert step(watch, wall, clock, 3000)                # 30 s without progress: a look...
+    watch.inspect(FakeDebugger())                        # ...finds a deadlock: no hang yet
+    assert not step(watch, wall, clock, 50)
+    assert step(watch, wall, clock, 50)
+    assert end(watch).kind == DEADLOCK and inspector.looks == 2
 
 
 def test_polls_closer_than_the_interval_do_not_read_the_clock(wall):

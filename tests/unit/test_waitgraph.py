@@ -215,3 +215,24 @@ def test_a_heap_lock_retaken_in_cond_wait_is_a_lock_wait(guest):
     elem = guest.sleep_on(3, lock + 16)
     wait = resolver(guest).wait_of(a, elem, ["sema_down", "lock_acquire", "cond_wait"])
     assert (wait.kind, wait.holder) == (LOCK, 4)
+
+
+def test_a_semaphore_in_a_record_a_thread_points_to_is_signalled_by_that_thread(guest):
+    parent, _ = guest.thread(3, "parent"), guest.thread(4, "child")
+    info_type = guest.types.get("struct child_info")
+    record = guest.alloc(info_type.size)
+    guest.mem.put(guest.spans[4].address, guest.thread_type, "my_info", record)
+    elem = guest.sleep_on(3, record + info_type.offset_of("sema.waiters"))
+    wait = resolver(guest).wait_of(parent, elem, IN_SEMA)
+    assert (wait.kind, wait.holder, wait.inferred) == (SEMAPHORE, 4, True)
+    assert wait.target == "`my_info->sema` of tid 4"
+
+
+def test_a_global_lock_keeps_its_name_when_the_waiter_points_to_it(guest):
+    a = guest.thread(3, "a")
+    guest.thread(4, "b")
+    lock = guest.address("filesys_lock")
+    guest.hold(lock, 4)
+    guest.mem.put(guest.spans[3].address, guest.thread_type, "wait_on_lock", lock)
+    elem = guest.sleep_on(3, guest.address("filesys_lock.semaphore.waiters"))
+    assert resolver(guest).wait_of(a, elem, IN_LOCK).target == "`filesys_lock`"

@@ -21,9 +21,11 @@ struct thread;
 struct lock { struct thread *holder; struct semaphore semaphore; };
 struct condition { struct list waiters; };
 struct semaphore_elem { struct list_elem elem; struct semaphore semaphore; };
+struct child_info { int tid; int exit_status; struct semaphore sema; };
 struct thread {
   int tid; enum thread_status status; char name[16];
   struct list_elem elem; struct semaphore wait_sema; struct lock child_lock;
+  struct child_info *my_info; struct lock *wait_on_lock;
   unsigned magic;
 };
 struct channel { char name[8]; struct lock lock; struct semaphore completion_wait; };
