@@ -56,10 +56,14 @@ soak: all ## page-merge-par, page-merge-mm, swap-fork 10 times each (no -icount,
 bench-debugger: all ## Breakpoint round trips: our remote-protocol client vs GDB's Python API
 	$(PY) -m harness.bench_debugger --repeat 3
 
+bench-hangs: all ## Hang judging: cost of a guest-clock read; the deadlock mutants 10 times each (time, same verdict)
+	$(PY) -m harness.bench_hangs clock
+	$(PY) -m harness.bench_hangs deadlocks --times 10
+
 clean: ## Remove build output
 	rm -rf $(BUILD) reports/out
 
 help: ## List the make targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-.PHONY: all kernel programs deps test conformance report mutants bench bench-vm soak bench-debugger clean help
+.PHONY: all kernel programs deps test conformance report mutants bench bench-vm soak bench-debugger bench-hangs clean help

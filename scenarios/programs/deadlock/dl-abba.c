@@ -12,7 +12,7 @@
  * is preempted in a write-back while the parent reads: the scenario
  * dl-abba makes that preemption (a yield at the child's first file_write,
  * where a timer interrupt could land), docs/mutants.md. */
-#include "../extra/extra.h"
+#include "deadlock.h"
 
 #define READ_PAGES 64                       /* 256 KiB of large.txt per read */
 #define READ_ROUNDS 4
@@ -39,15 +39,8 @@ static int writer(void) {
 
 /* The parent: read the file into a fresh buffer each round. */
 static void reader(void) {
-  for (int round = 0; round < READ_ROUNDS; round++) {
-    int fd = open_or_fail("large.txt");
-    int got = read(fd, read_buf[round], READ_PAGES * PGSIZE);
-    if (got != READ_PAGES * PGSIZE)
-      fail("round %d: read returned %d, expected %d", round, got, READ_PAGES * PGSIZE);
-    if (memcmp(read_buf[round], "large #", 7) != 0)
-      fail("round %d: the data read does not start with \"large #\"", round);
-    close(fd);
-  }
+  for (int round = 0; round < READ_ROUNDS; round++)
+    read_large_into(read_buf[round], READ_PAGES * PGSIZE, round);
 }
 
 int main(void) {

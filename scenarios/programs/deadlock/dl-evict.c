@@ -15,7 +15,7 @@
  * waits for the VM lock. The scenario dl-evict makes the parent yield at
  * each of its page faults (where a timer interrupt could land), so the
  * child evicts while the parent is inside read() (docs/mutants.md). */
-#include "../extra/extra.h"
+#include "deadlock.h"
 
 #define MAP_PAGES 24
 #define ANON_PAGES 64
@@ -66,15 +66,8 @@ static void wait_for_child(void) {
 }
 
 static void reader(void) {
-  for (int round = 0; round < READ_ROUNDS; round++) {
-    int fd = open_or_fail("large.txt");
-    int got = read(fd, read_buf[round], READ_PAGES * PGSIZE);
-    if (got != READ_PAGES * PGSIZE)
-      fail("round %d: read returned %d, expected %d", round, got, READ_PAGES * PGSIZE);
-    if (memcmp(read_buf[round], "large #", 7) != 0)
-      fail("round %d: the data read does not start with \"large #\"", round);
-    close(fd);
-  }
+  for (int round = 0; round < READ_ROUNDS; round++)
+    read_large_into(read_buf[round], READ_PAGES * PGSIZE, round);
 }
 
 int main(void) {
