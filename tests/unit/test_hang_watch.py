@@ -91,6 +91,7 @@ def end(watch) -> GuestHang:
 
 def test_the_guest_clock_ends_the_run_at_the_timeout_in_guest_seconds(wall):
     watch, clock, _ = make_watch(wall, timeout=2.0)
+    assert not step(watch, wall, clock, 0)               # the first read: where counting starts
     assert not step(watch, wall, clock, 199)
     assert step(watch, wall, clock, 1)
     hang = end(watch)
@@ -101,6 +102,7 @@ def test_the_guest_clock_ends_the_run_at_the_timeout_in_guest_seconds(wall):
 
 def test_the_guest_limit_is_not_scaled_but_the_wall_net_is(wall):
     watch, clock, _ = make_watch(wall, timeout=10.0, scale=4.0)
+    assert not step(watch, wall, clock, 0)
     assert not step(watch, wall, clock, 999, seconds=10 * 3 * 4 - 1)
     assert step(watch, wall, clock, 1, seconds=0.5) and end(watch).kind == GUEST_TIME
 
@@ -175,20 +177,35 @@ def test_changed_waits_at_the_second_look_start_over(wall):
 def test_no_progress_for_thirty_guest_seconds_is_a_hang(wall):
     marker = [0]
     watch, clock, _ = make_watch(wall, graph=RUNNING, timeout=600, progress=lambda: marker[0])
-    assert not step(watch, wall, clock, 100)             # progress noted at 1 s
+    assert not step(watch, wall, clock, 0)
     assert not step(watch, wall, clock, 2999)
-    marker[0] = 1                                        # console output: progress at 30.99 s
+    marker[0] = 1                                        # console output: progress at 30 s
     assert not step(watch, wall, clock, 1)
     assert not step(watch, wall, clock, 2999)
     assert step(watch, wall, clock, 1)
     hang = end(watch)
     assert hang.kind == NO_PROGRESS
-    assert "no progress for 30 s of guest time" in hang.reason and "since 31.00 s" in hang.reason
+    assert "no progress for 30 s of guest time" in hang.reason and "since 30.00 s" in hang.reason
+
+
+def test_idle_ticks_do_not_count_as_guest_time(wall):
+    """A Pintos kernel waiting for its disk idles while the clock jumps:
+    only the ticks the CPU worked for count towards the timeout and "no
+    progress" (no looks here: a watch without an inspector)."""
+    clock = FakeClock(wall)
+    watch = HangWatch(HangRules(2.0, scale=10), clock, lambda: clock.ticks, None,
+                      started=wall.now)
+    assert not step(watch, wall, clock, 0)
+    for _ in range(100):
+        assert not step(watch, wall, clock, 500, busy=0.001)    # 50,000 idle ticks
+    assert watch.last.ticks == 50000 and watch.guest_s == pytest.approx(0.5)
+    assert not step(watch, wall, clock, 140)
+    assert step(watch, wall, clock, 10) and end(watch).kind == GUEST_TIME
 
 
 def test_no_progress_is_half_the_timeout_when_that_is_less(wall):
     watch, clock, _ = make_watch(wall, graph=RUNNING, timeout=10, progress=lambda: 0)
-    assert not step(watch, wall, clock, 100)
+    assert not step(watch, wall, clock, 0)
     assert not step(watch, wall, clock, 499)
     assert step(watch, wall, clock, 1)
     assert end(watch).reason.startswith("no progress for 5 s of guest time")
@@ -206,7 +223,8 @@ def test_a_deadlock_seen_when_progress_stops_is_confirmed_as_a_deadlock(wall):
 
 def test_polls_closer_than_the_interval_do_not_read_the_clock(wall):
     watch, clock, _ = make_watch(wall, timeout=10.0)
-    assert not step(watch, wall, clock, 500, seconds=0.01)
+    assert not step(watch, wall, clock, 0, seconds=0.01)
+    assert not step(watch, wall, clock, 500)
     clock.run(500)                     # at the limit, but the next read is not due
     wall.now += 0.05
     assert not watch.poll() and watch.last.ticks == 500
