@@ -71,7 +71,8 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
                        help="do not use the deterministic instruction-count clock "
                             "(default: -icount shift=0,sleep=off under tcg)")
     group.add_argument("--timeout-scale", type=positive_float, default=None, metavar="X",
-                       help="multiply every timeout by X (default: $VMCHECK_TIMEOUT_SCALE or 1)")
+                       help="multiply every wall-clock timeout by X; guest-time limits "
+                            "(-icount) are not scaled (default: $VMCHECK_TIMEOUT_SCALE or 1)")
     group.add_argument("--keep", action="store_true",
                        help="keep every run directory whole, disk images included (sparse), "
                             "and print its path (default: a failed run keeps console.log and "

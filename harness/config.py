@@ -4,7 +4,8 @@ Each setting is, in order of precedence: a function/CLI parameter, then an
 environment variable (named below), then the default here.
   VMCHECK_QEMU            QEMU binary (default qemu-system-x86_64 on PATH)
   VMCHECK_BUILD_DIR       build output of `make` (default REPO/build)
-  VMCHECK_TIMEOUT_SCALE   multiplies every timeout (default 1.0)
+  VMCHECK_TIMEOUT_SCALE   multiplies every wall-clock timeout (default 1.0; not the
+                          guest-time limits of harness/hang_watch.py)
 """
 
 from __future__ import annotations
