@@ -10,8 +10,10 @@ read + resume (which the watch does not use: a stop warps the clock).
 
 `deadlocks`: builds the deadlock mutants and runs each one's scenario
 TIMES times (optionally with BURNERS busy shell loops running, killed by
-PID afterwards); prints verdict, reason and wall time per run, and whether
-every run had the same verdict and reason.
+PID afterwards); prints verdict, reason and wall time per run (the whole
+scenario; the first run of each mutant also reads the kernel's DWARF, as
+the first scenario of a suite run does) and from QEMU's start to the
+verdict, and whether every run had the same verdict and reason.
 """
 
 from __future__ import annotations
@@ -77,13 +79,15 @@ def bench_deadlocks(times: int, burners: int) -> int:
         for name, scenario in DEADLOCK_MUTANTS.items():
             out = config.build_dir() / "mutants" / name
             build_mutant(mutants[name], out)
+            adapter = ReferenceAdapter(kernel_dir=out)   # one per mutant, as in a suite run
             seen = set()
             for i in range(times):
-                res = run_scenario(ReferenceAdapter(kernel_dir=out), suite[scenario],
-                                   RunnerOptions())
+                res = run_scenario(adapter, suite[scenario], RunnerOptions())
                 seen.add((res.verdict.value, res.reason))
+                since_start = res.hang["wall_s"] if res.hang else float("nan")
                 print(f"{name:<24} {scenario:<9} run {i + 1:2}: {res.verdict.value} "
-                      f"{res.duration_s:6.2f} s  {res.reason[:110]}", flush=True)
+                      f"{res.duration_s:6.2f} s ({since_start:5.2f} s from QEMU's start)  "
+                      f"{res.reason[:90]}", flush=True)
             print(f"{name}: {'the same verdict and reason' if len(seen) == 1 else 'DIFFERENT'}"
                   f" in {times} runs", flush=True)
             same = same and len(seen) == 1

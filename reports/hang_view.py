@@ -11,7 +11,7 @@ from typing import Optional
 from harness.waitgraph import WaitGraph
 from reports.text import printable
 
-RULES = {"guest time": "the guest clock ran out (timer ticks, under -icount)",
+RULES = {"guest time": "the guest clock ran out (busy guest time, under -icount)",
          "wall time": "the wall clock ran out",
          "deadlock": "every thread blocked on another: a deadlock",
          "no progress": "no console output, checkpoint or exit for a long stretch of guest time"}

@@ -17,13 +17,14 @@
  * child evicts while the parent is inside read() (docs/mutants.md). */
 #include "deadlock.h"
 
-#define MAP_PAGES 24
+#define MAP_PAGES 8
 #define ANON_PAGES 64
 #define ANON_ROUNDS 4
 #define READ_PAGES 8
 #define READ_ROUNDS 8
 #define GO_FILE "dl-evict-go"
-#define GO_TRIES 1000000
+#define GO_TRIES 100000
+#define GO_SPIN 200000     /* ~1M instructions between two open()s */
 #define MAP_ADDR ((char *)0x10000000)
 
 char read_buf[READ_ROUNDS][READ_PAGES * PGSIZE] __attribute__((aligned(PGSIZE)));
@@ -53,7 +54,10 @@ static int evictor(void) {
   return 0;
 }
 
-/* Waits until the child has created GO_FILE. */
+/* Waits until the child has created GO_FILE: an open() now and then, with
+ * computing in between, so that a timer interrupt mostly finds the parent
+ * outside the file system and the child gets the file-system lock (a
+ * kernel need not hand a released lock to its waiter first). */
 static void wait_for_child(void) {
   for (int try = 0; try < GO_TRIES; try++) {
     int fd = open(GO_FILE);
@@ -61,6 +65,8 @@ static void wait_for_child(void) {
       close(fd);
       return;
     }
+    for (volatile int spin = 0; spin < GO_SPIN; spin++)
+      continue;
   }
   fail("the child did not create \"%s\"", GO_FILE);
 }

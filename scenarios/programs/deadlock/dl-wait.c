@@ -13,7 +13,7 @@
 #include "../extra/extra.h"
 
 #define CHILD_PAGES 4
-#define BUSY_PASSES 1500   /* ~100M instructions: 10 timer ticks, 2.5 time slices */
+#define BUSY_PASSES 800    /* ~80M instructions: 8 timer ticks, 2 time slices */
 
 char child_buf[CHILD_PAGES * PGSIZE] __attribute__((aligned(PGSIZE)));
 
