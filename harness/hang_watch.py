@@ -29,7 +29,9 @@ ends the run as a HANG, saying which rule fired (GuestHang.kind):
                second look DEADLOCK_STRETCH_TICKS of the guest clock later
                sees the same waits;
   no progress  no console output, checkpoint or process exit for
-               NO_PROGRESS_S of busy guest time (half the timeout if less).
+               NO_PROGRESS_S of busy guest time (half the timeout if less),
+               or for that much of the guest's clock and the scaled timeout
+               in wall time (a kernel looping through disk waits).
 
 A look at the threads needs the guest stopped (their structures are read
 over GDB), so looks are taken only when the guest idles: under -icount an
@@ -136,7 +138,8 @@ class HangWatch:
         self.started = time.monotonic() if started is None else started
         self.last: Optional[ClockSample] = None
         self.busy_ticks = 0.0                    # guest ticks while the CPU worked
-        self._progress = (object(), 0)          # (marker, busy_ticks when it last changed)
+        # the progress marker and, when it last changed: busy ticks, ticks, wall time
+        self._progress = (object(), 0.0, 0, self.started)
         self._idle_from: Optional[int] = None   # ticks when the current idle stretch began
         self._candidate: Optional[tuple] = None  # (ticks, graph signature) of a first look
         self._next_look = 0                      # ticks before which no look
@@ -165,11 +168,23 @@ class HangWatch:
             return self._request(GUEST_TIME)
         marker = self.progress()
         if marker != self._progress[0]:
-            self._progress = (marker, self.busy_ticks)
-        elif self._candidate is None and \
-                self.busy_ticks - self._progress[1] >= self.rules.quiet_s * TIMER_HZ:
+            self._progress = (marker, self.busy_ticks, sample.ticks, now)
+        elif self._candidate is None and self._no_progress(sample, now):
             return self._request(NO_PROGRESS)
         return self._look_due(sample)
+
+    def _no_progress(self, sample: ClockSample, now: float) -> bool:
+        """No progress for quiet_s of busy guest time (a livelock that
+        burns the CPU), or for quiet_s of the guest's clock and, as well,
+        as long as the scaled timeout in wall time (a kernel that loops
+        through disk waits: its busy time grows slowly; this is the wall
+        rule of old, kept for stretches without progress)."""
+        _, busy, ticks, wall = self._progress
+        quiet = self.rules.quiet_s * TIMER_HZ
+        if self.busy_ticks - busy >= quiet:
+            return True
+        return sample.ticks - ticks >= quiet and \
+            now - wall >= self.rules.timeout_s * self.rules.scale
 
     def inspect(self, debugger) -> None:
         """The guest is stopped: a deadlock look, or the end of the run
@@ -275,8 +290,10 @@ class HangWatch:
                     f"{self.last.ticks} in all; {wall:.1f} s of wall time)")
         if kind == NO_PROGRESS:
             since = self._progress[1] / TIMER_HZ
+            waited = time.monotonic() - self._progress[3]
             text = (f"no progress for {rules.quiet_s:g} s of guest time (no console output, "
-                    f"checkpoint or process exit since {since:.2f} s; guest clock {said})")
+                    f"checkpoint or process exit since {since:.2f} s, {waited:.0f} s of "
+                    f"wall time ago; guest clock {said})")
             return text + (f"; {graph.describe()}" if graph is not None else "")
         if rules.guest_clock:
             return (f"no power-off within {rules.wall_s:g} s of wall time (the wall clock ran "
