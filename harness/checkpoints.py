@@ -84,6 +84,8 @@ class CheckpointSession:
         clock = GuestClock.for_kernel(machine.qmp, symbols)
         if clock is None:
             rules = dataclasses.replace(rules, guest_clock=False)
+        if self.injector is not None:   # a stop at a host-chosen moment would break replay
+            rules = dataclasses.replace(rules, idle_looks=False)
         return HangWatch(rules, clock, lambda: (machine.console.length, len(self.records),
                                                 len(self.failure_threads)),
                          lambda: self.inspector, started=machine.start_time)

@@ -102,10 +102,15 @@ class GuestHang(Exception):
 @dataclasses.dataclass(frozen=True)
 class HangRules:
     """TIMEOUT_S: the scenario's (or boot's) timeout before scaling;
-    GUEST_CLOCK: it is guest time (-icount), else wall time."""
+    GUEST_CLOCK: it is guest time (-icount), else wall time. IDLE_LOOKS:
+    deadlock looks while the guest runs on (False: a deadlock is found
+    only once progress stops; each look stops the guest at a moment the
+    host's speed picks, which a run that must replay exactly, one with
+    injections, cannot have: measured, fill-race replays diverged)."""
     timeout_s: float
     scale: float = 1.0
     guest_clock: bool = True
+    idle_looks: bool = True
 
     @property
     def wall_s(self) -> float:
@@ -234,7 +239,7 @@ class HangWatch:
         if self._candidate is not None:
             due = sample.ticks >= self._candidate[0] + DEADLOCK_STRETCH_TICKS
             return due and self._request(DEADLOCK)
-        if sample.ticks < self._next_look:
+        if sample.ticks < self._next_look or not self.rules.idle_looks:
             return False
         if self.rules.guest_clock:   # -icount: look only at an idle guest
             idle = self._idle_from is not None and \

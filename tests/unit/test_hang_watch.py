@@ -281,3 +281,23 @@ def test_run_until_stops_for_each_look_resumes_and_ends_when_the_watch_raises(st
         assert watch.looks == 2 and watch.polls == 6
         assert not stub.running                       # left stopped
         assert stub.log.count(b"vCont;c") + stub.log.count(b"c") == 2
+
+
+def test_without_idle_looks_a_deadlock_is_found_only_once_progress_stops(wall):
+    """A run that must replay exactly (injections) is never stopped at a
+    moment the host's speed picks: no look while progress may still come;
+    the deadlock is confirmed after the no-progress stretch."""
+    clock = FakeClock(wall)
+    inspector = FakeInspector(DEADLOCKED)
+    watch = HangWatch(HangRules(2.0, 1.0, True, idle_looks=False), clock, lambda: "quiet",
+                      lambda: inspector, started=wall.now)
+    polls = 1
+    while not step(watch, wall, clock, 30, busy=0.01):     # idle: no look
+        polls += 1
+        assert polls <= 30 and inspector.looks == 0
+    assert polls >= 20                                      # 2 s of wall time, no progress
+    watch.inspect(FakeDebugger())                           # the look: a candidate
+    assert inspector.looks == 1
+    polls = [step(watch, wall, clock, 30, busy=0.01) for _ in range(4)]
+    assert polls == [False, False, False, True]             # 100 ticks later: confirm
+    assert end(watch).kind == DEADLOCK
