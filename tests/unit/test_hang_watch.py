@@ -2,6 +2,8 @@
 fake wall clock, and Debugger.run_until polling a watch against the fake
 GDB stub (the real QEMU is in tests/integration/test_hangs.py)."""
 
+import time
+
 import pytest
 
 from harness import hang_watch
@@ -301,3 +303,27 @@ def test_without_idle_looks_a_deadlock_is_found_only_once_progress_stops(wall):
     polls = [step(watch, wall, clock, 30, busy=0.01) for _ in range(4)]
     assert polls == [False, False, False, True]             # 100 ticks later: confirm
     assert end(watch).kind == DEADLOCK
+
+
+class ExitingWatch(ScriptedWatch):
+    """The guest powers off (QEMU closes the stub) just as a look is due."""
+
+    def __init__(self, stub):
+        super().__init__(stop_after=2, raise_at_look=0)
+        self.stub = stub
+
+    def poll(self):
+        due = super().poll()
+        if due:
+            self.stub.drop_connection()
+            time.sleep(0.05)          # the close reaches the client first
+        return due
+
+
+def test_a_power_off_as_a_look_begins_is_the_guests_exit_not_a_harness_error(stub):
+    """Measured once in 670 Pintos runs: the interrupt for a look met a
+    closed connection and the run became HARNESS_ERROR "Broken pipe"."""
+    with Debugger(RspClient.connect(stub.path, timeout=2), timeout_scale=1.0) as dbg:
+        watch = ExitingWatch(stub)
+        stop = dbg.run_until(timeout=5, watch=watch)
+        assert stop.reason == "exited" and watch.looks == 0
