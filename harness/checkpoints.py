@@ -237,7 +237,7 @@ class CheckpointSession:
             id=cp_id, hit=hit, pid=proc.pid, process=proc.name, icount=self.icount(),
             pages=proc.pages.to_dict(),
             spt=None if proc.spt is None else [dataclasses.asdict(p) for p in proc.spt.values()],
-            spt_note=proc.spt_unreadable, pools=dataclasses.asdict(state.pools),
+            spt_note=proc.spt_unreadable, pools=state.pools.to_dict(),
             violations=[v.to_dict() for v in found[FAIL]], expectations=run,
             unknowns=[v.to_dict() for v in found[UNKNOWN]],
             not_judged=[v.to_dict() for v in found[NOT_JUDGED]]))
