@@ -27,6 +27,11 @@ class HarnessError(VmcheckError):
     exit_code = EXIT_HARNESS
 
 
+class FileNotOnDiskError(HarnessError):
+    """The file-system disk was read and the file asked for is not on it
+    (a result about the kernel, unlike a disk the harness cannot read)."""
+
+
 class UsageError(VmcheckError):
     """Bad command-line arguments or bad input files: exit 2."""
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from harness import runner
 from harness.cli_compare import MakeCheck, comparison_table, select_tests
-from harness.errors import KernelBuildError, QemuDiedError
+from harness.errors import FileNotOnDiskError, HarnessError, KernelBuildError, QemuDiedError
 from harness.results import ScenarioResult, Verdict
 
 
@@ -52,6 +52,40 @@ def test_other_qemu_deaths_stay_harness_errors(monkeypatch):
     monkeypatch.setattr(runner, "_execute", fake_execute)
     result = runner.run_scenario(_Adapter(), _scenario(), runner.RunnerOptions())
     assert result.verdict is Verdict.HARNESS_ERROR and not result.notes
+
+
+class _DiskAdapter:
+    """read_fs_file as an adapter answers for a disk with FILES, or one it cannot read."""
+
+    def __init__(self, files=None):
+        self.files = files
+
+    def read_fs_file(self, disks, name):
+        if self.files is None:
+            raise HarnessError("cannot read 'sample.txt' back: the disk holds a FAT file system")
+        if name not in self.files:
+            raise FileNotOnDiskError(f"no file {name!r}")
+        return self.files[name]
+
+
+def _after_run(adapter):
+    check = SimpleNamespace(check="file_cksum", params={"file": "sample.txt", "cksum": 1,
+                                                        "size": None})
+    sc = SimpleNamespace(program="p", after=[check, check])
+    images = {"p": SimpleNamespace(symbols={})}
+    result = ScenarioResult(name="s", area="mmap", verdict=Verdict.PASS, duration_s=0)
+    runner._after_run_checks(adapter, None, sc, {}, images, result)
+    return result
+
+
+def test_after_run_checks_on_an_unreadable_disk_are_unknown_not_failed():
+    result = _after_run(_DiskAdapter(None))
+    assert result.after_violations == []
+    assert [u["outcome"] for u in result.after_unknowns] == ["unknown", "unknown"]
+    assert "FAT file system" in result.after_unknowns[0]["message"]
+    missing = _after_run(_DiskAdapter({"other": b""}))
+    assert [v["actual"] for v in missing.after_violations] == ["no such file"] * 2
+    assert missing.after_unknowns == []
 
 
 def test_compare_selects_pintos_tagged_scenarios_by_glob():
