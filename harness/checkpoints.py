@@ -19,7 +19,7 @@ import time
 from collections import Counter
 
 from harness.debugger import Debugger, DebuggerTimeout
-from harness.errors import HarnessError
+from harness.errors import HarnessError, StartupTimeout
 from harness.guest_clock import GuestClock
 from harness.hang_watch import HangRules, HangWatch
 from harness.results import CheckpointRecord
@@ -56,10 +56,19 @@ class CheckpointSession:
     def run(self, machine, rules: HangRules) -> None:
         """Attaches, runs the guest to its end, handling every checkpoint,
         under RULES (harness/hang_watch.py: raises GuestHang for a hang).
-        The machine must have been started paused."""
+        The machine must have been started paused. StartupTimeout if the
+        guest does not reach the kernel's entry within the start-up wait
+        (wall time: a loaded host, not a hang of the kernel)."""
         symbols = self.adapter.kernel_symbols()
-        dbg = Debugger.attach(machine.gdb_socket, symbols, self.adapter.long_mode_symbol,
-                              timeout=self.timeouts.qemu_start, timeout_scale=self.timeouts.scale)
+        try:
+            dbg = Debugger.attach(machine.gdb_socket, symbols, self.adapter.long_mode_symbol,
+                                  timeout=self.timeouts.qemu_start,
+                                  timeout_scale=self.timeouts.scale)
+        except DebuggerTimeout as e:
+            entry = self.adapter.long_mode_symbol or "long mode"
+            raise StartupTimeout(f"start-up wait ran out: the guest did not reach the kernel's "
+                                 f"entry ({entry}) within {e.seconds:g} s of wall time after "
+                                 f"QEMU started (host too loaded?); {e}") from None
         self.icount = lambda: machine.qmp.execute("query-replay").get("icount")
         with dbg:
             self.inspector = self.adapter.inspector(dbg, symbols)

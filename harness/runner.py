@@ -17,7 +17,8 @@ from harness import artifacts, config, interrupt
 from harness.adapters.base import Ending, raw_fs_image
 from harness.checkpoints import CheckpointSession
 from harness.debugger import DebuggerTimeout
-from harness.errors import FileNotOnDiskError, HarnessError, MachineTimeout, QemuDiedError
+from harness.errors import (FileNotOnDiskError, HarnessError, MachineTimeout, QemuDiedError,
+                            StartupTimeout)
 from harness.hang_watch import DEADLOCK, GuestHang, HangRules
 from harness.injection import Injector
 from harness.schedule import make_schedule
@@ -75,9 +76,11 @@ def not_run_result(adapter, sc, reason: str = "") -> ScenarioResult:
 def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
     """Runs scenario SC on ADAPTER's kernel; never raises for a kernel's
     behaviour. If QEMU aborts under -icount (IcountAbort), runs it once
-    more without -icount and says so in the result's notes. After a stop
-    signal (harness/interrupt.py) the result is NOT_RUN: not started, or
-    cut short (its machine killed) with no verdict."""
+    more without -icount; if the guest does not reach the kernel's entry
+    in the start-up wait (StartupTimeout), starts it once more, and a
+    second time-out is HARNESS_ERROR; either retry is said in the result's
+    notes. After a stop signal (harness/interrupt.py) the result is
+    NOT_RUN: not started, or cut short (its machine killed) with no verdict."""
     if interrupt.stop_requested():
         return not_run_result(adapter, sc)
     start = time.monotonic()
@@ -85,10 +88,9 @@ def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
     try:
         try:
             _execute(adapter, sc, opts, result)
-        except IcountAbort as e:
-            result = _new_result(adapter, sc, opts.strict)
-            result.notes.append(f"run again without -icount (not deterministic): {e}")
-            _execute(adapter, sc, dataclasses.replace(opts, icount=False), result)
+        except (StartupTimeout, IcountAbort) as e:
+            result, again = _second_run(adapter, sc, opts, result, e)
+            _execute(adapter, sc, again, result)
     except GuestHang as e:
         _hang_result(result, e, adapter, sc)
     except DebuggerTimeout as e:
@@ -113,6 +115,21 @@ def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
     if (sc.inject or opts.inject) and result.schedule is None:
         result.schedule = make_schedule(sc, adapter, opts, result)
     return result
+
+
+def _second_run(adapter, sc, opts: RunnerOptions, first: ScenarioResult,
+                why: HarnessError) -> tuple[ScenarioResult, RunnerOptions]:
+    """The result (with a note saying why) and options of the one more run
+    after the first ended in WHY: a StartupTimeout (the same options) or
+    an IcountAbort (without -icount)."""
+    if isinstance(why, IcountAbort):
+        note = f"run again without -icount (not deterministic): {why}"
+        opts = dataclasses.replace(opts, icount=False)
+    else:
+        note = f"started again after the first start-up wait ran out (folder {first.artifacts})"
+    result = _new_result(adapter, sc, opts.strict)
+    result.notes.append(note)
+    return result, opts
 
 
 def _hang_result(result: ScenarioResult, hang: GuestHang, adapter, sc) -> None:
