@@ -119,24 +119,33 @@ class CheckpointSession:
                                  watch=self.watch)
             if stop.reason == "exited":
                 return
-            if stop.reason != "breakpoint":
-                raise HarnessError(f"unexpected stop ({stop.reason}) at {dbg.describe(stop.pc)}")
+            stopped_at = time.monotonic()
             try:
-                code = dbg.read_virt(stop.pc, 16)
-            except HarnessError:
-                # QEMU checks breakpoints before the fetch: the code page
-                # is not mapped yet. The fetch faults it in and the
-                # breakpoint hits again; that second stop is the call.
-                continue
-            candidates = [p for p, b in owners.get(stop.pc, ()) if b == code]
-            if candidates:
-                self._on_checkpoint(dbg, candidates)
-            failing = [p for p, b in self.fail_owners.get(stop.pc, ()) if b == code]
-            if not candidates and not failing:
-                self._note_wrong_code(stop.pc, code, owners)
-            if failing and not self.failure_threads:
-                self.failure_threads = [f"{' or '.join(failing)}: fail() called at "
-                                        f"{stop.pc:#x}"] + self._thread_report()
+                self._on_stop(dbg, stop, owners)
+            finally:   # the time spent reading the stopped guest is not the kernel's
+                self.watch.exclude(time.monotonic() - stopped_at)
+
+    def _on_stop(self, dbg, stop, owners: dict) -> None:
+        """One stop of run_until: a checkpoint() or fail() of a program, or
+        the same address in other code."""
+        if stop.reason != "breakpoint":
+            raise HarnessError(f"unexpected stop ({stop.reason}) at {dbg.describe(stop.pc)}")
+        try:
+            code = dbg.read_virt(stop.pc, 16)
+        except HarnessError:
+            # QEMU checks breakpoints before the fetch: the code page
+            # is not mapped yet. The fetch faults it in and the
+            # breakpoint hits again; that second stop is the call.
+            return
+        candidates = [p for p, b in owners.get(stop.pc, ()) if b == code]
+        if candidates:
+            self._on_checkpoint(dbg, candidates)
+        failing = [p for p, b in self.fail_owners.get(stop.pc, ()) if b == code]
+        if not candidates and not failing:
+            self._note_wrong_code(stop.pc, code, owners)
+        if failing and not self.failure_threads:
+            self.failure_threads = [f"{' or '.join(failing)}: fail() called at "
+                                    f"{stop.pc:#x}"] + self._thread_report()
 
     def _note_wrong_code(self, pc: int, code: bytes, owners: dict) -> None:
         """A process runs the instruction at PC, where one of our programs

@@ -212,7 +212,9 @@ def _boot_and_judge(machine, adapter, sc, programs, images, files, cmdline, sess
         machine.start(adapter.qemu_args(disks, cmdline, sc.mem_mb))
         try:
             session.run(machine, rules)
-            left = rules.wall_s - (time.monotonic() - machine.start_time)
+            # from the watch's start: time the harness held the guest stopped is excluded
+            started = session.watch.started if session.watch else machine.start_time
+            left = rules.wall_s - (time.monotonic() - started)
             status = machine.wait_exit(max(left, 0.1) / opts.timeouts.scale,
                                        f"the kernel to power off after `{sc.program}`")
         finally:
