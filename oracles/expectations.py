@@ -195,8 +195,7 @@ def _disk_file(ctx: CheckContext, oracle: str, file: str) -> tuple[Optional[byte
     try:
         disk = ctx.disk_file(file)
     except DiskUnreadable as e:
-        return None, [unknown(oracle, f"file {file!r} after the run: the file-system disk "
-                              f"cannot be read: {e}")]
+        return None, [unknown(oracle, f"file {file!r} after the run: {e}")]
     if disk is None:
         return None, [Violation(oracle, f"file {file!r} is not on the disk after the run",
                                 expected=f"{file} on the disk", actual="no such file")]
