@@ -19,7 +19,7 @@ import time
 from collections import Counter
 
 from harness.debugger import Debugger, DebuggerTimeout
-from harness.errors import HarnessError
+from harness.errors import HarnessError, StartupTimeout
 from harness.guest_clock import GuestClock
 from harness.hang_watch import HangRules, HangWatch
 from harness.results import CheckpointRecord
@@ -56,10 +56,19 @@ class CheckpointSession:
     def run(self, machine, rules: HangRules) -> None:
         """Attaches, runs the guest to its end, handling every checkpoint,
         under RULES (harness/hang_watch.py: raises GuestHang for a hang).
-        The machine must have been started paused."""
+        The machine must have been started paused. StartupTimeout if the
+        guest does not reach the kernel's entry within the start-up wait
+        (wall time: a loaded host, not a hang of the kernel)."""
         symbols = self.adapter.kernel_symbols()
-        dbg = Debugger.attach(machine.gdb_socket, symbols, self.adapter.long_mode_symbol,
-                              timeout=self.timeouts.qemu_start, timeout_scale=self.timeouts.scale)
+        try:
+            dbg = Debugger.attach(machine.gdb_socket, symbols, self.adapter.long_mode_symbol,
+                                  timeout=self.timeouts.qemu_start,
+                                  timeout_scale=self.timeouts.scale)
+        except DebuggerTimeout as e:
+            entry = self.adapter.long_mode_symbol or "long mode"
+            raise StartupTimeout(f"start-up wait ran out: the guest did not reach the kernel's "
+                                 f"entry ({entry}) within {e.seconds:g} s of wall time after "
+                                 f"QEMU started (host too loaded?); {e}") from None
         self.icount = lambda: machine.qmp.execute("query-replay").get("icount")
         with dbg:
             self.inspector = self.adapter.inspector(dbg, symbols)
@@ -112,24 +121,33 @@ class CheckpointSession:
                                  watch=self.watch)
             if stop.reason == "exited":
                 return
-            if stop.reason != "breakpoint":
-                raise HarnessError(f"unexpected stop ({stop.reason}) at {dbg.describe(stop.pc)}")
+            stopped_at = time.monotonic()
             try:
-                code = dbg.read_virt(stop.pc, 16)
-            except HarnessError:
-                # QEMU checks breakpoints before the fetch: the code page
-                # is not mapped yet. The fetch faults it in and the
-                # breakpoint hits again; that second stop is the call.
-                continue
-            candidates = [p for p, b in owners.get(stop.pc, ()) if b == code]
-            if candidates:
-                self._on_checkpoint(dbg, candidates)
-            failing = [p for p, b in self.fail_owners.get(stop.pc, ()) if b == code]
-            if not candidates and not failing:
-                self._note_wrong_code(stop.pc, code, owners)
-            if failing and not self.failure_threads:
-                self.failure_threads = [f"{' or '.join(failing)}: fail() called at "
-                                        f"{stop.pc:#x}"] + self._thread_report()
+                self._on_stop(dbg, stop, owners)
+            finally:   # the time spent reading the stopped guest is not the kernel's
+                self.watch.exclude(time.monotonic() - stopped_at)
+
+    def _on_stop(self, dbg, stop, owners: dict) -> None:
+        """One stop of run_until: a checkpoint() or fail() of a program, or
+        the same address in other code."""
+        if stop.reason != "breakpoint":
+            raise HarnessError(f"unexpected stop ({stop.reason}) at {dbg.describe(stop.pc)}")
+        try:
+            code = dbg.read_virt(stop.pc, 16)
+        except HarnessError:
+            # QEMU checks breakpoints before the fetch: the code page
+            # is not mapped yet. The fetch faults it in and the
+            # breakpoint hits again; that second stop is the call.
+            return
+        candidates = [p for p, b in owners.get(stop.pc, ()) if b == code]
+        if candidates:
+            self._on_checkpoint(dbg, candidates)
+        failing = [p for p, b in self.fail_owners.get(stop.pc, ()) if b == code]
+        if not candidates and not failing:
+            self._note_wrong_code(stop.pc, code, owners)
+        if failing and not self.failure_threads:
+            self.failure_threads = [f"{' or '.join(failing)}: fail() called at "
+                                    f"{stop.pc:#x}"] + self._thread_report()
 
     def _note_wrong_code(self, pc: int, code: bytes, owners: dict) -> None:
         """A process runs the instruction at PC, where one of our programs
@@ -239,7 +257,7 @@ class CheckpointSession:
             id=cp_id, hit=hit, pid=proc.pid, process=proc.name, icount=self.icount(),
             pages=proc.pages.to_dict(),
             spt=None if proc.spt is None else [dataclasses.asdict(p) for p in proc.spt.values()],
-            spt_note=proc.spt_unreadable, pools=dataclasses.asdict(state.pools),
+            spt_note=proc.spt_unreadable, pools=state.pools.to_dict(),
             violations=[v.to_dict() for v in found[FAIL]], expectations=run,
             unknowns=[v.to_dict() for v in found[UNKNOWN]],
             not_judged=[v.to_dict() for v in found[NOT_JUDGED]]))

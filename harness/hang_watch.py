@@ -151,6 +151,7 @@ class HangWatch:
         self._backoff = DEADLOCK_STRETCH_TICKS
         self._pending: Optional[str] = None
         self._next_poll = 0.0
+        self.held_s = 0.0                        # wall time the harness held the guest stopped
 
     @property
     def guest_s(self) -> Optional[float]:
@@ -189,12 +190,26 @@ class HangWatch:
         return self.busy_ticks - busy >= self.rules.quiet_s * TIMER_HZ or \
             now - wall >= self.rules.timeout_s * self.rules.scale
 
+    def exclude(self, seconds: float) -> None:
+        """SECONDS of wall time during which the harness held the guest
+        stopped (reading its state at a checkpoint, a look at its threads)
+        are not the kernel's time: the wall-clock rules (the net, and no
+        progress in wall time) start that much later. Reading a large SPT
+        over GDB took 60 s on a loaded host (2wheeh's mmap-kernel, 38,963
+        entries), which ended the run as a HANG of its own making."""
+        self.held_s += seconds
+        self.started += seconds
+        marker, busy, ticks, wall = self._progress
+        self._progress = (marker, busy, ticks, wall + seconds)
+
     def inspect(self, debugger) -> None:
         """The guest is stopped: a deadlock look, or the end of the run
-        (raises GuestHang)."""
+        (raises GuestHang). The look's own time is excluded (exclude())."""
         kind, self._pending = self._pending, None
         if kind == DEADLOCK:
+            began = time.monotonic()
             self._look(debugger)
+            self.exclude(time.monotonic() - began)
         elif kind == NO_PROGRESS:
             graph = self._graph()
             if graph is not None and graph.deadlock_problem() is None:
@@ -298,9 +313,11 @@ class HangWatch:
                     f"checkpoint or process exit since {since:.2f} s, {waited:.0f} s of "
                     f"wall time ago; guest clock {said})")
             return text + (f"; {graph.describe()}" if graph is not None else "")
+        held = (f", not counting {self.held_s:.0f} s the harness held the guest stopped"
+                if self.held_s >= 1 else "")
         if rules.guest_clock:
             return (f"no power-off within {rules.wall_s:g} s of wall time (the wall clock ran "
                     f"out: the safety net, {WALL_NET_FACTOR} x the {rules.timeout_s:g} s "
-                    f"timeout x scale {rules.scale:g}; the guest clock {said})")
+                    f"timeout x scale {rules.scale:g}{held}; the guest clock {said})")
         return (f"no power-off within {rules.wall_s:g} s of wall time (the wall clock ran out: "
-                f"without -icount the timeout is wall time)")
+                f"without -icount the timeout is wall time{held})")

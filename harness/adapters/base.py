@@ -201,7 +201,8 @@ class KernelAdapter(ABC):
     @abstractmethod
     def read_fs_file(self, disks: Disks, name: str) -> bytes:
         """Contents of file NAME in the file-system disk after (or during a
-        pause of) a run; HarnessError if it is not there."""
+        pause of) a run; FileNotOnDiskError if the disk was read and NAME is
+        not on it, HarnessError if the disk cannot be read."""
 
     @property
     def spec(self) -> str:

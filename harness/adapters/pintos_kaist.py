@@ -39,10 +39,11 @@ from typing import Callable, Optional, Sequence
 from harness.adapters.base import (BootOutcome, Disks, Ending, KernelAdapter, check_run_words,
                                    drive_arg, find_exits, find_panic, make_qcow2_overlay,
                                    raw_fs_image)
-from harness.adapters.pintos_disks import (DISK_UNIT_BYTES, PintosDiskError, PintosFileSystem,
-                                           blank_disk, check_file_name, scratch_image,
-                                           write_kernel_args)
-from harness.errors import HarnessError, KernelBuildError, KernelNotBuiltError, UsageError
+from harness.adapters.pintos_disks import (DISK_UNIT_BYTES, PintosDiskError, PintosFileMissingError,
+                                           PintosFileSystem, blank_disk, check_file_name,
+                                           scratch_image, write_kernel_args)
+from harness.errors import (FileNotOnDiskError, HarnessError, KernelBuildError,
+                            KernelNotBuiltError, UsageError)
 
 BUILD_CC = "gcc -fcommon -Wl,-z,noseparate-code"
 BUILD_TIMEOUT_S = 900
@@ -215,6 +216,8 @@ class PintosKaistAdapter(KernelAdapter):
         image = raw_fs_image(disks)
         try:
             return PintosFileSystem(image).read(name)
+        except PintosFileMissingError as e:
+            raise FileNotOnDiskError(str(e)) from None
         except PintosDiskError as e:
             raise HarnessError(f"cannot read {name!r} back from the file-system disk: {e}") from None
 

@@ -18,7 +18,8 @@ from harness import config, fsimage
 from harness.adapters.base import (BootOutcome, Disks, Ending, KernelAdapter, check_run_words,
                                    drive_arg, find_exits, find_panic, make_qcow2_overlay,
                                    raw_fs_image)
-from harness.errors import HarnessError, KernelBuildError, KernelNotBuiltError, UsageError
+from harness.errors import (FileNotOnDiskError, HarnessError, KernelBuildError,
+                            KernelNotBuiltError, UsageError)
 
 QBOOT = Path("/usr/share/qemu/qboot.rom")
 QEMU_STATUS_POWEROFF = 33   # (POWER_EXIT_OK 0x10 << 1) | 1
@@ -177,6 +178,8 @@ class ReferenceAdapter(KernelAdapter):
         image = raw_fs_image(disks)
         try:
             return fsimage.read_file(image, name)
+        except fsimage.FileNotInImageError as e:
+            raise FileNotOnDiskError(f"{name!r} is not on the file-system disk: {e}") from None
         except fsimage.FsImageError as e:
             raise HarnessError(f"cannot read {name!r} back from the file-system disk: {e}") from None
 

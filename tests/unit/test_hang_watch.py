@@ -118,6 +118,24 @@ def test_the_wall_net_ends_a_guest_whose_clock_stands_still(wall):
     assert "within 60 s of wall time" in hang.reason and "3 x the 10 s timeout" in hang.reason
 
 
+def test_time_the_harness_holds_the_guest_stopped_is_not_the_kernels(wall):
+    """A checkpoint whose state took 100 s to read (a 39,000-entry SPT over
+    GDB on a loaded host): neither the wall net nor no progress counts it."""
+    cases = ((None, 60.0, WALL_TIME),           # progress at every poll: the 3 x 10 x 2 s net
+             (lambda: 0, 20.0, NO_PROGRESS))     # no progress: 10 x 2 s of wall time
+    for progress, limit, kind in cases:
+        watch, clock, _ = make_watch(wall, graph=RUNNING, timeout=10.0, scale=2.0,
+                                     progress=progress)
+        assert not step(watch, wall, clock, 1)
+        wall.now += 100.0                                 # the guest held at a checkpoint
+        watch.exclude(100.0)
+        assert not step(watch, wall, clock, 1, seconds=limit - 0.5)
+        assert step(watch, wall, clock, 1, seconds=0.6)   # its own time still runs out
+        hang = end(watch)
+        assert hang.kind == kind
+        assert kind != WALL_TIME or "not counting 100 s the harness held" in hang.reason
+
+
 def test_without_icount_the_timeout_is_wall_time_and_threads_are_looked_at_now_and_then(wall):
     watch, clock, inspector = make_watch(wall, graph=WAITING_FOR_DISK, timeout=10.0, scale=2.0,
                                          guest_clock=False)
@@ -327,3 +345,19 @@ def test_a_power_off_as_a_look_begins_is_the_guests_exit_not_a_harness_error(stu
         watch = ExitingWatch(stub)
         stop = dbg.run_until(timeout=5, watch=watch)
         assert stop.reason == "exited" and watch.looks == 0
+def test_a_checkpoint_session_excludes_the_time_it_holds_the_guest(wall, monkeypatch):
+    from harness import checkpoints, config
+    from harness.debugger import Stop
+    monkeypatch.setattr(checkpoints.time, "monotonic", wall.monotonic)
+    stops = [Stop("breakpoint", 0x402000, (), None), Stop("exited", None, (), None)]
+    dbg = type("Dbg", (), {"run_until": lambda self, *a, **kw: stops.pop(0)})()
+    session = checkpoints.CheckpointSession(None, None, {}, {}, config.Timeouts())
+    session.watch, _, _ = make_watch(wall)
+    started = session.watch.started
+
+    def read_state_slowly(dbg, stop, owners):
+        wall.now += 50.0
+
+    monkeypatch.setattr(session, "_on_stop", read_state_slowly)
+    session._run_to_end(dbg, {})
+    assert session.watch.held_s == 50.0 and session.watch.started == started + 50.0
