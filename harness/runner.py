@@ -221,6 +221,7 @@ def _boot_and_judge(machine, adapter, sc, programs, images, files, cmdline, sess
             result.checkpoints = session.records
             result.injections = session.injector.records if session.injector else []
             result.failure_threads = session.failure_threads
+            _take_faults(result, session.faults)
             result.spt_layout = session.layout_notes()
             result.console = machine.console.text()
             result.guest_s = session.watch.guest_s if session.watch else None
@@ -234,6 +235,13 @@ def _boot_and_judge(machine, adapter, sc, programs, images, files, cmdline, sess
                 _keep_fs_image(machine, disks, result)
         _judge(adapter, sc, outcome, session, result)
         machine.failed = not result.verdict.passed
+
+
+def _take_faults(result: ScenarioResult, faults) -> None:
+    """The faults caught while the scenario ran (harness/fault_capture.py)."""
+    result.faults, result.faults_beyond = faults.records, faults.beyond
+    result.panic_stack, result.panic_story = faults.panic_stack, faults.story
+    result.notes += faults.problems
 
 
 def _after_run_checks(adapter, disks, sc, files, images, result) -> None:
@@ -312,6 +320,8 @@ def _judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
     """Sets the verdict and a one-line reason."""
     if outcome.ending is Ending.PANIC:
         result.verdict, result.reason = Verdict.KERNEL_PANIC, outcome.panic_line or "kernel panic"
+        if result.panic_story:
+            result.reason += f" [{result.panic_story}]"
         return
     if outcome.ending is Ending.TRIPLE_FAULT:
         result.verdict, result.reason = Verdict.TRIPLE_FAULT, "the CPU reset (triple fault)"

@@ -1,0 +1,224 @@
+"""Catching the faults a correct kernel would not take or cannot resolve.
+
+An adapter names FaultSites: kernel addresses reached only on the kill,
+panic and fix-up paths of its fault handling (never on the path of a fault
+the kernel resolves as designed), so a run without such a fault never
+stops for this. At a stop the fault's state is read from the trap frame
+(struct intr_frame, through DWARF), decoded (harness/fault_explain.py) and
+kept as a FaultRecord; the first MAX_FAULTS of a run are recorded, the
+others only counted. At the kernel's panic function the whole kernel stack
+is kept, with file:line per frame, split at each trap frame inside it.
+
+Kinds of site:
+  HOOK        the reference kernel's vmcheck_hook_fault(frame, cr2, outcome)
+  FRAME_ARG   a function whose first argument is the trap frame (Pintos's kill)
+  IN_HANDLER  inside the page-fault handler after it failed to resolve the
+              fault; the trap frame is found on the stack, CR2 in the slot
+              the handler saved it to (rbp + cr2_slot) when known
+  PANIC       the panic function: the stack is walked for trap frames
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Optional
+
+from harness.errors import HarnessError
+from harness.fault_explain import (explain_fault, kernel_frames, page_state,
+                                   panic_story)
+from harness.adapters.thread_report import entry_return, walk_frame_pointers
+from harness.symbols import SymbolError
+
+HOOK, FRAME_ARG, IN_HANDLER, PANIC = "hook", "frame-arg", "in-handler", "panic"
+MAX_FAULTS = 8                 # records per run; later faults are counted only
+MAX_STACK = 32                 # frames walked
+STACK_SPAN = 0x10000           # a kernel stack lies within this above rsp
+INTERRUPT_ENTRY = "intr_entry"     # both kernels: `call intr_handler` with rdi = frame
+SYSCALL_ENTRY = "syscall_entry"    # both kernels: `call` the handler with rdi = frame
+# vmcheck_hook_fault's outcome argument (reference_kernel/include/kernel/hooks.h)
+HOOK_OUTCOMES = {1: "the process was killed (exit(-1))",
+                 2: "the kernel panicked",
+                 3: "the user copy failed (fix-up): the system call fails",
+                 4: "resolved, but taken in kernel mode outside the user copies"}
+
+
+@dataclasses.dataclass(frozen=True)
+class FaultSite:
+    """Where the harness stops to record a fault (see the module doc)."""
+    address: int
+    kind: str
+    outcome: str = ""                  # what the kernel does next (HOOK: from its argument)
+    cr2_slot: Optional[int] = None     # IN_HANDLER: rbp offset of the saved CR2
+
+
+@dataclasses.dataclass
+class TrapFrame:
+    """A struct intr_frame read from the guest: ADDRESS, registers by GDB
+    name (rax..r15, rip, eflags, cs, rsp), vector and error code."""
+    address: int
+    regs: dict
+    vector: int
+    error_code: int
+
+    @property
+    def user(self) -> bool:
+        return self.regs.get("cs", 0) & 3 == 3
+
+
+_GPRS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11",
+         "r12", "r13", "r14", "r15")
+
+
+def read_trap_frame(dbg, address: int) -> TrapFrame:
+    """The struct intr_frame at ADDRESS (either kernel's layout, by DWARF)."""
+    f = dbg.read_struct(address, "struct intr_frame")
+    regs = {name: f[f"R.{name}"] for name in _GPRS}
+    flags = "rflags" if "rflags" in f else "eflags"
+    regs.update(rip=f["rip"], cs=f["cs"], eflags=f[flags], rsp=f["rsp"])
+    return TrapFrame(address, regs, f["vec_no"], f["error_code"])
+
+
+def walk_stack(dbg, pc: int, rbp: int, rsp: int) -> list:
+    """The kernel call chain at PC (frame pointer RBP, stack pointer RSP),
+    innermost first, as [(address, trap frame address or None, entry name
+    or None)]: PC, then each return address (the walk of
+    harness/adapters/thread_report.py). A return into the interrupt or
+    system-call entry carries the trap frame: the entry calls its handler
+    with rsp = frame, so the frame sits just above that return address; the
+    chain goes on through the interrupted code's frame pointer."""
+    symbols = dbg.symbols
+    known = entry_return(dbg.read_virt, symbols, pc, rsp)
+    chain = walk_frame_pointers(dbg.read_virt, symbols, pc, known, rbp,
+                                rsp, rsp + STACK_SPAN, MAX_STACK)
+    out = [(pc, None, None)]
+    for ret, frame_pointer in zip(chain.returns, chain.frame_pointers):
+        found = symbols.function_at(ret)
+        entry = found[0].name if found else None
+        if entry in (INTERRUPT_ENTRY, SYSCALL_ENTRY) and frame_pointer is not None:
+            out.append((ret, frame_pointer + 16, entry))
+        else:
+            out.append((ret, None, None))
+    return out
+
+
+class FaultCapture:
+    """One run's fault records: arm() the adapter's sites, then on_stop()
+    at each stop handles() says is ours."""
+
+    def __init__(self, adapter, images: dict, ram_size: int, limit: int = MAX_FAULTS):
+        self.adapter = adapter
+        self.images = images           # program name -> ProgramImage
+        self.ram_size = ram_size
+        self.limit = limit
+        self.records: list = []        # FaultRecord
+        self.beyond = 0                # faults seen after the first LIMIT
+        self.panic_stack: list = []    # frame dicts (fault_explain.kernel_frames)
+        self.story = ""                # the panic told as a story, '' if none
+        self.sites: dict = {}
+        self._seen: set = set()        # (trap frame address, rip, cr2)
+        self.problems: list = []       # stops whose fault could not be decoded
+
+    def arm(self, dbg, symbols) -> None:
+        """Breakpoints on every fault site of the adapter's kernel."""
+        try:
+            sites = self.adapter.fault_sites(symbols)
+        except (SymbolError, HarnessError, LookupError) as e:
+            self.problems.append(f"faults not caught: {e}")
+            return
+        for site in sites:
+            if site.address not in self.sites:
+                dbg.add_breakpoint(site.address)
+                self.sites[site.address] = site
+
+    def handles(self, pc: int) -> bool:
+        return pc in self.sites
+
+    def on_stop(self, dbg, inspector) -> None:
+        """Records the fault at this stop (or the panic's stack). What
+        cannot be read is noted in `problems`, never raised: the run goes on."""
+        try:
+            self._on_stop(dbg, inspector, self.sites[dbg.pc])
+        except Exception as e:  # noqa: BLE001 - a crashing kernel's state may be anything
+            if len(self.problems) < self.limit:
+                self.problems.append(f"fault at a stop in {dbg.describe(dbg.pc)} not "
+                                     f"decoded: {type(e).__name__}: {e}")
+
+    def _on_stop(self, dbg, inspector, site: FaultSite) -> None:
+        if site.kind == PANIC:
+            self._on_panic(dbg, inspector)
+            return
+        if site.kind == HOOK:
+            frame = read_trap_frame(dbg, dbg.register("rdi"))
+            cr2 = dbg.register("rsi") if frame.vector == 14 else None
+            outcome = HOOK_OUTCOMES.get(dbg.register("rdx") & 0xFFFFFFFF, site.outcome)
+        elif site.kind == FRAME_ARG:
+            frame = read_trap_frame(dbg, dbg.register("rdi"))
+            cr2, outcome = self._cr2(dbg, frame, None), site.outcome
+        else:   # IN_HANDLER: the handler's caller chain leads to the trap frame
+            frame = self._innermost_trap(dbg)
+            if frame is None:
+                return
+            cr2, outcome = self._cr2(dbg, frame, site.cr2_slot), site.outcome
+        self._record(dbg, inspector, frame, cr2, outcome)
+
+    def _innermost_trap(self, dbg) -> Optional[TrapFrame]:
+        chain = walk_stack(dbg, dbg.pc, dbg.register("rbp"), dbg.register("rsp"))
+        address = next((t for _, t, e in chain if e == INTERRUPT_ENTRY), None)
+        return None if address is None else read_trap_frame(dbg, address)
+
+    @staticmethod
+    def _cr2(dbg, frame: TrapFrame, slot: Optional[int]) -> Optional[int]:
+        """The faulting address of a #PF: the handler's saved copy when its
+        slot is known (a nested fault changes CR2), else CR2 now."""
+        if frame.vector != 14:
+            return None
+        if slot is not None:
+            try:
+                return dbg.read_u64(dbg.register("rbp") + slot)
+            except HarnessError:
+                pass
+        return dbg.register("cr2")
+
+    def _record(self, dbg, inspector, frame: TrapFrame, cr2, outcome: str):
+        """A FaultRecord for FRAME unless already recorded; returns it (or
+        the earlier one, or None beyond the limit)."""
+        key = (frame.address, frame.regs["rip"], cr2)
+        if key in self._seen:
+            return next((r for r in self.records if r.frame_address == frame.address
+                         and r.rip == frame.regs["rip"]), None)
+        self._seen.add(key)
+        if len(self.records) >= self.limit:
+            self.beyond += 1
+            return None
+        record = explain_fault(dbg, frame, cr2, outcome, self._process(inspector),
+                               self.images)
+        if not frame.user:
+            chain = walk_stack(dbg, frame.regs["rip"], frame.regs["rbp"], frame.regs["rsp"])
+            record.stack = kernel_frames(dbg, chain)
+        if frame.vector == 14 and cr2 is not None:
+            record.page = page_state(dbg, inspector, cr2, self.ram_size, self.images)
+        self.records.append(record)
+        return record
+
+    @staticmethod
+    def _process(inspector) -> str:
+        try:
+            return inspector.current_thread_name()
+        except Exception:  # noqa: BLE001 - the kernel may be in any state
+            return "?"
+
+    def _on_panic(self, dbg, inspector) -> None:
+        """The panic's stack with file:line, split at each trap frame; the
+        fault of each exception frame inside it is recorded (and decoded)."""
+        chain = walk_stack(dbg, dbg.pc, dbg.register("rbp"), dbg.register("rsp"))
+        self.panic_stack = kernel_frames(dbg, chain)
+        for frame_dict in self.panic_stack:
+            trap = frame_dict.get("trap")
+            if trap is None or trap["vector"] >= 32:   # not an exception
+                continue
+            frame = read_trap_frame(dbg, trap["address"])
+            cr2 = self._cr2(dbg, frame, None)
+            record = self._record(dbg, inspector, frame, cr2, "the kernel panicked")
+            if record is not None:
+                frame_dict["fault"] = self.records.index(record)
+        self.story = panic_story(self.panic_stack, self.records)
