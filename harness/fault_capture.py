@@ -92,8 +92,7 @@ def walk_stack(dbg, pc: int, rbp: int, rsp: int) -> list:
                                 rsp, rsp + STACK_SPAN, MAX_STACK)
     out = [(pc, None, None)]
     for ret, frame_pointer in zip(chain.returns, chain.frame_pointers):
-        found = symbols.function_at(ret)
-        entry = found[0].name if found else None
+        entry = symbols.caller_of(ret)   # the return may be another label (intr_exit)
         if entry in (INTERRUPT_ENTRY, SYSCALL_ENTRY) and frame_pointer is not None:
             out.append((ret, frame_pointer + 16, entry))
         else:

@@ -227,7 +227,8 @@ def kernel_frames(dbg, chain: list) -> list:
             continue
         try:
             tf = read_trap_frame(dbg, trap)
-        except (HarnessError, LookupError):
+        except (HarnessError, LookupError) as e:
+            frame["trap_error"] = f"trap frame at {trap:#x} unreadable: {e}"
             continue
         if entry == SYSCALL_ENTRY:
             frame["syscall"] = _syscall_name(tf.regs["rax"])

@@ -320,8 +320,8 @@ def _judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
     """Sets the verdict and a one-line reason."""
     if outcome.ending is Ending.PANIC:
         result.verdict, result.reason = Verdict.KERNEL_PANIC, outcome.panic_line or "kernel panic"
-        if result.panic_story:
-            result.reason += f" [{result.panic_story}]"
+        if result.panic_story:   # the story names every frame, with file:line
+            result.reason = result.reason.split(" [call stack:")[0] + f" [{result.panic_story}]"
         return
     if outcome.ending is Ending.TRIPLE_FAULT:
         result.verdict, result.reason = Verdict.TRIPLE_FAULT, "the CPU reset (triple fault)"
