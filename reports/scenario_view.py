@@ -158,11 +158,13 @@ def _split_operand(text: str) -> tuple:
 
 def disassembly(fault) -> list:
     """DisasmLines from a FaultRecord's [(addr, text, is_rip)] list; the
-    faulting instruction's memory operand is split out to be marked."""
+    faulting instruction's memory operand is split out to be marked (not
+    when the access that faulted is implicit: a push, a fetch)."""
     out = []
+    implicit = bool(fault.operand) and fault.operand_index is None
     for addr, text, at_rip in fault.disassembly or []:
         text = printable(str(text))
-        if at_rip:
+        if at_rip and not implicit:
             before, operand, after = _split_operand(text)
         else:
             before, operand, after = text, "", ""
