@@ -22,7 +22,7 @@ from harness.fault_decode import (InstructionDecodeError, PageFaultErrorCode,
                                   analyze_page_fault, decode_instruction)
 from harness.pagewalk import translate, walk_page_tables
 from harness.results import FaultRecord
-from harness.snapshot import LEVEL_NAMES, PTE_NX, PTE_P, format_flags
+from harness.snapshot import LEVEL_NAMES, PTE_NX, PTE_P, PTE_PS, format_flags
 from harness.source_lines import source_lines
 from harness.state_capture import DebuggerMemory
 
@@ -142,10 +142,18 @@ def _take_analysis(record: FaultRecord, analysis) -> None:
         record.operand = "the instruction itself (fetch)"
 
 
+def _entry_flags(level: int, value: int) -> str:
+    """A paging entry's flags in words ("P|W|U|A", "|PS" for a large-page
+    leaf above the PTE level), "not present" without P."""
+    if not value & PTE_P:
+        return "not present"
+    flags = format_flags(value & (PTE_NX | 0xFFF & ~PTE_PS))
+    return flags + ("|PS" if level > 1 and value & PTE_PS else "")
+
+
 def _levels(translation) -> list:
     return [{"level": LEVEL_NAMES[level], "entry": entry, "value": value,
-             "flags": format_flags(value & (PTE_NX | 0xFFF)) if value & PTE_P else "not present"}
-            for level, entry, value in translation.steps]
+             "flags": _entry_flags(level, value)} for level, entry, value in translation.steps]
 
 
 def page_state(dbg, inspector, cr2: int, ram_size: int, images: dict) -> dict:
