@@ -73,7 +73,7 @@ def read_trap_frame(dbg, address: int) -> TrapFrame:
     """The struct intr_frame at ADDRESS (either kernel's layout, by DWARF)."""
     f = dbg.read_struct(address, "struct intr_frame")
     regs = {name: f[f"R.{name}"] for name in _GPRS}
-    flags = "rflags" if "rflags" in f else "eflags"
+    flags = "rflags" if "rflags" in set(f) else "eflags"    # reference / Pintos-KAIST
     regs.update(rip=f["rip"], cs=f["cs"], eflags=f[flags], rsp=f["rsp"])
     return TrapFrame(address, regs, f["vec_no"], f["error_code"])
 
@@ -178,7 +178,8 @@ class FaultCapture:
                 pass
         return dbg.register("cr2")
 
-    def _record(self, dbg, inspector, frame: TrapFrame, cr2, outcome: str):
+    def _record(self, dbg, inspector, frame: TrapFrame, cr2, outcome: str,
+                panicking: bool = False):
         """A FaultRecord for FRAME unless already recorded; returns it (or
         the earlier one, or None beyond the limit)."""
         key = (frame.address, frame.regs["rip"], cr2)
@@ -195,7 +196,8 @@ class FaultCapture:
             chain = walk_stack(dbg, frame.regs["rip"], frame.regs["rbp"], frame.regs["rsp"])
             record.stack = kernel_frames(dbg, chain)
         if frame.vector == 14 and cr2 is not None:
-            record.page = page_state(dbg, inspector, cr2, self.ram_size, self.images)
+            record.page = page_state(dbg, inspector, cr2, self.ram_size, self.images,
+                                     observe=not panicking)
         self.records.append(record)
         return record
 
@@ -217,7 +219,8 @@ class FaultCapture:
                 continue
             frame = read_trap_frame(dbg, trap["address"])
             cr2 = self._cr2(dbg, frame, None)
-            record = self._record(dbg, inspector, frame, cr2, "the kernel panicked")
+            record = self._record(dbg, inspector, frame, cr2, "the kernel panicked",
+                                  panicking=True)
             if record is not None:
                 frame_dict["fault"] = self.records.index(record)
         self.story = panic_story(self.panic_stack, self.records)

@@ -27,6 +27,8 @@ from harness.source_lines import source_lines
 from harness.state_capture import DebuggerMemory
 
 EFER_NXE = 1 << 11
+FAULT_STOP = -1                      # the checkpoint id an inspector is told at a fault stop
+USER_STACK = 0x47480000
 CODE_BEFORE, CODE_AFTER = 48, 32     # bytes read around rip for the listing
 PAGE_MASK = ~0xFFF
 # System-call numbers of the Pintos-KAIST user ABI (both kernels).
@@ -156,11 +158,13 @@ def _levels(translation) -> list:
              "flags": _entry_flags(level, value)} for level, entry, value in translation.steps]
 
 
-def page_state(dbg, inspector, cr2: int, ram_size: int, images: dict) -> dict:
+def page_state(dbg, inspector, cr2: int, ram_size: int, images: dict,
+               observe: bool = True) -> dict:
     """The state of the page holding CR2 in the current address space: the
     entry at every paging level, the frame, the current process's SPT entry
-    and every process mapping that frame. What cannot be read is named in
-    'notes' rather than raised."""
+    and every process mapping that frame. OBSERVE: let the inspector learn
+    from this stop (not in a panic: the kernel may be mid-update). What
+    cannot be read is named in 'notes' rather than raised."""
     page = cr2 & PAGE_MASK
     mem = DebuggerMemory(dbg, ram_size)
     cr3 = dbg.register("cr3")
@@ -171,19 +175,23 @@ def page_state(dbg, inspector, cr2: int, ram_size: int, images: dict) -> dict:
              "mapping": translation.reason or "mapped", "frame": translation.phys and
              translation.phys & PAGE_MASK, "spt": None, "owners": [], "notes": []}
     try:
-        _add_kernel_view(state, dbg, inspector, mem, page, nx)
+        _add_kernel_view(state, dbg, inspector, mem, page, nx, images if observe else None)
     except Exception as e:  # noqa: BLE001 - a crashing kernel's memory may be anything
         state["notes"].append(f"SPT and owners not read: {type(e).__name__}: {e}")
     return state
 
 
-def _add_kernel_view(state: dict, dbg, inspector, mem, page: int, nx: bool) -> None:
+def _add_kernel_view(state: dict, dbg, inspector, mem, page: int, nx: bool,
+                     images: Optional[dict]) -> None:
     """The current process's SPT entry for PAGE and the owners of its frame
-    (every process whose page tables map it, and the SPT's frame)."""
+    (every process whose page tables map it, and the SPT's frame). IMAGES:
+    the programs, for the inspector's observe(); None: no observe."""
     infos = inspector.processes()
     with dbg.physical_memory():
         walks = {info.pid: walk_page_tables(mem, info.pml4_phys, nx_enabled=nx)
                  for info in infos}
+    if images is not None:   # a Pintos-KAIST SPT is read at observe()
+        inspector.observe(FAULT_STOP, walks, images, USER_STACK)
     current = next((info for info in infos if info.current), None)
     if current is None:
         state["notes"].append("the running thread is not a user process: no SPT")
