@@ -33,6 +33,7 @@ HOOK, FRAME_ARG, IN_HANDLER, PANIC = "hook", "frame-arg", "in-handler", "panic"
 MAX_FAULTS = 8                 # records per run; later faults are counted only
 MAX_STACK = 32                 # frames walked
 STACK_SPAN = 0x10000           # a kernel stack lies within this above rsp
+ENTRY_SPAN = 256               # an entry stub's call of its handler lies within this
 INTERRUPT_ENTRY = "intr_entry"     # both kernels: `call intr_handler` with rdi = frame
 SYSCALL_ENTRY = "syscall_entry"    # both kernels: `call` the handler with rdi = frame
 # vmcheck_hook_fault's outcome argument (reference_kernel/include/kernel/hooks.h)
@@ -92,12 +93,27 @@ def walk_stack(dbg, pc: int, rbp: int, rsp: int) -> list:
                                 rsp, rsp + STACK_SPAN, MAX_STACK)
     out = [(pc, None, None)]
     for ret, frame_pointer in zip(chain.returns, chain.frame_pointers):
-        entry = symbols.caller_of(ret)   # the return may be another label (intr_exit)
-        if entry in (INTERRUPT_ENTRY, SYSCALL_ENTRY) and frame_pointer is not None:
+        entry = trap_entry_of(symbols, ret)
+        if entry is not None and frame_pointer is not None:
             out.append((ret, frame_pointer + 16, entry))
         else:
             out.append((ret, None, None))
     return out
+
+
+def trap_entry_of(symbols, ret: int) -> Optional[str]:
+    """INTERRUPT_ENTRY or SYSCALL_ENTRY if return address RET is the one
+    after the entry stub's call of its handler (within ENTRY_SPAN bytes of
+    the nearest entry symbol below it: labels inside a stub, such as
+    Pintos's no_sti or the reference's intr_exit, name no function of
+    their own), else None."""
+    best = None
+    for name in (INTERRUPT_ENTRY, SYSCALL_ENTRY):
+        symbol = symbols.find(name)
+        if symbol is not None and symbol.address < ret and (
+                best is None or symbol.address > best[1]):
+            best = (name, symbol.address)
+    return best[0] if best is not None and ret - best[1] <= ENTRY_SPAN else None
 
 
 class FaultCapture:
@@ -116,6 +132,7 @@ class FaultCapture:
         self.sites: dict = {}
         self._seen: set = set()        # (trap frame address, rip, cr2)
         self.problems: list = []       # stops whose fault could not be decoded
+        self._breakpoints: list = []
 
     def arm(self, dbg, symbols) -> None:
         """Breakpoints on every fault site of the adapter's kernel."""
@@ -126,7 +143,7 @@ class FaultCapture:
             return
         for site in sites:
             if site.address not in self.sites:
-                dbg.add_breakpoint(site.address)
+                self._breakpoints.append(dbg.add_breakpoint(site.address))
                 self.sites[site.address] = site
 
     def handles(self, pc: int) -> bool:
@@ -224,3 +241,6 @@ class FaultCapture:
             if record is not None:
                 frame_dict["fault"] = self.records.index(record)
         self.story = panic_story(self.panic_stack, self.records)
+        for bp in self._breakpoints:   # what follows a panic (faults in its own
+            dbg.remove_breakpoint(bp)  # backtrace, a recursive panic) is its aftermath
+        self.sites.clear()
