@@ -30,6 +30,9 @@ LEA = bytes.fromhex("488d4308")            # lea rax, [rbx + 8]
 INC_MEM = bytes.fromhex("ff00")            # inc dword ptr [rax]
 CMPXCHG16B = bytes.fromhex("480fc708")     # cmpxchg16b xmmword ptr [rax]
 ADDR32_DISP = bytes.fromhex("678b4320")    # mov eax, dword ptr [ebx + 0x20]
+REP_INSW = bytes.fromhex("f3666d")         # rep insw word ptr [rdi], dx (Pintos's disk driver)
+REP_OUTSW = bytes.fromhex("f3666f")        # rep outsw dx, word ptr [rsi]
+SUPERVISOR_WRITE_NP = 0x2
 
 USER_CS = 0x2B
 READ_NP, WRITE_NP, WRITE_PROT, FETCH_NP = 0x4, 0x6, 0x7, 0x14  # user mode
@@ -172,6 +175,20 @@ def test_rep_stosb_fault_in_later_iteration():
     assert result.consistent and result.cr2_in_access
     assert result.notes[1] == ("cr2 is in a later iteration of the repeated "
                                "string operation than rsi/rdi point to")
+
+
+def test_port_string_input_writes_memory_and_output_reads_it():
+    """Capstone 4 gives the memory operand of ins/outs no access type; ins
+    writes [rdi], outs reads [rsi]. A kernel-mode fault of `rep insw` into a
+    user buffer (seen: a Pintos-KAIST disk read into an unloaded page) is a
+    write that fits the instruction."""
+    ins = only_access(REP_INSW, rdi=0x404200, rcx=0x100)
+    assert (ins.kind, ins.role, ins.size, ins.extent) == (
+        WRITE, "string destination", 2, (0x404200, 0x404400))
+    assert only_access(REP_OUTSW, rsi=0x404200, rcx=1).kind == READ
+    fault = analyze_page_fault(0x404200, SUPERVISOR_WRITE_NP,
+                               regs(rdi=0x404200, rcx=0x100, cs=0x8), REP_INSW)
+    assert fault.consistent and fault.access is not None and fault.access.writes
 
 
 def test_rip_relative_load_fault():
