@@ -5,9 +5,10 @@
     str(lines.lookup(...))             -> "vm/vm.c:57"
 
 Works for the kernel and for the user programs (both built with -g). The
-line programs are read once per file (pyelftools) into one sorted table of
-(address, file, line) rows; an address maps to the last row at or before
-it within the same sequence. Files are named as the compiler recorded
+line programs are read once per file (pyelftools), one compilation unit at a
+time (the one .debug_aranges names for an address), into sorted (address,
+file, line) rows; an address maps to the last row at or before it within
+the same sequence. Files are named as the compiler recorded
 them, relative to the compilation directory when they lie inside it
 (leading "../" dropped: a Pintos-KAIST tree compiles in vm/build).
 """
@@ -33,26 +34,40 @@ class SourceLine(NamedTuple):
 
 
 class LineTable:
-    """Address -> SourceLine over every line program of one ELF file."""
+    """Address -> SourceLine over the line programs of one ELF file. With
+    .debug_aranges only the compilation unit holding an address is decoded
+    (on first use); without, every unit once."""
 
-    def __init__(self, rows: list):
-        # rows: (address, file or None at a sequence end, line), sorted
-        self._rows = sorted(rows, key=lambda r: (r[0], r[1] is not None))
-        self._addresses = [r[0] for r in self._rows]
+    def __init__(self, dwarf=None):
+        self._dwarf = dwarf
+        self._aranges = dwarf.get_aranges() if dwarf is not None else None
+        self._units: dict = {}          # CU offset (or None: all) -> (addresses, rows)
 
     def lookup(self, address: int) -> Optional[SourceLine]:
         """The source line of the instruction at ADDRESS, None if no line
         program covers it."""
-        i = bisect.bisect_right(self._addresses, address) - 1
+        if self._dwarf is None:
+            return None
+        key = self._aranges.cu_offset_at_addr(address) if self._aranges else None
+        if key is None and self._aranges:
+            return None
+        if key not in self._units:
+            cus = ([self._dwarf.get_CU_at(key)] if key is not None
+                   else list(self._dwarf.iter_CUs()))
+            rows = sorted(_rows_of(self._dwarf, cus), key=lambda r: (r[0], r[1] is not None))
+            self._units[key] = ([r[0] for r in rows], rows)
+        addresses, rows = self._units[key]
+        i = bisect.bisect_right(addresses, address) - 1
         if i < 0:
             return None
-        _, file, line = self._rows[i]
+        _, file, line = rows[i]
         if file is None or line == 0:
             return None
         return SourceLine(file, line)
 
-    def __len__(self) -> int:
-        return len(self._rows)
+    @property
+    def empty(self) -> bool:
+        return self._dwarf is None
 
 
 def _file_name(lineprog, index: int, comp_dir: str) -> str:
@@ -77,9 +92,11 @@ def _file_name(lineprog, index: int, comp_dir: str) -> str:
     return name
 
 
-def _rows_of(dwarf) -> list:
+def _rows_of(dwarf, cus) -> list:
+    """(address, file or None at a sequence end, line) of every row of the
+    line programs of CUS."""
     rows = []
-    for cu in dwarf.iter_CUs():
+    for cu in cus:
         lineprog = dwarf.line_program_for_CU(cu)
         if lineprog is None:
             continue
@@ -105,11 +122,8 @@ def _rows_of(dwarf) -> list:
 
 @functools.lru_cache(maxsize=16)
 def _load(path: str, mtime_ns: int) -> LineTable:
-    with open(path, "rb") as f:
-        elf = ELFFile(f)
-        if not elf.has_dwarf_info():
-            return LineTable([])
-        return LineTable(_rows_of(elf.get_dwarf_info()))
+    elf = ELFFile(open(path, "rb"))    # kept open: units are decoded on first use
+    return LineTable(elf.get_dwarf_info() if elf.has_dwarf_info() else None)
 
 
 def source_lines(elf_path) -> LineTable:
@@ -119,4 +133,4 @@ def source_lines(elf_path) -> LineTable:
     try:
         return _load(str(path.resolve()), path.stat().st_mtime_ns)
     except (OSError, ELFError):
-        return LineTable([])
+        return LineTable()

@@ -142,7 +142,8 @@ def timeline(sc) -> tuple:
         events.sort(key=lambda e: e.icount)
     events += [Event("fault", "fault", f"{f.process}: {f.reason}", None,
                      f"fault-{i}", True) for i, f in enumerate(sc.faults)]
-    events.append(Event("end", sc.verdict.value, printable(sc.reason) or "end of run",
+    reason = sc.reason.split(" [")[0]    # without a panic's stack or story (shown below)
+    events.append(Event("end", sc.verdict.value, printable(reason) or "end of run",
                         None, "verdict", not sc.verdict.passed))
     return events, ordered
 

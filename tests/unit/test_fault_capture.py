@@ -182,4 +182,4 @@ def test_source_lines_of_kernel_and_program_code(symbols, built):
     line = source_lines(image.path).lookup(image.symbols["main"])
     assert line.file.endswith("fault-pf.c") and "main" in (
         built.parent / "scenarios" / line.file).read_text().splitlines()[line.line - 1]
-    assert len(source_lines(built / "no-such.elf")) == 0
+    assert source_lines(built / "no-such.elf").empty
