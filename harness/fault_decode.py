@@ -119,18 +119,8 @@ class DecodedInstruction:
         return f"{self.mnemonic} {self.op_str}".strip()
 
     @property
-    def reads(self) -> bool:
-        return any(a.reads for a in self.accesses)
-
-    @property
     def writes(self) -> bool:
         return any(a.writes for a in self.accesses)
-
-    @property
-    def memory_operand(self) -> Optional[int]:
-        """Index of the first explicit memory operand that is accessed."""
-        return next((a.operand for a in self.accesses if a.operand is not None),
-                    None)
 
 
 def _reg(regs: Mapping[str, int], name: str) -> Optional[int]:

@@ -133,7 +133,7 @@ def explain_fault(dbg, frame, cr2: Optional[int], outcome: str, process: str,
 
 def _take_analysis(record: FaultRecord, analysis) -> None:
     record.analysis = analysis.explanation()
-    record.consistent = analysis.consistent
+    record.consistent = analysis.consistent and analysis.cr2_in_access is not False
     if analysis.instruction is not None:
         record.instruction = analysis.instruction.text
     if analysis.access is not None:
