@@ -13,29 +13,19 @@ Skipped unless VMCHECK_PINTOS_TREE names a tree with Project 3 (VM)."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
-from harness.adapters.pintos_kaist import PintosKaistAdapter, find_tree
 from harness.runner import RunnerOptions
 from harness.suite import run_suite
 from reports import write_report
+from tests.integration.test_pintos_kaist import adapter  # noqa: F401 - the tree, built
 from tests.integration.test_report_browser import (CHROMIUM, SCREENSHOTS, chromium, dom_text,
                                                    png_size)
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(not os.environ.get("VMCHECK_PINTOS_TREE"),
                                  reason="set VMCHECK_PINTOS_TREE to a Pintos-KAIST tree")]
-
-
-@pytest.fixture(scope="module")
-def adapter() -> PintosKaistAdapter:
-    tree = find_tree(Path(os.environ["VMCHECK_PINTOS_TREE"]))
-    adapter = PintosKaistAdapter(tree, log=lambda message: None)
-    adapter.build()
-    adapter.check_built()
-    return adapter
 
 
 @pytest.fixture(scope="module")
