@@ -130,7 +130,7 @@ class FaultCapture:
         self.panic_stack: list = []    # frame dicts (fault_explain.kernel_frames)
         self.story = ""                # the panic told as a story, '' if none
         self.sites: dict = {}
-        self._seen: set = set()        # (trap frame address, rip, cr2)
+        self._last: Optional[tuple] = None   # (trap frame, rip, error code) of the last fault
         self.problems: list = []       # stops whose fault could not be decoded
         self._breakpoints: list = []
 
@@ -197,13 +197,15 @@ class FaultCapture:
 
     def _record(self, dbg, inspector, frame: TrapFrame, cr2, outcome: str,
                 panicking: bool = False):
-        """A FaultRecord for FRAME unless already recorded; returns it (or
-        the earlier one, or None beyond the limit)."""
-        key = (frame.address, frame.regs["rip"], cr2)
-        if key in self._seen:
-            return next((r for r in self.records if r.frame_address == frame.address
-                         and r.rip == frame.regs["rip"]), None)
-        self._seen.add(key)
+        """A FaultRecord for FRAME; the one of the last fault when FRAME is
+        that fault seen again on its way (the not-resolved stop, then kill(),
+        then the panic); None beyond the limit. Only the last is compared:
+        another fault later may well have the same frame address and rip
+        (a forked child faulting where its sibling did)."""
+        key = (frame.address, frame.regs["rip"], frame.error_code)
+        if key == self._last:
+            return self.records[-1] if self.records and not self.beyond else None
+        self._last = key
         if len(self.records) >= self.limit:
             self.beyond += 1
             return None

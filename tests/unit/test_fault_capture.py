@@ -162,11 +162,13 @@ def test_records_are_bounded_and_each_fault_is_recorded_once(monkeypatch):
         def current_thread_name(self):
             return "p"
 
-    capture = FaultCapture(adapter=None, images={}, ram_size=0, limit=2)
-    for address in (0x1000, 0x2000, 0x1000, 0x3000, 0x4000):
+    capture = FaultCapture(adapter=None, images={}, ram_size=0, limit=3)
+    # the same fault met twice in a row (its kill, then a panic) is one record;
+    # the same frame and rip again later is another fault (a forked sibling's)
+    for address in (0x1000, 0x1000, 0x2000, 0x1000, 0x3000, 0x4000):
         frame = TrapFrame(address, {"rip": 0x400000, "cs": 0x23}, vector=0, error_code=0)
         capture._record(None, Inspector(), frame, None, "killed")
-    assert [r.frame_address for r in capture.records] == [0x1000, 0x2000]
+    assert [r.frame_address for r in capture.records] == [0x1000, 0x2000, 0x1000]
     assert capture.beyond == 2
 
 
