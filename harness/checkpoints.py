@@ -53,7 +53,7 @@ class CheckpointSession:
         self.failure_threads: list[str] = []    # where each thread was at the first fail()
         self.wrong_code: list[Violation] = []   # checkpoint()/fail() reached on other bytes
         self.watch: HangWatch | None = None     # set by run()
-        self.faults = FaultCapture(adapter, images, scenario.mem_mb << 20)
+        self.faults = FaultCapture(adapter, images)
 
     def run(self, machine, rules: HangRules) -> None:
         """Attaches, runs the guest to its end, handling every checkpoint,
@@ -79,7 +79,7 @@ class CheckpointSession:
                 self.injector.arm(dbg, self.inspector)
             if self.coverage is not None:
                 self.coverage.arm(dbg)
-            self.faults.arm(dbg, symbols)
+            self.faults.arm(dbg, symbols, self.scenario.mem_mb << 20)
             owners = self._arm_program_stops(dbg, "checkpoint")
             self.fail_owners = self._arm_program_stops(dbg, "fail", set(owners))
             self.watch = self._watch(machine, rules, symbols)

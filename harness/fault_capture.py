@@ -120,10 +120,10 @@ class FaultCapture:
     """One run's fault records: arm() the adapter's sites, then on_stop()
     at each stop handles() says is ours."""
 
-    def __init__(self, adapter, images: dict, ram_size: int, limit: int = MAX_FAULTS):
+    def __init__(self, adapter, images: dict, limit: int = MAX_FAULTS):
         self.adapter = adapter
         self.images = images           # program name -> ProgramImage
-        self.ram_size = ram_size
+        self.ram_size = 0              # the guest's RAM, set by arm()
         self.limit = limit
         self.records: list = []        # FaultRecord
         self.beyond = 0                # faults seen after the first LIMIT
@@ -134,8 +134,10 @@ class FaultCapture:
         self.problems: list = []       # stops whose fault could not be decoded
         self._breakpoints: list = []
 
-    def arm(self, dbg, symbols) -> None:
-        """Breakpoints on every fault site of the adapter's kernel."""
+    def arm(self, dbg, symbols, ram_size: int) -> None:
+        """Breakpoints on every fault site of the adapter's kernel (SYMBOLS);
+        RAM_SIZE: the guest's memory in bytes (page-table walks)."""
+        self.ram_size = ram_size
         try:
             sites = self.adapter.fault_sites(symbols)
         except (SymbolError, HarnessError, LookupError) as e:

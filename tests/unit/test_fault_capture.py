@@ -162,7 +162,7 @@ def test_records_are_bounded_and_each_fault_is_recorded_once(monkeypatch):
         def current_thread_name(self):
             return "p"
 
-    capture = FaultCapture(adapter=None, images={}, ram_size=0, limit=3)
+    capture = FaultCapture(adapter=None, images={}, limit=3)
     # the same fault met twice in a row (its kill, then a panic) is one record;
     # the same frame and rip again later is another fault (a forked sibling's)
     for address in (0x1000, 0x1000, 0x2000, 0x1000, 0x3000, 0x4000):
