@@ -21,7 +21,7 @@ Kinds of site:
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Optional
+from typing import Optional
 
 from harness.errors import HarnessError
 from harness.fault_explain import (explain_fault, kernel_frames, page_state,

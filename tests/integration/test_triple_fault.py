@@ -40,7 +40,7 @@ def test_the_log_names_the_fault_that_could_not_be_delivered(built, run_root):
     told = last_exceptions(triple_fault_log(run_root))
     assert told is not None
     first, *rest = told.split(" → ")
-    assert first.startswith(f"#PF (error ") and f"at rip {NOWHERE:#x}" in first
+    assert first.startswith("#PF (error ") and f"at rip {NOWHERE:#x}" in first
     assert f"cr2 {NOWHERE:#x}" in first
     assert rest[-1] == "triple fault", told
 
