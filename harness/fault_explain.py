@@ -24,7 +24,7 @@ from harness.pagewalk import translate, walk_page_tables
 from harness.results import FaultRecord
 from harness.snapshot import LEVEL_NAMES, PTE_NX, PTE_P, PTE_PS, format_flags
 from harness.source_lines import source_lines
-from harness.state_capture import DebuggerMemory
+from harness.state_capture import DebuggerMemory, KernelInspector
 
 EFER_NXE = 1 << 11
 FAULT_STOP = -1                      # the checkpoint id an inspector is told at a fault stop
@@ -184,13 +184,14 @@ def page_state(dbg, inspector, cr2: int, ram_size: int, images: dict,
 def _add_kernel_view(state: dict, dbg, inspector, mem, page: int, nx: bool,
                      images: Optional[dict]) -> None:
     """The current process's SPT entry for PAGE and the owners of its frame
-    (every process whose page tables map it, and the SPT's frame). IMAGES:
-    the programs, for the inspector's observe(); None: no observe."""
+    (every process whose page tables map it). IMAGES: the programs, for the
+    inspector's observe(); None: no observe. The page tables of every
+    process are walked only when needed: for the owners of a frame, or for
+    an inspector that reads its SPT at observe() (Pintos-KAIST)."""
     infos = inspector.processes()
-    with dbg.physical_memory():
-        walks = {info.pid: walk_page_tables(mem, info.pml4_phys, nx_enabled=nx)
-                 for info in infos}
-    if images is not None:   # a Pintos-KAIST SPT is read at observe()
+    observes = images is not None and type(inspector).observe is not KernelInspector.observe
+    walks = _walks(dbg, mem, infos, nx) if observes else None
+    if observes:
         inspector.observe(FAULT_STOP, walks, images, USER_STACK)
     current = next((info for info in infos if info.current), None)
     if current is None:
@@ -204,11 +205,19 @@ def _add_kernel_view(state: dict, dbg, inspector, mem, page: int, nx: bool,
                               "" if entry is not None else "no SPT entry for this page")
     frame = state["frame"] or (state["spt"] or {}).get("frame_pa")
     if frame is not None:
+        walks = walks or _walks(dbg, mem, infos, nx)
         state["frame"] = frame
         state["owners"] = [f"{info.name} (pid {info.pid}) at {va:#x}"
                            for info in infos for va, phys, _ in walks[info.pid].iter_user_4k()
                            if phys == frame]
     state["notes"] = [n for n in state["notes"] if n]
+
+
+def _walks(dbg, mem, infos, nx: bool) -> dict:
+    """pid -> PageTableSnapshot of every process in INFOS."""
+    with dbg.physical_memory():
+        return {info.pid: walk_page_tables(mem, info.pml4_phys, nx_enabled=nx)
+                for info in infos}
 
 
 def _syscall_name(number: int) -> str:
