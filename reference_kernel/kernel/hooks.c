@@ -49,7 +49,7 @@ DEFINE_VMCHECK_HOOK(page_fault)
 DEFINE_VMCHECK_HOOK(evict_choose)
 DEFINE_VMCHECK_HOOK(yield)
 
-VMCHECK_HOOK int vmcheck_hook_fault(const void *frame, uintptr_t cr2,
+VMCHECK_FAULT_HOOK int vmcheck_hook_fault(const void *frame, uintptr_t cr2,
                                     int outcome) {
   __asm__ volatile("" : : "r"(frame), "r"(cr2), "r"(outcome) : "memory");
   return 0;

@@ -31,6 +31,9 @@
 #include <stdint.h>
 
 #define VMCHECK_HOOK __attribute__((noinline, used, section(".vmcheck.hooks")))
+/* vmcheck_hook_fault's own page (the harness's breakpoint stays on it). */
+#define VMCHECK_FAULT_HOOK \
+  __attribute__((noinline, used, section(".vmcheck.fault_hook")))
 
 /* Declares hook NAME taking one uintptr_t argument, returning int. */
 #define DECLARE_VMCHECK_HOOK(NAME) int vmcheck_hook_##NAME(uintptr_t arg)
