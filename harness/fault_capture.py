@@ -35,6 +35,8 @@ MAX_STACK = 32                 # frames walked
 STACK_SPAN = 0x10000           # a kernel stack lies within this above rsp
 ENTRY_SPAN = 256               # an entry stub's call of its handler lies within this
 INTERRUPT_ENTRY = "intr_entry"     # both kernels: `call intr_handler` with rdi = frame
+INTERRUPTED = "interrupted"        # walk_stack: the instruction a trap interrupted
+MAX_NESTED_TRAPS = 4
 SYSCALL_ENTRY = "syscall_entry"    # both kernels: `call` the handler with rdi = frame
 # vmcheck_hook_fault's outcome argument (reference_kernel/include/kernel/hooks.h)
 HOOK_OUTCOMES = {1: "the process was killed (exit(-1))",
@@ -79,14 +81,17 @@ def read_trap_frame(dbg, address: int) -> TrapFrame:
     return TrapFrame(address, regs, f["vec_no"], f["error_code"])
 
 
-def walk_stack(dbg, pc: int, rbp: int, rsp: int) -> list:
+def walk_stack(dbg, pc: int, rbp: int, rsp: int, depth: int = 0) -> list:
     """The kernel call chain at PC (frame pointer RBP, stack pointer RSP),
     innermost first, as [(address, trap frame address or None, entry name
     or None)]: PC, then each return address (the walk of
     harness/adapters/thread_report.py). A return into the interrupt or
     system-call entry carries the trap frame: the entry calls its handler
-    with rsp = frame, so the frame sits just above that return address; the
-    chain goes on through the interrupted code's frame pointer."""
+    with rsp = frame, so the frame sits just above that return address.
+    Past an interrupt of kernel code the walk starts again at the
+    interrupted instruction (entry name INTERRUPTED) with its rbp and rsp,
+    so a function interrupted before it set up its frame still names its
+    caller."""
     symbols = dbg.symbols
     known = entry_return(dbg.read_virt, symbols, pc, rsp)
     chain = walk_frame_pointers(dbg.read_virt, symbols, pc, known, rbp,
@@ -94,10 +99,20 @@ def walk_stack(dbg, pc: int, rbp: int, rsp: int) -> list:
     out = [(pc, None, None)]
     for ret, frame_pointer in zip(chain.returns, chain.frame_pointers):
         entry = trap_entry_of(symbols, ret)
-        if entry is not None and frame_pointer is not None:
-            out.append((ret, frame_pointer + 16, entry))
-        else:
+        if entry is None or frame_pointer is None:
             out.append((ret, None, None))
+            continue
+        out.append((ret, frame_pointer + 16, entry))
+        if entry == INTERRUPT_ENTRY and depth < MAX_NESTED_TRAPS:
+            try:
+                frame = read_trap_frame(dbg, frame_pointer + 16)
+            except (HarnessError, LookupError):
+                break
+            if not frame.user:
+                rest = walk_stack(dbg, frame.regs["rip"], frame.regs["rbp"],
+                                  frame.regs["rsp"], depth + 1)
+                return out + [(rest[0][0], None, INTERRUPTED)] + rest[1:]
+            break
     return out
 
 

@@ -240,14 +240,16 @@ def _frame_dict(dbg, address: int, is_return: bool) -> dict:
 def kernel_frames(dbg, chain: list) -> list:
     """Frame dicts for CHAIN (harness.fault_capture.walk_stack): the first
     is where the CPU is, the others return addresses. A trap frame in the
-    chain adds 'trap' {address, vector, rip, user} to its entry's frame and
-    is followed by the interrupted instruction's frame ('interrupted': the
-    vector); a system call's frame names the call ('syscall')."""
-    from harness.fault_capture import SYSCALL_ENTRY, read_trap_frame
-    out = []
+    chain adds 'trap' {address, vector, rip, user} to its entry's frame;
+    the interrupted instruction's frame has 'interrupted' (the vector); a
+    system call's frame names the call ('syscall')."""
+    from harness.fault_capture import INTERRUPTED, SYSCALL_ENTRY, read_trap_frame
+    out, vector = [], None
     for index, (address, trap, entry) in enumerate(chain):
-        frame = _frame_dict(dbg, address, index > 0)
+        frame = _frame_dict(dbg, address, index > 0 and entry != INTERRUPTED)
         out.append(frame)
+        if entry == INTERRUPTED:
+            frame["interrupted"] = vector
         if trap is None:
             continue
         try:
@@ -260,10 +262,7 @@ def kernel_frames(dbg, chain: list) -> list:
             continue
         frame["trap"] = {"address": trap, "vector": tf.vector, "rip": tf.regs["rip"],
                          "user": tf.user}
-        if not tf.user:
-            interrupted = _frame_dict(dbg, tf.regs["rip"], False)
-            interrupted["interrupted"] = tf.vector
-            out.append(interrupted)
+        vector = tf.vector
     return out
 
 

@@ -144,3 +144,21 @@ def test_a_fault_the_kernel_resolves_in_the_user_copy_records_nothing(suite, run
     res = run(suite, run_root, "sc-read-bss")
     assert res.verdict.value == "PASS", res.reason
     assert res.faults == [] and res.faults_beyond == 0 and res.panic_stack == []
+
+
+@pytest.mark.timeout(300)
+def test_a_kernel_bug_that_reads_through_a_bad_pointer_is_told_at_its_fault(
+        suite, run_root, mutant):
+    """mmap-console-fd: mmap of fd 1 uses the console's stand-in handle as a
+    file; the kernel reads through it in kernel mode and panics."""
+    res = run(suite, run_root, "mmap-bad-fd3", mutant("mmap-console-fd"))
+    assert res.verdict.value == "KERNEL_PANIC"
+    (f,) = res.faults
+    assert (f.mode, f.access, f.present) == ("kernel", "read", False)
+    assert f.operand_address == f.cr2 and f.cr2 < 0x10000 and f.consistent is True
+    assert f.function == "file_length (kernel)" and f.source.startswith("kernel/file.c:")
+    assert f.page["spt"] is None and "not present" in f.page["mapping"]
+    names = [fr["function"].split("+")[0] for fr in res.panic_stack]
+    assert names[names.index("file_length") + 1] == "vm_mmap"    # its caller, from [rsp]
+    assert res.panic_story.startswith("while running mmap() in mmap-bad-fd3 (")
+    assert "vm_mmap+" in res.panic_story.split(" → page fault")[0]

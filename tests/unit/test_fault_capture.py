@@ -104,7 +104,21 @@ def test_the_walk_finds_the_trap_frames_above_the_entry_returns(symbols):
     chain = walk_stack(dbg, symbols.address_of("debug_panic"), R0, STACK)
     entries = [(entry, trap) for _, trap, entry in chain]
     assert entries == [(None, None), (None, None), (None, None), ("intr_entry", R1 + 16),
-                       (None, None), ("syscall_entry", R3 + 16)]
+                       ("interrupted", None), (None, None), ("syscall_entry", R3 + 16)]
+
+
+def test_code_interrupted_before_its_frame_was_set_up_still_names_its_caller(symbols):
+    """A leaf interrupted at its first instruction (its caller's return
+    address only at [rsp]): the walk restarts at the interrupted code."""
+    dbg, _ = crafted_panic(symbols)
+    leaf = symbols.address_of("file_length")
+    dbg.put_trap_frame(R1 + 16, vec_no=14, error_code=0x0, rip=leaf, cs=0x8,
+                       rbp=R2, rsp=R2 - 0x20)
+    dbg.put_u64(R2 - 0x20, return_into(symbols, "vm_mmap"))
+    frames = kernel_frames(dbg, walk_stack(dbg, symbols.address_of("debug_panic"), R0, STACK))
+    assert [f["function"].split("+")[0] for f in frames][3:] == [
+        "intr_entry", "file_length", "vm_mmap", "syscall_handler", "syscall_entry"]
+    assert frames[4]["interrupted"] == 14
 
 
 def test_a_word_that_is_no_return_address_ends_the_walk_before_the_trap(symbols):
