@@ -20,6 +20,7 @@ from collections import Counter
 
 from harness.debugger import Debugger, DebuggerTimeout
 from harness.errors import HarnessError, StartupTimeout
+from harness.fault_capture import FaultCapture
 from harness.guest_clock import GuestClock
 from harness.hang_watch import HangRules, HangWatch
 from harness.results import CheckpointRecord
@@ -52,6 +53,7 @@ class CheckpointSession:
         self.failure_threads: list[str] = []    # where each thread was at the first fail()
         self.wrong_code: list[Violation] = []   # checkpoint()/fail() reached on other bytes
         self.watch: HangWatch | None = None     # set by run()
+        self.faults = FaultCapture(adapter, images)
 
     def run(self, machine, rules: HangRules) -> None:
         """Attaches, runs the guest to its end, handling every checkpoint,
@@ -77,6 +79,7 @@ class CheckpointSession:
                 self.injector.arm(dbg, self.inspector)
             if self.coverage is not None:
                 self.coverage.arm(dbg)
+            self.faults.arm(dbg, symbols, self.scenario.mem_mb << 20)
             owners = self._arm_program_stops(dbg, "checkpoint")
             self.fail_owners = self._arm_program_stops(dbg, "fail", set(owners))
             self.watch = self._watch(machine, rules, symbols)
@@ -132,6 +135,9 @@ class CheckpointSession:
         the same address in other code."""
         if stop.reason != "breakpoint":
             raise HarnessError(f"unexpected stop ({stop.reason}) at {dbg.describe(stop.pc)}")
+        if self.faults.handles(stop.pc):
+            self.faults.on_stop(dbg, self.inspector)
+            return
         try:
             code = dbg.read_virt(stop.pc, 16)
         except HarnessError:
@@ -148,6 +154,8 @@ class CheckpointSession:
         if failing and not self.failure_threads:
             self.failure_threads = [f"{' or '.join(failing)}: fail() called at "
                                     f"{stop.pc:#x}"] + self._thread_report()
+            self.failure_threads += [f"fault before it: {r.one_line()}"
+                                     for r in self.faults.records]
 
     def _note_wrong_code(self, pc: int, code: bytes, owners: dict) -> None:
         """A process runs the instruction at PC, where one of our programs

@@ -68,7 +68,14 @@ class InjectionRecord:
 
 @dataclasses.dataclass
 class FaultRecord:
-    """A user or kernel fault seen on the console, decoded at RIP."""
+    """A fault a correct kernel would not take or could not resolve, caught
+    at the kernel's kill/panic/fix-up path (harness/fault_capture.py) and
+    decoded (harness/fault_explain.py). reason: one line. access: "read",
+    "write" or "instruction fetch"; mode: "user" or "kernel" (of the
+    faulting code); operand: the access that touched CR2 (operand_index:
+    its explicit operand, None for a stack or string access); page: the
+    page's state (PTE flags at every level, SPT entry, frame, owners);
+    stack: the interrupted kernel code's frames (kernel-mode faults)."""
     process: str
     reason: str
     rip: int
@@ -76,6 +83,27 @@ class FaultRecord:
     error_code: Optional[int] = None
     disassembly: Optional[list] = None   # [(addr, text, is_rip)]
     analysis: Optional[str] = None
+    vector: Optional[int] = None
+    mode: str = ""
+    access: str = ""
+    present: Optional[bool] = None       # protection violation (else not present)
+    outcome: str = ""                    # what the kernel did next
+    instruction: str = ""
+    operand: str = ""
+    operand_index: Optional[int] = None
+    operand_address: Optional[int] = None
+    consistent: Optional[bool] = None    # error code and CR2 fit the instruction
+    function: str = ""                   # "name+0xoff (kernel)" / "(program)"
+    source: str = ""                     # file:line
+    page: Optional[dict] = None
+    stack: list = dataclasses.field(default_factory=list)
+    frame_address: Optional[int] = None  # the trap frame in guest memory
+
+    def one_line(self) -> str:
+        """The fault in one line, for summaries and thread lists."""
+        where = self.function + (f" [{self.source}]" if self.source else "")
+        insn = f" `{self.instruction}`" if self.instruction else ""
+        return f"{self.process}: {self.reason} at {where or hex(self.rip)}{insn}; {self.outcome}"
 
 
 @dataclasses.dataclass
@@ -109,6 +137,9 @@ class ScenarioResult:
     spt_layout: list = dataclasses.field(default_factory=list)  # which member is what, and why
     guest_s: Optional[float] = None      # guest time at the end (timer ticks / 100), if read
     hang: Optional[dict] = None          # HANG: rule that fired, both clocks, the wait graph
+    faults_beyond: int = 0               # faults caught after the first recorded ones
+    panic_stack: list = dataclasses.field(default_factory=list)  # frame dicts, file:line
+    panic_story: str = ""                # KERNEL_PANIC: the stack told at its fault
 
     @property
     def violations(self) -> list:

@@ -25,6 +25,7 @@ from harness.schedule import make_schedule
 from harness.machine import Machine, MachineOptions
 from harness.program_image import load_program
 from harness.results import ScenarioResult, Verdict
+from harness.triple_fault import INT_LOG, int_log_args, keep_tail, last_exceptions
 from harness.output_match import missing_in_order, output_problem
 from oracles.expectations import CheckContext, DiskUnreadable, run_check
 from oracles.state import FAIL, UNKNOWN, Violation, by_outcome
@@ -44,6 +45,7 @@ class RunnerOptions:
     coverage: Optional[object] = None  # harness.coverage.CoverageCollector: gather the
                                        # .gcda data a coverage-built kernel sends at power-off
     strict: bool = False               # --strict: an UNKNOWN check fails the scenario
+    int_log: bool = False              # QEMU's interrupt log (harness/triple_fault.py)
 
     def __post_init__(self) -> None:
         """A bad or unusable accelerator is said once, before any scenario
@@ -111,6 +113,8 @@ def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
         if result.artifacts and not opts.keep:   # no verdict: nothing to look at
             shutil.rmtree(result.artifacts, ignore_errors=True)
             result.artifacts = None
+    if result.verdict is Verdict.TRIPLE_FAULT and not opts.int_log:
+        _explain_triple_fault(adapter, sc, opts, result)
     result.duration_s = round(time.monotonic() - start, 3)
     if (sc.inject or opts.inject) and result.schedule is None:
         result.schedule = make_schedule(sc, adapter, opts, result)
@@ -130,6 +134,26 @@ def _second_run(adapter, sc, opts: RunnerOptions, first: ScenarioResult,
     result = _new_result(adapter, sc, opts.strict)
     result.notes.append(note)
     return result, opts
+
+
+def _explain_triple_fault(adapter, sc, opts: RunnerOptions, result: ScenarioResult) -> None:
+    """Runs SC once more with QEMU's interrupt log and adds the last
+    exceptions before the reset to RESULT's reason (a note says why not)."""
+    again = _new_result(adapter, sc, opts.strict)
+    try:
+        _execute(adapter, sc, dataclasses.replace(opts, int_log=True), again)
+    except HarnessError as e:
+        result.notes.append(f"the run again with QEMU's interrupt log failed: {_first_line(e)}")
+        return
+    log = Path(again.artifacts or "") / INT_LOG
+    if again.verdict is not Verdict.TRIPLE_FAULT or not log.is_file():
+        result.notes.append("the run again with QEMU's interrupt log did not triple-fault"
+                            + ("" if opts.icount else " (not deterministic without -icount)"))
+        return
+    keep_tail(log)
+    told = last_exceptions(log.read_text(errors="replace"))
+    result.reason += f"; last exceptions: {told}" if told else "; QEMU logged no exception"
+    result.notes.append(f"QEMU's interrupt log (last {log.stat().st_size // 1024} KiB): {log}")
 
 
 def _hang_result(result: ScenarioResult, hang: GuestHang, adapter, sc) -> None:
@@ -209,7 +233,8 @@ def _boot_and_judge(machine, adapter, sc, programs, images, files, cmdline, sess
                     rules, opts, result) -> None:
     with machine:
         disks = adapter.make_disks(machine.run_dir, programs, files, sc.swap_mb)
-        machine.start(adapter.qemu_args(disks, cmdline, sc.mem_mb))
+        log_args = int_log_args(machine.run_dir) if opts.int_log else []
+        machine.start(adapter.qemu_args(disks, cmdline, sc.mem_mb) + log_args)
         try:
             session.run(machine, rules)
             # from the watch's start: time the harness held the guest stopped is excluded
@@ -221,6 +246,7 @@ def _boot_and_judge(machine, adapter, sc, programs, images, files, cmdline, sess
             result.checkpoints = session.records
             result.injections = session.injector.records if session.injector else []
             result.failure_threads = session.failure_threads
+            _take_faults(result, session.faults)
             result.spt_layout = session.layout_notes()
             result.console = machine.console.text()
             result.guest_s = session.watch.guest_s if session.watch else None
@@ -234,6 +260,13 @@ def _boot_and_judge(machine, adapter, sc, programs, images, files, cmdline, sess
                 _keep_fs_image(machine, disks, result)
         _judge(adapter, sc, outcome, session, result)
         machine.failed = not result.verdict.passed
+
+
+def _take_faults(result: ScenarioResult, faults) -> None:
+    """The faults caught while the scenario ran (harness/fault_capture.py)."""
+    result.faults, result.faults_beyond = faults.records, faults.beyond
+    result.panic_stack, result.panic_story = faults.panic_stack, faults.story
+    result.notes += faults.problems
 
 
 def _after_run_checks(adapter, disks, sc, files, images, result) -> None:
@@ -312,6 +345,8 @@ def _judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
     """Sets the verdict and a one-line reason."""
     if outcome.ending is Ending.PANIC:
         result.verdict, result.reason = Verdict.KERNEL_PANIC, outcome.panic_line or "kernel panic"
+        if result.panic_story:   # the story names every frame, with file:line
+            result.reason = result.reason.split(" [call stack:")[0] + f" [{result.panic_story}]"
         return
     if outcome.ending is Ending.TRIPLE_FAULT:
         result.verdict, result.reason = Verdict.TRIPLE_FAULT, "the CPU reset (triple fault)"

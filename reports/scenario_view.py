@@ -142,7 +142,8 @@ def timeline(sc) -> tuple:
         events.sort(key=lambda e: e.icount)
     events += [Event("fault", "fault", f"{f.process}: {f.reason}", None,
                      f"fault-{i}", True) for i, f in enumerate(sc.faults)]
-    events.append(Event("end", sc.verdict.value, printable(sc.reason) or "end of run",
+    reason = sc.reason.split(" [")[0]    # without a panic's stack or story (shown below)
+    events.append(Event("end", sc.verdict.value, printable(reason) or "end of run",
                         None, "verdict", not sc.verdict.passed))
     return events, ordered
 
@@ -158,11 +159,13 @@ def _split_operand(text: str) -> tuple:
 
 def disassembly(fault) -> list:
     """DisasmLines from a FaultRecord's [(addr, text, is_rip)] list; the
-    faulting instruction's memory operand is split out to be marked."""
+    faulting instruction's memory operand is split out to be marked (not
+    when the access that faulted is implicit: a push, a fetch)."""
     out = []
+    implicit = bool(fault.operand) and fault.operand_index is None
     for addr, text, at_rip in fault.disassembly or []:
         text = printable(str(text))
-        if at_rip:
+        if at_rip and not implicit:
             before, operand, after = _split_operand(text)
         else:
             before, operand, after = text, "", ""

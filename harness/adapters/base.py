@@ -261,6 +261,12 @@ class KernelAdapter(ABC):
             frames = " < ".join(hex(a) for a in addresses)
         return f"{panic_line} [call stack: {frames}]"
 
+    def fault_sites(self, symbols) -> list:
+        """Where this kernel goes with a fault it does not take routinely
+        (kill, panic, fix-up paths): harness.fault_capture.FaultSite list,
+        read from SYMBOLS. Default: none (faults are not caught)."""
+        return []
+
     def leak_problem(self, outcome: BootOutcome) -> str | None:
         """A one-line description of frames or swap slots still in use
         after every process ended, or None (also when the kernel cannot

@@ -177,7 +177,8 @@ class PintosInspector(KernelInspector):
             return
         current = self.current_thread()
         running = next((pid for pid, t in self.threads_by_pid.items() if t == current), None)
-        self.discovery.observe(dict(self.threads_by_pid), walks, f"checkpoint {checkpoint}",
+        where = f"checkpoint {checkpoint}" if checkpoint >= 0 else "a fault stop"
+        self.discovery.observe(dict(self.threads_by_pid), walks, where,
                                running, self._running_image(running, programs), stack_top)
 
     def _running_image(self, pid: Optional[int], programs: dict):

@@ -227,6 +227,10 @@ class PintosKaistAdapter(KernelAdapter):
         from harness.adapters.pintos_inspect import PintosInspector
         return PintosInspector(debugger, symbols, self.layout_mapping)
 
+    def fault_sites(self, symbols) -> list:
+        from harness.adapters.pintos_fault_sites import pintos_fault_sites
+        return pintos_fault_sites(symbols)
+
     def injection_site(self, point: str):
         """Pintos-KAIST functions for the abstract points (pintos_points.py)."""
         from harness.adapters.pintos_points import injection_site

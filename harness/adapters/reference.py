@@ -52,6 +52,13 @@ class ReferenceAdapter(KernelAdapter):
         debugger.write_virt(var.address + var.type.offset_of(field),
                             value.to_bytes(size, "little", signed=True))
 
+    def fault_sites(self, symbols) -> list:
+        """The fault hook (every kill, panic and fix-up of a fault, and
+        kernel-mode faults outside the user copies) and the panic function."""
+        from harness.fault_capture import HOOK, PANIC, FaultSite
+        return [FaultSite(symbols.address_of("vmcheck_hook_fault"), HOOK),
+                FaultSite(symbols.address_of("debug_panic"), PANIC, "the kernel panicked")]
+
     def leak_problem(self, outcome: BootOutcome) -> str | None:
         if outcome.poweroff_line is None:
             return None
