@@ -15,7 +15,9 @@ Kinds of site:
   IN_HANDLER  inside the page-fault handler after it failed to resolve the
               fault; the trap frame is found on the stack, CR2 in the slot
               the handler saved it to (rbp + cr2_slot) when known
-  PANIC       the panic function: the stack is walked for trap frames
+  PANIC       on the panic's way (the reference kernel's vmcheck_hook_panic,
+              Pintos's power_off): a panic if debug_panic is on the stack,
+              which is then walked for trap frames
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ class FaultSite:
     kind: str
     outcome: str = ""                  # what the kernel does next (HOOK: from its argument)
     cr2_slot: Optional[int] = None     # IN_HANDLER: rbp offset of the saved CR2
+
+
+PANIC_FUNCTION = "debug_panic"   # both kernels; a PANIC stop is a panic if it is on the stack
 
 
 @dataclasses.dataclass
@@ -180,6 +185,8 @@ class FaultCapture:
         if site.kind == PANIC:
             self._on_panic(dbg, inspector)
             return
+        if self._panic_frames(dbg, dbg.pc, dbg.register("rbp"), dbg.register("rsp")):
+            return   # a fault of the dying kernel (e.g. in the panic's own backtrace)
         if site.kind == HOOK:
             frame = read_trap_frame(dbg, dbg.register("rdi"))
             cr2 = dbg.register("rsi") if frame.vector == 14 else None
@@ -244,10 +251,24 @@ class FaultCapture:
         except Exception:  # noqa: BLE001 - the kernel may be in any state
             return "?"
 
+    @staticmethod
+    def _panic_frames(dbg, pc: int, rbp: int, rsp: int) -> list:
+        """The call chain from the OUTERMOST call of the panic function on
+        (a panic inside a panic starts at the first), [] if it is not on
+        the stack."""
+        chain = walk_stack(dbg, pc, rbp, rsp)
+        inside = [i for i, (address, _, _) in enumerate(chain)
+                  if i > 0 and dbg.symbols.caller_of(address) == PANIC_FUNCTION]
+        return chain[inside[-1]:] if inside else []
+
     def _on_panic(self, dbg, inspector) -> None:
         """The panic's stack with file:line, split at each trap frame; the
-        fault of each exception frame inside it is recorded (and decoded)."""
-        chain = walk_stack(dbg, dbg.pc, dbg.register("rbp"), dbg.register("rsp"))
+        fault of each exception frame inside it is recorded (and decoded).
+        A stop that is no panic (the power-off of a run that ended well)
+        records nothing."""
+        chain = self._panic_frames(dbg, dbg.pc, dbg.register("rbp"), dbg.register("rsp"))
+        if not chain:
+            return
         self.panic_stack = kernel_frames(dbg, chain)
         for frame_dict in self.panic_stack:
             trap = frame_dict.get("trap")

@@ -54,10 +54,12 @@ class ReferenceAdapter(KernelAdapter):
 
     def fault_sites(self, symbols) -> list:
         """The fault hook (every kill, panic and fix-up of a fault, and
-        kernel-mode faults outside the user copies) and the panic function."""
+        kernel-mode faults outside the user copies) and the panic hook, both
+        on a page no routine code runs on."""
         from harness.fault_capture import HOOK, PANIC, FaultSite
         return [FaultSite(symbols.address_of("vmcheck_hook_fault"), HOOK),
-                FaultSite(symbols.address_of("debug_panic"), PANIC, "the kernel panicked")]
+                FaultSite(symbols.address_of("vmcheck_hook_panic"), PANIC,
+                          "the kernel panicked")]
 
     def leak_problem(self, outcome: BootOutcome) -> str | None:
         if outcome.poweroff_line is None:

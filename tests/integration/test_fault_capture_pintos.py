@@ -63,7 +63,12 @@ def test_a_kernel_mode_fault_that_panics_is_told_at_its_fault(run, tmp_path):
     f = sc.faults[0]
     assert (f.mode, f.access, f.outcome) == ("kernel", "write", "the kernel panicked")
     assert f.operand_address == f.cr2 and f.consistent is True
-    assert f.page["spt"] is not None and f.page["owners"]
+    # read at power_off, after the panic: the hardware state is there; the
+    # SPT only while the dying kernel's thread is still readable (2wheeh's
+    # backtrace faults and panics again, overrunning its stack: not then)
+    assert f.page["levels"][-1]["level"] == "PTE" and f.page["frame"] is not None
+    if f.process != "?":
+        assert f.page["spt"] is not None and f.page["owners"]
     assert any(fr.get("syscall") == "read" for fr in f.stack)
     split = next(i for i, fr in enumerate(sc.panic_stack) if "fault" in fr)
     assert "interrupted" in sc.panic_stack[split + 1]

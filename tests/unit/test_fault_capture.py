@@ -199,3 +199,17 @@ def test_source_lines_of_kernel_and_program_code(symbols, built):
     assert line.file.endswith("fault-pf.c") and "main" in (
         built.parent / "scenarios" / line.file).read_text().splitlines()[line.line - 1]
     assert source_lines(built / "no-such.elf").empty
+
+
+def test_a_panic_stop_is_a_panic_only_with_debug_panic_on_the_stack(symbols):
+    """The PANIC stop sits on the panic's way (a hook it calls, or the
+    power-off): the stack from debug_panic's frame on is the panic's; a
+    power-off without it on the stack is the end of a good run."""
+    dbg, _ = crafted_panic(symbols)
+    hook = symbols.address_of("vmcheck_hook_panic")
+    dbg.put_u64(STACK, return_into(symbols, "debug_panic"))      # [rsp] at the hook's entry
+    frames = FaultCapture._panic_frames(dbg, hook, R0, STACK)
+    assert symbols.caller_of(frames[0][0]) == "debug_panic"
+    assert [entry for _, _, entry in frames].count("intr_entry") == 1
+    dbg.put_u64(STACK, return_into(symbols, "kernel_exception"))
+    assert FaultCapture._panic_frames(dbg, hook, R0, STACK) == []

@@ -17,7 +17,7 @@ from harness.symbols import SymbolTable
 TEXT_BASE = 0x8004200000
 COMMON = r"""
   .text
-  .globl vm_try_handle_fault, kill, debug_panic, page_fault
+  .globl vm_try_handle_fault, kill, power_off, page_fault
   .type vm_try_handle_fault, @function
 vm_try_handle_fault:
   xor %eax, %eax
@@ -27,10 +27,10 @@ vm_try_handle_fault:
 kill:
   ret
   .size kill, . - kill
-  .type debug_panic, @function
-debug_panic:
+  .type power_off, @function
+power_off:
   hlt
-  .size debug_panic, . - debug_panic
+  .size power_off, . - power_off
 """
 HANDLER_START = r"""
   .type page_fault, @function
@@ -98,12 +98,12 @@ def test_the_site_is_the_first_instruction_of_the_not_resolved_side(tmp_path, sh
     assert sites[IN_HANDLER].address == symbols.address_of("not_resolved")
     assert sites[IN_HANDLER].cr2_slot == -0x18      # mov %rax, -0x18(%rbp) after mov %cr2
     assert sites[FRAME_ARG].address == symbols.address_of("kill")
-    assert sites[PANIC].address == symbols.address_of("debug_panic")
+    assert sites[PANIC].address == symbols.address_of("power_off")
 
 
 def test_a_handler_of_another_shape_gets_no_in_handler_site(tmp_path):
     """No `test al, al` after the call: the finder does not guess; kill()
-    and debug_panic are still caught."""
+    and the panic's power-off are still caught."""
     symbols = _symbols(tmp_path, NO_TEST, "other")
     kinds = [site.kind for site in pintos_fault_sites(symbols)]
     assert kinds == [FRAME_ARG, PANIC]

@@ -63,6 +63,11 @@ enum vmcheck_fault_outcome {
  * The harness stops here to explain the fault (issue 15). */
 int vmcheck_hook_fault(const void *frame, uintptr_t cr2, int outcome);
 
+/* Observation only: called by debug_panic (first level) before it prints;
+ * on the fault hook's page, so the harness's breakpoint there costs a run
+ * nothing (debug_panic shares its page with printf and the file code). */
+void vmcheck_hook_panic(void);
+
 struct vmcheck_requests {
   volatile int preempt;
   volatile int delay_ticks;
