@@ -21,7 +21,7 @@ from collections import Counter
 from harness.debugger import Debugger, DebuggerTimeout
 from harness.errors import HarnessError, StartupTimeout
 from harness.fault_capture import FaultCapture
-from harness.guest_clock import GuestClock
+from harness.guest_clock import TICK_SYMBOL, GuestClock
 from harness.hang_watch import HangRules, HangWatch
 from harness.results import CheckpointRecord
 from harness.state_capture import capture_state
@@ -54,6 +54,8 @@ class CheckpointSession:
         self.wrong_code: list[Violation] = []   # checkpoint()/fail() reached on other bytes
         self.watch: HangWatch | None = None     # set by run()
         self.faults = FaultCapture(adapter, images)
+        self.exact_disk = None                  # the run's exact disk (harness/exact_disk.py)
+        self.entry_icount = None                # instructions done at the kernel's entry
 
     def run(self, machine, rules: HangRules) -> None:
         """Attaches, runs the guest to its end, handling every checkpoint,
@@ -72,17 +74,22 @@ class CheckpointSession:
                                  f"entry ({entry}) within {e.seconds:g} s of wall time after "
                                  f"QEMU started (host too loaded?); {e}") from None
         self.icount = lambda: machine.qmp.execute("query-replay").get("icount")
+        self.entry_icount = self.icount()       # stopped at the kernel's entry
         with dbg:
             self.inspector = self.adapter.inspector(dbg, symbols)
             if self.injector is not None:
                 self.injector.icount = self.icount
                 self.injector.arm(dbg, self.inspector)
+            if self.exact_disk is not None:     # after the injections: see its arm()
+                self.exact_disk.arm(dbg)
             if self.coverage is not None:
                 self.coverage.arm(dbg)
             self.faults.arm(dbg, symbols, self.scenario.mem_mb << 20)
             owners = self._arm_program_stops(dbg, "checkpoint")
             self.fail_owners = self._arm_program_stops(dbg, "fail", set(owners))
             self.watch = self._watch(machine, rules, symbols)
+            if self.exact_disk is not None:     # its requests are the harness's time
+                self.exact_disk.on_held = self.watch.exclude
             try:
                 self._run_to_end(dbg, owners)
             except DebuggerTimeout as e:
@@ -263,12 +270,22 @@ class CheckpointSession:
         found = by_outcome(findings)
         self.records.append(CheckpointRecord(
             id=cp_id, hit=hit, pid=proc.pid, process=proc.name, icount=self.icount(),
+            ticks=self._ticks(dbg),
             pages=proc.pages.to_dict(),
             spt=None if proc.spt is None else [dataclasses.asdict(p) for p in proc.spt.values()],
             spt_note=proc.spt_unreadable, pools=state.pools.to_dict(),
             violations=[v.to_dict() for v in found[FAIL]], expectations=run,
             unknowns=[v.to_dict() for v in found[UNKNOWN]],
             not_judged=[v.to_dict() for v in found[NOT_JUDGED]]))
+
+    def _ticks(self, dbg):
+        """The kernel's timer ticks now (GuestClock's variable), None if it
+        has none or it cannot be read."""
+        symbol = self.adapter.kernel_symbols().find(TICK_SYMBOL)
+        try:
+            return None if symbol is None else dbg.read_u64(symbol.address)
+        except HarnessError:
+            return None
 
     def unreached(self, ending_counts: dict | None = None) -> list[str]:
         """Declared checkpoints reached too few (or, with `count`, a

@@ -87,6 +87,19 @@ def add_strict_option(parser: argparse.ArgumentParser) -> None:
                              "fails the scenario (default: it passes, with a note naming it)")
 
 
+def add_exact_disk_option(parser: argparse.ArgumentParser, default: bool) -> None:
+    """--exact-disk / --device-disk (harness/exact_disk.py); DEFAULT is the
+    command's. Sets args.exact_disk to True or False."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--exact-disk", dest="exact_disk", action="store_true", default=default,
+                       help="answer a Pintos-KAIST kernel's disk requests in guest time, so "
+                            "a run is the same each time (docs/exact-disk.md)"
+                            + (" (default)" if default else ""))
+    group.add_argument("--device-disk", dest="exact_disk", action="store_false",
+                       help="let QEMU's IDE device serve them, on the host's time"
+                            + ("" if default else " (default)"))
+
+
 def machine_options(args: argparse.Namespace, **overrides):
     """MachineOptions from the common options (imports the machine layer
     only for commands that boot)."""

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from harness import config, interrupt
-from harness.cli import add_common_options, add_strict_option, int_in_range
+from harness.cli import add_common_options, add_exact_disk_option, add_strict_option, int_in_range
 from harness.errors import UsageError
 from harness.injection import KINDS, POINTS
 
@@ -40,6 +40,7 @@ def register_explore(subparsers) -> None:
                                        "(default: reports/schedules)")
     p.add_argument("--suite", type=Path, default=None, metavar="DIR")
     add_common_options(p)
+    add_exact_disk_option(p, True)
     add_strict_option(p)
     p.set_defaults(handler=run_explore)
 
@@ -53,6 +54,7 @@ def register_replay(subparsers) -> None:
     p.add_argument("--report", type=Path, default=config.REPO_ROOT / "reports" / "replay", metavar="DIR",
                    help="HTML report of the replays (default: reports/replay)")
     add_common_options(p)
+    add_exact_disk_option(p, True)
     add_strict_option(p)
     p.set_defaults(handler=run_replay)
 
@@ -71,7 +73,7 @@ def _setup(args, name: str):
     artifacts.mkdir(parents=True, exist_ok=True)
     opts = RunnerOptions(accel=args.accel, icount=args.icount, artifacts=artifacts,
                          timeouts=config.Timeouts(scale=scale), keep=args.keep,
-                         strict=args.strict)
+                         strict=args.strict, exact_disk=args.exact_disk)
     return adapter, scenarios[name], opts
 
 
@@ -101,7 +103,7 @@ def _replay_report(adapter, results: list, out_dir: Path) -> Path:
     from reports import write_report
     from harness.results import RunResult
     scenarios = []
-    for i, (res, _, _) in enumerate(results, 1):
+    for i, res in enumerate((run.result for run in results), 1):
         res.name = f"{res.name} (replay {i})" if len(results) > 1 else res.name
         scenarios.append(res)
     stopped = interrupt.stop_signal()
@@ -123,11 +125,22 @@ def run_replay(args: argparse.Namespace) -> int:
           f"{schedule['verdict']} ({schedule['reason'] or 'passed'})", flush=True)
     results = replay(adapter, sc, schedule, opts, args.times,
                      progress=lambda line: print(line, flush=True))
-    ran = [(res, v, c) for res, v, c in results if res.verdict is not Verdict.NOT_RUN]
-    same = sum(1 for _, v, _ in ran if v)
-    identical = sum(1 for _, _, c in ran if c)
+    ran = [run for run in results if run.result.verdict is not Verdict.NOT_RUN]
     not_run = f"; {len(results) - len(ran)} not run (interrupted)" if len(ran) < len(results) else ""
-    print(f"{same}/{len(ran)} runs reproduced the verdict {schedule['verdict']}; "
-          f"{identical}/{len(ran)} had an identical console{not_run}")
+    print(f"{sum(r.same_verdict for r in ran)}/{len(ran)} runs reproduced the verdict "
+          f"{schedule['verdict']}; {sum(r.identical for r in ran)}/{len(ran)} were identical "
+          f"to the first (console, guest clock at each checkpoint, page tables and SPT); "
+          f"{sum(r.parts_from_recorded is None for r in ran)}/{len(ran)} to the recorded "
+          f"run{not_run}")
+    _say_exactness(ran)
     print(f"report: {_replay_report(adapter, results, args.report)}")
-    return 0 if all(res.verdict.passed for res, _, _ in results) else EXIT_FAILED
+    return 0 if all(run.result.verdict.passed for run in results) else EXIT_FAILED
+
+
+def _say_exactness(runs: list) -> None:
+    """One line if the runs were not exact by construction (the exact disk
+    not used, or requests left to the device), with the reason."""
+    notes = {run.result.exact_disk["reason"] for run in runs
+             if run.result.exact_disk and not run.result.exact_disk["exact"]}
+    for reason in sorted(notes):
+        print(f"NOTE: not exact: {reason}")

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 from harness import config
-from harness.cli import add_common_options, add_strict_option, int_in_range
+from harness.cli import add_common_options, add_exact_disk_option, add_strict_option, int_in_range
+from harness.exact_disk import RUN_DEFAULT as EXACT_DISK_RUN_DEFAULT
 from harness.errors import EXIT_USAGE, KernelBuildError, UsageError
 
 EXIT_FAILED = 1
@@ -35,6 +36,7 @@ def register_run(subparsers) -> None:
                    help="add an injection to every scenario: POINT:KIND[:key=value,...], "
                         "e.g. frame_alloc:fail:nth=3 (repeatable)")
     add_common_options(p)
+    add_exact_disk_option(p, EXACT_DISK_RUN_DEFAULT)
     add_strict_option(p)
     p.set_defaults(handler=run_run)
 
@@ -87,7 +89,7 @@ def run_run(args: argparse.Namespace) -> int:
     opts = RunnerOptions(accel=args.accel, icount=args.icount,
                          timeouts=config.Timeouts(scale=scale), artifacts=artifacts, keep=args.keep,
                          inject=tuple(parse_cli(spec) for spec in args.inject),
-                         strict=args.strict)
+                         strict=args.strict, exact_disk=args.exact_disk)
     print(f"vmcheck: {len(scenarios)} scenario(s) on the {adapter.name} kernel, "
           f"{args.jobs} job(s)", flush=True)
     run = run_suite(adapter, scenarios, opts, args.jobs,

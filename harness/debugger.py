@@ -48,12 +48,16 @@ class DebuggerTimeout(DebuggerError):
 @dataclass(eq=False)
 class Breakpoint:
     """One breakpoint. CALLBACK(debugger, breakpoint) runs at each hit while
-    the guest is stopped there; a true return value ends run_until()."""
+    the guest is stopped there; a true return value ends run_until().
+    REPLACES_CODE: the callback carries out the code at its address (a
+    harness service, e.g. the exact disk), so it runs again when a
+    call_first() detour comes back to the address."""
     address: int
     label: str
     callback: Optional[Callable] = None
     hardware: bool = False
     hits: int = 0
+    replaces_code: bool = False
 
     def __repr__(self) -> str:
         return f"<Breakpoint {self.label} @{self.address:#x} hits={self.hits}>"
@@ -279,6 +283,9 @@ class Debugger:
         pc = self.pc
         hit = tuple(self._breakpoints.get(pc, ()))
         if hit and self._end_detour(pc):
+            for bp in hit:    # the code here "runs as if nothing had happened"
+                if bp.replaces_code and bp.callback is not None and self.pc == pc:
+                    bp.callback(self, bp)
             return None
         if not hit:
             return Stop("signal", pc, (), reply) if reply.code != SIGINT else None
@@ -318,8 +325,9 @@ class Debugger:
         arguments) before it goes on from here. The call returns to this
         address; the debugger recognises that stop by its stack pointer,
         puts back every general register and the flags as they are now, and
-        resumes without counting a hit or running callbacks, so the code
-        here then runs as if nothing had happened in between. The call's
+        resumes without counting a hit or running callbacks (except those
+        of breakpoints that replace the code here), so the code here then
+        runs as if nothing had happened in between. The call's
         frame goes RED_ZONE bytes below the stack pointer, aligned as the
         SysV ABI wants at a function's entry."""
         saved = {name: self.register(name) for name in DETOUR_REGISTERS}

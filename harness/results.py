@@ -40,12 +40,14 @@ class CheckpointRecord:
     (invariants and expectations) that FAILED; unknowns: those that could
     not inspect what they need (UNKNOWN: never a failure unless --strict);
     not_judged: invariants left out because a process was caught
-    mid-flight (notes); pools: PoolState dict; icount: instruction count."""
+    mid-flight (notes); pools: PoolState dict; icount: instruction count;
+    ticks: the kernel's timer ticks (its clock), None if it has none."""
     id: int
     hit: int
     pid: int
     process: str
     icount: Optional[int] = None
+    ticks: Optional[int] = None
     pages: Optional[dict] = None
     spt: Optional[list] = None
     spt_note: Optional[str] = None
@@ -140,6 +142,9 @@ class ScenarioResult:
     faults_beyond: int = 0               # faults caught after the first recorded ones
     panic_stack: list = dataclasses.field(default_factory=list)  # frame dicts, file:line
     panic_story: str = ""                # KERNEL_PANIC: the stack told at its fault
+    exact_disk: Optional[dict] = None    # ExactDiskReport (harness/exact_disk.py), if used
+    entry_icount: Optional[int] = None   # instructions executed when the kernel's entry ran
+    disks_sha256: Optional[str] = None   # the disks' contents at boot (schedule runs)
 
     @property
     def violations(self) -> list:

@@ -16,12 +16,14 @@ from typing import Optional
 from harness import artifacts, config, interrupt
 from harness.adapters.base import Ending, raw_fs_image
 from harness.checkpoints import CheckpointSession
+from harness.exact_disk import RUN_DEFAULT as EXACT_DISK_DEFAULT
+from harness.exact_disk import finish_exact_disk, start_exact_disk
 from harness.debugger import DebuggerTimeout
 from harness.errors import (FileNotOnDiskError, HarnessError, MachineTimeout, QemuDiedError,
                             StartupTimeout)
 from harness.hang_watch import DEADLOCK, GuestHang, HangRules
 from harness.injection import Injector
-from harness.schedule import make_schedule
+from harness.schedule import check_disks, make_schedule
 from harness.machine import Machine, MachineOptions
 from harness.program_image import load_program
 from harness.results import ScenarioResult, Verdict
@@ -46,6 +48,9 @@ class RunnerOptions:
                                        # .gcda data a coverage-built kernel sends at power-off
     strict: bool = False               # --strict: an UNKNOWN check fails the scenario
     int_log: bool = False              # QEMU's interrupt log (harness/triple_fault.py)
+    exact_disk: bool = EXACT_DISK_DEFAULT  # disk requests answered in guest time
+                                           # (harness/exact_disk.py)
+    expect_disks: Optional[str] = None  # a replay: the disks' digest its schedule recorded
 
     def __post_init__(self) -> None:
         """A bad or unusable accelerator is said once, before any scenario
@@ -233,8 +238,18 @@ def _boot_and_judge(machine, adapter, sc, programs, images, files, cmdline, sess
                     rules, opts, result) -> None:
     with machine:
         disks = adapter.make_disks(machine.run_dir, programs, files, sc.swap_mb)
+        session.exact_disk, exact = start_exact_disk(adapter, disks, sc.mem_mb << 20,
+                                                     opts.exact_disk,
+                                                     _guest_clock(machine.options))
         log_args = int_log_args(machine.run_dir) if opts.int_log else []
-        machine.start(adapter.qemu_args(disks, cmdline, sc.mem_mb) + log_args)
+        try:
+            args = adapter.qemu_args(disks, cmdline, sc.mem_mb) + log_args
+            if sc.inject or opts.inject:    # a schedule run: what the guest's disks hold
+                result.disks_sha256 = check_disks(machine.run_dir, opts.expect_disks)
+            machine.start(args)
+        except BaseException:
+            finish_exact_disk(session.exact_disk, None, result)
+            raise
         try:
             session.run(machine, rules)
             # from the watch's start: time the harness held the guest stopped is excluded
@@ -250,6 +265,8 @@ def _boot_and_judge(machine, adapter, sc, programs, images, files, cmdline, sess
             result.spt_layout = session.layout_notes()
             result.console = machine.console.text()
             result.guest_s = session.watch.guest_s if session.watch else None
+            result.entry_icount = session.entry_icount
+            finish_exact_disk(session.exact_disk, exact, result)
         outcome = adapter.parse_exit(result.console, status)
         if outcome.ending is Ending.QEMU_ERROR:
             raise QemuDiedError(status, machine.stderr_text(), machine.console.tail(),

@@ -223,6 +223,25 @@ class PintosKaistAdapter(KernelAdapter):
 
     # ---- debugger side ----
 
+    def exact_disk(self, disks: Disks, ram_size: int):
+        """A PintosExactDisk serving the four disks of DISKS; ExactDiskUnavailable
+        saying why the device must serve them (a driver the exact disk
+        cannot stand in for, images that are not raw)."""
+        from harness.adapters.pintos_driver import DriverNotServable, driver_layout
+        from harness.adapters.pintos_exact_disk import PintosExactDisk
+        from harness.exact_disk import ExactDiskUnavailable
+        from harness.sector_disks import DiskRequestError, SectorDisks
+        if not isinstance(disks, PintosDisks):
+            raise HarnessError("pintos-kaist: exact_disk needs the disks from its make_disks")
+        try:
+            layout = driver_layout(self.kernel_symbols())
+            images = SectorDisks.open(dict(enumerate(
+                (disks.boot, disks.fs, disks.scratch, disks.swap))), disks.format)
+        except (DriverNotServable, DiskRequestError) as e:
+            raise ExactDiskUnavailable(str(e)) from None
+        return PintosExactDisk(layout, images, ram_size)
+
+
     def inspector(self, debugger, symbols):
         from harness.adapters.pintos_inspect import PintosInspector
         return PintosInspector(debugger, symbols, self.layout_mapping)

@@ -46,11 +46,11 @@ def test_explore_finds_the_fill_race_and_replay_reproduces_it(built, tmp_path, r
     assert schedule["injections"][0].nth == first.n
 
     again = replay(racy, sc, schedule, opts, times=REPLAYS, progress=lambda line: None)
-    verdicts = [(res.verdict.value, same_v, same_c) for res, same_v, same_c in again]
-    assert all(v and c for _, v, c in verdicts), (
+    verdicts = [(r.result.verdict.value, r.same_verdict, r.parts_from_recorded) for r in again]
+    assert all(v and parts is None for _, v, parts in verdicts), (
         f"replays of {first.schedule_file} on the mutant did not reproduce "
-        f"{schedule['verdict']} with the same console: {verdicts}")
+        f"{schedule['verdict']} as the same run: {verdicts}")
 
     correct = replay(ReferenceAdapter(), sc, schedule, opts, times=2, progress=lambda line: None)
-    assert all(res.verdict.passed for res, _, _ in correct), (
-        f"the correct kernel failed the race schedule: {[r.reason for r, _, _ in correct]}")
+    assert all(r.result.verdict.passed for r in correct), (
+        f"the correct kernel failed the race schedule: {[r.result.reason for r in correct]}")

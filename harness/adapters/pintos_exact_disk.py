@@ -1,0 +1,125 @@
+"""The exact disk of a Pintos-KAIST kernel: its disk requests served in
+guest time, so that a run is the same instruction for instruction each
+time (docs/exact-disk.md says why this way and what was measured).
+
+Pintos-KAIST's IDE driver sleeps on a semaphore until the disk interrupt,
+and QEMU completes a request on the host's time (a thread pool, then a
+bottom half in its main loop): under `-icount` the guest instruction at
+which the interrupt arrives depends on the host. Here the driver is not
+used: a breakpoint at the entry of disk_read and disk_write (found and
+checked by pintos_driver.py) stops the guest, the harness moves the
+sector between the disk image on the host (harness/sector_disks.py) and
+the guest's buffer (harness/cpu_access.py: through the page tables, with
+the A/D bits an `insw`/`outsw` would set), adds one to the disk's
+read_cnt or write_cnt, and returns to the caller (rip = the return
+address popped from the stack), as the function would. The guest is
+stopped meanwhile, so its clock does not move.
+
+A request is left to the function (the device) when serving it would not
+be what the function does:
+- the disk is not one of channels[].devices[], the buffer is NULL or the
+  sector is past the disk's capacity: the function's ASSERT panics before
+  any I/O (the same panic on every run: still exact);
+- the channel's lock is held (a request the device is serving: the
+  caller must wait for it), or a page of the buffer would fault (the
+  driver's `insw` would take that page fault, which the harness cannot
+  stand in for): the device serves it, on the host's time, and the run is
+  not exact from there; the report says how many and why (first reason).
+"""
+
+from __future__ import annotations
+
+import time
+
+from harness.adapters.pintos_driver import DriverLayout
+from harness.adapters.pintos_inspect import KERN_BASE
+from harness.cpu_access import AccessRefused, CpuMemory
+from harness.exact_disk import ExactDiskReport
+from harness.sector_disks import SECTOR, DiskRequestError
+
+
+class PintosExactDisk:
+    """Serves one run's disk_read/disk_write calls from DISKS (SectorDisks
+    by IDE index) for a kernel with driver LAYOUT and RAM_SIZE bytes of RAM."""
+
+    def __init__(self, layout: DriverLayout, disks, ram_size: int):
+        self.layout = layout
+        self.disks = disks
+        self.ram_size = ram_size
+        self.report = ExactDiskReport(exact=True)
+        self.on_held = None     # f(seconds): the wall time each request held the guest
+
+    def close(self) -> None:
+        self.disks.close()
+
+    def arm(self, dbg) -> None:
+        """Breakpoints at both entries. Arm after any injection at these
+        functions: their callbacks run first and may take the call (a
+        forced failure returns at once; a preemption comes back here,
+        where the debugger runs this callback again: replaces_code)."""
+        for entry, write in ((self.layout.read_entry, False), (self.layout.write_entry, True)):
+            bp = dbg.add_breakpoint(entry, self._callback(write))
+            bp.replaces_code = True
+
+    def _callback(self, write: bool):
+        def serve(dbg, bp) -> bool:
+            if dbg.pc == bp.address:     # else an injection took this call
+                began = time.monotonic()
+                self._serve(dbg, write)
+                if self.on_held is not None:
+                    self.on_held(time.monotonic() - began)
+            return False
+        return serve
+
+    def _serve(self, dbg, write: bool) -> None:
+        registers = dbg.read_registers()     # one `g` packet for all of them
+        disk_address, sector, buffer = (registers[r] for r in ("rdi", "rsi", "rdx"))
+        sector &= 0xFFFFFFFF            # disk_sector_t: 32 bits in esi
+        index = self.layout.disk_index(disk_address)
+        if index is None or buffer == 0:
+            return                      # the function's ASSERT panics
+        channel_address = self.layout.channel_address(index)
+        channel = dbg.read_virt(channel_address, self.layout.channel_size)   # one read
+        disk = channel[disk_address - channel_address:][:self.layout.disk_size]
+        if sector >= _field(disk, self.layout.capacity):
+            return                      # select_sector's ASSERT panics
+        if _field(channel, self.layout.lock_holder):
+            return self._to_device("the channel's lock was held (a device request in flight)")
+        memory = CpuMemory(dbg, self.ram_size, KERN_BASE)
+        try:
+            if write:
+                self.disks.write(index, sector, memory.read(buffer, SECTOR))
+            else:
+                memory.write(buffer, self.disks.read(index, sector))
+        except AccessRefused as e:
+            return self._to_device(f"the buffer would fault ({e})")
+        except DiskRequestError as e:
+            return self._to_device(f"the disk image refused it ({e})")
+        counter = self.layout.write_cnt if write else self.layout.read_cnt
+        dbg.write_virt(disk_address + counter.offset,
+                       (_field(disk, counter) + 1).to_bytes(counter.size, "little"))
+        if write:
+            self.report.writes += 1
+        else:
+            self.report.reads += 1
+        _return_to_caller(dbg)
+
+    def _to_device(self, reason: str) -> None:
+        if not self.report.device:
+            self.report.reason = reason
+        self.report.device += 1
+        self.report.exact = False
+
+
+def _field(data: bytes, field) -> int:
+    return int.from_bytes(data[field.offset:field.offset + field.size], "little")
+
+
+def _return_to_caller(dbg) -> None:
+    """At a void function's first instruction: returns as its `ret` would
+    (rip = the return address popped from the stack). rax is left as it
+    is (a void function's rax is the caller's to ignore): one packet fewer
+    than Debugger.force_return, at every request."""
+    rsp = dbg.register("rsp")
+    dbg.write_register("rip", dbg.read_u64(rsp))
+    dbg.write_register("rsp", rsp + 8)
