@@ -81,7 +81,7 @@ class CheckpointSession:
                 self.injector.icount = self.icount
                 self.injector.arm(dbg, self.inspector)
             if self.exact_disk is not None:     # after the injections: see its arm()
-                self.exact_disk.arm(dbg)
+                self.exact_disk.arm(dbg, machine.qmp.human_monitor_command)
             if self.coverage is not None:
                 self.coverage.arm(dbg)
             self.faults.arm(dbg, symbols, self.scenario.mem_mb << 20)
@@ -103,7 +103,9 @@ class CheckpointSession:
         clock = GuestClock.for_kernel(machine.qmp, symbols)
         if clock is None:
             rules = dataclasses.replace(rules, guest_clock=False)
-        if self.injector is not None:   # a stop at a host-chosen moment would break replay
+        if self.injector is not None or self.exact_disk is not None:
+            # a stop at a host-chosen moment would break replay (and under the exact
+            # disk every request's stop lets the clock jump: the guest looks idle)
             rules = dataclasses.replace(rules, idle_looks=False)
         return HangWatch(rules, clock, lambda: (machine.console.length, len(self.records),
                                                 len(self.failure_threads)),

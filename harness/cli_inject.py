@@ -38,6 +38,8 @@ def register_explore(subparsers) -> None:
     p.add_argument("--schedules", type=Path, default=config.REPO_ROOT / "reports" / "schedules",
                    metavar="DIR", help="where failing runs' schedule files go "
                                        "(default: reports/schedules)")
+    p.add_argument("--all-schedules", action="store_true",
+                   help="write the schedule of every run, passing ones too (default: failing)")
     p.add_argument("--suite", type=Path, default=None, metavar="DIR")
     add_common_options(p)
     add_exact_disk_option(p, True)
@@ -86,7 +88,8 @@ def run_explore(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     runs = explore(adapter, sc, args.point, args.kind, opts, args.schedules, args.max_n,
                    args.jobs, progress=lambda line: print(line, flush=True),
-                   stop_on_failure=args.stop_on_failure, mode=args.mode)
+                   stop_on_failure=args.stop_on_failure, mode=args.mode,
+                   all_schedules=args.all_schedules)
     failing = [r for r in runs if not r.result.verdict.passed]
     minutes = (time.monotonic() - t0) / 60
     print(f"\n{len(runs)} run(s) with an injection, {len(failing)} failing, "
@@ -94,6 +97,9 @@ def run_explore(args: argparse.Namespace) -> int:
     for r in failing:
         print(f"  ({args.point}, {r.n}): {r.result.verdict.value}: {r.result.reason}")
         print(f"    replay: ./vmcheck replay {r.schedule_file}")
+    for r in runs:
+        if r.result.verdict.passed and r.schedule_file:
+            print(f"  ({args.point}, {r.n}): PASS: ./vmcheck replay {r.schedule_file}")
     return EXIT_FAILED if failing else 0
 
 

@@ -47,7 +47,7 @@ class ExactDiskReport:
         if self.device:
             return (f"{served}; {self.device} request(s) went to the device, the first "
                     f"because {self.reason}: the run is not exact")
-        return served
+        return served if self.exact else f"{served}; the run is not exact: {self.reason}"
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

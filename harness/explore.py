@@ -37,12 +37,14 @@ class ExploreRun:
 def explore(adapter, sc, point: str, kind: str, opts: RunnerOptions, schedules: Path,
             max_n: int = 1000, jobs: int = 1,
             progress: Callable[[str], None] = print,
-            stop_on_failure: bool = False, mode: str = "once") -> list[ExploreRun]:
+            stop_on_failure: bool = False, mode: str = "once",
+            all_schedules: bool = False) -> list[ExploreRun]:
     """Runs n = 1.. in batches of JOBS until an injection no longer fires
     (or MAX_N, or with STOP_ON_FAILURE the first failing run, whose batch
     is still finished); returns the runs whose injection fired, in order.
     MODE "once" injects at the n-th call only, "from" at the n-th and at
-    every later call (n = 1: at every call)."""
+    every later call (n = 1: at every call). Failing runs write their
+    schedule files to SCHEDULES; with ALL_SCHEDULES passing runs too."""
     runs: list[ExploreRun] = []
 
     def one(n: int) -> ExploreRun:
@@ -65,7 +67,7 @@ def explore(adapter, sc, point: str, kind: str, opts: RunnerOptions, schedules: 
                 if not run.fired:
                     progress(f"  {point} #{run.n}: not reached ({_calls(run)} calls): done")
                     return runs
-                if not run.result.verdict.passed and run.result.schedule:
+                if (all_schedules or not run.result.verdict.passed) and run.result.schedule:
                     run.schedule_file = str(write_schedule(run.result.schedule, schedules))
                     run.result.schedule_file = run.schedule_file
                 runs.append(run)

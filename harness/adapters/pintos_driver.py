@@ -38,6 +38,7 @@ BASE_CALLEES = {
             "wait_while_busy", "output_sector", "debug_panic"},
 }
 DISK_MEMBERS = ("channel", "dev_no", "capacity", "read_cnt", "write_cnt")
+PORT_HELPER_MAX = 64      # bytes: io.h's outb at -O0 is about 30
 
 
 class DriverNotServable(Exception):
@@ -64,6 +65,7 @@ class DriverLayout:
     capacity: DiskField       # members of struct disk
     read_cnt: DiskField
     write_cnt: DiskField
+    reset_writes: tuple = ()  # reset_write_sites()
 
     def disk_index(self, disk_address: int):
         """The IDE index (2 * channel + device) of the struct disk at
@@ -104,7 +106,8 @@ def driver_layout(symbols) -> DriverLayout:
         raise DriverNotServable("struct channel's `devices` is not an array of two struct disk")
     return DriverLayout(entries[READ], entries[WRITE], channels.address, array.count,
                         channel.size, devices.offset, disk.size,
-                        DiskField(lock_offset + holder.offset, 8), **members)
+                        DiskField(lock_offset + holder.offset, 8), **members,
+                        reset_writes=reset_write_sites(symbols))
 
 
 def _integer_member(struct, name: str) -> DiskField:
@@ -138,19 +141,50 @@ def _checked_function(symbols, name: str) -> int:
 
 
 def called_functions(symbols, symbol) -> list:
-    """Names of the functions SYMBOL's code calls: `call TARGET`, or `call
-    REG` after `movabs REG, TARGET` (the large code model); an indirect
-    call through anything else is "<indirect call>"."""
+    """Names of the functions SYMBOL's code calls; an indirect call through
+    anything but `movabs REG, TARGET` is "<indirect call>"."""
+    names = []
+    for target in _call_targets(symbols, symbol):
+        found = symbols.function_at(target) if target is not None else None
+        names.append(found[0].name if found and found[1] == 0 else "<indirect call>")
+    return names
+
+
+def _instructions(symbols, symbol) -> list:
     code = symbols.code(symbol.address, symbol.size)
     if code is None:
         raise DriverNotServable(f"no code for {symbol.name} in the kernel's ELF file")
-    names, loaded = [], {}
-    for _, _, mnemonic, ops in x86_64_decoder().disasm_lite(code, symbol.address):
+    return list(x86_64_decoder().disasm_lite(code, symbol.address))
+
+
+def _call_targets(symbols, symbol) -> list:
+    """Addresses SYMBOL's code calls, in order: `call TARGET`, or `call REG`
+    after `movabs REG, TARGET` (the large code model); None for a call
+    whose target is not known from the code."""
+    targets, loaded = [], {}
+    for _, _, mnemonic, ops in _instructions(symbols, symbol):
         if mnemonic == "movabs" and ", 0x" in ops:
             register, value = ops.split(", ")
             loaded[register] = int(value, 16)
         elif mnemonic == "call":
-            target = int(ops, 16) if ops.startswith("0x") else loaded.get(ops)
-            found = symbols.function_at(target) if target is not None else None
-            names.append(found[0].name if found and found[1] == 0 else "<indirect call>")
-    return names
+            targets.append(int(ops, 16) if ops.startswith("0x") else loaded.get(ops))
+    return targets
+
+
+def reset_write_sites(symbols) -> tuple:
+    """Addresses of the `out dx, al` instructions through which the
+    driver's reset_channel writes the device-control registers (its own,
+    or those of the port helper it calls, outb at -O0): the exact disk
+    stops there to take the reset's interrupt in guest time. Empty if
+    there is no reset_channel."""
+    reset = symbols.find("reset_channel")
+    if reset is None or not reset.size:
+        return ()
+    functions = [reset]
+    for target in set(_call_targets(symbols, reset)) - {None}:
+        found = symbols.function_at(target)
+        if found and found[1] == 0 and found[0].size <= PORT_HELPER_MAX:
+            functions.append(found[0])
+    return tuple(sorted(address for function in functions
+                        for address, _, mnemonic, ops in _instructions(symbols, function)
+                        if mnemonic == "out" and ops == "dx, al"))

@@ -29,6 +29,7 @@ be what the function does:
 
 from __future__ import annotations
 
+import re
 import time
 
 from harness.adapters.pintos_driver import DriverLayout
@@ -36,6 +37,11 @@ from harness.adapters.pintos_inspect import KERN_BASE
 from harness.cpu_access import AccessRefused, CpuMemory
 from harness.exact_disk import ExactDiskReport
 from harness.sector_disks import SECTOR, DiskRequestError
+
+CTL_SRST = 0x04                                 # device-control register: software reset
+CONTROL_PORT_IRQS = {0x3F6: 14, 0x376: 15}      # the PC's two ATA channels
+RESET_WAIT_S = 2.0
+_SLAVE_IRR = re.compile(r"^pic1: irr=([0-9a-f]+)", re.MULTILINE)
 
 
 class PintosExactDisk:
@@ -52,14 +58,42 @@ class PintosExactDisk:
     def close(self) -> None:
         self.disks.close()
 
-    def arm(self, dbg) -> None:
-        """Breakpoints at both entries. Arm after any injection at these
-        functions: their callbacks run first and may take the call (a
-        forced failure returns at once; a preemption comes back here,
-        where the debugger runs this callback again: replaces_code)."""
+    def arm(self, dbg, monitor) -> None:
+        """Breakpoints at both entries, and at the channel resets' register
+        writes. Arm after any injection at these functions: their callbacks
+        run first and may take the call (a forced failure returns at once;
+        a preemption comes back here, where the debugger runs this
+        callback again: replaces_code). MONITOR(command) runs an HMP
+        command of the machine (the PIC's state)."""
         for entry, write in ((self.layout.read_entry, False), (self.layout.write_entry, True)):
             bp = dbg.add_breakpoint(entry, self._callback(write))
             bp.replaces_code = True
+        for address in self.layout.reset_writes:
+            dbg.add_breakpoint(address, lambda d, bp: self._settle_reset(d, monitor))
+        if not self.layout.reset_writes:
+            self._not_exact("the disks' reset interrupts come on the host's time (no write "
+                            "of the device-control register found in reset_channel)")
+
+    def _settle_reset(self, dbg, monitor) -> bool:
+        """At an `out dx, al` of reset_channel: if it sets SRST in a
+        channel's device-control register, does the write (one step, with
+        interrupts held off as QEMU steps) and waits, the guest stopped,
+        until QEMU's reset (a bottom half in its main loop, which ends by
+        raising the channel's interrupt) has happened; the interrupt is
+        then taken at the next instruction, every run."""
+        registers = dbg.read_registers()
+        irq = CONTROL_PORT_IRQS.get(registers["rdx"] & 0xFFFF)
+        if irq is None or not registers["rax"] & CTL_SRST:
+            return False
+        dbg.step()
+        deadline = time.monotonic() + RESET_WAIT_S * dbg.timeout_scale
+        while not _irq_pending(monitor("info pic"), irq):
+            if time.monotonic() > deadline:
+                self._not_exact(f"QEMU did not raise IRQ {irq} within {RESET_WAIT_S:g} s of "
+                                "a disk channel's reset")
+                break
+            time.sleep(0.001)
+        return False
 
     def _callback(self, write: bool):
         def serve(dbg, bp) -> bool:
@@ -106,9 +140,19 @@ class PintosExactDisk:
 
     def _to_device(self, reason: str) -> None:
         if not self.report.device:
-            self.report.reason = reason
+            self._not_exact(reason)
         self.report.device += 1
-        self.report.exact = False
+
+    def _not_exact(self, reason: str) -> None:
+        if self.report.exact:
+            self.report.exact, self.report.reason = False, reason
+
+
+def _irq_pending(pic_info: str, irq: int) -> bool:
+    """Whether HMP `info pic` output PIC_INFO shows IRQ (8..15, the slave
+    8259, QEMU's "pic1") requested."""
+    match = _SLAVE_IRR.search(pic_info)
+    return bool(match) and bool(int(match.group(1), 16) & (1 << (irq - 8)))
 
 
 def _field(data: bytes, field) -> int:

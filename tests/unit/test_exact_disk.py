@@ -5,6 +5,8 @@ bits an `insw`/`outsw` would, counts it in the struct disk and returns to
 the caller; a request the function must handle itself (its ASSERTs), or
 the device (a buffer that would fault, a busy channel), is left alone."""
 
+import dataclasses
+
 import pytest
 
 from harness.adapters.pintos_driver import DiskField, DriverLayout
@@ -43,6 +45,7 @@ class FakeGuest:
         self.mem = self.tables.mem
         self.regs = {"cr3": self.tables.cr3, "cr0": CR0_WP | 1, "efer": 0x500, "rip": 0,
                      "rsp": STACK, "rdi": 0, "rsi": 0, "rdx": 0, "rax": 7}
+        self.steps = 0
         self.write_u64(STACK, RETURN_TO)
         for index in range(4):
             self.write_u64(disk_address(index) + 24, CAPACITY)
@@ -86,6 +89,11 @@ class FakeGuest:
     def physical_memory(self):
         import contextlib
         return contextlib.nullcontext()
+
+    timeout_scale = 1
+
+    def step(self):
+        self.steps += 1
 
     def call(self, service, write, disk, sector, buffer):
         """Stops the guest at the entry of disk_read/disk_write with these
@@ -273,3 +281,45 @@ def test_a_code_replacing_breakpoint_runs_again_when_a_detour_comes_back():
     assert dbg._handle_stop(stop, None) is None
     assert seen[2:] == [("serve", 0x1000)]                      # served now, not preempted again
     assert client.regs["rbx"] == 42 and client.regs["rsp"] == 0x8000
+
+
+PIC = ("pic1: irr={slave:02x} imr=00 isr=00 hprio=0 irq_base=28 rr_sel=0 elcr=0c fnm=0\n"
+       "pic0: irr=01 imr=00 isr=00 hprio=0 irq_base=20 rr_sel=0 elcr=00 fnm=0\n")
+
+
+@pytest.mark.parametrize("port, irq_bit", [(0x3F6, 0x40), (0x376, 0x80)])
+def test_a_channel_reset_is_stepped_and_its_interrupt_awaited_with_the_guest_stopped(
+        guest, images, port, irq_bit):
+    _, disks = images
+    layout = dataclasses.replace(LAYOUT, reset_writes=(KERN_BASE + 0x3000,))
+    service = PintosExactDisk(layout, disks, 16 << 20)
+    answers = iter([PIC.format(slave=0), PIC.format(slave=0xC0 ^ irq_bit),
+                    PIC.format(slave=irq_bit)])
+    asked = []
+
+    def monitor(command):
+        asked.append(command)
+        return next(answers)
+    guest.regs.update(rdx=port, rax=0x04)
+    service._settle_reset(guest, monitor)
+    assert guest.steps == 1 and asked == ["info pic"] * 3
+    assert service.report.exact
+
+
+def test_other_port_writes_of_the_reset_are_not_awaited(guest, images):
+    _, disks = images
+    service = PintosExactDisk(LAYOUT, disks, 16 << 20)
+    for port, value in ((0x3F6, 0x00), (0x1F6, 0x04), (0x376, 0x02)):
+        guest.regs.update(rdx=port, rax=value)
+        service._settle_reset(guest, lambda command: pytest.fail("no wait expected"))
+    assert guest.steps == 0
+
+
+def test_an_interrupt_that_never_comes_makes_the_run_not_exact(guest, images, monkeypatch):
+    _, disks = images
+    service = PintosExactDisk(LAYOUT, disks, 16 << 20)
+    monkeypatch.setattr("harness.adapters.pintos_exact_disk.RESET_WAIT_S", 0.01)
+    guest.regs.update(rdx=0x376, rax=0x04)
+    service._settle_reset(guest, lambda command: PIC.format(slave=0x40))
+    assert not service.report.exact and "did not raise IRQ 15" in service.report.reason
+

@@ -7,7 +7,9 @@ import subprocess
 
 import pytest
 
-from harness.adapters.pintos_driver import DriverNotServable, called_functions, driver_layout
+from harness.adapters.pintos_driver import (DriverNotServable, called_functions, driver_layout,
+                                            reset_write_sites)
+from harness.disasm import x86_64_decoder
 from harness.symbols import SymbolTable
 
 SOURCE = r"""
@@ -37,6 +39,17 @@ static void issue_pio_command (struct channel *c, int cmd) { c->irq = cmd; }
 static bool wait_while_busy (const struct disk *d) { return d != 0; }
 static void input_sector (struct channel *c, void *b) { (void) c; (void) b; }
 static void output_sector (struct channel *c, const void *b) { (void) c; (void) b; }
+static inline void outb (uint16_t port, uint8_t data) {
+  asm volatile ("outb %b0, %w1" : : "a" (data), "Nd" (port));
+}
+void timer_usleep (long us) { (void) us; }
+void reset_channel (struct channel *c) {
+  outb (c->reg_base + 0x206, 0);
+  timer_usleep (10);
+  outb (c->reg_base + 0x206, 0x04);
+  timer_usleep (10);
+  outb (c->reg_base + 0x206, 0);
+}
 void disk_read (struct disk *d, disk_sector_t sec_no, void *buffer READ_EXTRA) {
   struct channel *c = d->channel;
   lock_acquire (&c->lock);
@@ -105,6 +118,10 @@ def test_the_base_driver_is_laid_out_from_its_dwarf(tmp_path, large):
         assert layout.disk_index(at + 8) is None
     assert layout.disk_index(channels) is None and layout.disk_index(channels - 48) is None
     assert "input_sector" in called_functions(symbols, symbols.find("disk_read"))
+    outb = symbols.find("outb")
+    writes = [a for a, _, m, o in x86_64_decoder().disasm_lite(
+        symbols.code(outb.address, outb.size), outb.address) if m == "out"]
+    assert layout.reset_writes == reset_write_sites(symbols) == tuple(writes) and writes
 
 
 @pytest.mark.parametrize("variant, reason", [
