@@ -232,9 +232,11 @@ class Debugger:
         the guest runs, at least every watch.interval seconds (poll() says
         itself when it is due): when watch.poll() returns true the guest is stopped, watch.inspect(debugger) runs
         (it may raise to end the run, the guest left stopped) and the guest
-        goes on. Raises DebuggerTimeout (guest stopped) after TIMEOUT seconds."""
+        goes on. Raises DebuggerTimeout (guest stopped) after TIMEOUT seconds,
+        not counting the time WATCH says the harness held the guest stopped
+        meanwhile (its held_s: e.g. the exact disk's requests)."""
         seconds = timeout * self.timeout_scale
-        deadline = time.monotonic() + seconds
+        deadline = time.monotonic() + seconds - getattr(watch, "held_s", 0.0)
         if isinstance(until, Breakpoint):
             until = (until,)
         elif until is not None and not callable(until):
@@ -253,11 +255,12 @@ class Debugger:
                 raise DebuggerTimeout(_awaited(until), seconds, stop, self.describe(stop.pc))
 
     def _wait_stop(self, deadline: float, watch) -> Optional[StopReply]:
-        """The running guest's next stop reply, None at DEADLINE (still
-        running). Polls WATCH meanwhile; its looks at the stopped guest are
-        not stops of their own unless a breakpoint came first."""
+        """The running guest's next stop reply, None at DEADLINE plus the
+        harness's time WATCH counts (still running). Polls WATCH
+        meanwhile; its looks at the stopped guest are not stops of their
+        own unless a breakpoint came first."""
         while True:
-            left = deadline - time.monotonic()
+            left = deadline + getattr(watch, "held_s", 0.0) - time.monotonic()
             if left <= 0:
                 return None
             if watch is not None and watch.poll():

@@ -323,3 +323,24 @@ def test_an_interrupt_that_never_comes_makes_the_run_not_exact(guest, images, mo
     service._settle_reset(guest, lambda command: PIC.format(slave=0x40))
     assert not service.report.exact and "did not raise IRQ 15" in service.report.reason
 
+
+
+class HeldWatch:
+    interval = 0.01
+
+    def __init__(self, held_s):
+        self.held_s = held_s
+
+    def poll(self):
+        return False
+
+
+def test_time_the_harness_held_the_guest_moves_the_run_deadline_on():
+    import time
+    client = FakeClient()
+    reply = StopReply("signal", 5, raw=b"T05")
+    client.wait_stop = lambda timeout: reply
+    dbg = Debugger(client, timeout_scale=1)
+    past = time.monotonic() - 1
+    assert dbg._wait_stop(past, HeldWatch(0.0)) is None         # the deadline has passed
+    assert dbg._wait_stop(past, HeldWatch(10.0)) is reply       # 10 s of it were the harness's
