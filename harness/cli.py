@@ -9,6 +9,7 @@
     ./vmcheck replay SCHEDULE_FILE               reproduce a recorded run
     ./vmcheck coverage [SCENARIO]...             kernel coverage of the suite (gcovr HTML)
     ./vmcheck compare --kernel pintos-kaist:PATH a tree's `make check` next to our scenarios
+    ./vmcheck grade ROSTER                       grade a class of submissions, one class report
 
 Exit codes (DESIGN.md): 0 passed / the program's status for `boot`, 1 a
 failure result (kernel panic, triple fault), 2 usage or input error, 3
@@ -60,11 +61,13 @@ def positive_float(text: str) -> float:
     return value
 
 
-def add_common_options(parser: argparse.ArgumentParser) -> None:
-    """Options every command that boots a kernel shares."""
+def add_common_options(parser: argparse.ArgumentParser, kernel: bool = True) -> None:
+    """Options every command that boots a kernel shares (KERNEL: with
+    --kernel, for commands that boot one kernel)."""
     group = parser.add_argument_group("machine")
-    group.add_argument("--kernel", default="reference", metavar="K",
-                       help="kernel: `reference` or `pintos-kaist:PATH` (default: reference)")
+    if kernel:
+        group.add_argument("--kernel", default="reference", metavar="K",
+                           help="kernel: `reference` or `pintos-kaist:PATH` (default: reference)")
     group.add_argument("--accel", choices=("tcg", "kvm"), default="tcg",
                        help="QEMU accelerator (default: tcg; kvm allows hardware breakpoints only)")
     group.add_argument("--no-icount", dest="icount", action="store_false",
@@ -188,12 +191,14 @@ def _say(message: str) -> None:
 def _run_commands() -> list[Callable]:
     from harness.cli_compare import register_compare
     from harness.cli_coverage import register_coverage
+    from harness.cli_grade import register_grade
     from harness.cli_inject import register_explore, register_replay
     from harness.cli_merge import register_merge
     from harness.cli_mutants import register_mutants
     from harness.cli_run import register_list, register_report, register_run
     return [register_run, register_list, register_report, register_merge, register_explore,
-            register_replay, register_coverage, register_mutants, register_compare]
+            register_replay, register_coverage, register_mutants, register_compare,
+            register_grade]
 
 
 SUBCOMMANDS: list[Callable] = [register_boot, *_run_commands()]

@@ -31,8 +31,12 @@ def _parse_shard(text: str, source: str) -> tuple:
     return k, n
 
 
-def _check_shards(runs: list, sources: list, allow_partial: bool) -> None:
-    sharded = [run.shard is not None for run in runs]
+def check_shard_set(shards: list, sources: list, allow_partial: bool) -> None:
+    """Refuses shard specs SHARDS ("K/N", or None for a whole run; SOURCES
+    names each) that do not make one whole: some sharded and some not,
+    shards of different splits, a shard twice and (unless ALLOW_PARTIAL)
+    a missing shard. MergeError says which."""
+    sharded = [spec is not None for spec in shards]
     if not any(sharded):
         return
     if not all(sharded):
@@ -40,14 +44,14 @@ def _check_shards(runs: list, sources: list, allow_partial: bool) -> None:
         raise MergeError(f"{plain} is not a shard, but other results are")
     seen: dict = {}
     total: Optional[int] = None
-    for run, source in zip(runs, sources):
-        k, n = _parse_shard(run.shard, source)
+    for spec, source in zip(shards, sources):
+        k, n = _parse_shard(spec, source)
         if total is not None and n != total:
-            raise MergeError(f"{source}: shard {run.shard} is of another split "
+            raise MergeError(f"{source}: shard {spec} is of another split "
                              f"than {seen[next(iter(seen))]} (N={total})")
         total = n
         if k in seen:
-            raise MergeError(f"shard {run.shard} appears twice: {seen[k]} and {source}")
+            raise MergeError(f"shard {spec} appears twice: {seen[k]} and {source}")
         seen[k] = source
     missing = sorted(set(range(1, total + 1)) - set(seen))
     if missing and not allow_partial:
@@ -84,7 +88,7 @@ def merge_runs(runs: list, sources: Optional[list] = None, *,
     kernels = {run.kernel for run in runs}
     if len(kernels) > 1:
         raise MergeError(f"results are of different kernels: {', '.join(sorted(kernels))}")
-    _check_shards(runs, sources, allow_partial)
+    check_shard_set([run.shard for run in runs], sources, allow_partial)
     order = sorted(range(len(runs)), key=lambda i: (
         _parse_shard(runs[i].shard, sources[i])[0] if runs[i].shard else i))
     scenarios, origin = [], {}

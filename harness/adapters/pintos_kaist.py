@@ -103,11 +103,15 @@ class PintosKaistAdapter(KernelAdapter):
 
     # ---- build ----
 
+    def build_command(self) -> list:
+        """The command that builds the tree (in any working directory)."""
+        return ["make", "-C", str(self.tree / "vm"), f"CC={BUILD_CC}"]
+
     def build(self) -> None:
         """`make` in TREE/vm; KernelBuildError with the compiler's errors.
         Builds of one tree are serialised (a lock on vm/Makefile), so
         pytest workers or parallel commands never run make there at once."""
-        command = ["make", "-C", str(self.tree / "vm"), f"CC={BUILD_CC}"]
+        command = self.build_command()
         self.log(f"building {self.tree / 'vm'}: make CC='{BUILD_CC}' (-fcommon: gcc-7-era "
                  "globals in headers; -z noseparate-code: one text segment in user programs)")
         try:
