@@ -89,7 +89,7 @@ def _class_writer(roster, scenarios: list, shard: str | None):
 def run_grade(args: argparse.Namespace) -> int:
     from harness.grade.roster import load_roster
     from harness.suite import shard
-    roster = load_roster(args.roster)
+    roster = load_roster(args.roster, check_sources=args.merge is None)
     scenarios = _scenarios(args, roster)
     for spec in (args.shard, args.shard_scenarios):
         shard([], spec)                                   # a bad K/N is said before any work
@@ -110,8 +110,11 @@ def run_grade(args: argparse.Namespace) -> int:
                            keep_work=args.keep_work, strict=args.strict)
     plan = GradePlan(scenarios=[], runner=runner, jobs=args.jobs, keep_work=args.keep_work,
                      timeout_scale=scale, host=host_info(runner))
-    print(f"vmcheck: grading {len(roster.submissions)} submission(s) of {roster.path.name}"
-          f"{f' (shard {args.shard})' if args.shard else ''}, {args.jobs} job(s)", flush=True)
+    mine = len(roster.shard(args.shard))
+    print(f"vmcheck: grading {mine} submission(s) of {roster.path.name}"
+          f"{f' (shard {args.shard} of {len(roster.submissions)})' if args.shard else ''}, "
+          f"{len(shard(scenarios, args.shard_scenarios))} scenario(s) each, {args.jobs} job(s)",
+          flush=True)
     state = grade(request, plan, write_report, _class_writer(roster, scenarios, args.shard))
     return _outcome(state)
 

@@ -51,13 +51,19 @@ def shard(scenarios: list, spec: Optional[str]) -> list:
     so adding a scenario moves only that one."""
     if spec is None:
         return scenarios
+    k, n = parse_shard(spec)
+    return [sc for sc in scenarios if zlib.crc32(sc.name.encode()) % n == k - 1]
+
+
+def parse_shard(spec: str) -> tuple:
+    """(K, N) of a shard option "K/N"; UsageError unless 1 <= K <= N."""
     try:
         k, n = (int(x) for x in spec.split("/"))
     except ValueError:
         raise UsageError(f"--shard must look like K/N (e.g. 2/4), not {spec!r}") from None
     if not 1 <= k <= n:
         raise UsageError(f"--shard {spec}: K must be between 1 and N")
-    return [sc for sc in scenarios if zlib.crc32(sc.name.encode()) % n == k - 1]
+    return k, n
 
 
 def run_suite(adapter, scenarios: list, opts: RunnerOptions, jobs: int,

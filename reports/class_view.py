@@ -7,6 +7,7 @@
                       scenario page (DIR/submissions/NAME/scenarios/...)
     DIR/grades.csv    one row per submission: build status, points per
                       area, total
+    DIR/junit.xml     every submission's testsuites (NAME/AREA), for CI
     DIR/static/       the report's stylesheet and script
 
 It opens from disk and loads nothing from the network. Its input is the
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 from reports.html import STATIC, environment
+from reports.junit import write_class_junit
 from reports.summary_view import AREAS, VERDICT_ORDER
 from reports.text import unique_slugs
 
@@ -177,6 +179,8 @@ def render_class(data: ClassInput, out_dir: Path) -> Path:
         all_passed=sum(1 for r in graded if not r.signature()),
         codes=[(v, CODES[v]) for v in VERDICT_ORDER])
     (out_dir / GRADES_CSV).write_text(grades_csv(data), encoding="utf-8")
+    write_class_junit([(r.name, out_dir / "submissions" / r.name / "junit.xml") for r in graded],
+                      out_dir / "junit.xml")
     index = out_dir / "index.html"
     index.write_text(page, encoding="utf-8")
     return index

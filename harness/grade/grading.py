@@ -1,8 +1,8 @@
 """One `vmcheck grade ROSTER`: what to grade, what is already graded, and
 the grading itself (harness/grade/scheduler.py).
 
-Which submissions: the roster's, or with `--shard K/N` a stable K-th of N
-of them (by a hash of the name, as `run --shard` picks scenarios). Which
+Which submissions: the roster's, or with `--shard K/N` every N-th of them
+in roster order from the K-th (shards differ by one submission at most). Which
 scenarios: `--scenarios`, else the roster's `scenarios`, else the whole
 suite; with `--shard-scenarios J/M` a stable J-th of M of those. Points:
 `--points`, else the roster's `points` file, else 1 each.
@@ -78,7 +78,7 @@ def prepare(request: GradeRequest, say: Callable[[str], None]) -> tuple:
     """(ClassState with the finished submissions, the submissions to grade
     [(order, Submission)], the scenarios to run)."""
     scenarios = shard(request.scenarios, request.scenario_shard)
-    subs = shard(list(request.roster.submissions), request.shard)
+    subs = request.roster.shard(request.shard)
     settings = class_settings(request, scenarios)
     folder = ClassFolder(request.report)
     start_over = ALL in request.rerun

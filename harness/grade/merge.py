@@ -24,7 +24,6 @@ from harness.grade.model import SubmissionResult, cell_of
 from harness.grade.roster import Roster
 from harness.grade.store import RESULTS, ClassFolder, ClassSettings
 from harness.results import RunResult
-from harness.suite import shard
 from reports.merge import MergeError, check_shard_set, merge_runs
 
 SAME = ("points", "default_points", "strict", "roster_digest")
@@ -73,7 +72,7 @@ def _pieces(folders: list, roster: Roster, allow_partial: bool) -> dict:
     """{name: [(ClassFolder, SubmissionResult)]} of every roster submission."""
     pieces: dict = {sub.name: [] for sub in roster.submissions}
     for folder, settings in folders:
-        for sub in shard(list(roster.submissions), settings.shard):
+        for sub in roster.shard(settings.shard):
             result = folder.finished(sub.name)
             if result is None or result.identity != sub.identity():
                 if allow_partial:

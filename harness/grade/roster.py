@@ -33,6 +33,7 @@ from typing import Optional
 
 from harness.errors import UsageError
 from harness.schema import Field, SchemaError, one_of, validate_table
+from harness.suite import parse_shard
 from harness.toml_lines import TomlLines
 
 FAMILIES = ("pintos-kaist", "reference")
@@ -66,24 +67,22 @@ SUBMISSION_FIELDS = {
 @dataclasses.dataclass(frozen=True)
 class Submission:
     """One roster entry. Exactly one of PATH (a tree) and REPO (a git
-    repository or bundle, with COMMIT) is set; paths are absolute."""
+    repository or bundle, with COMMIT) is set; paths are absolute.
+    WRITTEN: the entry's paths as the roster writes them."""
     name: str
     family: str
     path: Optional[Path] = None
     repo: Optional[Path] = None
     commit: Optional[str] = None
     layout: Optional[Path] = None
+    written: tuple = ()            # ((key, text), ...) of path, repo, layout
 
     def identity(self) -> dict:
         """What makes two gradings the same submission (kept in its result;
-        a changed entry is graded again)."""
-        return {"family": self.family, "path": _text(self.path), "repo": _text(self.repo),
-                "commit": self.commit, "layout": _text(self.layout)}
-
-    def source_text(self) -> str:
-        if self.path is not None:
-            return str(self.path)
-        return f"{self.repo}@{self.commit}"
+        a changed entry is graded again). Paths as written, so the same
+        roster checked out elsewhere (another CI job) is the same."""
+        return {"family": self.family, "commit": self.commit,
+                **{key: dict(self.written).get(key) for key in ("path", "repo", "layout")}}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +97,14 @@ class Roster:
         text = json.dumps([[s.name, s.identity()] for s in self.submissions], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+    def shard(self, spec: Optional[str]) -> list:
+        """The submissions of shard SPEC ("K/N"; None: all): every N-th in
+        roster order from the K-th, so shards differ by one at most."""
+        if spec is None:
+            return list(self.submissions)
+        k, n = parse_shard(spec)
+        return [sub for i, sub in enumerate(self.submissions) if i % n == k - 1]
+
     def named(self, names: list) -> list:
         """The submissions called NAMES; UsageError for a name not in the roster."""
         known = {s.name: s for s in self.submissions}
@@ -107,12 +114,10 @@ class Roster:
         return [known[n] for n in names]
 
 
-def _text(path: Optional[Path]) -> Optional[str]:
-    return None if path is None else str(path)
-
-
-def load_roster(path: Path) -> Roster:
-    """Reads and checks the roster at PATH (see the module docstring)."""
+def load_roster(path: Path, check_sources: bool = True) -> Roster:
+    """Reads and checks the roster at PATH (see the module docstring);
+    CHECK_SOURCES: that every tree, repository and commit is there (not
+    needed to merge shards' results)."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -126,7 +131,8 @@ def load_roster(path: Path) -> Roster:
     try:
         top = validate_table(doc, TOP_FIELDS, [], "the roster")
         base = path.resolve().parent
-        subs = [_submission(t, i, top["kernel"], base) for i, t in enumerate(top["submission"])]
+        subs = [_submission(t, i, top["kernel"], base, check_sources)
+                for i, t in enumerate(top["submission"])]
     except SchemaError as e:
         raise UsageError(f"{path}:{lines.line_of(e.path)}: {e.message}") from None
     _check_unique(subs, path, lines)
@@ -137,7 +143,8 @@ def load_roster(path: Path) -> Roster:
     return Roster(path=path.resolve(), submissions=tuple(subs), scenarios=scenarios, points=points)
 
 
-def _submission(table: dict, index: int, family: str, base: Path) -> Submission:
+def _submission(table: dict, index: int, family: str, base: Path,
+                check_sources: bool) -> Submission:
     where = ["submission", index]
     entry = validate_table(table, SUBMISSION_FIELDS, where, "a submission")
     if (entry["path"] is None) == (entry["repo"] is None):
@@ -150,7 +157,15 @@ def _submission(table: dict, index: int, family: str, base: Path) -> Submission:
                                               "with `repo`, not with `path`")
     sub = Submission(name=entry["name"], family=entry["kernel"] or family,
                      path=_located(base, entry["path"]), repo=_located(base, entry["repo"]),
-                     commit=entry["commit"], layout=_located(base, entry["layout"]))
+                     commit=entry["commit"], layout=_located(base, entry["layout"]),
+                     written=tuple((k, entry[k]) for k in ("path", "repo", "layout")
+                                   if entry[k] is not None))
+    if check_sources:
+        _check_sources(sub, where)
+    return sub
+
+
+def _check_sources(sub: Submission, where: list) -> None:
     for key in ("path", "repo", "layout"):
         value = getattr(sub, key)
         if value is not None and not value.exists():
@@ -159,7 +174,6 @@ def _submission(table: dict, index: int, family: str, base: Path) -> Submission:
         problem = commit_problem(sub.repo, sub.commit)
         if problem:
             raise SchemaError(where + ["commit"], f"submission {sub.name!r}: {problem}")
-    return sub
 
 
 def _located(base: Path, text: Optional[str]) -> Optional[Path]:
