@@ -51,7 +51,8 @@ interrupt.on_stop(_kill_running_builds)
 
 def run_build(command: list, log: Path, timeout_s: float) -> None:
     """Runs COMMAND with its output in LOG; BuildFailed with the compiler's
-    lines if it fails or runs out of time, BuildStopped after a stop signal."""
+    lines if it fails or runs out of time, BuildStopped after a stop signal.
+    Paths under LOG's folder (the work folder) are told relative to it."""
     if interrupt.stop_requested():
         raise BuildStopped()
     with open(log, "w") as out:
@@ -74,8 +75,9 @@ def run_build(command: list, log: Path, timeout_s: float) -> None:
     if interrupt.stop_requested():
         raise BuildStopped()
     if status != 0:
-        raise BuildFailed(f"`{' '.join(command)}` failed (exit status {status}):\n"
-                          + compiler_errors(log.read_text(errors="replace")))
+        text = f"`{' '.join(command)}` failed (exit status {status}):\n" + \
+            compiler_errors(log.read_text(errors="replace"))
+        raise BuildFailed(text.replace(f"{log.parent}/", ""))
 
 
 def build_submission(sub: Submission, tree: Path, work: Path, timeout_scale: float,
