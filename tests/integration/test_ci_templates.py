@@ -21,6 +21,8 @@ from harness.suite import load_all, select
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GITHUB = REPO_ROOT / "ci" / "github" / "vmcheck.yml"
 GITLAB = REPO_ROOT / "ci" / "gitlab" / ".gitlab-ci.yml"
+GRADING_GITHUB = REPO_ROOT / "ci" / "grading" / "vmcheck-grade.yml"
+GRADING_GITLAB = REPO_ROOT / "ci" / "grading" / ".gitlab-ci.yml"
 # What a run needs at least; the CI lists may add only CI_ONLY packages
 # to those of `make deps`.
 RUNTIME_PACKAGES = {"make", "gcc", "binutils", "qemu-system-x86", "qemu-utils", "seabios",
@@ -104,9 +106,11 @@ def test_gitlab_pipeline_structure():
     assert report["artifacts"]["paths"] == ["merged/"]
 
 
-@pytest.mark.parametrize("packages", [github()["env"]["VMCHECK_PACKAGES"],
-                                      gitlab()["variables"]["VMCHECK_PACKAGES"]],
-                         ids=["github", "gitlab"])
+@pytest.mark.parametrize("packages", [
+    github()["env"]["VMCHECK_PACKAGES"], gitlab()["variables"]["VMCHECK_PACKAGES"],
+    yaml.safe_load(GRADING_GITHUB.read_text())["env"]["VMCHECK_PACKAGES"],
+    yaml.safe_load(GRADING_GITLAB.read_text())["variables"]["VMCHECK_PACKAGES"]],
+    ids=["github", "gitlab", "grading-github", "grading-gitlab"])
 def test_ci_packages_are_the_runtime_subset_of_make_deps(packages):
     listed = set(packages.split())
     assert RUNTIME_PACKAGES <= listed, f"missing: {RUNTIME_PACKAGES - listed}"
