@@ -66,10 +66,18 @@ bench-hangs: all ## Hang judging: cost of a guest-clock read; the deadlock mutan
 	$(PY) -m harness.bench_hangs clock
 	$(PY) -m harness.bench_hangs deadlocks --times 10
 
+bench-grade: all ## Class grading: TREES (git repos) + the reference kernel, `grade --jobs 2` vs two CI shards (gitlab-ci-local)
+	@if [ -z "$(TREES)" ]; then echo "bench-grade: give the trees: make bench-grade TREES='PATH...'"; exit 2; fi
+	$(PY) -m harness.bench_grade --out $(BUILD)/bench-grade $(TREES)
+
+test-grade: all ## Only the class-grading tests: roster, resume, class report, the CI templates under gitlab-ci-local and actionlint
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 tests/unit/test_grade_*.py tests/unit/test_class_view.py \
+	  tests/unit/test_ci_actionlint.py tests/integration/test_grade.py tests/integration/test_ci_gitlab_local.py
+
 clean: ## Remove build output
 	rm -rf $(BUILD) reports/out
 
 help: ## List the make targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-.PHONY: all kernel programs deps test conformance report mutants bench bench-vm soak bench-debugger bench-hangs clean help
+.PHONY: all kernel programs deps test conformance report mutants bench bench-vm soak bench-debugger bench-hangs bench-grade test-grade clean help
