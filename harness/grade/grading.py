@@ -15,6 +15,7 @@ with the same roster entry is not graded again (`--rerun NAME` or
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -104,29 +105,34 @@ def prepare(request: GradeRequest, say: Callable[[str], None]) -> tuple:
 def grade(request: GradeRequest, plan: GradePlan, write_report: Callable,
           write_class: Callable[[ClassState], Path], progress_stream=None,
           live: Optional[bool] = None) -> ClassState:
-    """Grades what REQUEST asks for into its class folder. WRITE_REPORT(run,
-    folder) writes one submission's report; WRITE_CLASS(state) the class
-    report, after each submission and at the end."""
-    progress_say = Progress(0, 0, stream=progress_stream, live=False).say
-    state, todo, scenarios = prepare(request, progress_say)
-    plan = dataclasses.replace(plan, scenarios=scenarios, scenario_shard=request.scenario_shard,
-                               points=(state.settings.points, state.settings.default_points))
-    for pattern in unused_point_rules(state.settings, scenarios):
-        progress_say(f"vmcheck: warning: points rule {pattern!r} matches no scenario graded")
-    progress = Progress(len(todo), len(scenarios), already=len(state.results),
-                        stream=progress_stream, live=live)
-    if state.results:
-        progress.say(f"vmcheck: {len(state.results)} submission(s) already graded in "
-                     f"{state.folder.root}; {len(todo)} to grade")
+    """Grades what REQUEST asks for into its class folder (held for this
+    process alone). WRITE_REPORT(run, folder) writes one submission's
+    report; WRITE_CLASS(state) the class report, after each submission
+    and at the end."""
+    stream = progress_stream or sys.stdout
+    with ClassFolder(request.report).locked():
+        state, todo, scenarios = prepare(request, lambda line: print(line, file=stream,
+                                                                     flush=True))
+        plan = dataclasses.replace(plan, scenarios=scenarios,
+                                   scenario_shard=request.scenario_shard,
+                                   points=(state.settings.points, state.settings.default_points))
+        for pattern in unused_point_rules(state.settings, scenarios):
+            print(f"vmcheck: warning: points rule {pattern!r} matches no scenario graded",
+                  file=stream, flush=True)
+        progress = Progress(len(todo), len(scenarios), already=len(state.results),
+                            stream=stream, live=live)
+        if state.results:
+            progress.say(f"vmcheck: {len(state.results)} submission(s) already graded in "
+                         f"{state.folder.root}; {len(todo)} to grade")
 
-    def finished(result: SubmissionResult) -> None:
-        state.results[result.name] = result
+        def finished(result: SubmissionResult) -> None:
+            state.results[result.name] = result
+            write_class(state)
+
+        grader = ClassGrader(state.folder, plan, write_report, finished, progress)
+        grader.grade(todo)
+        progress.close()
+        state.errors = grader.errors
+        state.stopped = interrupt.stop_requested()
         write_class(state)
-
-    grader = ClassGrader(state.folder, plan, write_report, finished, progress)
-    grader.grade(todo)
-    progress.close()
-    state.errors = grader.errors
-    state.stopped = interrupt.stop_requested()
-    write_class(state)
     return state

@@ -94,6 +94,12 @@ def merge_class(roster: Roster, dirs: list, out: Path, allow_partial: bool,
         raise UsageError("grade --merge: --report must be a folder of its own, not a shard's")
     folders = _shard_folders(dirs, roster)
     _check_complete(folders, allow_partial)
+    with target.locked():
+        return _merge_into(target, folders, roster, allow_partial, write_report, scenario_order)
+
+
+def _merge_into(target: ClassFolder, folders: list, roster: Roster, allow_partial: bool,
+                write_report: Callable, scenario_order: list) -> ClassState:
     first = folders[0][1]
     names = {n for _, s in folders for n in s.scenarios}
     settings = ClassSettings(scenarios=[n for n in scenario_order if n in names],

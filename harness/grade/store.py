@@ -18,7 +18,9 @@ a finished submission or one that is graded again from the start.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import json
 import os
@@ -31,6 +33,7 @@ from harness.errors import UsageError
 from harness.grade.model import SubmissionResult
 
 SETTINGS = "grade.json"
+LOCK = ".grade.lock"
 MARKER = "submission.json"
 RESULTS = "results.json"
 SETTINGS_SCHEMA = 1
@@ -88,6 +91,19 @@ def file_sha256(path: Path) -> str:
 class ClassFolder:
     def __init__(self, root: Path):
         self.root = Path(root).resolve()
+
+    @contextlib.contextmanager
+    def locked(self):
+        """Holds the folder for one `grade` at a time; UsageError if another
+        process holds it."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / LOCK, "a+") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise UsageError(f"{self.root} is being graded by another `vmcheck grade`; "
+                                 "wait for it, or use another --report folder") from None
+            yield
 
     def submission_dir(self, name: str) -> Path:
         return self.root / "submissions" / name

@@ -176,3 +176,13 @@ def test_other_settings_are_refused_unless_starting_over(tmp_path, monkeypatch):
     fake = FakeClass().install(monkeypatch)
     state, _ = run_grade(tmp_path, fake, names=("ann",), scenarios=SCENARIOS[:1], rerun=("all",))
     assert fake.boots() == {"ann": 1} and len(state.results["ann"].cells) == 1
+
+
+def test_one_grading_at_a_time_in_a_class_folder(tmp_path):
+    folder = ClassFolder(tmp_path / "class")
+    with folder.locked():
+        with pytest.raises(UsageError, match="is being graded by another `vmcheck grade`"):
+            with ClassFolder(tmp_path / "class").locked():
+                pass
+    with folder.locked():     # free again
+        pass
