@@ -186,3 +186,8 @@ def test_one_grading_at_a_time_in_a_class_folder(tmp_path):
                 pass
     with folder.locked():     # free again
         pass
+
+
+def test_rerun_of_a_name_not_in_the_roster_is_refused(tmp_path, monkeypatch):
+    with pytest.raises(UsageError, match="no submission named 'zed' in the roster"):
+        run_grade(tmp_path, FakeClass().install(monkeypatch), names=("ann",), rerun=("zed",))
