@@ -44,21 +44,21 @@ mutants: all ## Build every seeded-bug mutant, run the suite on each; table + re
 	./vmcheck mutants --jobs $(JOBS)
 
 bench: all ## Benchmarks: boot time; harness vs bare QEMU, page-table snapshot, breakpoints, loadvm
-	$(PY) -m harness.bench
-	$(PY) -m harness.bench_harness
+	$(PY) -m harness.bench.boot_time
+	$(PY) -m harness.bench.overhead
 
 bench-vm: all ## VM benchmark: wall time, faults, evictions of swap-anon, swap-iter, page-merge-par (median of 5)
-	$(PY) -m harness.bench_vm bench
+	$(PY) -m harness.bench.vm_programs bench
 
 soak: all ## page-merge-par, page-merge-mm, swap-fork 10 times each (no -icount, user pool capped)
-	$(PY) -m harness.bench_vm soak
+	$(PY) -m harness.bench.vm_programs soak
 
 bench-debugger: all ## Breakpoint round trips: our remote-protocol client vs GDB's Python API
-	$(PY) -m harness.bench_debugger --repeat 3
+	$(PY) -m harness.bench.debugger --repeat 3
 
 bench-hangs: all ## Hang judging: cost of a guest-clock read; the deadlock mutants 10 times each (time, same verdict)
-	$(PY) -m harness.bench_hangs clock
-	$(PY) -m harness.bench_hangs deadlocks --times 10
+	$(PY) -m harness.bench.hangs clock
+	$(PY) -m harness.bench.hangs deadlocks --times 10
 
 clean: ## Remove build output
 	rm -rf $(BUILD) reports/out

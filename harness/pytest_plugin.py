@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from harness import config, interrupt
-from harness.scenario import AREAS, ScenarioError, load_file
+from harness.run.scenario import AREAS, ScenarioError, load_file
 
 _SIGNALS = pytest.StashKey[dict]()
 
@@ -110,7 +110,7 @@ def _build_failure(adapter, scenario):
     """A BUILD_FAILED result if ADAPTER's kernel does not build, else None.
     The kernel is prepared (a student tree built) once per pytest process."""
     from harness.errors import KernelBuildError
-    from harness.runner import build_failed_results
+    from harness.run.runner import build_failed_results
     key = (adapter.name, str(getattr(adapter, "tree", "")))
     if key not in _PREPARED:
         try:
@@ -134,8 +134,8 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self):
         from harness.adapters import get_adapter
-        from harness.injection import parse_cli
-        from harness.runner import RunnerOptions, run_scenario
+        from harness.run.injection import parse_cli
+        from harness.run.runner import RunnerOptions, run_scenario
         cfg = self.config
         adapter = get_adapter(_option(cfg, "kernel"))
         artifacts = Path(_option(cfg, "artifacts"))

@@ -11,10 +11,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Optional
 
-from harness.schema import Field, address_check, eval_address, in_range, one_of
+from oracles.schema import Field, address_check, eval_address, in_range, one_of
 from oracles.cksum import cksum as posix_cksum
-from oracles.page_states import STATES, check_pages, check_swap_used, frame_check
-from oracles.state import (ANON, FILE, PAGE, UNINIT, MachineState, Violation, spt_unknown,
+from oracles.page_expectations import STATES, check_pages, check_swap_used, frame_check
+from oracles.model.machine_state import (ANON, FILE, PAGE, UNINIT, MachineState, Violation, spt_unknown,
                            unknown)
 
 STACK_LIMIT = 1 << 20

@@ -17,7 +17,7 @@ from pathlib import Path
 from reports.autograder import write_autograder
 from reports.html import render_report
 from reports.junit import write_junit
-from reports.merge import MergeError, merge_files, merge_runs
+from harness.results.merge import MergeError, merge_files, merge_runs
 
 __all__ = ["render_report", "write_junit", "write_autograder", "write_report",
            "merge_runs", "merge_files", "MergeError"]
@@ -27,7 +27,7 @@ def write_report(run, out_dir: Path) -> Path:
     """results.json, junit.xml, autograder.json and the HTML report of RUN
     in OUT_DIR, and the replay schedule of each failing run with injections
     (OUT/schedule-files); returns the path of index.html."""
-    from harness.schedule import write_schedule
+    from harness.run.schedule import write_schedule
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for sc in run.scenarios:      # outside OUT/schedules, which render_report rebuilds

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from reports import write_report
-from reports.merge import MergeError, merge_files
+from harness.results.merge import MergeError, merge_files
 
 
 class _Parser(argparse.ArgumentParser):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from harness.snapshot import PAGE_4K
+from oracles.model.page_tables import PAGE_4K
 
 PROGRAM_BASE = 0x400000
 USER_STACK = 0x47480000

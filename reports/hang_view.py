@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional
 
-from harness.waitgraph import WaitGraph
+from oracles.model.wait_graph import WaitGraph
 from reports.text import printable
 
 RULES = {"guest time": "the guest clock ran out (busy guest time, under -icount)",

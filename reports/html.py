@@ -19,7 +19,7 @@ import jinja2
 
 from reports import scenario_view, summary_view
 from reports.hang_view import hang_view
-from reports.pagestate import STATES
+from reports.pages_view import STATES
 from reports.text import hex_or_dash, printable, unique_slugs
 
 PACKAGE = Path(__file__).resolve().parent

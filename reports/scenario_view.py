@@ -13,9 +13,9 @@ import dataclasses
 import re
 from typing import Optional
 
-from harness.fault_decode import PageFaultErrorCode
+from harness.x86.fault_decode import PageFaultErrorCode
 from reports.addrspace import regions
-from reports.pagestate import page_rows, state_counts
+from reports.pages_view import page_rows, state_counts
 from reports.text import printable, to_int, violation
 
 MAX_CONSOLE_LINES = 4000

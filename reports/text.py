@@ -6,7 +6,7 @@ import dataclasses
 import re
 from typing import Optional
 
-from oracles.state import Violation
+from oracles.model.machine_state import Violation
 
 # C0 control characters other than tab and newline, DEL, lone surrogates
 # and the non-characters U+FFFE/U+FFFF: XML 1.0 forbids most of them and a

@@ -219,7 +219,7 @@ class KernelAdapter(ABC):
         thread-safe, and `run --jobs` runs scenarios in threads."""
         local = self.__dict__.setdefault("_symbols_local", threading.local())
         if getattr(local, "table", None) is None:
-            from harness.symbols import SymbolTable
+            from harness.debug.symbols import SymbolTable
             local.table = SymbolTable(self.symbol_file)
         return local.table
 
@@ -253,7 +253,7 @@ class KernelAdapter(ABC):
             return panic_line
         addresses = [int(word, 16) for word in match.group(1).split()]
         try:
-            from harness.symbols import checked_chain, format_call_chain
+            from harness.debug.symbols import checked_chain, format_call_chain
             symbols = self.kernel_symbols()
             frames = format_call_chain(symbols, checked_chain(symbols, None, addresses))
         except Exception:  # noqa: BLE001 - no symbols: the raw addresses still help

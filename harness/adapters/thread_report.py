@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from harness.symbols import (MAX_SHOWN_FRAMES, CallChain, SymbolTable, checked_chain,
+from harness.debug.symbols import (MAX_SHOWN_FRAMES, CallChain, SymbolTable, checked_chain,
                              format_call_chain)
 
 ReadMemory = Callable[[int, int], bytes]

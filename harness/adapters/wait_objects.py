@@ -25,8 +25,8 @@ import bisect
 import dataclasses
 from typing import Callable, Optional
 
-from harness.dwarf_types import TypeInfo, TypeLookupError
-from harness.waitgraph import (BLOCKED, CONDITION, DEVICE, LOCK, SEMAPHORE, TIMER, UNKNOWN,
+from harness.debug.dwarf_types import TypeInfo, TypeLookupError
+from oracles.model.wait_graph import (BLOCKED, CONDITION, DEVICE, LOCK, SEMAPHORE, TIMER, UNKNOWN,
                                ThreadNode, Wait, WaitGraph)
 
 ReadMemory = Callable[[int, int], bytes]

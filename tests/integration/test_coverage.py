@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import gcda
-from harness.adapters.reference import ReferenceAdapter
-from harness.coverage import CoverageCollector, totals, write_html
-from harness.runner import DATA_DIR, RunnerOptions, run_scenario
-from harness.suite import load_all, select
+from harness.course import gcda
+from harness.adapters.reference.adapter import ReferenceAdapter
+from harness.course.coverage import CoverageCollector, totals, write_html
+from harness.run.runner import DATA_DIR, RunnerOptions, run_scenario
+from harness.run.suite import load_all, select
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COV_BUILD = REPO_ROOT / "build" / "kernel-cov"

@@ -5,13 +5,13 @@ the reference kernel."""
 import pytest
 
 from harness.adapters.base import Ending
-from harness.adapters.reference import ReferenceAdapter
-from harness.boot import BootRequest, boot
-from harness.debugger import Debugger, DebuggerTimeout
-from harness.machine import Machine, MachineOptions
-from harness.probe_guest import build_probe_guest, probe_qemu_args
-from harness.symbols import SymbolTable
-from harness.typed_memory import iter_list
+from harness.adapters.reference.adapter import ReferenceAdapter
+from harness.run.boot import BootRequest, boot
+from harness.debug.debugger import Debugger, DebuggerTimeout
+from harness.machine.qemu import Machine, MachineOptions
+from harness.bench.probe_guest import build_probe_guest, probe_qemu_args
+from harness.debug.symbols import SymbolTable
+from harness.debug.typed_memory import iter_list
 
 EFER_LMA = 1 << 10
 CR0_PG = 1 << 31

@@ -14,9 +14,9 @@ import textwrap
 import pytest
 
 from harness.adapters import get_adapter
-from harness.injection import Injection
-from harness.runner import RunnerOptions, run_scenario
-from harness.scenario import load_file
+from harness.run.injection import Injection
+from harness.run.runner import RunnerOptions, run_scenario
+from harness.run.scenario import load_file
 
 pytestmark = pytest.mark.integration
 RUNS = 20

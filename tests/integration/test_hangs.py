@@ -10,11 +10,11 @@ import textwrap
 import pytest
 
 from harness.adapters import get_adapter
-from harness.mutants import build_mutant, load_catalogue
-from harness.adapters.reference import ReferenceAdapter
-from harness.runner import RunnerOptions, run_scenario
-from harness.scenario import load_file
-from harness.waitgraph import WaitGraph
+from harness.course.mutants import build_mutant, load_catalogue
+from harness.adapters.reference.adapter import ReferenceAdapter
+from harness.run.runner import RunnerOptions, run_scenario
+from harness.run.scenario import load_file
+from oracles.model.wait_graph import WaitGraph
 
 pytestmark = pytest.mark.integration
 
@@ -92,6 +92,6 @@ def _scaled(scale: float):
 @pytest.fixture(scope="module")
 def suite(built):
     from harness import config
-    from harness.runner import DATA_DIR
-    from harness.suite import load_all
+    from harness.run.runner import DATA_DIR
+    from harness.run.suite import load_all
     return {sc.name: sc for sc in load_all(config.build_dir() / "programs", DATA_DIR)}

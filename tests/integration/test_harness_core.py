@@ -5,12 +5,12 @@ adapter agrees with the hardware page tables."""
 import pytest
 
 from harness.adapters import get_adapter
-from harness.debugger import Debugger
+from harness.debug.debugger import Debugger
 from harness.errors import HarnessError
-from harness.machine import Machine, MachineOptions
-from harness.pagewalk import walk_page_tables
-from harness.program_image import load_program
-from harness.state_capture import DebuggerMemory, capture_state
+from harness.machine.qemu import Machine, MachineOptions
+from harness.x86.pagewalk import walk_page_tables
+from harness.debug.program_image import load_program
+from harness.run.capture import DebuggerMemory, capture_state
 
 pytestmark = pytest.mark.integration
 

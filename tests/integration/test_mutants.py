@@ -13,10 +13,10 @@ import re
 import pytest
 
 from harness import config
-from harness.adapters.reference import ReferenceAdapter
-from harness.mutants import KERNEL_SRC, build_mutant, check_switches, load_catalogue
-from harness.runner import DATA_DIR, RunnerOptions, run_scenario
-from harness.suite import load_all
+from harness.adapters.reference.adapter import ReferenceAdapter
+from harness.course.mutants import KERNEL_SRC, build_mutant, check_switches, load_catalogue
+from harness.run.runner import DATA_DIR, RunnerOptions, run_scenario
+from harness.run.suite import load_all
 
 pytestmark = pytest.mark.integration
 

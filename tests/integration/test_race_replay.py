@@ -13,12 +13,12 @@ within budget.)"""
 import pytest
 
 from harness import config
-from harness.adapters.reference import ReferenceAdapter
-from harness.explore import explore, replay
-from harness.mutants import build_mutant, load_catalogue
-from harness.runner import DATA_DIR, RunnerOptions
-from harness.schedule import load_schedule
-from harness.suite import load_all
+from harness.adapters.reference.adapter import ReferenceAdapter
+from harness.run.explore import explore, replay
+from harness.course.mutants import build_mutant, load_catalogue
+from harness.run.runner import DATA_DIR, RunnerOptions
+from harness.run.schedule import load_schedule
+from harness.run.suite import load_all
 from tests.conftest import hang_guard_timeouts
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -7,9 +7,9 @@ import textwrap
 import pytest
 
 from harness.adapters import get_adapter
-from harness.runner import RunnerOptions
-from harness.scenario import load_file
-from harness.suite import run_suite
+from harness.run.runner import RunnerOptions
+from harness.run.scenario import load_file
+from harness.run.suite import run_suite
 from reports import write_report
 from tests.integration.test_report_browser import CHROMIUM, SCREENSHOTS, chromium, dom_text, png_size
 

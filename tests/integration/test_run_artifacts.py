@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import artifacts, fsimage
+from harness.adapters.reference import fsimage
+from harness.machine import artifacts
 from harness.adapters import get_adapter
-from harness.runner import RunnerOptions, run_scenario
-from harness.scenario import load_file
+from harness.run.runner import RunnerOptions, run_scenario
+from harness.run.scenario import load_file
 
 pytestmark = pytest.mark.integration
 

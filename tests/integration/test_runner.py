@@ -8,10 +8,10 @@ import pytest
 
 from harness.adapters import get_adapter
 from harness.config import env_timeout_scale
-from harness.program_image import load_program
-from harness.runner import RunnerOptions, run_scenario
-from harness.scenario import load_file
-from harness.snapshot import PTE_NX, PTE_U, PTE_W, PageTableSnapshot
+from harness.debug.program_image import load_program
+from harness.run.runner import RunnerOptions, run_scenario
+from harness.run.scenario import load_file
+from oracles.model.page_tables import PTE_NX, PTE_U, PTE_W, PageTableSnapshot
 
 pytestmark = pytest.mark.integration
 

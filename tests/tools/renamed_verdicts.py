@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.results import RunResult
+from harness.results.model import RunResult
 
 REPO = Path(__file__).resolve().parents[2]
 SPT_SCENARIOS = ("lazy-*", "ro-data-*", "evict-anon", "stk-evict", "swap-anon", "swap-iter",

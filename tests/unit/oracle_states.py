@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from harness.snapshot import PTE_P, PTE_U, PTE_W, PageMapping, make_snapshot
-from oracles.state import (ANON, FILE, UNINIT, MachineState, PoolState,
+from oracles.model.page_tables import PTE_P, PTE_U, PTE_W, PageMapping, make_snapshot
+from oracles.model.machine_state import (ANON, FILE, UNINIT, MachineState, PoolState,
                            ProcessState, SptPage)
 
 CODE, DATA, STACK = 0x400000, 0x401000, 0x4747F000

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
-from harness.adapters.pintos_inspect import KERN_BASE, THREAD_MAGIC
-from harness.dwarf_types import DwarfTypes
-from harness.rsp import RspMemoryError
-from harness.snapshot import PTE_P, PTE_U, PTE_W, PageMapping, make_snapshot
+from harness.adapters.pintos_kaist.inspector import KERN_BASE, THREAD_MAGIC
+from harness.debug.dwarf_types import DwarfTypes
+from harness.debug.rsp import RspMemoryError
+from oracles.model.page_tables import PTE_P, PTE_U, PTE_W, PageMapping, make_snapshot
 
 PAGE = 4096
 SOURCE = r"""

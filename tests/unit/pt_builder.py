@@ -10,8 +10,8 @@ from __future__ import annotations
 import statistics
 import time
 
-from harness.pagewalk import SparsePhysicalMemory, walk_page_tables
-from harness.snapshot import PAGE_1G, PAGE_2M, PAGE_4K, PTE_P, PTE_PS, PTE_U, PTE_W
+from harness.x86.pagewalk import SparsePhysicalMemory, walk_page_tables
+from oracles.model.page_tables import PAGE_1G, PAGE_2M, PAGE_4K, PTE_P, PTE_PS, PTE_U, PTE_W
 
 URW = PTE_P | PTE_W | PTE_U
 ADDR_MASK = 0x000FFFFFFFFFF000

@@ -13,12 +13,12 @@ import dataclasses
 from pathlib import Path
 from typing import Optional
 
-from harness.disasm import disassemble_around
-from harness.results import (CheckpointRecord, FaultRecord, InjectionRecord,
+from harness.x86.disasm import disassemble_around
+from harness.results.model import (CheckpointRecord, FaultRecord, InjectionRecord,
                              RunResult, ScenarioResult, Verdict)
-from harness.snapshot import PTE_A, PTE_D, PTE_NX, PTE_P, PTE_U, PTE_W, PageMapping, make_snapshot
+from oracles.model.page_tables import PTE_A, PTE_D, PTE_NX, PTE_P, PTE_U, PTE_W, PageMapping, make_snapshot
 from oracles.invariants import check_invariants
-from oracles.state import (ANON, FILE, UNINIT, MachineState, PoolState, ProcessState,
+from oracles.model.machine_state import (ANON, FILE, UNINIT, MachineState, PoolState, ProcessState,
                            SptPage, Violation)
 
 PAGE = 4096

@@ -7,8 +7,8 @@ from __future__ import annotations
 import gzip
 import os
 
-from harness import artifacts
-from harness.machine import Machine, MachineOptions
+from harness.machine import artifacts
+from harness.machine.qemu import Machine, MachineOptions
 
 MIB = 1 << 20
 

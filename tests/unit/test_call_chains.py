@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.adapters.pintos_kaist import PintosKaistAdapter
+from harness.adapters.pintos_kaist.adapter import PintosKaistAdapter
 from harness.adapters.thread_report import entry_return, walk_frame_pointers
-from harness.symbols import CallChain, SymbolTable, checked_chain, format_call_chain
+from harness.debug.symbols import CallChain, SymbolTable, checked_chain, format_call_chain
 
 TEXT_BASE = 0x8004200000
 CODE_S = r"""

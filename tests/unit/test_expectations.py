@@ -7,7 +7,7 @@ import pytest
 
 from oracles.cksum import cksum
 from oracles.expectations import CHECKS, CheckContext, run_check
-from oracles.state import PoolState
+from oracles.model.machine_state import PoolState
 from tests.unit.oracle_states import (CODE, DATA, STACK, good_process, mapping, replace_spt,
                                       state, with_maps, RW)
 

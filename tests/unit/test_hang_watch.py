@@ -4,13 +4,13 @@ GDB stub (the real QEMU is in tests/integration/test_hangs.py)."""
 
 import pytest
 
-from harness import hang_watch
-from harness.debugger import Debugger
-from harness.guest_clock import INSTRUCTIONS_PER_TICK, ClockSample
-from harness.hang_watch import (DEADLOCK, GUEST_TIME, NO_PROGRESS, WALL_TIME, GuestHang,
+from harness.run import hang_watch
+from harness.debug.debugger import Debugger
+from harness.machine.guest_clock import INSTRUCTIONS_PER_TICK, ClockSample
+from harness.run.hang_watch import (DEADLOCK, GUEST_TIME, NO_PROGRESS, WALL_TIME, GuestHang,
                                 HangRules, HangWatch)
-from harness.rsp import RspClient
-from harness.waitgraph import LOCK, ThreadNode, Wait, WaitGraph
+from harness.debug.rsp import RspClient
+from oracles.model.wait_graph import LOCK, ThreadNode, Wait, WaitGraph
 from tests.unit.fake_gdb_stub import FakeStub
 
 

@@ -14,8 +14,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness import interrupt
-from harness.results import RunResult, ScenarioResult, Verdict
-from harness.runner import RunnerOptions
+from harness.results.model import RunResult, ScenarioResult, Verdict
+from harness.run.runner import RunnerOptions
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def fake_run_scenario(stop_at: int, calls: list):
     """A run_scenario that passes, and sends SIGINT to this process while
     running its STOP_AT-th scenario (which then ends cut short, as a real
     one whose machine was killed does)."""
-    from harness.runner import not_run_result
+    from harness.run.runner import not_run_result
 
     def run(adapter, sc, opts):
         if interrupt.stop_requested():
@@ -85,7 +85,7 @@ class Adapter:
 
 
 def test_a_stopped_suite_returns_a_partial_run(handler, monkeypatch):
-    from harness import suite
+    from harness.run import suite
     calls: list = []
     monkeypatch.setattr(suite, "run_scenario", fake_run_scenario(3, calls))
     monkeypatch.setattr(suite, "host_info", lambda opts: {})
@@ -143,7 +143,7 @@ def test_the_cli_exits_128_plus_the_signal(monkeypatch, capsys, catches):
     """Whether the command catches the stop to write what it has (and
     returns 0) or lets it unwind, the exit code is 128 + the signal."""
     import types
-    from harness import cli
+    from harness.cli import main as cli
 
     def command(args):
         try:

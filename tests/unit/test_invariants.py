@@ -5,9 +5,9 @@ import dataclasses
 
 import pytest
 
-from harness.snapshot import make_snapshot
+from oracles.model.page_tables import make_snapshot
 from oracles.invariants import INVARIANTS, check_invariants
-from oracles.state import ANON, FAIL, NOT_JUDGED, UNKNOWN, PoolState, SptPage, by_outcome
+from oracles.model.machine_state import ANON, FAIL, NOT_JUDGED, UNKNOWN, PoolState, SptPage, by_outcome
 from tests.unit.oracle_states import (CODE, DATA, RO, RW, STACK, good_process,
                                       mapping, process, replace_spt, state, with_maps)
 

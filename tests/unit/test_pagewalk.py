@@ -3,10 +3,10 @@ import json
 
 import pytest
 
-from harness.pagewalk import (BytesPhysicalMemory, PhysicalMemory,
+from harness.x86.pagewalk import (BytesPhysicalMemory, PhysicalMemory,
                               PhysicalMemoryError, SparsePhysicalMemory,
                               translate, walk_page_tables)
-from harness.snapshot import (PAGE_1G, PAGE_2M, PAGE_4K, PTE_A, PTE_D, PTE_NX,
+from oracles.model.page_tables import (PAGE_1G, PAGE_2M, PAGE_4K, PTE_A, PTE_D, PTE_NX,
                               PTE_P, PTE_PS, PTE_U, PTE_W, Anomaly,
                               PageMapping, PageTableSnapshot, diff_snapshots,
                               format_flags, parse_flags)

@@ -11,9 +11,9 @@ import re
 
 import pytest
 
-from harness.adapters.pintos_discovery import SptDiscovery
-from harness.adapters.pintos_inspect import KERN_BASE
-from harness.adapters.pintos_spt import discover_layout
+from harness.adapters.pintos_kaist.discovery import SptDiscovery
+from harness.adapters.pintos_kaist.inspector import KERN_BASE
+from harness.adapters.pintos_kaist.spt import discover_layout
 from tests.unit.pintos_guest import (PAGE, PROCESS_PAGES, STACK_PAGE, FakeImage, Guest,
                                      build_process, compile_layouts, dwarf, names_of, walk)
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from harness import runner
-from harness.cli_compare import MakeCheck, comparison_table, select_tests
+from harness.run import runner
+from harness.course.compare import MakeCheck, comparison_table, select_tests
 from harness.errors import KernelBuildError, QemuDiedError
-from harness.results import ScenarioResult, Verdict
+from harness.results.model import ScenarioResult, Verdict
 
 
 def _scenario(name="mmap-read", tags=("pintos", "tests/vm/mmap-read")):

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.adapters.pintos_inspect import KERN_BASE, PintosInspector
-from harness.adapters.pintos_spt import (SptNotRecognised, SptReadError, discover_layout,
+from harness.adapters.pintos_kaist.inspector import KERN_BASE, PintosInspector
+from harness.adapters.pintos_kaist.spt import (SptNotRecognised, SptReadError, discover_layout,
                                          read_pages)
-from harness.state_capture import ProcessInfo
+from harness.run.capture import ProcessInfo
 from tests.unit.pintos_guest import (PAGE, THREAD_MAGIC, FakeImage, FakeMemory, Guest,
                                      build_process, compile_layouts, dwarf)
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.results import RunResult, Verdict
+from harness.results.model import RunResult, Verdict
 from reports import render_report, write_junit, write_report
 from reports.addrspace import regions
-from reports.merge import MergeError, merge_files, merge_runs
-from reports.pagestate import page_rows, page_state
+from harness.results.merge import MergeError, merge_files, merge_runs
+from reports.pages_view import page_rows, page_state
 from reports.summary_view import area_summaries
 from tests.unit import report_fixtures as fx
 
@@ -463,7 +463,7 @@ def test_wrong_code_output_difference_and_missed_checkpoints_are_failed_checks(r
     """A wrong code page found while running comes first among the failed
     checks, with the bytes; an exact-mode output difference and each missed
     checkpoint get a card too (before, only the reason line had them)."""
-    from harness.results import ScenarioResult, Verdict
+    from harness.results.model import ScenarioResult, Verdict
     from reports.text import failure_lines
     sc = ScenarioResult("fork-code", "fork", Verdict.FAIL, 1.0, reason="see below",
                         exit_status=1, expected_exit_status=0,
@@ -528,7 +528,7 @@ def test_text_summary_counts_each_roles_outcome(run):
 
 
 def test_a_deadlock_hang_shows_its_wait_graph_with_the_cycle_marked(run, tmp_path):
-    from harness.waitgraph import LOCK, ThreadNode, Wait, WaitGraph
+    from oracles.model.wait_graph import LOCK, ThreadNode, Wait, WaitGraph
     graph = WaitGraph([ThreadNode(5, "swap-kid", "blocked", wait=Wait(LOCK, "`frame_lock`", 1, 6),
                                   where="sema_down < lock_acquire"),
                        ThreadNode(6, "child", "blocked", wait=Wait(LOCK, "`filesys_lock`", 2, 5)),

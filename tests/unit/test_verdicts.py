@@ -9,13 +9,13 @@ import json
 import pytest
 
 from harness.adapters.base import BootOutcome, Ending, find_exits
-from harness.adapters.reference import ReferenceAdapter
-from harness.checkpoints import CheckpointSession
-from harness.cli import parse_args
-from harness.results import CheckpointRecord, RunResult, ScenarioResult, Verdict
-from harness.runner import _judge
-from harness.suite import load_all, summary_table
-from oracles.state import Violation, unknown
+from harness.adapters.reference.adapter import ReferenceAdapter
+from harness.run.checkpoints import CheckpointSession
+from harness.cli.main import parse_args
+from harness.results.model import CheckpointRecord, RunResult, ScenarioResult, Verdict
+from harness.run.runner import _judge
+from harness.run.suite import load_all, summary_table
+from oracles.model.machine_state import Violation, unknown
 from reports import write_report
 from reports.autograder import autograder_results
 from reports.junit import junit_tree

@@ -5,7 +5,7 @@ in miniature compiled with gcc -g (tests/unit/wait_guest.py)."""
 import pytest
 
 from harness.adapters.wait_objects import WaitResolver, list_head_of
-from harness.waitgraph import (CONDITION, DEVICE, LOCK, SEMAPHORE, TIMER, UNKNOWN, ThreadNode,
+from oracles.model.wait_graph import (CONDITION, DEVICE, LOCK, SEMAPHORE, TIMER, UNKNOWN, ThreadNode,
                                Wait, WaitGraph)
 from tests.unit.wait_guest import WaitGuest, compile_kernel
 

@@ -5,7 +5,7 @@ program of the scenario has those bytes there."""
 
 from types import SimpleNamespace
 
-from harness.checkpoints import CheckpointSession
+from harness.run.checkpoints import CheckpointSession
 
 CHECKPOINT = bytes.fromhex("90c3662e0f1f840000000000662e0f1f")  # nop; ret; padding
 

@@ -1,0 +1,1 @@
+"""Course tooling: kernel coverage, seeded-bug mutants, grading points, comparison with a tree's make check."""

@@ -1,0 +1,1 @@
+"""Running scenarios: scenario files, boot, the runner and its checkpoints, state capture, hang watch, injection, schedules, suites."""

@@ -1,0 +1,168 @@
+"""Boot a kernel, run one or more programs, wait for power-off: the library
+behind `./vmcheck boot`, also used by tests and benchmarks.
+
+    result = boot(get_adapter("reference"),
+                  BootRequest(runs=[["hello"]]), MachineOptions())
+    result.outcome.status_of("hello")   # -> 0
+
+A kernel panic, a triple fault or a missing exit line is a *result*
+(result.outcome); errors of the harness or QEMU raise HarnessError, a
+timeout raises MachineTimeout, bad input raises UsageError.
+
+The timeout is in guest seconds under -icount (TCG's default), with a
+wall-clock safety net, and a run with no console output for a long
+stretch of guest time ends too (harness/hang_watch.py, without deadlock
+looks: `boot` attaches no debugger); without -icount it is wall time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from harness import config
+from harness.adapters.base import BootOutcome, Disks, Ending, KernelAdapter
+from harness.errors import BootError, MachineError, MachineTimeout, QemuDiedError, UsageError
+from harness.machine.guest_clock import GuestClock
+from harness.run.hang_watch import GuestHang, HangRules, HangWatch
+from harness.machine.qemu import Machine, MachineOptions
+
+
+@dataclass
+class BootRequest:
+    """What to boot. RUNS are [program, args...] lists run one after another
+    in the same boot; each program is looked up by adapter.find_program and
+    put in the file system under its base name, as are EXTRA_PROGRAMS (e.g.
+    exec targets). FILES are extra files (name -> contents)."""
+
+    runs: list[list[str]]
+    extra_programs: list[str] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    mem_mb: int = config.DEFAULT_MEM_MB
+    swap_mb: int = 0
+    user_page_limit: int | None = None
+    timeout: float = config.DEFAULT_RUN_TIMEOUT_S  # to power-off: guest s under -icount
+    read_back: list[str] = field(default_factory=list)  # fs files to return after the run
+
+
+@dataclass
+class BootResult:
+    outcome: BootOutcome
+    console: str
+    run_dir: Path          # removed after the run unless kept
+    kept: bool
+    disks: Disks           # valid only if kept
+    files: dict[str, bytes]  # request.read_back -> contents after the run
+    seconds: float         # QEMU start to exit, wall clock
+
+    @property
+    def clean(self) -> bool:
+        """The kernel powered off by itself (no panic, no reset)."""
+        return self.outcome.ending is Ending.POWEROFF
+
+
+def collect_programs(adapter: KernelAdapter, request: BootRequest) -> dict[str, Path]:
+    """Image name -> host file for every program the request needs."""
+    programs: dict[str, Path] = {}
+    for name_or_path in [run[0] for run in request.runs] + request.extra_programs:
+        path = adapter.find_program(name_or_path)
+        if programs.get(path.name, path) != path:
+            raise UsageError(f"two different programs are named {path.name!r}: "
+                             f"{programs[path.name]} and {path}")
+        programs[path.name] = path
+    return programs
+
+
+def boot(adapter: KernelAdapter, request: BootRequest, options: MachineOptions,
+         on_started: Callable[[Machine], None] | None = None) -> BootResult:
+    """Boots ADAPTER's kernel with REQUEST and waits for the power-off.
+    ON_STARTED(machine) runs once QEMU answers (e.g. to resume a paused
+    machine after arming breakpoints). The run directory is kept if
+    options.keep, or if the run did not end in a clean power-off and
+    options.keep_on_error."""
+    adapter.check_built()
+    # Always start paused and resume once QMP answers: a fast program could
+    # otherwise power off before the start-up handshake and look like a
+    # QEMU that died at start.
+    resume = not options.paused
+    options = dataclasses.replace(options, paused=True)
+    programs = collect_programs(adapter, request)
+    runs = [[Path(run[0]).name, *run[1:]] for run in request.runs]
+    cmdline = adapter.kernel_cmdline(runs, request.user_page_limit)
+    with Machine(options) as machine:
+        disks = adapter.make_disks(machine.run_dir, programs, request.files, request.swap_mb)
+        machine.start(adapter.qemu_args(disks, cmdline, request.mem_mb))
+        if resume:
+            machine.resume()
+        if on_started is not None:
+            on_started(machine)
+        status = _wait_power_off(machine, adapter, request.timeout, _awaited(runs))
+        seconds = time.monotonic() - machine.start_time
+        console = machine.console.text()
+        outcome = adapter.parse_exit(console, status)
+        if outcome.ending is Ending.QEMU_ERROR:
+            machine.failed = True
+            raise QemuDiedError(status, machine.stderr_text(), machine.console.tail(),
+                                machine.console_log)
+        machine.failed = outcome.ending is not Ending.POWEROFF
+        files = {name: adapter.read_fs_file(disks, name) for name in request.read_back}
+    return BootResult(outcome=outcome, console=console, run_dir=machine.run_dir,
+                      kept=machine.kept, disks=disks, files=files, seconds=seconds)
+
+
+class BootHang(MachineTimeout):
+    """The boot did not power off in time; the summary says which clock ran out."""
+
+    def __init__(self, reason: str, console_tail, log_path):
+        MachineError.__init__(self, f"timed out: {reason}", console_tail, log_path)
+        self.awaited, self.seconds = reason, None
+
+
+def _wait_power_off(machine: Machine, adapter: KernelAdapter, timeout: float,
+                    awaited: str) -> int:
+    """QEMU's exit status once the kernel powers off, judged by HangRules
+    (guest seconds under -icount); BootHang if the run hangs, MachineTimeout
+    without a guest clock (no -icount, or no tick counter in the kernel)."""
+    options = machine.options
+    rules = HangRules(timeout, machine.timeouts.scale,
+                      guest_clock=options.icount and options.accel == "tcg")
+    clock = GuestClock.for_kernel(machine.qmp, adapter.kernel_symbols()) \
+        if rules.guest_clock else None
+    if clock is None:
+        return machine.wait_exit(timeout, awaited)
+    watch = HangWatch(rules, clock, lambda: machine.console.length,
+                      started=machine.start_time)
+    while True:
+        status = machine.exit_status(watch.interval)
+        if status is not None:
+            return status
+        if watch.poll():
+            machine.failed = True
+            try:
+                watch.inspect(None)
+            except GuestHang as hang:
+                raise BootHang(hang.reason, machine.console.tail(), machine.console_log) \
+                    from None
+
+
+def wait_booted(machine: Machine, adapter: KernelAdapter, timeout: float):
+    """Waits (TIMEOUT, scaled) for the adapter's boot marker and returns its
+    match. BootError if QEMU exited without printing it (the kernel died
+    while booting), MachineTimeout if it did not come in time."""
+    match = machine.wait_for_console(adapter.boot_marker, timeout,
+                                     awaited=f"the {adapter.name} kernel to finish booting")
+    if match is None:
+        machine.failed = True
+        status = machine.wait_exit(machine.timeouts.kill_wait, "QEMU to exit after its console closed")
+        raise BootError(f"the {adapter.name} kernel did not boot: QEMU exited with status "
+                        f"{status} before the console showed {adapter.boot_marker!r}",
+                        machine.console.tail(), machine.console_log)
+    return match
+
+
+def _awaited(runs: list[list[str]]) -> str:
+    shown = "; ".join(" ".join(run) for run in runs)
+    return f"the kernel to power off after running `{shown}`"

@@ -1,0 +1,108 @@
+"""Capturing a MachineState (oracles/state.py) at a stop.
+
+A KernelInspector (one per adapter) reads the kernel's own structures:
+the processes and their page-table roots, each SPT, the pools. This module
+does the kernel-independent part: walking every process's page tables
+through physical memory and assembling the state the oracles check.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from typing import Optional
+
+from harness.x86.pagewalk import walk_page_tables
+from oracles.model.machine_state import MachineState, PoolState, ProcessState
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessInfo:
+    pid: int
+    name: str
+    pml4_phys: int       # physical address of the page-table root
+    current: bool        # the thread that is running now
+
+
+class KernelInspector(ABC):
+    """Reads one kernel family's structures through a stopped debugger."""
+
+    @abstractmethod
+    def processes(self) -> list[ProcessInfo]:
+        """Every user process (with an address space)."""
+
+    @abstractmethod
+    def spt(self, proc: ProcessInfo) -> tuple[Optional[dict], Optional[str]]:
+        """(va -> SptPage, None) or (None, why the SPT cannot be read)."""
+
+    @abstractmethod
+    def pools(self) -> PoolState:
+        """User-frame pool and swap usage."""
+
+    @abstractmethod
+    def current_thread_name(self) -> str:
+        """Name of the running thread (cheap: read at injection points)."""
+
+    def observe(self, checkpoint: int, walks: dict, programs: dict, stack_top: int) -> None:
+        """Called at each checkpoint before spt(), after processes(): WALKS
+        pid -> PageTableSnapshot, PROGRAMS name -> ProgramImage. An adapter
+        that identifies its kernel's structures from what the kernel does
+        learns from them here. Default: nothing."""
+
+    def layout_notes(self) -> list[str]:
+        """How the adapter reads this kernel's structures (which member
+        plays which role, and how that was found). Default: nothing to say."""
+        return []
+
+    def thread_report(self) -> list[str]:
+        """One line per thread: name, tid, status and where it is (kernel
+        functions, innermost first), for HANG verdicts. Empty if the
+        kernel family cannot tell."""
+        return []
+
+    def wait_graph(self):
+        """What each thread waits on (harness/waitgraph.py's WaitGraph), for
+        deadlock verdicts; None if the kernel family cannot tell."""
+        return None
+
+
+class DebuggerMemory:
+    """harness.pagewalk.PhysicalMemory over a stopped debugger."""
+
+    def __init__(self, debugger, ram_size: int):
+        self.debugger = debugger
+        self.ram_size = ram_size
+
+    def read_phys(self, addr: int, length: int) -> bytes:
+        return self.debugger.read_phys(addr, length)
+
+
+def capture_state(inspector: KernelInspector, debugger, ram_size: int, checkpoint: int,
+                  programs: dict, stack_top: int = 0x47480000) -> MachineState:
+    """The state at this stop: every process's page tables and SPT, the
+    pools, and a reader of the current process's memory. PROGRAMS maps
+    process names to ProgramImage (for code ranges; unknown names get
+    None). Only the running process is settled: the caller stopped it at
+    a moment its program defines (a checkpoint); the others may be
+    anywhere in the kernel."""
+    mem = DebuggerMemory(debugger, ram_size)
+    infos = inspector.processes()
+    with debugger.physical_memory():                           # one mode switch
+        walks = {info.pid: walk_page_tables(mem, info.pml4_phys) for info in infos}
+    inspector.observe(checkpoint, walks, programs, stack_top)  # virtual reads from here
+    spts = {info.pid: inspector.spt(info) for info in infos}
+    pools = inspector.pools()
+    procs, current = {}, None
+    for info in infos:
+        spt, why = spts[info.pid]
+        image = programs.get(info.name)
+        procs[info.pid] = ProcessState(
+            pid=info.pid, name=info.name, pages=walks[info.pid], spt=spt, spt_unreadable=why,
+            code_ranges=image.code_ranges if image is not None else None, stack_top=stack_top,
+            settled=info.current)
+        if info.current:
+            current = info.pid
+    if current is None:
+        raise LookupError("the running thread is not a user process")
+    return MachineState(checkpoint=checkpoint, current=current, processes=procs,
+                        pools=pools, read_user=debugger.read_virt)
