@@ -5,7 +5,7 @@ environment variable (named below), then the default here.
   VMCHECK_QEMU            QEMU binary (default qemu-system-x86_64 on PATH)
   VMCHECK_BUILD_DIR       build output of `make` (default REPO/build)
   VMCHECK_TIMEOUT_SCALE   multiplies every wall-clock timeout (default 1.0; not the
-                          guest-time limits of harness/hang_watch.py)
+                          guest-time limits of harness/run/hang_watch.py)
 """
 
 from __future__ import annotations

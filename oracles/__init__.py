@@ -1,4 +1,4 @@
-"""Oracles: checks over a snapshot of machine state (oracles/state.py).
+"""Oracles: checks over a snapshot of machine state (oracles/model/machine_state.py).
 
 invariants.py  -- properties every correct paging implementation keeps at
                   every checkpoint (turned off per scenario with a reason).

@@ -3,7 +3,7 @@
 A check is declared in a scenario file as a table with `check = "NAME"`
 and the parameters of CHECKS[NAME].params (validated when the file is
 loaded). At run time it gets a CheckContext and returns Violations.
-Addresses are expressions over the program's ELF symbols (harness.schema).
+Addresses are expressions over the program's ELF symbols (oracles.schema).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A Field says what type a value must have and what else must hold;
 `validate_table` checks one TOML table against a dict of Fields and
 raises SchemaError with the key path of the first mistake. Callers turn
-the path into "file:line: ..." with harness.toml_lines.
+the path into "file:line: ..." with harness.run.toml_lines.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What a HANG's card shows: which rule ended the run (guest time, wall
 time, deadlock, no progress), both clocks, and the wait-for graph as a
-table (harness/waitgraph.py): each thread, what it waits on, who holds it
+table (oracles/model/wait_graph.py): each thread, what it waits on, who holds it
 or is expected to signal it, and whether it is on the wait cycle."""
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 dict) with the SPT entries of one CheckpointRecord, gives each 4 KiB page a
 display state (present writable / read-only / copy-on-write, swapped out,
 file-backed or lazy and not loaded...) and marks what changed since the
-previous checkpoint of the same process (harness.snapshot.diff_snapshots
+previous checkpoint of the same process (oracles.model.page_tables.diff_snapshots
 for the PTEs, a field comparison for the SPT).
 """
 

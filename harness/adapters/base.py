@@ -1,7 +1,7 @@
 """What the harness needs to know about one kernel family (KernelAdapter),
 and the kernel-independent shapes it answers with (Disks, BootOutcome).
 
-The machine layer (harness/machine.py) knows QEMU; an adapter knows how a
+The machine layer (harness/machine/qemu.py) knows QEMU; an adapter knows how a
 kernel is built, how it boots a program (disks, command line, QEMU
 arguments) and how to read the end of a run from its console and QEMU's
 exit status. Debugger-side knowledge (symbols, SPT layout, injection
@@ -137,7 +137,7 @@ class KernelAdapter(ABC):
 
     name: str = "?"
     # Regex (MULTILINE) of the console line the kernel prints once it is
-    # ready to run programs; see harness.boot.wait_booted.
+    # ready to run programs; see harness.run.boot.wait_booted.
     boot_marker: str = ""
 
     @classmethod
@@ -225,10 +225,10 @@ class KernelAdapter(ABC):
 
     @abstractmethod
     def inspector(self, debugger, symbols):
-        """A harness.state_capture.KernelInspector for a stopped guest."""
+        """A harness.run.capture.KernelInspector for a stopped guest."""
 
     def injection_symbol(self, point: str) -> str:
-        """The kernel symbol for abstract injection POINT (harness/injection.py):
+        """The kernel symbol for abstract injection POINT (harness/run/injection.py):
         a function whose entry the harness breaks on and whose return value
         it may force. UsageError if the kernel has no such point."""
         raise UsageError(f"the {self.name} kernel has no injection point {point!r}")
@@ -246,7 +246,7 @@ class KernelAdapter(ABC):
     def with_call_stack(self, panic_line: str | None, console: str) -> str | None:
         """PANIC_LINE followed by the "Call stack:" printed after it in
         CONSOLE, symbolised and checked like every call chain
-        (harness.symbols.format_call_chain); raw addresses when the kernel's
+        (harness.debug.symbols.format_call_chain); raw addresses when the kernel's
         symbols cannot be read."""
         match = CALL_STACK.search(console, console.find(panic_line)) if panic_line else None
         if match is None:

@@ -5,7 +5,7 @@ the program's fail()):
     page-parallel (tid 3, running): user mode at 0x401a2c
 
 A kernel call chain is read through frame pointers (saved rbp, return
-address above it) and printed by harness.symbols.format_call_chain: the
+address above it) and printed by harness.debug.symbols.format_call_chain: the
 first address is where the thread is, each caller is named at its call
 instruction, and the walk stops, saying why, at the first frame pointer
 outside the thread's kernel stack or not above the previous one, or at

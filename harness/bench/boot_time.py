@@ -156,7 +156,7 @@ def run_benchmark(program: str, runs: int, options: MachineOptions) -> tuple[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m harness.bench",
+    parser = argparse.ArgumentParser(prog="python3 -m harness.bench.boot_time",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10, help="runs per measure (default: 10)")
     parser.add_argument("--program", default="hello", help="program to boot (default: hello)")

@@ -1,13 +1,13 @@
 """Benchmark: breakpoint round trips per second, direct remote protocol
-(harness/rsp.py, harness/debugger.py) versus GDB's embedded Python.
+(harness/debug/rsp.py, harness/debug/debugger.py) versus GDB's embedded Python.
 
-Every method boots the probe guest (harness/probe_guest.py) in a fresh,
+Every method boots the probe guest (harness/bench/probe_guest.py) in a fresh,
 paused QEMU, attaches in long mode, breaks at probe_tick (called in a tight
 loop), takes one warm-up hit and then times HITS more. A hit is a full round
 trip: the guest stops, the client learns it, steps over the breakpoint and
 resumes.
 
-    /usr/bin/python3 -m harness.bench_debugger [--hits 999] [--repeat 3] [--no-icount]
+    /usr/bin/python3 -m harness.bench.debugger [--hits 999] [--repeat 3] [--no-icount]
 """
 
 import argparse

@@ -1,8 +1,8 @@
-"""Benchmarks of hang judging (harness/hang_watch.py, docs/pintos-kaist.md,
+"""Benchmarks of hang judging (harness/run/hang_watch.py, docs/pintos-kaist.md,
 "Hangs").
 
-    /usr/bin/python3 -m harness.bench_hangs clock       # cost of one guest-clock read
-    /usr/bin/python3 -m harness.bench_hangs deadlocks [--times 10] [--burners 2]
+    /usr/bin/python3 -m harness.bench.hangs clock       # cost of one guest-clock read
+    /usr/bin/python3 -m harness.bench.hangs deadlocks [--times 10] [--burners 2]
 
 `clock`: the reference kernel runs `spin`; times HMP `x` of `ticks` and
 QMP `query-replay` while it runs, and, for comparison, a GDB interrupt +

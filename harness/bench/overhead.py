@@ -8,7 +8,7 @@
   3. breakpoint round trips per second (the debugger's run_until loop)
   4. ready-to-run state: cold boot vs loadvm of a snapshot taken there
 
-    /usr/bin/python3 -m harness.bench_harness [--runs N]
+    /usr/bin/python3 -m harness.bench.overhead [--runs N]
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ long mode, calls one function in a tight loop and has DWARF types, without
 depending on the reference kernel. This module writes the sources into a
 directory, builds them with gcc/ld (multiboot ELF64 with debug info, plus the
 32-bit copy QEMU's -kernel loader accepts); probe_qemu_args() gives the
-arguments to boot it with harness.machine.Machine.
+arguments to boot it with harness.machine.qemu.Machine.
 
 Guest symbols the callers rely on:
   long_mode_entry  first 64-bit instruction (identity-mapped, 1 GiB of 2 MiB pages)
@@ -208,6 +208,6 @@ def build_probe_guest(out_dir: Path) -> ProbeGuest:
 
 
 def probe_qemu_args(guest: ProbeGuest) -> list:
-    """Guest arguments for harness.machine.Machine.start() to boot GUEST."""
+    """Guest arguments for harness.machine.qemu.Machine.start() to boot GUEST."""
     return ["-M", "pc", "-bios", str(QBOOT), "-m", "20", "-kernel", str(guest.elf32),
             "-nic", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]

@@ -1,11 +1,11 @@
 """Benchmark and soak of the vm conformance programs
 (scenarios/programs/vm/MANIFEST.toml) on the reference kernel.
 
-    python3 -m harness.bench_vm bench [--runs 5] [--user-pages N] [PROGRAM...]
+    python3 -m harness.bench.vm_programs bench [--runs 5] [--user-pages N] [PROGRAM...]
         wall time (median of RUNS boots, deterministic -icount), and the
         kernel's page-fault and eviction counts (read over the GDB stub at
         power-off); default programs: swap-anon swap-iter page-merge-par
-    python3 -m harness.bench_vm soak [--runs 10] [--user-pages N] [PROGRAM...]
+    python3 -m harness.bench.vm_programs soak [--runs 10] [--user-pages N] [PROGRAM...]
         RUNS boots of each program without -icount (the interleaving of
         processes differs between runs), each judged in full; default
         programs: page-merge-par page-merge-mm swap-fork
@@ -297,7 +297,7 @@ def soak(specs: list, runs: int, data: dict, adapter: KernelAdapter,
 
 
 def main(argv: Optional[list] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m harness.bench_vm",
+    parser = argparse.ArgumentParser(prog="python3 -m harness.bench.vm_programs",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("mode", choices=("bench", "soak"))
     parser.add_argument("programs", nargs="*", help="manifest test names (default: see above)")

@@ -4,11 +4,11 @@
                     [--markdown FILE] [--allow-partial]
 
 Each CI matrix job runs `./vmcheck run --shard K/N --report out-K`; the
-final job merges their results.json files (reports/merge.py refuses
+final job merges their results.json files (harness/results/merge.py refuses
 results of different kernels, a shard given twice, shards of different
 splits and, unless --allow-partial, a missing shard) and writes the HTML,
 JUnit and JSON report of the whole suite. --points weighs scenarios
-(harness/points.py); --markdown appends a summary table to FILE (GitHub's
+(harness/course/points.py); --markdown appends a summary table to FILE (GitHub's
 $GITHUB_STEP_SUMMARY). Exit status: 0 if every scenario passed, 1 if one
 failed, 2 if the results cannot be merged.
 """

@@ -1,6 +1,6 @@
 """The .gcda format of GCC 12 (gcov data files), read, merged and written.
 
-Kernel coverage (harness/coverage.py) gets one set of .gcda files per
+Kernel coverage (harness/course/coverage.py) gets one set of .gcda files per
 scenario and adds them up. GCC 12's `gcov-tool merge` works on whole
 directories through temporary files; merging in memory here is simpler and
 is checked against gcov-tool byte for byte (tests/integration/

@@ -224,7 +224,7 @@ class Debugger:
           until=None: a breakpoint without a callback is hit;
           until=Breakpoint or an iterable of them: one of those is hit;
           until=function(debugger): it returns true (asked at each stop).
-        WATCH (e.g. harness.hang_watch.HangWatch), if given, is polled while
+        WATCH (e.g. harness.run.hang_watch.HangWatch), if given, is polled while
         the guest runs, at least every watch.interval seconds (poll() says
         itself when it is due): when watch.poll() returns true the guest is stopped, watch.inspect(debugger) runs
         (it may raise to end the run, the guest left stopped) and the guest

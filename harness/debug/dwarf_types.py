@@ -2,7 +2,7 @@
 
 `DwarfTypes(elffile).get("struct thread")` gives a TypeInfo: kind, size,
 members with byte offsets (bit-fields too), pointer/array/typedef targets.
-harness/typed_memory.py reads guest memory through these types.
+harness/debug/typed_memory.py reads guest memory through these types.
 
 Only the top level of each compilation unit is indexed (C keeps its struct,
 union, enum, typedef and global variable definitions there), once, on first

@@ -1,6 +1,6 @@
 """The I/O-free half of the GDB remote serial protocol: packet framing,
 checksums, escaping, run-length decoding, stop replies and the register
-layout described by target.xml. harness/rsp.py does the talking.
+layout described by target.xml. harness/debug/rsp.py does the talking.
 """
 
 import re

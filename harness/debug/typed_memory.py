@@ -1,4 +1,4 @@
-"""Guest memory read as C values, through DWARF types (harness/dwarf_types.py).
+"""Guest memory read as C values, through DWARF types (harness/debug/dwarf_types.py).
 
 READ is any callable `read(address, size) -> bytes`, such as
 Debugger.read_virt. Values come back as Python values: int (integers, enums,

@@ -12,7 +12,7 @@ Teardown (close(), also on `with` exit and on every error path): QMP
 `quit` -> timed wait -> SIGKILL to QEMU's process group -> reap -> remove
 the run directory, unless keep=True (then kept whole, raw disk images made
 sparse) or it failed and keep_on_error=True (then only the logs are kept,
-plus the files in keep_files: harness/artifacts.py).
+plus the files in keep_files: harness/machine/artifacts.py).
 QEMU runs in its own session (process group). Three safety nets make sure
 no QEMU outlives the harness:
   * an atexit hook that kills every machine still open;

@@ -11,7 +11,7 @@ timeout raises MachineTimeout, bad input raises UsageError.
 
 The timeout is in guest seconds under -icount (TCG's default), with a
 wall-clock safety net, and a run with no console output for a long
-stretch of guest time ends too (harness/hang_watch.py, without deadlock
+stretch of guest time ends too (harness/run/hang_watch.py, without deadlock
 looks: `boot` attaches no debugger); without -icount it is wall time.
 """
 

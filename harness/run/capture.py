@@ -1,4 +1,4 @@
-"""Capturing a MachineState (oracles/state.py) at a stop.
+"""Capturing a MachineState (oracles/model/machine_state.py) at a stop.
 
 A KernelInspector (one per adapter) reads the kernel's own structures:
 the processes and their page-table roots, each SPT, the pools. This module
@@ -61,13 +61,13 @@ class KernelInspector(ABC):
         return []
 
     def wait_graph(self):
-        """What each thread waits on (harness/waitgraph.py's WaitGraph), for
+        """What each thread waits on (oracles/model/wait_graph.py's WaitGraph), for
         deadlock verdicts; None if the kernel family cannot tell."""
         return None
 
 
 class DebuggerMemory:
-    """harness.pagewalk.PhysicalMemory over a stopped debugger."""
+    """harness.x86.pagewalk.PhysicalMemory over a stopped debugger."""
 
     def __init__(self, debugger, ram_size: int):
         self.debugger = debugger

@@ -39,7 +39,7 @@ class CheckpointSession:
                  injector=None, coverage=None):
         self.adapter = adapter
         self.injector = injector
-        self.coverage = coverage      # harness.coverage.CoverageCollector or None
+        self.coverage = coverage      # harness.course.coverage.CoverageCollector or None
         self.scenario = scenario
         self.images = images          # program name -> ProgramImage
         self.data_files = data_files  # data file name -> bytes
@@ -55,7 +55,7 @@ class CheckpointSession:
 
     def run(self, machine, rules: HangRules) -> None:
         """Attaches, runs the guest to its end, handling every checkpoint,
-        under RULES (harness/hang_watch.py: raises GuestHang for a hang).
+        under RULES (harness/run/hang_watch.py: raises GuestHang for a hang).
         The machine must have been started paused."""
         symbols = self.adapter.kernel_symbols()
         dbg = Debugger.attach(machine.gdb_socket, symbols, self.adapter.long_mode_symbol,

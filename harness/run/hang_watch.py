@@ -2,7 +2,7 @@
 
 Under -icount (TCG's default here) a scenario's `timeout` and `boot
 --timeout` are guest seconds, read from the kernel's timer ticks
-(harness/guest_clock.py), counting the time the guest's CPU works: in
+(harness/machine/guest_clock.py), counting the time the guest's CPU works: in
 each poll window, the ticks that passed, but no more than the
 instructions executed are worth (INSTRUCTIONS_PER_TICK a tick). Under
 `sleep=off` the clock of an idle CPU jumps to the next timer interrupt at
@@ -25,7 +25,7 @@ ends the run as a HANG, saying which rule fired (GuestHang.kind):
   guest time   the guest's busy time passed the timeout;
   wall time    the wall clock passed the net (without -icount: the timeout);
   deadlock     every thread but idle is blocked on a lock, a semaphore or a
-               condition (harness/waitgraph.py says what is evidence), and a
+               condition (oracles/model/wait_graph.py says what is evidence), and a
                second look DEADLOCK_STRETCH_TICKS of the guest clock later
                sees the same waits;
   no progress  no console output, checkpoint or process exit for

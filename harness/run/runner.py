@@ -41,7 +41,7 @@ class RunnerOptions:
     keep: bool = False                 # keep every run folder, not just failures
     data_dir: Path = DATA_DIR
     inject: tuple = ()                 # Injections added to every scenario (CLI --inject)
-    coverage: Optional[object] = None  # harness.coverage.CoverageCollector: gather the
+    coverage: Optional[object] = None  # harness.course.coverage.CoverageCollector: gather the
                                        # .gcda data a coverage-built kernel sends at power-off
     strict: bool = False               # --strict: an UNKNOWN check fails the scenario
 
@@ -239,7 +239,7 @@ def _after_run_checks(adapter, disks, sc, files, images, result) -> None:
 
 def _keep_fs_image(machine, disks, result: ScenarioResult) -> None:
     """After a failed file-system check: the file-system image, gzipped,
-    is kept beside the logs (harness/artifacts.py), and the notes say so."""
+    is kept beside the logs (harness/machine/artifacts.py), and the notes say so."""
     image = raw_fs_image(disks)
     raw_size = image.stat().st_size
     packed = artifacts.compress(image)

@@ -112,7 +112,7 @@ class Checkpoint:
 class Outcome:
     """One accepted ending: exit status and output. checkpoints: (id,
     hits) pairs, how often each of those checkpoints is reached in this
-    ending (instead of the checkpoint's own count; harness/scenario_lint.py)."""
+    ending (instead of the checkpoint's own count; harness/run/scenario_lint.py)."""
     exit_status: int
     output: tuple
     other_lines: tuple = ()
@@ -143,7 +143,7 @@ class Scenario:
     checkpoints: tuple     # of Checkpoint
     after: tuple           # of Expectation
     source: str            # "file:line"
-    inject: tuple = ()     # of harness.injection.Injection
+    inject: tuple = ()     # of harness.run.injection.Injection
 
     @property
     def programs(self) -> tuple:

@@ -5,7 +5,7 @@ Capstone and lists its memory accesses (explicit operands, the stack for
 push/pop/call/ret, rsi/rdi for string operations) with their effective
 addresses when the registers allow. `analyze_page_fault(cr2, error_code,
 regs, code)` cross-checks the error code and CR2 against those accesses.
-harness/disasm.py lists the instructions around RIP for reports.
+harness/x86/disasm.py lists the instructions around RIP for reports.
 
 Registers are a dict of GDB names: rax..r15, rip, eflags, cs, fs_base,
 gs_base; missing ones only make an address unknown.

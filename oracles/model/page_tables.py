@@ -1,6 +1,6 @@
 """Page-table snapshot: what one CR3 maps, as immutable values.
 
-`harness.pagewalk.walk_page_tables` produces a `PageTableSnapshot`; oracles
+`harness.x86.pagewalk.walk_page_tables` produces a `PageTableSnapshot`; oracles
 read it, reports print it, replays compare it. This module holds the data
 model (x86-64 entry bits, `PageMapping`, `Anomaly`, the snapshot itself),
 its JSON form and the comparison of two snapshots (`diff_snapshots`).
@@ -169,7 +169,7 @@ class PageMapping(NamedTuple):
 class Anomaly:
     """Something in the tables a correct kernel would not build.
 
-    kind: one of ANOMALY_KINDS (harness.pagewalk documents each). va: first
+    kind: one of ANOMALY_KINDS (harness.x86.pagewalk documents each). va: first
     address covered by the entry (None for CR3 itself); level: 4..1 (PML4E..
     PTE) or None; entry_addr/value: physical address and raw entry.
     """

@@ -3,7 +3,7 @@ semaphore or condition, who holds the lock (or is expected to signal the
 semaphore), and whether the waits close a cycle.
 
 Both kernel inspectors build one (KernelInspector.wait_graph(), through
-harness/adapters/wait_objects.py); the hang watch (harness/hang_watch.py)
+harness/adapters/wait_objects.py); the hang watch (harness/run/hang_watch.py)
 decides from it whether the kernel is deadlocked, and the verdict,
 results.json, the text summary and the HTML report show it:
 

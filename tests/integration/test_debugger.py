@@ -1,5 +1,5 @@
 """The debugger against QEMU's real GDB stub: first on the probe guest (a
-tiny long-mode loop built at test time, harness/probe_guest.py), then on
+tiny long-mode loop built at test time, harness/bench/probe_guest.py), then on
 the reference kernel."""
 
 import pytest

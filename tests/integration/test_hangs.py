@@ -1,4 +1,4 @@
-"""Hangs judged while the guest runs (harness/hang_watch.py), on the real
+"""Hangs judged while the guest runs (harness/run/hang_watch.py), on the real
 reference kernel: the guest-time limit, "no progress", and deadlocks found
 as they happen with their wait-for graph. The deadlock mutants' CI runs
 (dl-wait, dl-abba, dl-evict) are in tests/integration/test_mutants.py."""

@@ -1,7 +1,7 @@
 """Synthetic x86-64 page tables for tests, and the walker benchmark.
 
 PageTableBuilder writes tables into a SparsePhysicalMemory with its own
-bit arithmetic (independent of harness.pagewalk), so tests can state the
+bit arithmetic (independent of harness.x86.pagewalk), so tests can state the
 exact snapshot they expect. Run this file to print the walk benchmark:
     /usr/bin/python3 -m tests.unit.pt_builder   (from the repository root)
 """

@@ -1,4 +1,4 @@
-"""What a kept run folder holds (harness/artifacts.py, Machine.close): a
+"""What a kept run folder holds (harness/machine/artifacts.py, Machine.close): a
 failed run keeps its logs and the files the runner asks for, --keep keeps
 everything with raw disk images made sparse; compression round-trips."""
 

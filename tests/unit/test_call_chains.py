@@ -1,4 +1,4 @@
-"""Call chains (harness/symbols.py, harness/adapters/thread_report.py): return
+"""Call chains (harness/debug/symbols.py, harness/adapters/thread_report.py): return
 addresses named at their call instruction, frames validated, the same rule
 for thread lists and panic stacks. The code is a few functions assembled
 here at a known layout (a call to a function that never returns as the

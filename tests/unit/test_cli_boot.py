@@ -122,7 +122,7 @@ def test_boot_verdicts_and_exit_codes(monkeypatch, capsys, fake_build, console, 
 
 
 def simulate_host(monkeypatch, tmp_path, modules=(), device=False) -> None:
-    """Points the KVM probes (harness.machine.SYS_MODULE, KVM_DEVICE) at a
+    """Points the KVM probes (harness.machine.qemu.SYS_MODULE, KVM_DEVICE) at a
     host made of MODULES loaded and a /dev/kvm that exists or not."""
     from harness.machine import qemu as machine
     sys_module = tmp_path / "sys-module"

@@ -1,4 +1,4 @@
-"""harness/fsimage.py: VMFS images as docs/filesystem.md specifies them."""
+"""harness/adapters/reference/fsimage.py: VMFS images as docs/filesystem.md specifies them."""
 
 import re
 import struct

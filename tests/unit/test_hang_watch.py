@@ -1,4 +1,4 @@
-"""The hang watch's rules (harness/hang_watch.py) on a fake guest clock and a
+"""The hang watch's rules (harness/run/hang_watch.py) on a fake guest clock and a
 fake wall clock, and Debugger.run_until polling a watch against the fake
 GDB stub (the real QEMU is in tests/integration/test_hangs.py)."""
 

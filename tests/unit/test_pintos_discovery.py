@@ -1,5 +1,5 @@
 """Identifying struct page members by what the running kernel does with
-them (harness/adapters/pintos_discovery.py, pintos_roles.py), on
+them (harness/adapters/pintos_kaist/discovery.py, pintos_roles.py), on
 kernels-in-miniature compiled with gcc -g (tests/unit/pintos_guest.py):
 each role decided right, left unknown (with the reason) when the evidence
 does not decide, and decided right where every name hint points at the

@@ -1,4 +1,4 @@
-"""The wait-for graph (harness/waitgraph.py) and how a blocked thread's wait
+"""The wait-for graph (oracles/model/wait_graph.py) and how a blocked thread's wait
 is found in kernel memory (harness/adapters/wait_objects.py), on a kernel
 in miniature compiled with gcc -g (tests/unit/wait_guest.py)."""
 

@@ -1,5 +1,5 @@
 """The checkpoint session's diagnosis of a code page with the wrong
-contents (harness/checkpoints.py): a stop at an address where one of the
+contents (harness/run/checkpoints.py): a stop at an address where one of the
 scenario's programs has checkpoint() or fail() is a wrong page only if no
 program of the scenario has those bytes there."""
 

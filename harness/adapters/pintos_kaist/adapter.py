@@ -9,7 +9,7 @@ Products: vm/build/os.dsk (loader sector + kernel) and vm/build/kernel.o
 
 Boot, as Pintos-KAIST's own `pintos` script does it: `-M pc` with its
 default BIOS (the loader is a boot sector read by the BIOS), `-cpu qemu64`,
-four IDE disks (harness/adapters/pintos_disks.py): boot disk with the
+four IDE disks (harness/adapters/pintos_kaist/disks.py): boot disk with the
 kernel arguments written in, blank file-system disk formatted by `-f`,
 scratch disk with the programs and data files that `put` actions copy in,
 and a swap disk. Kernel arguments: `-q -f [-ul=N] put NAME... run 'PROG

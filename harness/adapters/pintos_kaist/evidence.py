@@ -5,7 +5,7 @@ what the member is called.
 A Narrowing holds the candidates for one role. Each sample of the running
 kernel (one process at one checkpoint) gives a Trial per candidate: the
 pages it was tried on, its value there and whether that value fits the
-role (harness/adapters/pintos_roles.py says what fits). Then:
+role (harness/adapters/pintos_kaist/roles.py says what fits). Then:
 
   * a candidate that does not fit a sample is dropped, unless no
     candidate fits it: then the kernel itself is inconsistent there (a

@@ -51,7 +51,7 @@ class PintosInspectError(Exception):
 
 class PintosInspector(KernelInspector):
     """Reads one stopped Pintos-KAIST guest. LAYOUT_MAPPING names SPT
-    members where discovery cannot (see harness/adapters/pintos_spt.py)."""
+    members where discovery cannot (see harness/adapters/pintos_kaist/spt.py)."""
 
     def __init__(self, debugger, symbols, layout_mapping: Optional[dict] = None):
         self.dbg = debugger
@@ -256,7 +256,7 @@ class PintosInspector(KernelInspector):
         return lines
 
     def wait_graph(self) -> WaitGraph:
-        """What each thread waits on (harness/adapters/pintos_waits.py)."""
+        """What each thread waits on (harness/adapters/pintos_kaist/waits.py)."""
         return pintos_wait_graph(self)
 
     def _thread_where(self, page: int, running: bool) -> str:

@@ -1,7 +1,7 @@
 """The scalar members of a C struct, found through DWARF at any depth, and
 their values taken from the struct's raw bytes.
 
-Discovery by behaviour (harness/adapters/pintos_evidence.py) does not ask
+Discovery by behaviour (harness/adapters/pintos_kaist/evidence.py) does not ask
 for a member by name: it lists every candidate of the right kind (a bool,
 an integer, a pointer) with where it sits, reads the whole struct once,
 and tries each candidate's value against what the kernel is seen doing.

@@ -1,5 +1,5 @@
 """Fault-injection points of a Pintos-KAIST kernel: where each abstract
-point of harness/injection.py is, which calls belong to it, what a forced
+point of harness/run/injection.py is, which calls belong to it, what a forced
 failure returns, and how a preemption is asked for, all from the kernel's
 symbols and DWARF (no hooks in the student's code).
 

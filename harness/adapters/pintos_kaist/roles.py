@@ -1,5 +1,5 @@
 """The roles a member of a Pintos-KAIST `struct page` plays, each found by
-what the running kernel does with it (harness/adapters/pintos_evidence.py
+what the running kernel does with it (harness/adapters/pintos_kaist/evidence.py
 decides from the samples these rules produce):
 
   va        the 8-byte member whose values, over one process's SPT, are
@@ -66,8 +66,8 @@ class Sample:
     program's; MAPS: swap map name -> bits, the maps the slot role tries."""
     pid: int
     pages: list
-    walk: object                       # harness.snapshot.PageTableSnapshot
-    image: object = None               # harness.program_image.ProgramImage
+    walk: object                       # oracles.model.page_tables.PageTableSnapshot
+    image: object = None               # harness.debug.program_image.ProgramImage
     stack_top: int = 0x47480000
     maps: dict = dataclasses.field(default_factory=dict)
 

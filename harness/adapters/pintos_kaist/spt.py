@@ -26,7 +26,7 @@ the members instead, and then wins:
   writable = "writable"  member of struct page ("" = none)
   read_only = "ro"       member of struct page meaning "not writable"
   swap_slot = "anon.slot_no"  member of struct page: an anonymous page's slot
-  swap_map = "st.slots_map"   see harness/adapters/pintos_swap.py
+  swap_map = "st.slots_map"   see harness/adapters/pintos_kaist/swap.py
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ disk's size in pages: the `capacity` (sectors) of the swap disk's `struct
 disk` in devices/disk.c (channel 1, device 1) divided by 8 sectors a page.
 A name that says "swap" or "slot" only orders candidates of equal size.
 Which member of struct page holds a page's slot is decided from the
-running kernel (harness/adapters/pintos_roles.py, SlotRole).
+running kernel (harness/adapters/pintos_kaist/roles.py, SlotRole).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A Pintos-KAIST kernel's wait-for graph (harness/waitgraph.py), read from a
+"""A Pintos-KAIST kernel's wait-for graph (oracles/model/wait_graph.py), read from a
 stopped guest through the kernel's DWARF, with no help from its code.
 
 Threads are the thread pages PintosInspector finds (struct thread at the

@@ -2,7 +2,7 @@
 
 Boot: QEMU's multiboot loader with `-kernel build/kernel/kernel32.elf`
 (GDB gets kernel.elf), `-M pc -bios qboot.rom`, IDE disk 0 = VMFS file
-system (harness/fsimage.py), IDE disk 1 = raw swap. QEMU's exit status
+system (harness/adapters/reference/fsimage.py), IDE disk 1 = raw swap. QEMU's exit status
 says how it ended (isa-debug-exit, include/kernel/power.h): 33 power-off,
 35 kernel panic, 0 triple fault (a reset under -no-reboot).
 """

@@ -10,10 +10,10 @@ Library use:
     add_file(path, "name", b"data")
 
 Command line (exit status 2 and a one-line error on bad input):
-    python3 -m harness.fsimage create IMG --size-kb N [--entries E] FILE[=NAME]...
-    python3 -m harness.fsimage add IMG FILE[=NAME]...
-    python3 -m harness.fsimage list IMG
-    python3 -m harness.fsimage extract IMG NAME [OUT]
+    python3 -m harness.adapters.reference.fsimage create IMG --size-kb N [--entries E] FILE[=NAME]...
+    python3 -m harness.adapters.reference.fsimage add IMG FILE[=NAME]...
+    python3 -m harness.adapters.reference.fsimage list IMG
+    python3 -m harness.adapters.reference.fsimage extract IMG NAME [OUT]
 """
 
 from __future__ import annotations
@@ -322,7 +322,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python3 -m harness.fsimage",
+    p = _Parser(prog="python3 -m harness.adapters.reference.fsimage",
                                 description="Create and read VMFS disk images (docs/filesystem.md).")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     c = sub.add_parser("create", help="write a new image holding FILEs")

@@ -111,7 +111,7 @@ class ReferenceInspector(KernelInspector):
         return chain if isinstance(chain, str) else describe_chain(self.symbols, chain)
 
     def wait_graph(self) -> WaitGraph:
-        """What each thread waits on (harness/adapters/reference_waits.py)."""
+        """What each thread waits on (harness/adapters/reference/waits.py)."""
         return reference_wait_graph(self)
 
     # ---- SPT ----

@@ -1,4 +1,4 @@
-"""The reference kernel's wait-for graph (harness/waitgraph.py), read from a
+"""The reference kernel's wait-for graph (oracles/model/wait_graph.py), read from a
 stopped guest through DWARF.
 
 Threads come from `vmcheck_all_threads`; each struct thread is allocated
