@@ -12,7 +12,8 @@ import shutil
 from pathlib import Path
 
 from harness import config
-from harness.cli.main import int_in_range, positive_float
+from harness.cli.options import (add_keep_option, add_scenario_options, add_timeout_scale_option,
+                                 int_in_range, load_scenarios, runner_options)
 from harness.errors import UsageError
 
 EXIT_FAILED = 1
@@ -28,15 +29,14 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def register_coverage(subparsers) -> None:
+def register(subparsers) -> None:
     p = subparsers.add_parser(
         "coverage", help="kernel coverage of the suite (gcov build of the reference kernel)",
         description="Run scenarios (all by default) on a coverage build of the reference kernel "
                     "(make -C reference_kernel COVERAGE=1 O=DIR), merge the gcov data every run "
                     "streams out at power-off, and write gcovr's HTML (line and branch coverage "
                     "per file). Exit status 1 if a scenario failed (the report is still written).")
-    p.add_argument("patterns", nargs="*", metavar="SCENARIO",
-                   help="scenario names, globs or areas (default: all)")
+    add_scenario_options(p, "scenario names, globs or areas (default: all)")
     p.add_argument("--kernel-build", type=Path, default=DEFAULT_KERNEL_BUILD, metavar="DIR",
                    help=f"the coverage kernel build (default: {_shown(DEFAULT_KERNEL_BUILD)})")
     p.add_argument("--jobs", "-j", type=int_in_range(1, 64), default=1, metavar="N",
@@ -46,13 +46,9 @@ def register_coverage(subparsers) -> None:
                         f"(default: {_shown(DEFAULT_REPORT)})")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, metavar="DIR",
                    help=f"merged .gcda files, emptied first (default: {_shown(DEFAULT_DATA)})")
-    p.add_argument("--suite", type=Path, default=None, metavar="DIR",
-                   help="scenario folder (default: scenarios/suite)")
-    p.add_argument("--timeout-scale", type=positive_float, default=None, metavar="X",
-                   help="multiply every timeout by X (default: $VMCHECK_TIMEOUT_SCALE or 1)")
-    p.add_argument("--keep", action="store_true",
-                   help="keep every run folder whole, disks included (default: failed runs' logs)")
-    p.set_defaults(handler=run_coverage)
+    add_timeout_scale_option(p)
+    add_keep_option(p, "keep every run folder whole, disks included (default: failed runs' logs)")
+    p.set_defaults(handler=handle)
 
 
 def _coverage_adapter(kernel_build: Path):
@@ -69,30 +65,25 @@ def _coverage_adapter(kernel_build: Path):
     return adapter
 
 
-def run_coverage(args: argparse.Namespace) -> int:
-    from harness.cli.run import _load
-    from reports import write_report
+def handle(args: argparse.Namespace) -> int:
+    from harness.cli.report import publish
     from harness.course.coverage import CoverageCollector, summary_lines, write_html
-    from harness.run.runner import RunnerOptions
-    from harness.run.suite import run_suite, summary_table
+    from harness.run.suite import run_suite
+    from reports.summary_table import summary_table
     adapter = _coverage_adapter(args.kernel_build.resolve())
-    scenarios = _load(args, adapter.programs_dir)
+    scenarios = load_scenarios(args, adapter.programs_dir)
     data = args.data.resolve()
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
     collector = CoverageCollector(data, adapter.kernel_dir)
     report = args.report.resolve()
-    artifacts = report / "suite" / "artifacts"
-    artifacts.mkdir(parents=True, exist_ok=True)
-    scale = args.timeout_scale if args.timeout_scale is not None else config.env_timeout_scale()
-    opts = RunnerOptions(timeouts=config.Timeouts(scale=scale), artifacts=artifacts,
-                         keep=args.keep, coverage=collector)
+    opts = runner_options(args, report / "suite" / "artifacts", coverage=collector)
     print(f"vmcheck: coverage of {len(scenarios)} scenario(s) on {adapter.symbol_file}, "
           f"{args.jobs} job(s)", flush=True)
     run = run_suite(adapter, scenarios, opts, args.jobs,
                     progress=lambda line: print(line, flush=True))
     print(summary_table(run))
-    print(f"scenario report: {write_report(run, report / 'suite')}")
+    print(f"scenario report: {publish(run, report / 'suite')}")
     if collector.runs == 0:
         print("vmcheck: no run reached power-off: no coverage data")
         return EXIT_FAILED

@@ -24,7 +24,7 @@ EXIT_FAILED = 1
 REASON_CHARS = 160
 
 
-def register_merge(subparsers) -> None:
+def register(subparsers) -> None:
     p = subparsers.add_parser(
         "merge", help="merge shards' results into one report",
         description="Merge the results.json files of `vmcheck run --shard K/N` jobs (or of "
@@ -41,13 +41,13 @@ def register_merge(subparsers) -> None:
                    help="append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)")
     p.add_argument("--allow-partial", action="store_true",
                    help="merge even if some shards are missing (default: refuse)")
-    p.set_defaults(handler=run_merge)
+    p.set_defaults(handler=handle)
 
 
-def run_merge(args: argparse.Namespace) -> int:
-    from reports import write_report
-    from harness.run.suite import summary_table
+def handle(args: argparse.Namespace) -> int:
+    from harness.cli.report import publish
     from harness.results.merge import MergeError, load_results, merge_runs
+    from reports.summary_table import summary_table
     try:
         # merge_runs even for one file: a lone shard of several is refused
         runs = [load_results(path) for path in args.results]
@@ -61,7 +61,7 @@ def run_merge(args: argparse.Namespace) -> int:
         for pattern in unused:
             print(f"vmcheck: warning: {args.points}: {pattern!r} matches no scenario of this run")
     print(summary_table(run))
-    print(f"report: {write_report(run, args.report)}")
+    print(f"report: {publish(run, args.report)}")
     if args.markdown is not None:
         with open(args.markdown, "a", encoding="utf-8") as out:
             out.write(markdown_summary(run))

@@ -10,10 +10,10 @@ import datetime
 from pathlib import Path
 
 from harness import config
-from harness.cli.main import add_common_options, add_strict_option, int_in_range
+from harness.cli.options import add_common_options, add_strict_option, int_in_range, runner_options
 
 
-def register_mutants(subparsers) -> None:
+def register(subparsers) -> None:
     p = subparsers.add_parser("mutants", help="run the suite on every seeded-bug mutant",
                               description="Build each mutant of reference_kernel/mutants.toml "
                                           "and run the suite on it; print which are killed.")
@@ -25,13 +25,13 @@ def register_mutants(subparsers) -> None:
                    metavar="DIR", help="folder for mutants.html and mutants.json")
     add_common_options(p)
     add_strict_option(p)
-    p.set_defaults(handler=run_mutants)
+    p.set_defaults(handler=handle)
 
 
-def run_mutants(args: argparse.Namespace) -> int:
+def handle(args: argparse.Namespace) -> int:
     from harness.errors import UsageError
     from harness.course.mutants import check_switches, load_catalogue, run_all_mutants, summary
-    from harness.run.runner import DATA_DIR, RunnerOptions
+    from harness.run.runner import DATA_DIR
     from harness.run.suite import load_all, select
     from reports.mutants_view import write_mutants_report
     mutants = load_catalogue()
@@ -44,11 +44,7 @@ def run_mutants(args: argparse.Namespace) -> int:
         mutants = [known[n] for n in args.names]
     check_switches(mutants)
     scenarios = select(load_all(config.build_dir() / "programs", DATA_DIR), args.scenarios)
-    scale = args.timeout_scale if args.timeout_scale is not None else config.env_timeout_scale()
-    artifacts = args.report.resolve() / "mutant-artifacts"
-    artifacts.mkdir(parents=True, exist_ok=True)
-    opts = RunnerOptions(accel=args.accel, icount=args.icount, artifacts=artifacts,
-                         timeouts=config.Timeouts(scale=scale), strict=args.strict)
+    opts = runner_options(args, args.report.resolve() / "mutant-artifacts")
     print(f"vmcheck: {len(mutants)} mutant(s) x {len(scenarios)} scenario(s), "
           f"{args.jobs} job(s)", flush=True)
     started = datetime.datetime.now().isoformat(timespec="seconds")

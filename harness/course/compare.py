@@ -1,7 +1,5 @@
-"""`vmcheck compare --kernel pintos-kaist:PATH`: the tree's own `make check`
-for tests/vm next to our Pintos scenarios, in one table.
-
-    ./vmcheck compare --kernel pintos-kaist:PATH [--tests GLOB] [--report DIR]
+"""A Pintos-KAIST tree's own `make check` for tests/vm next to our Pintos
+scenarios, in one table (`vmcheck compare`, harness/cli/compare.py).
 
 Our side: the scenarios tagged "pintos" whose other tag is the Pintos test
 path ("tests/vm/page-linear"). Their side: `make -k TEST.result...` in a
@@ -16,41 +14,18 @@ disagree, the table says what our side saw: the first oracle violation
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import config
-from harness.errors import HarnessError, UsageError
+from harness.errors import HarnessError
 
 MAKE_TIMEOUT_PER_TEST_S = 120   # Pintos's own per-test timeout is 60 s (TIMEOUT in Make.tests)
-DEFAULT_REPORT = config.REPO_ROOT / "reports" / "compare"
-
-
-def register_compare(subparsers) -> None:
-    from harness.cli.main import (add_common_options, add_strict_option,   # cli imports this module
-                             int_in_range)
-    p = subparsers.add_parser(
-        "compare", help="a Pintos-KAIST tree's `make check` (tests/vm) next to our scenarios",
-        description="Run the tree's own tests/vm `make check` and our Pintos scenarios; print "
-                    "one table with both results and, for differences, the state check "
-                    "that explains them.")
-    p.add_argument("--tests", metavar="GLOB", default="*",
-                   help="only these Pintos tests (glob over name or path; default: all)")
-    p.add_argument("--jobs", "-j", type=int_in_range(1, 64), default=1, metavar="N",
-                   help="machines at once for our scenarios (default: 1)")
-    p.add_argument("--report", type=Path, default=DEFAULT_REPORT, metavar="DIR",
-                   help=f"report folder (default: {DEFAULT_REPORT.relative_to(config.REPO_ROOT)})")
-    add_common_options(p)
-    add_strict_option(p)
-    p.set_defaults(handler=run_compare)
 
 
 def pintos_test_of(sc) -> str | None:
@@ -146,42 +121,3 @@ def comparison_table(tests: dict, make: MakeCheck, ours: dict) -> str:
              for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 23)
     return "\n".join(lines)
-
-
-def run_compare(args: argparse.Namespace) -> int:
-    from harness.adapters import get_adapter
-    from harness.cli.run import _load
-    from reports import write_report
-    from harness.run.runner import RunnerOptions
-    from harness.run.suite import run_suite
-    adapter = get_adapter(args.kernel)
-    if adapter.name != "pintos-kaist":
-        raise UsageError("compare needs --kernel pintos-kaist:PATH (it runs the tree's make check)")
-    args.patterns, args.suite = [], None
-    tests = select_tests(_load(args), args.tests)
-    if not tests:
-        raise UsageError(f"--tests {args.tests}: no Pintos-tagged scenario matches")
-    adapter.prepare()
-    with tempfile.TemporaryDirectory(prefix="vmcheck-compare-") as work:
-        print(f"vmcheck: make check of {len(tests)} Pintos test(s) in a copy of {adapter.tree}",
-              flush=True)
-        make = run_make_check(adapter, sorted(tests), Path(work))
-        args.report.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(make.log, args.report / "make-check.log")
-    scale = args.timeout_scale if args.timeout_scale is not None else config.env_timeout_scale()
-    artifacts = args.report.resolve() / "artifacts"
-    artifacts.mkdir(parents=True, exist_ok=True)
-    opts = RunnerOptions(accel=args.accel, icount=args.icount, keep=args.keep,
-                         timeouts=config.Timeouts(scale=scale), artifacts=artifacts,
-                         strict=args.strict)
-    ordered = sorted(tests)
-    run = run_suite(adapter, [tests[t] for t in ordered], opts, args.jobs,
-                    progress=lambda line: print(line, flush=True))
-    ours = dict(zip(ordered, run.scenarios))
-    table = comparison_table(tests, make, ours)
-    times = (f"wall time: make check {make.seconds:.1f} s, vmcheck {run.duration_s:.1f} s "
-             f"({len(tests)} tests, {args.jobs} job(s))")
-    print(table + "\n\n" + times)
-    (args.report / "compare.txt").write_text(table + "\n\n" + times + "\n")
-    print(f"table: {args.report / 'compare.txt'}\nreport: {write_report(run, args.report)}")
-    return 0

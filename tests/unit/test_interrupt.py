@@ -16,6 +16,7 @@ import pytest
 from harness import interrupt
 from harness.results.model import RunResult, ScenarioResult, Verdict
 from harness.run.runner import RunnerOptions
+from reports.summary_table import summary_table
 
 
 @pytest.fixture
@@ -98,7 +99,7 @@ def test_a_stopped_suite_returns_a_partial_run(handler, monkeypatch):
     assert run.scenarios[2].reason == "cut short"
     assert "not run: the run was interrupted by SIGINT" in run.scenarios[3].reason
     assert len([line for line in lines if line.startswith("[")]) == 2   # no line per NOT_RUN
-    text = suite.summary_table(run)
+    text = summary_table(run)
     assert "PARTIAL: interrupted by SIGINT; 6 scenario(s) not run" in text
 
 

@@ -14,7 +14,8 @@ from harness.run.checkpoints import CheckpointSession
 from harness.cli.main import parse_args
 from harness.results.model import CheckpointRecord, RunResult, ScenarioResult, Verdict
 from harness.run.runner import _judge
-from harness.run.suite import load_all, summary_table
+from harness.run.suite import load_all
+from reports.summary_table import summary_table
 from oracles.model.machine_state import Violation, unknown
 from reports import write_report
 from reports.autograder import autograder_results
