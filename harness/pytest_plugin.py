@@ -135,13 +135,16 @@ class ScenarioItem(pytest.Item):
     def runtest(self):
         from harness.adapters import get_adapter
         from harness.run.injection import parse_cli
+        from harness.machine.qemu import MachineOptions
         from harness.run.runner import RunnerOptions, run_scenario
         cfg = self.config
         adapter = get_adapter(_option(cfg, "kernel"))
         artifacts = Path(_option(cfg, "artifacts"))
         artifacts.mkdir(parents=True, exist_ok=True)
-        opts = RunnerOptions(accel=_option(cfg, "accel"), artifacts=artifacts,
-                             timeouts=config.Timeouts(scale=float(_option(cfg, "timeout_scale"))),
+        scale = float(_option(cfg, "timeout_scale"))
+        machine = MachineOptions(accel=_option(cfg, "accel"), run_root=artifacts,
+                                 timeouts=config.Timeouts(scale=scale))
+        opts = RunnerOptions(machine=machine,
                              inject=tuple(parse_cli(s) for s in cfg.getoption("vmcheck_inject")),
                              strict=bool(cfg.getoption("vmcheck_strict")))
         result = _build_failure(adapter, self.scenario) or run_scenario(adapter, self.scenario,

@@ -43,7 +43,7 @@ from typing import Callable, Optional
 from harness import config
 from harness.adapters.base import Ending, KernelAdapter
 from harness.adapters.reference.adapter import ReferenceAdapter
-from harness.run.boot import BootRequest, BootResult, boot
+from harness.run.boot import BootRequest, BootResult, OnStarted, boot
 from harness.debug.debugger import Debugger
 from harness.errors import HarnessError
 from harness.machine.qemu import Machine, MachineOptions
@@ -126,7 +126,8 @@ def run_program(spec: VmProgram, data: dict, adapter: KernelAdapter,
                           mem_mb=spec.memory_mb, swap_mb=spec.swap_mb,
                           user_page_limit=user_pages, timeout=spec.timeout_s,
                           read_back=[f["name"] for f in spec.files_after])
-    return boot(adapter, request, options or MachineOptions(), on_started)
+    return boot(adapter, request, options or MachineOptions(),
+                OnStarted(on_started) if on_started else None)
 
 
 def judge(spec: VmProgram, result: BootResult) -> list:

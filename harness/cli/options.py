@@ -107,9 +107,7 @@ def runner_options(args: argparse.Namespace, artifacts: Path, **fields):
     FIELDS (inject, coverage...). The accelerator is checked here, once."""
     from harness.run.runner import RunnerOptions
     artifacts.mkdir(parents=True, exist_ok=True)
-    machine = machine_options(args)
-    return RunnerOptions(accel=machine.accel, icount=machine.icount, keep=machine.keep,
-                         timeouts=machine.timeouts, artifacts=artifacts,
+    return RunnerOptions(machine=machine_options(args, run_root=artifacts),
                          strict=getattr(args, "strict", False), **fields)
 
 

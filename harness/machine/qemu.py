@@ -62,6 +62,12 @@ class MachineOptions:
     qemu: str = field(default_factory=config.qemu_binary)
     console_sink: OutputSink | None = None  # gets serial output live (e.g. stdout)
 
+    @property
+    def icount_clock(self) -> bool:
+        """QEMU runs with -icount (TCG only): the guest's clock counts
+        instructions, runs are deterministic and timeouts are guest time."""
+        return self.icount and self.accel == "tcg"
+
     def check(self) -> None:
         if self.accel not in ACCELERATORS:
             raise UsageError(f"--accel must be one of {', '.join(ACCELERATORS)}, not {self.accel!r}")
@@ -142,7 +148,7 @@ class Machine:
                "-no-reboot", "-accel", opts.accel,
                "-qmp", f"unix:{self.qmp_socket},server=on,wait=off",
                "-gdb", f"unix:{self.gdb_socket},server=on,wait=off"]
-        if opts.icount and opts.accel == "tcg":
+        if opts.icount_clock:
             cmd += ["-icount", "shift=0,sleep=off"]
         if opts.paused:
             cmd.append("-S")

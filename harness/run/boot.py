@@ -1,18 +1,27 @@
-"""Boot a kernel, run one or more programs, wait for power-off: the library
-behind `./vmcheck boot`, also used by tests and benchmarks.
+"""Boot a kernel, run one or more programs, wait for the end: the one boot
+path of vmcheck. `./vmcheck boot`, the runner (one scenario), tests and
+benchmarks all boot through boot().
 
     result = boot(get_adapter("reference"),
                   BootRequest(runs=[["hello"]]), MachineOptions())
     result.outcome.status_of("hello")   # -> 0
 
+boot() owns one machine's life: the disks and the kernel command line (from
+the adapter), QEMU's start (always paused, resumed once QMP answers unless
+the options ask for a paused start), the wait for the end under HangRules,
+the ending read from the console and QEMU's exit status, and teardown. A
+caller joins through BootHooks: the runner's checkpoint session drives the
+guest from `started` and judges the run in `ended` (harness/run/runner.py).
+
 A kernel panic, a triple fault or a missing exit line is a *result*
-(result.outcome); errors of the harness or QEMU raise HarnessError, a
-timeout raises MachineTimeout, bad input raises UsageError.
+(result.outcome); errors of the harness or QEMU raise HarnessError (a QEMU
+that aborted under -icount: IcountAbort), a timeout raises MachineTimeout,
+bad input raises UsageError.
 
 The timeout is in guest seconds under -icount (TCG's default), with a
 wall-clock safety net, and a run with no console output for a long
 stretch of guest time ends too (harness/run/hang_watch.py, without deadlock
-looks: `boot` attaches no debugger); without -icount it is wall time.
+looks: boot attaches no debugger); without -icount it is wall time.
 """
 
 from __future__ import annotations
@@ -25,10 +34,19 @@ from typing import Callable
 
 from harness import config
 from harness.adapters.base import BootOutcome, Disks, Ending, KernelAdapter
-from harness.errors import BootError, MachineError, MachineTimeout, QemuDiedError, UsageError
+from harness.errors import (BootError, HarnessError, MachineError, MachineTimeout,
+                            QemuDiedError, UsageError)
 from harness.machine.guest_clock import GuestClock
-from harness.run.hang_watch import GuestHang, HangRules, HangWatch
 from harness.machine.qemu import Machine, MachineOptions
+from harness.run.hang_watch import GuestHang, HangRules, HangWatch
+
+# QEMU 7.2 aborts (SIGABRT) under -icount when an I/O access needs a
+# translation block it cannot find again; nothing the kernel did wrong.
+ICOUNT_ABORT = "cpu_io_recompile: could not find TB"
+
+
+class IcountAbort(HarnessError):
+    """QEMU aborted with ICOUNT_ABORT: the run may be tried again without -icount."""
 
 
 @dataclass
@@ -76,41 +94,93 @@ def collect_programs(adapter: KernelAdapter, request: BootRequest) -> dict[str, 
     return programs
 
 
+class BootHooks:
+    """Where a caller joins one boot; the defaults add nothing."""
+
+    def started(self, machine: Machine, rules: HangRules) -> bool:
+        """QEMU answers; its CPU is still paused if the options asked for a
+        paused start. True: the guest was run to its end here (under RULES),
+        boot only waits for QEMU to exit. False (default): boot resumes
+        nothing more and judges the run's time itself."""
+        return False
+
+    def ended(self, machine: Machine, disks: Disks, outcome: BootOutcome) -> None:
+        """The guest's run is over and QEMU has exited, but the machine is
+        not closed: its disks can still be read, and machine.failed and
+        machine.keep_files decide what its run folder keeps."""
+
+
+class OnStarted(BootHooks):
+    """A hook that calls FUNCTION(machine) once QEMU answers (e.g. to
+    attach a debugger and resume a paused machine)."""
+
+    def __init__(self, function: Callable[[Machine], None]):
+        self.function = function
+
+    def started(self, machine: Machine, rules: HangRules) -> bool:
+        self.function(machine)
+        return False
+
+
 def boot(adapter: KernelAdapter, request: BootRequest, options: MachineOptions,
-         on_started: Callable[[Machine], None] | None = None) -> BootResult:
-    """Boots ADAPTER's kernel with REQUEST and waits for the power-off.
-    ON_STARTED(machine) runs once QEMU answers (e.g. to resume a paused
-    machine after arming breakpoints). The run directory is kept if
-    options.keep, or if the run did not end in a clean power-off and
-    options.keep_on_error."""
+         hooks: BootHooks | None = None) -> BootResult:
+    """Boots ADAPTER's kernel with REQUEST and waits for the end; HOOKS join
+    it (BootHooks). The run directory is kept if options.keep, or if the
+    run did not end well (a panic, a reset, an error; or as hooks.ended
+    decides) and options.keep_on_error."""
+    hooks = hooks or BootHooks()
     adapter.check_built()
-    # Always start paused and resume once QMP answers: a fast program could
-    # otherwise power off before the start-up handshake and look like a
-    # QEMU that died at start.
-    resume = not options.paused
-    options = dataclasses.replace(options, paused=True)
     programs = collect_programs(adapter, request)
     runs = [[Path(run[0]).name, *run[1:]] for run in request.runs]
     cmdline = adapter.kernel_cmdline(runs, request.user_page_limit)
-    with Machine(options) as machine:
-        disks = adapter.make_disks(machine.run_dir, programs, request.files, request.swap_mb)
-        machine.start(adapter.qemu_args(disks, cmdline, request.mem_mb))
-        if resume:
-            machine.resume()
-        if on_started is not None:
-            on_started(machine)
-        status = _wait_power_off(machine, adapter, request.timeout, _awaited(runs))
-        seconds = time.monotonic() - machine.start_time
-        console = machine.console.text()
-        outcome = adapter.parse_exit(console, status)
-        if outcome.ending is Ending.QEMU_ERROR:
-            machine.failed = True
-            raise QemuDiedError(status, machine.stderr_text(), machine.console.tail(),
-                                machine.console_log)
-        machine.failed = outcome.ending is not Ending.POWEROFF
-        files = {name: adapter.read_fs_file(disks, name) for name in request.read_back}
-    return BootResult(outcome=outcome, console=console, run_dir=machine.run_dir,
+    rules = HangRules(request.timeout, options.timeouts.scale, guest_clock=options.icount_clock)
+    # Always start paused and resume once QMP answers: a fast program could
+    # otherwise power off before the start-up handshake and look like a
+    # QEMU that died at start.
+    with Machine(dataclasses.replace(options, paused=True)) as machine:
+        try:
+            disks = adapter.make_disks(machine.run_dir, programs, request.files, request.swap_mb)
+            machine.start(adapter.qemu_args(disks, cmdline, request.mem_mb))
+            if not options.paused:
+                machine.resume()
+            status = _run_to_end(machine, adapter, rules, hooks, _awaited(runs))
+            seconds = time.monotonic() - machine.start_time
+            outcome = _ending(machine, adapter, status)
+            hooks.ended(machine, disks, outcome)
+            files = {name: adapter.read_fs_file(disks, name) for name in request.read_back}
+        except HarnessError as error:
+            _raise_if_icount_abort(machine, error)
+            raise
+    return BootResult(outcome=outcome, console=machine.console.text(), run_dir=machine.run_dir,
                       kept=machine.kept, disks=disks, files=files, seconds=seconds)
+
+
+def _run_to_end(machine: Machine, adapter: KernelAdapter, rules: HangRules, hooks: BootHooks,
+                awaited: str) -> int:
+    """QEMU's exit status once the guest's run is over: driven by the hook,
+    or judged here."""
+    if hooks.started(machine, rules):
+        left = rules.wall_s - (time.monotonic() - machine.start_time)
+        return machine.wait_exit(max(left, 0.1) / machine.timeouts.scale, awaited)
+    return _wait_power_off(machine, adapter, rules, awaited)
+
+
+def _ending(machine: Machine, adapter: KernelAdapter, status: int) -> BootOutcome:
+    """How the run ended, from the console and STATUS; QemuDiedError if
+    QEMU itself failed. Marks the machine failed unless it powered off."""
+    outcome = adapter.parse_exit(machine.console.text(), status)
+    machine.failed = outcome.ending is not Ending.POWEROFF
+    if outcome.ending is Ending.QEMU_ERROR:
+        raise QemuDiedError(status, machine.stderr_text(), machine.console.tail(),
+                            machine.console_log)
+    return outcome
+
+
+def _raise_if_icount_abort(machine: Machine, error: HarnessError) -> None:
+    """IcountAbort (from ERROR) if QEMU aborted under -icount (ICOUNT_ABORT)."""
+    if machine.options.icount_clock and ICOUNT_ABORT in machine.stderr_text():
+        raise IcountAbort(f"QEMU aborted under -icount ({ICOUNT_ABORT}); "
+                          f"first run's folder: {machine.run_dir}") from error
 
 
 class BootHang(MachineTimeout):
@@ -121,18 +191,15 @@ class BootHang(MachineTimeout):
         self.awaited, self.seconds = reason, None
 
 
-def _wait_power_off(machine: Machine, adapter: KernelAdapter, timeout: float,
+def _wait_power_off(machine: Machine, adapter: KernelAdapter, rules: HangRules,
                     awaited: str) -> int:
-    """QEMU's exit status once the kernel powers off, judged by HangRules
+    """QEMU's exit status once the kernel powers off, judged by RULES
     (guest seconds under -icount); BootHang if the run hangs, MachineTimeout
     without a guest clock (no -icount, or no tick counter in the kernel)."""
-    options = machine.options
-    rules = HangRules(timeout, machine.timeouts.scale,
-                      guest_clock=options.icount and options.accel == "tcg")
     clock = GuestClock.for_kernel(machine.qmp, adapter.kernel_symbols()) \
         if rules.guest_clock else None
     if clock is None:
-        return machine.wait_exit(timeout, awaited)
+        return machine.wait_exit(rules.timeout_s, awaited)
     watch = HangWatch(rules, clock, lambda: machine.console.length,
                       started=machine.start_time)
     while True:

@@ -88,9 +88,9 @@ def replay(adapter, sc, schedule: dict, opts: RunnerOptions, times: int = 1,
         progress(f"NOTE: the kernel build changed since this schedule was recorded "
                  f"(recorded {schedule['kernel_build_id']}, now {now}): the replay may diverge")
     clock = schedule.get("clock", {})
-    opts = dataclasses.replace(opts, inject=tuple(schedule["injections"]),
-                               accel=clock.get("accel", opts.accel),
-                               icount=clock.get("icount", opts.icount))
+    machine = dataclasses.replace(opts.machine, accel=clock.get("accel", opts.machine.accel),
+                                  icount=clock.get("icount", opts.machine.icount))
+    opts = dataclasses.replace(opts, inject=tuple(schedule["injections"]), machine=machine)
     out = []
     for i in range(times):
         t0 = time.monotonic()

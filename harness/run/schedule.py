@@ -37,7 +37,7 @@ def make_schedule(sc, adapter, opts, result) -> dict:
         "kernel_build_id": build_id(adapter.symbol_file),
         "injections": [i.to_dict() for i in (*sc.inject, *opts.inject)],
         "fired": [r.__dict__ for r in result.injections],
-        "clock": {"accel": opts.accel, "icount": opts.icount},
+        "clock": {"accel": opts.machine.accel, "icount": opts.machine.icount},
         "verdict": result.verdict.value,
         "reason": result.reason,
         "console_sha256": console_digest(result.console),

@@ -111,7 +111,7 @@ def host_info(opts: RunnerOptions) -> dict:
                               text=True, timeout=10).stdout.splitlines()[0]
     except (OSError, IndexError, subprocess.TimeoutExpired):
         qemu = "unknown"
-    return {"qemu": qemu, "accel": opts.accel, "icount": opts.icount,
+    return {"qemu": qemu, "accel": opts.machine.accel, "icount": opts.machine.icount,
             "python": sys.version.split()[0], "machine": platform.machine()}
 
 

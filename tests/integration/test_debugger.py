@@ -6,7 +6,7 @@ import pytest
 
 from harness.adapters.base import Ending
 from harness.adapters.reference.adapter import ReferenceAdapter
-from harness.run.boot import BootRequest, boot
+from harness.run.boot import BootRequest, OnStarted, boot
 from harness.debug.debugger import Debugger, DebuggerTimeout
 from harness.machine.qemu import Machine, MachineOptions
 from harness.bench.probe_guest import build_probe_guest, probe_qemu_args
@@ -153,7 +153,7 @@ def kernel_boot(built, run_root):
             with Debugger.attach(machine.gdb_socket, symbols, long_mode_at="kmain") as dbg:
                 driven.append(drive(dbg))
         result = boot(adapter, BootRequest(runs=runs, timeout=60),
-                      MachineOptions(paused=True, run_root=run_root), on_started)
+                      MachineOptions(paused=True, run_root=run_root), OnStarted(on_started))
         return result, driven[0]
     yield run
     symbols.close()

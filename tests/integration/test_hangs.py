@@ -13,6 +13,7 @@ from harness.adapters import get_adapter
 from harness.course.mutants import build_mutant, load_catalogue
 from harness.adapters.reference.adapter import ReferenceAdapter
 from harness.run.runner import RunnerOptions, run_scenario
+from harness.machine.qemu import MachineOptions
 from harness.run.scenario import load_file
 from oracles.model.wait_graph import WaitGraph
 
@@ -36,7 +37,7 @@ def test_the_guest_clock_ends_a_run_that_outlives_its_timeout(built, tmp_path, r
         """)
     # the wall-clock net is 3 x 0.1 s x 150 = 45 s: far behind even on a loaded host
     res = run_scenario(get_adapter("reference"), sc,
-                       RunnerOptions(artifacts=run_root, timeouts=_scaled(150)))
+                       RunnerOptions(machine=MachineOptions(run_root=run_root, timeouts=_scaled(150))))
     assert res.verdict.value == "HANG", res.reason
     assert res.reason.startswith("no power-off within 0.1 s of guest time"), res.reason
     assert res.hang["kind"] == "guest time" and res.hang["guest_s"] >= 0.1
@@ -54,7 +55,7 @@ def test_a_busy_guest_without_output_is_no_progress(built, tmp_path, run_root):
         timeout = 4
         """)
     res = run_scenario(get_adapter("reference"), sc,
-                       RunnerOptions(artifacts=run_root, timeouts=_scaled(20)))
+                       RunnerOptions(machine=MachineOptions(run_root=run_root, timeouts=_scaled(20))))
     assert res.verdict.value == "HANG", res.reason
     assert res.reason.startswith("no progress for 2 s of guest time"), res.reason
     assert "dl-spin (tid 3, running): user mode at 0x" in res.reason
@@ -71,7 +72,7 @@ def test_a_deadlock_ends_the_run_at_once_with_its_cycle(built, tmp_path, run_roo
     mutant = {m.name: m for m in load_catalogue()}["wait-holds-fs-lock"]
     build_mutant(mutant, tmp_path / "kernel")
     res = run_scenario(ReferenceAdapter(kernel_dir=tmp_path / "kernel"), suite["dl-wait"],
-                       RunnerOptions(artifacts=run_root))
+                       RunnerOptions(machine=MachineOptions(run_root=run_root)))
     assert res.verdict.value == "HANG", res.reason
     assert res.reason.startswith(
         "deadlock: tid 3 dl-wait waits for the exit of tid 4 dl-wait-child, which waits for "

@@ -16,6 +16,7 @@ from harness import config
 from harness.adapters.reference.adapter import ReferenceAdapter
 from harness.course.mutants import KERNEL_SRC, build_mutant, check_switches, load_catalogue
 from harness.run.runner import DATA_DIR, RunnerOptions, run_scenario
+from harness.machine.qemu import MachineOptions
 from harness.run.suite import load_all
 
 pytestmark = pytest.mark.integration
@@ -75,7 +76,7 @@ def test_mutant_is_killed_by_its_scenario(name, suite, tmp_path, run_root):
     mutant = {m.name: m for m in load_catalogue()}[name]
     out = tmp_path / "kernel"
     build_mutant(mutant, out)
-    opts = RunnerOptions(artifacts=run_root)
+    opts = RunnerOptions(machine=MachineOptions(run_root=run_root))
     res = run_scenario(ReferenceAdapter(kernel_dir=out), suite[scenario], opts)
     assert res.verdict.value == verdict, (
         f"mutant {name} on {scenario}: expected {verdict} ({cause!r}), "

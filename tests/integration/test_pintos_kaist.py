@@ -162,7 +162,7 @@ def test_a_hang_says_where_every_thread_was(adapter, built, run_root):
     from harness.results.model import Verdict
     for timeout in (3.0, 6.0, 12.0, 24.0):
         sc = _scenario("page-parallel", timeout=timeout)
-        result = run_scenario(adapter, sc, RunnerOptions(artifacts=run_root))
+        result = run_scenario(adapter, sc, RunnerOptions(machine=MachineOptions(run_root=run_root)))
         if result.verdict is not Verdict.HANG:
             pytest.skip(f"the tree finished page-parallel in {timeout:g} s "
                         f"({result.verdict.value})")
@@ -179,7 +179,7 @@ def test_injection_points_fire_on_a_student_kernel(adapter, built, run_root):
     from harness.results.model import Verdict
     sc = _scenario("lazy-anon", inject=(Injection("frame_alloc", "fail", nth=3),
                                         Injection("page_fault", "preempt", nth=2)))
-    result = run_scenario(adapter, sc, RunnerOptions(artifacts=run_root))
+    result = run_scenario(adapter, sc, RunnerOptions(machine=MachineOptions(run_root=run_root)))
     kinds = sorted((r.point, r.kind) for r in result.injections)
     assert kinds == [("frame_alloc", "fail"), ("page_fault", "preempt")], result.reason
     assert result.verdict is not Verdict.HARNESS_ERROR, result.reason
@@ -192,11 +192,11 @@ def test_forced_yields_at_every_call_leave_a_passing_run_passing(adapter, built,
     from harness.run.injection import Injection
     from harness.run.runner import RunnerOptions, run_scenario
     from harness.results.model import Verdict
-    plain = run_scenario(adapter, _scenario("mmap-write"), RunnerOptions(artifacts=run_root))
+    plain = run_scenario(adapter, _scenario("mmap-write"), RunnerOptions(machine=MachineOptions(run_root=run_root)))
     if plain.verdict is not Verdict.PASS:
         pytest.skip(f"the tree fails mmap-write without injections ({plain.reason})")
     sc = _scenario("mmap-write", inject=(Injection("page_fault", "preempt", nth=1, mode="from"),
                                          Injection("file_write", "preempt", nth=1, mode="from")))
-    result = run_scenario(adapter, sc, RunnerOptions(artifacts=run_root))
+    result = run_scenario(adapter, sc, RunnerOptions(machine=MachineOptions(run_root=run_root)))
     assert result.verdict is Verdict.PASS, result.reason
     assert len(result.injections) >= 5, result.injections

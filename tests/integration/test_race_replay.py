@@ -17,6 +17,7 @@ from harness.adapters.reference.adapter import ReferenceAdapter
 from harness.run.explore import explore, replay
 from harness.course.mutants import build_mutant, load_catalogue
 from harness.run.runner import DATA_DIR, RunnerOptions
+from harness.machine.qemu import MachineOptions
 from harness.run.schedule import load_schedule
 from harness.run.suite import load_all
 from tests.conftest import hang_guard_timeouts
@@ -33,7 +34,7 @@ def test_explore_finds_the_fill_race_and_replay_reproduces_it(built, tmp_path, r
     build_mutant(mutant, kernel)
     racy = ReferenceAdapter(kernel_dir=kernel)
     sc = {s.name: s for s in load_all(config.build_dir() / "programs", DATA_DIR)}["fill-race"]
-    opts = RunnerOptions(artifacts=run_root, timeouts=hang_guard_timeouts())
+    opts = RunnerOptions(machine=MachineOptions(run_root=run_root, timeouts=hang_guard_timeouts()))
 
     runs = explore(racy, sc, "yield", "preempt", opts, tmp_path / "schedules",
                    max_n=MAX_RUNS, jobs=2, progress=lambda line: None, stop_on_failure=True)

@@ -15,6 +15,7 @@ from harness.adapters.reference import fsimage
 from harness.machine import artifacts
 from harness.adapters import get_adapter
 from harness.run.runner import RunnerOptions, run_scenario
+from harness.machine.qemu import MachineOptions
 from harness.run.scenario import load_file
 
 pytestmark = pytest.mark.integration
@@ -46,7 +47,7 @@ def scenarios(tmp_path_factory):
 
 
 def run(sc, run_root, keep=False):
-    options = RunnerOptions(artifacts=run_root, keep=keep)
+    options = RunnerOptions(machine=MachineOptions(run_root=run_root, keep=keep))
     result = run_scenario(get_adapter("reference"), sc, options)
     return result, Path(result.artifacts) if result.artifacts else None
 

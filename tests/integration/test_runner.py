@@ -10,6 +10,7 @@ from harness.adapters import get_adapter
 from harness.config import env_timeout_scale
 from harness.debug.program_image import load_program
 from harness.run.runner import RunnerOptions, run_scenario
+from harness.machine.qemu import MachineOptions
 from harness.run.scenario import load_file
 from oracles.model.page_tables import PTE_NX, PTE_U, PTE_W, PageTableSnapshot
 
@@ -23,7 +24,7 @@ def scenarios(tmp_path, text):
 
 
 def run(sc, run_root):
-    return run_scenario(get_adapter("reference"), sc, RunnerOptions(artifacts=run_root))
+    return run_scenario(get_adapter("reference"), sc, RunnerOptions(machine=MachineOptions(run_root=run_root)))
 
 
 def test_pass_and_fail_with_the_cause(built, tmp_path, run_root):

@@ -152,14 +152,15 @@ def test_kvm_is_refused_before_anything_runs_on_hosts_that_cannot_run_it(
     from harness.errors import HarnessError
     from harness.machine.qemu import Machine
     from harness.run.runner import RunnerOptions
+    from harness.machine.qemu import MachineOptions
     simulate_host(monkeypatch, tmp_path, modules, device)
     monkeypatch.setenv("VMCHECK_BUILD_DIR", str(fake_build))
     monkeypatch.setattr(Machine, "start", lambda *a: pytest.fail("QEMU was started"))
     if code is None:
-        RunnerOptions(accel="kvm")   # no refusal
+        RunnerOptions(machine=MachineOptions(accel="kvm"))   # no refusal
         return
     assert cli.main(["boot", "--accel", "kvm", "--", "hello"]) == code
     err = capsys.readouterr().err
     assert text in err and len(err.strip().splitlines()) == 1, err
     with pytest.raises(HarnessError, match=text):
-        RunnerOptions(accel="kvm")
+        RunnerOptions(machine=MachineOptions(accel="kvm"))

@@ -33,8 +33,8 @@ def test_icount_abort_reruns_once_without_icount_and_says_so(monkeypatch):
     calls = []
 
     def fake_execute(adapter, sc, opts, result):
-        calls.append(opts.icount)
-        if opts.icount:
+        calls.append(opts.machine.icount)
+        if opts.machine.icount:
             raise runner.IcountAbort("QEMU aborted under -icount")
         result.exit_status = 0
 
