@@ -17,6 +17,7 @@ from typing import Optional
 
 import jinja2
 
+from harness.results.model import RESULTS_FILE
 from reports import scenario_view, summary_view
 from reports.hang_view import hang_view
 from reports.pages_view import STATES
@@ -27,7 +28,7 @@ TEMPLATES = PACKAGE / "templates"
 STATIC = PACKAGE / "static"
 # What render_report writes into OUT (and removes first, so no stale page stays).
 OWNED = ("index.html", "scenarios", "static", "schedules")
-DATA_FILES = ("results.json", "junit.xml", "autograder.json")
+DATA_FILES = (RESULTS_FILE, "junit.xml", "autograder.json")
 
 
 def _number(value: float) -> str:

@@ -13,7 +13,7 @@ import dataclasses
 import re
 from typing import Optional
 
-from harness.x86.fault_decode import PageFaultErrorCode
+from oracles.model.page_fault import PageFaultErrorCode
 from reports.addrspace import regions
 from reports.pages_view import page_rows, state_counts
 from reports.text import printable, to_int, violation

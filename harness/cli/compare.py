@@ -56,7 +56,8 @@ def handle(args: argparse.Namespace) -> int:
         make = run_make_check(adapter, sorted(tests), Path(work))
         args.report.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(make.log, args.report / "make-check.log")
-    opts = runner_options(args, args.report.resolve() / "artifacts")
+    report = args.report.resolve()
+    opts = runner_options(args, report / "artifacts", schedules=report / "schedule-files")
     ordered = sorted(tests)
     run = run_suite(adapter, [tests[t] for t in ordered], opts, args.jobs,
                     progress=lambda line: print(line, flush=True))

@@ -77,7 +77,8 @@ def handle(args: argparse.Namespace) -> int:
     data.mkdir(parents=True)
     collector = CoverageCollector(data, adapter.kernel_dir)
     report = args.report.resolve()
-    opts = runner_options(args, report / "suite" / "artifacts", coverage=collector)
+    opts = runner_options(args, report / "suite" / "artifacts",
+                          schedules=report / "suite" / "schedule-files", coverage=collector)
     print(f"vmcheck: coverage of {len(scenarios)} scenario(s) on {adapter.symbol_file}, "
           f"{args.jobs} job(s)", flush=True)
     run = run_suite(adapter, scenarios, opts, args.jobs,

@@ -74,5 +74,5 @@ def handle(args: argparse.Namespace) -> int:
           f"{len(runs) / minutes if minutes else 0:.0f} runs/minute")
     for r in failing:
         print(f"  ({args.point}, {r.n}): {r.result.verdict.value}: {r.result.reason}")
-        print(f"    replay: ./vmcheck replay {r.schedule_file}")
+        print(f"    replay: ./vmcheck replay {r.result.schedule_file}")
     return EXIT_FAILED if failing else 0

@@ -30,10 +30,11 @@ def register(subparsers) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from harness.errors import UsageError
-    from harness.course.mutants import check_switches, load_catalogue, run_all_mutants, summary
+    from harness.course.mutants import (check_switches, load_catalogue, run_all_mutants,
+                                        save_results, summary)
     from harness.run.runner import DATA_DIR
     from harness.run.suite import load_all, select
-    from reports.mutants_view import write_mutants_report
+    from reports.mutants_view import render_mutants
     mutants = load_catalogue()
     if args.names:
         known = {m.name: m for m in mutants}
@@ -51,5 +52,6 @@ def handle(args: argparse.Namespace) -> int:
     results = run_all_mutants(mutants, scenarios, opts, args.jobs, config.build_dir() / "mutants",
                               progress=lambda line: print(line, flush=True))
     print(summary(results))
-    print(f"report: {write_mutants_report(results, args.report, started=started)}")
+    rows = save_results(results, args.report)
+    print(f"report: {render_mutants(rows, args.report, started=started)}")
     return 0 if all(r.killed for r in results) else 1

@@ -104,7 +104,8 @@ def machine_options(args: argparse.Namespace, **overrides):
 def runner_options(args: argparse.Namespace, artifacts: Path, **fields):
     """RunnerOptions of a command that judges scenarios: its machine
     options, run folders under ARTIFACTS (made here), --strict, and
-    FIELDS (inject, coverage...). The accelerator is checked here, once."""
+    FIELDS (schedules, inject, coverage...). The accelerator is checked
+    here, once."""
     from harness.run.runner import RunnerOptions
     artifacts.mkdir(parents=True, exist_ok=True)
     return RunnerOptions(machine=machine_options(args, run_root=artifacts),

@@ -7,6 +7,7 @@ verdict and the console came back.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from harness import config, interrupt
@@ -37,6 +38,7 @@ def handle(args: argparse.Namespace) -> int:
     schedule = load_schedule(args.schedule)
     args.kernel = args.kernel if args.kernel != "reference" else schedule.get("kernel", "reference")
     adapter, sc, opts = scenario_and_options(args, schedule["scenario"])
+    opts = dataclasses.replace(opts, schedules=args.report.resolve() / "schedule-files")
     print(f"vmcheck: replaying {args.schedule}: {sc.name}, recorded verdict "
           f"{schedule['verdict']} ({schedule['reason'] or 'passed'})", flush=True)
     results = replay(adapter, sc, schedule, opts, args.times,

@@ -33,7 +33,11 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def publish(run, folder: Path) -> Path:
-    """RUN's report in FOLDER (results.json, junit.xml, autograder.json,
-    the HTML); returns the path of its index.html."""
+    """RUN's results (results.json) and report (junit.xml, autograder.json,
+    the HTML) in FOLDER; returns the path of its index.html."""
+    from harness.results.model import RESULTS_FILE
     from reports import write_report
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    run.save(folder / RESULTS_FILE)
     return write_report(run, folder)

@@ -49,7 +49,8 @@ def handle(args: argparse.Namespace) -> int:
         return _report_build_failure(adapter, scenarios, e, args)
     if not scenarios:
         print("no scenarios in this shard")   # still write results, so merge sees the shard
-    opts = runner_options(args, args.report.resolve() / "artifacts",
+    report = args.report.resolve()
+    opts = runner_options(args, report / "artifacts", schedules=report / "schedule-files",
                           inject=tuple(parse_cli(spec) for spec in args.inject))
     print(f"vmcheck: {len(scenarios)} scenario(s) on the {adapter.name} kernel, "
           f"{args.jobs} job(s)", flush=True)

@@ -14,6 +14,7 @@ symptom.
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 import time
 import tomllib
@@ -66,6 +67,32 @@ class MutantResult:
         return any(v == Verdict.FAIL.value or (v == Verdict.HANG.value
                                                and r.startswith(DEADLOCK_REASON))
                    for _, v, r in self.killed_by)
+
+    @property
+    def state(self) -> str:
+        """build failed, killed, killed (crash only: no scenario named the
+        cause, and a crash is not the mistake's symptom), why it is
+        unfinished, or SURVIVED."""
+        if self.build_error:
+            return "build failed"
+        if not self.killed:
+            return self.stopped or "SURVIVED"
+        return "killed" if self.named_cause or self.mutant.expect_crash else "killed (crash only)"
+
+    def row(self) -> dict:
+        """This result as a row of mutants.json (and of the mutants page)."""
+        return {"name": self.mutant.name, "area": self.mutant.area,
+                "description": self.mutant.description, "state": self.state,
+                "killed": self.killed, "kills": self.killed_by[:5], "seconds": self.seconds,
+                "build_error": self.build_error}
+
+
+def save_results(results: list[MutantResult], out_dir: Path) -> list[dict]:
+    """OUT_DIR/mutants.json: one row per mutant (MutantResult.row); the rows."""
+    rows = [r.row() for r in results]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "mutants.json").write_text(json.dumps(rows, indent=1))
+    return rows
 
 
 def load_catalogue(path: Path = CATALOGUE) -> list[Mutant]:
@@ -143,12 +170,7 @@ def run_all_mutants(mutants: list[Mutant], scenarios: list, opts, jobs: int, bui
 
 
 def format_row(r: MutantResult) -> str:
-    if r.build_error:
-        state = "BUILD FAILED"
-    elif not r.killed:
-        state = r.stopped or "SURVIVED"
-    else:
-        state = "killed" if r.named_cause or r.mutant.expect_crash else "killed (crash only)"
+    state = r.state.upper() if r.build_error else r.state
     by = ", ".join(f"{n} ({v})" for n, v, _ in r.killed_by[:3])
     more = f" +{len(r.killed_by) - 3}" if len(r.killed_by) > 3 else ""
     return f"{r.mutant.name:<26} {r.mutant.area:<11} {state:<20} {r.seconds:6.0f}s  {by}{more}"
@@ -157,8 +179,7 @@ def format_row(r: MutantResult) -> str:
 def summary(results: list[MutantResult]) -> str:
     killed = sum(r.killed for r in results)
     unfinished = [r.mutant.name for r in results if r.stopped and not r.killed]
-    crash_only = [r.mutant.name for r in results
-                  if r.killed and not r.named_cause and not r.mutant.expect_crash]
+    crash_only = [r.mutant.name for r in results if r.state == "killed (crash only)"]
     lines = [f"{'mutant':<26} {'area':<11} {'result':<20} {'time':>7}  killed by",
              *map(format_row, results),
              f"\nmutation score: {killed}/{len(results)} killed"

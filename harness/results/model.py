@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 SCHEMA_VERSION = 1
+RESULTS_FILE = "results.json"   # in a report folder, beside the pages that link it
 
 
 class Verdict(str, enum.Enum):

@@ -1,69 +1,17 @@
 """Capturing a MachineState (oracles/model/machine_state.py) at a stop.
 
-A KernelInspector (one per adapter) reads the kernel's own structures:
-the processes and their page-table roots, each SPT, the pools. This module
-does the kernel-independent part: walking every process's page tables
-through physical memory and assembling the state the oracles check.
+A KernelInspector (harness/adapters/inspector.py, one per adapter) reads
+the kernel's own structures: the processes and their page-table roots,
+each SPT, the pools. This module does the kernel-independent part:
+walking every process's page tables through physical memory and
+assembling the state the oracles check.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from abc import ABC, abstractmethod
-from typing import Optional
-
+from harness.adapters.inspector import KernelInspector
 from harness.x86.pagewalk import walk_page_tables
-from oracles.model.machine_state import MachineState, PoolState, ProcessState
-
-
-@dataclasses.dataclass(frozen=True)
-class ProcessInfo:
-    pid: int
-    name: str
-    pml4_phys: int       # physical address of the page-table root
-    current: bool        # the thread that is running now
-
-
-class KernelInspector(ABC):
-    """Reads one kernel family's structures through a stopped debugger."""
-
-    @abstractmethod
-    def processes(self) -> list[ProcessInfo]:
-        """Every user process (with an address space)."""
-
-    @abstractmethod
-    def spt(self, proc: ProcessInfo) -> tuple[Optional[dict], Optional[str]]:
-        """(va -> SptPage, None) or (None, why the SPT cannot be read)."""
-
-    @abstractmethod
-    def pools(self) -> PoolState:
-        """User-frame pool and swap usage."""
-
-    @abstractmethod
-    def current_thread_name(self) -> str:
-        """Name of the running thread (cheap: read at injection points)."""
-
-    def observe(self, checkpoint: int, walks: dict, programs: dict, stack_top: int) -> None:
-        """Called at each checkpoint before spt(), after processes(): WALKS
-        pid -> PageTableSnapshot, PROGRAMS name -> ProgramImage. An adapter
-        that identifies its kernel's structures from what the kernel does
-        learns from them here. Default: nothing."""
-
-    def layout_notes(self) -> list[str]:
-        """How the adapter reads this kernel's structures (which member
-        plays which role, and how that was found). Default: nothing to say."""
-        return []
-
-    def thread_report(self) -> list[str]:
-        """One line per thread: name, tid, status and where it is (kernel
-        functions, innermost first), for HANG verdicts. Empty if the
-        kernel family cannot tell."""
-        return []
-
-    def wait_graph(self):
-        """What each thread waits on (oracles/model/wait_graph.py's WaitGraph), for
-        deadlock verdicts; None if the kernel family cannot tell."""
-        return None
+from oracles.model.machine_state import MachineState, ProcessState
 
 
 class DebuggerMemory:

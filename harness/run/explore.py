@@ -3,7 +3,7 @@
 explore: run a scenario with "KIND at the n-th call of POINT" for
 n = 1, 2, ... until the point is no longer reached that often (the way
 syzkaller's fail-nth walks an error path), every run with a verdict;
-failing runs write schedule files.
+failing runs write schedule files (the runner writes them).
 replay: run a schedule file again, and say whether the verdict and the
 console are the same as when it was recorded.
 """
@@ -20,15 +20,14 @@ from harness import interrupt
 from harness.run.injection import Injection
 from harness.results.model import Verdict
 from harness.run.runner import RunnerOptions, not_run_result, run_scenario
-from harness.run.schedule import build_id, console_digest, write_schedule
+from harness.run.schedule import build_id, console_digest
 
 
 @dataclasses.dataclass
 class ExploreRun:
     n: int
     fired: bool
-    result: object            # ScenarioResult
-    schedule_file: str | None = None
+    result: object            # ScenarioResult (its schedule_file: a failing run's schedule)
 
 
 def explore(adapter, sc, point: str, kind: str, opts: RunnerOptions, schedules: Path,
@@ -44,7 +43,8 @@ def explore(adapter, sc, point: str, kind: str, opts: RunnerOptions, schedules: 
 
     def one(n: int) -> ExploreRun:
         inj = Injection(point=point, kind=kind, nth=n, mode=mode)
-        res = run_scenario(adapter, sc, dataclasses.replace(opts, inject=(*opts.inject, inj)))
+        res = run_scenario(adapter, sc, dataclasses.replace(opts, inject=(*opts.inject, inj),
+                                                            schedules=schedules))
         return ExploreRun(n, any(r.point == point for r in res.injections), res)
 
     n = 1
@@ -62,9 +62,6 @@ def explore(adapter, sc, point: str, kind: str, opts: RunnerOptions, schedules: 
                 if not run.fired:
                     progress(f"  {point} #{run.n}: not reached ({_calls(run)} calls): done")
                     return runs
-                if not run.result.verdict.passed and run.result.schedule:
-                    run.schedule_file = str(write_schedule(run.result.schedule, schedules))
-                    run.result.schedule_file = run.schedule_file
                 runs.append(run)
                 progress(f"  {point} #{run.n}: {run.result.verdict.value} "
                          f"({run.result.duration_s:.1f}s)"

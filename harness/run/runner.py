@@ -26,7 +26,7 @@ from harness.run.checkpoints import CheckpointSession
 from harness.run.hang_watch import DEADLOCK, GuestHang
 from harness.run.injection import Injector
 from harness.run.output_match import missing_in_order, output_problem
-from harness.run.schedule import make_schedule
+from harness.run.schedule import make_schedule, write_schedule
 from oracles.expectations import CheckContext, run_check
 from oracles.model.machine_state import FAIL, UNKNOWN, Violation, by_outcome
 
@@ -43,6 +43,8 @@ class RunnerOptions:
     coverage: Optional[object] = None  # harness.course.coverage.CoverageCollector: gather the
                                        # .gcda data a coverage-built kernel sends at power-off
     strict: bool = False               # --strict: an UNKNOWN check fails the scenario
+    schedules: Optional[Path] = None   # where a failing run with injections writes its
+                                       # replay schedule (None: nowhere)
 
     def __post_init__(self) -> None:
         """A bad or unusable accelerator is said once, before any scenario
@@ -103,7 +105,17 @@ def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
     result.duration_s = round(time.monotonic() - start, 3)
     if (sc.inject or opts.inject) and result.schedule is None:
         result.schedule = make_schedule(sc, adapter, opts, result)
+    _write_schedule(result, opts.schedules)
     return result
+
+
+def _write_schedule(result: ScenarioResult, folder: Optional[Path]) -> None:
+    """A failed run with injections leaves its replay schedule in FOLDER
+    (result.schedule_file names it); a run cut short has no verdict to
+    replay."""
+    failed = not result.verdict.passed and result.verdict is not Verdict.NOT_RUN
+    if folder is not None and result.schedule and failed and not result.schedule_file:
+        result.schedule_file = str(write_schedule(result.schedule, folder))
 
 
 def _hang_result(result: ScenarioResult, hang: GuestHang, adapter, sc) -> None:

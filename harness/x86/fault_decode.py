@@ -18,6 +18,7 @@ from typing import Mapping, Optional
 from capstone import x86
 
 from harness.x86.disasm import MAX_INSN_BYTES, x86_64_decoder as _capstone
+from oracles.model.page_fault import PageFaultErrorCode
 from oracles.model.page_tables import PAGE_4K
 READ, WRITE, READ_WRITE = "read", "write", "read-write"
 _MASK64 = (1 << 64) - 1
@@ -259,27 +260,6 @@ def decode_instruction(code: bytes, address: int,
     accesses = _explicit_accesses(insn, regs) + _implicit_accesses(insn, regs)
     return DecodedInstruction(insn.address, insn.size, bytes(insn.bytes),
                               insn.mnemonic, insn.op_str, tuple(accesses))
-
-
-@dataclasses.dataclass(frozen=True)
-class PageFaultErrorCode:
-    """The #PF error code, decoded once (Intel SDM vol. 3, 4.7)."""
-    value: int
-
-    present = property(lambda self: bool(self.value & 1))   # else not present
-    write = property(lambda self: bool(self.value & 2))     # else read
-    user = property(lambda self: bool(self.value & 4))      # else supervisor
-    reserved_bit = property(lambda self: bool(self.value & 8))
-    fetch = property(lambda self: bool(self.value & 16))    # instruction fetch
-
-    def describe(self) -> str:
-        parts = ["protection violation" if self.present else "page not present",
-                 "instruction fetch" if self.fetch else
-                 ("write" if self.write else "read"),
-                 "user mode" if self.user else "supervisor mode"]
-        if self.reserved_bit:
-            parts.append("reserved bit set in a paging entry")
-        return ", ".join(parts)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -41,15 +41,15 @@ def test_explore_finds_the_fill_race_and_replay_reproduces_it(built, tmp_path, r
     failing = [r for r in runs if not r.result.verdict.passed]
     assert failing, f"no failure in {len(runs)} runs with a preemption at yield #1..#{len(runs)}"
     first = failing[0]
-    assert first.schedule_file, "the failing run wrote no schedule file"
+    assert first.result.schedule_file, "the failing run wrote no schedule file"
     assert "FAIL" in first.result.reason or first.result.verdict.value == "FAIL", first.result.reason
-    schedule = load_schedule(first.schedule_file)
+    schedule = load_schedule(first.result.schedule_file)
     assert schedule["injections"][0].nth == first.n
 
     again = replay(racy, sc, schedule, opts, times=REPLAYS, progress=lambda line: None)
     verdicts = [(res.verdict.value, same_v, same_c) for res, same_v, same_c in again]
     assert all(v and c for _, v, c in verdicts), (
-        f"replays of {first.schedule_file} on the mutant did not reproduce "
+        f"replays of {first.result.schedule_file} on the mutant did not reproduce "
         f"{schedule['verdict']} with the same console: {verdicts}")
 
     correct = replay(ReferenceAdapter(), sc, schedule, opts, times=2, progress=lambda line: None)

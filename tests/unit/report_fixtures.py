@@ -297,3 +297,10 @@ def failing_violations(run: RunResult) -> list:
     """The violation dicts of the FAILING scenario (checkpoint 2)."""
     sc = next(s for s in run.scenarios if s.name == FAILING)
     return sc.checkpoints[1].violations
+
+
+def published(run: RunResult, out: Path) -> tuple:
+    """(OUT, RUN) once RUN's results.json and report are written in OUT."""
+    from harness.cli.report import publish
+    publish(run, out)
+    return out, run

@@ -113,12 +113,12 @@ def partial_run() -> RunResult:
 
 
 def test_every_report_format_says_partial_and_not_run_is_no_failure(tmp_path):
-    from reports import write_report
+    from harness.cli.report import publish
     from reports.summary_view import banner
     run = partial_run()
     assert banner(run) == (False, "Partial: interrupted by SIGTERM; 1 of 3 scenarios not run, "
                                   "1 passed, 1 did not pass")
-    index = write_report(run, tmp_path).read_text()
+    index = publish(run, tmp_path).read_text()
     assert '<div class="big">PARTIAL</div>' in index
     failing = index.split("What did not pass", 1)[1].split("</section>", 1)[0]
     assert "scenarios/b.html" in failing and "scenarios/c.html" not in failing
@@ -132,7 +132,7 @@ def test_every_report_format_says_partial_and_not_run_is_no_failure(tmp_path):
 
 
 def test_a_merge_with_an_interrupted_shard_is_partial():
-    from reports import merge_runs
+    from harness.results.merge import merge_runs
     done = RunResult(kernel="reference", started="2024-01-01T00:00:00", duration_s=1.0,
                      jobs=1, scenarios=[ScenarioResult("z", "core", Verdict.PASS, 1.0)])
     assert merge_runs([done, partial_run()]).interrupted == "SIGTERM"

@@ -12,7 +12,7 @@ import pytest
 from harness.adapters.pintos_kaist.inspector import KERN_BASE, PintosInspector
 from harness.adapters.pintos_kaist.spt import (SptNotRecognised, SptReadError, discover_layout,
                                          read_pages)
-from harness.run.capture import ProcessInfo
+from harness.adapters.inspector import ProcessInfo
 from tests.unit.pintos_guest import (PAGE, THREAD_MAGIC, FakeImage, FakeMemory, Guest,
                                      build_process, compile_layouts, dwarf)
 

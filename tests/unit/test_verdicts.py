@@ -17,7 +17,7 @@ from harness.run.runner import _judge
 from harness.run.suite import load_all
 from reports.summary_table import summary_table
 from oracles.model.machine_state import Violation, unknown
-from reports import write_report
+from harness.cli.report import publish
 from reports.autograder import autograder_results
 from reports.junit import junit_tree
 from tests.unit import report_fixtures as fx
@@ -123,7 +123,7 @@ def test_junit_shows_each_unknown_as_a_skipped_testcase_and_the_scenario_passed(
 
 def test_junit_with_unknowns_validates_against_the_schema(tmp_path):
     etree = pytest.importorskip("lxml.etree", reason="python3-lxml not installed (make deps)")
-    from tests.unit.test_reports import XSD
+    from tests.unit.test_report_files import XSD
     schema = etree.XMLSchema(etree.parse(str(XSD)))
     run, _ = _run_with_unknowns()
     path = tmp_path / "junit.xml"
@@ -142,7 +142,7 @@ def test_autograder_keeps_the_points_and_lists_the_unknowns():
 
 def test_html_report_shows_unknowns_in_their_own_colour_and_counts(tmp_path):
     run, sc = _run_with_unknowns()
-    index = write_report(run, tmp_path)
+    index = publish(run, tmp_path)
     summary = index.read_text()
     assert 'id="unknown-total"' in summary and "3 unknown checks" in summary
     assert 'class="badge v-UNKNOWN"' in summary and "unknown-cell" in summary

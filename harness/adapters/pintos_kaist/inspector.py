@@ -32,7 +32,7 @@ from harness.adapters.thread_report import (describe_chain, entry_return, thread
                                             walk_frame_pointers)
 from harness.debug.dwarf_types import TypeLookupError
 from harness.debug.rsp import RspMemoryError
-from harness.run.capture import KernelInspector, ProcessInfo
+from harness.adapters.inspector import KernelInspector, ProcessInfo
 from harness.debug.symbols import CallChain
 from harness.debug.typed_memory import read_struct, read_value
 from oracles.model.wait_graph import WaitGraph

@@ -18,7 +18,7 @@ from typing import Optional, Union
 from harness.adapters.reference.waits import reference_wait_graph
 from harness.adapters.thread_report import (describe_chain, entry_return, thread_line,
                                             walk_frame_pointers)
-from harness.run.capture import KernelInspector, ProcessInfo
+from harness.adapters.inspector import KernelInspector, ProcessInfo
 from harness.debug.symbols import CallChain
 from harness.debug.typed_memory import StructureError, iter_hash, iter_list, read_struct, read_value
 from oracles.model.wait_graph import WaitGraph
