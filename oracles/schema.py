@@ -101,10 +101,9 @@ def one_of(*choices) -> Callable[[Any], Optional[str]]:
 # ---- Address expressions ---------------------------------------------------
 # A user address in a scenario: an integer, or a string such as
 # "buffer + 3 * PGSIZE" or "USER_STACK - 0x1000" over ELF symbols of the
-# program and the constants below; + - * and parentheses only.
+# program and the kernel's layout constants (AddressLayout.constants());
+# + - * and parentheses only.
 
-ADDRESS_CONSTANTS = {"PGSIZE": 4096, "USER_STACK": 0x47480000,
-                     "KERN_BASE": 0x8004000000, "CODE_BASE": 0x400000}
 _OPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
         ast.Mult: lambda a, b: a * b}
 
@@ -132,9 +131,9 @@ def address_names(expr) -> set:
     return {n.id for n in ast.walk(_parse_address(expr)) if isinstance(n, ast.Name)}
 
 
-def eval_address(expr, symbols: dict) -> int:
-    """Value of an address expression; names from SYMBOLS, then the
-    constants. Raises KeyError naming an unknown symbol."""
+def eval_address(expr, symbols: dict, constants: dict) -> int:
+    """Value of an address expression; names from SYMBOLS, then CONSTANTS
+    (the layout's). Raises KeyError naming an unknown symbol."""
     if isinstance(expr, int):
         return expr
 
@@ -144,8 +143,8 @@ def eval_address(expr, symbols: dict) -> int:
         if isinstance(node, ast.Name):
             if node.id in symbols:
                 return symbols[node.id]
-            if node.id in ADDRESS_CONSTANTS:
-                return ADDRESS_CONSTANTS[node.id]
+            if node.id in constants:
+                return constants[node.id]
             raise KeyError(node.id)
         return _OPS[type(node.op)](ev(node.left), ev(node.right))
 

@@ -82,7 +82,7 @@ def _scenario_page(env, run, sc, slug: str, out_dir: Path) -> str:
     return env.get_template("scenario.html.j2").render(
         root="../", run=run, sc=sc, failures=scenario_view.failures(sc),
         unknown_groups=sc.unknown_groups(),
-        checkpoints=scenario_view.checkpoint_views(sc), events=events,
+        checkpoints=scenario_view.checkpoint_views(sc, run.address_layout), events=events,
         events_ordered=ordered, faults=[
             (f, scenario_view.disassembly(f), scenario_view.error_code_text(f))
             for f in sc.faults],

@@ -110,15 +110,16 @@ def failures(sc) -> list:
     return out
 
 
-def checkpoint_views(sc) -> list:
+def checkpoint_views(sc, layout) -> list:
     """One CheckpointView per checkpoint; changes are against the previous
-    checkpoint of the same pid."""
+    checkpoint of the same pid. LAYOUT: the kernel's AddressLayout (None:
+    not recorded), which names the regions of the picture."""
     last_of_pid: dict = {}
     out = []
     for index, cp in enumerate(sc.checkpoints):
         previous = last_of_pid.get(cp.pid)
         rows, truncated = page_rows(cp, previous)
-        out.append(CheckpointView(cp, checkpoint_anchor(index), rows, regions(rows),
+        out.append(CheckpointView(cp, checkpoint_anchor(index), rows, regions(rows, layout),
                                   state_counts(rows), previous, truncated,
                                   sum(1 for r in rows if r.change)))
         last_of_pid[cp.pid] = cp

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from harness.errors import HarnessError, UsageError
+from oracles.model.address_layout import AddressLayout
 
 # "NAME: exit(STATUS)": printed by the kernel when a process ends
 # (Pintos-KAIST's format; the reference kernel prints the same).
@@ -119,6 +120,16 @@ def drive_arg(path: Path, fmt: str, index: int) -> list[str]:
     return ["-drive", f"file={escaped},format={fmt},if=ide,index={index}"]
 
 
+# The Pintos-KAIST user ABI's address space (include/threads/vaddr.h,
+# include/threads/loader.h, userprog/process.c): programs linked at 0x400000,
+# the first stack page ending at USER_STACK, a stack of up to 1 MiB, user
+# space below 512 GiB, all of RAM mapped at KERN_BASE. The reference kernel
+# speaks the same ABI (docs/vm.md), so both adapters supply this layout.
+PINTOS_KAIST_LAYOUT = AddressLayout(code_base=0x400000, user_stack=0x47480000,
+                                    stack_limit=1 << 20, user_top=0x8000000000,
+                                    kern_base=0x8004000000)
+
+
 @dataclass(frozen=True)
 class InjectionSite:
     """Where an abstract injection point is in one kernel: the function
@@ -139,6 +150,9 @@ class KernelAdapter(ABC):
     # Regex (MULTILINE) of the console line the kernel prints once it is
     # ready to run programs; see harness.run.boot.wait_booted.
     boot_marker: str = ""
+    # Where the kernel puts the stack, user space and its direct map: the
+    # one copy the oracles, the capture and the reports read.
+    address_layout: AddressLayout
 
     @classmethod
     def from_spec(cls, argument: str | None) -> "KernelAdapter":

@@ -10,6 +10,7 @@ import dataclasses
 from abc import ABC, abstractmethod
 from typing import Optional
 
+from oracles.model.address_layout import AddressLayout
 from oracles.model.machine_state import PoolState
 
 
@@ -22,7 +23,10 @@ class ProcessInfo:
 
 
 class KernelInspector(ABC):
-    """Reads one kernel family's structures through a stopped debugger."""
+    """Reads one kernel family's structures through a stopped debugger.
+    ADDRESS_LAYOUT: its adapter's (KernelAdapter.address_layout)."""
+
+    address_layout: AddressLayout
 
     @abstractmethod
     def processes(self) -> list[ProcessInfo]:
@@ -40,7 +44,7 @@ class KernelInspector(ABC):
     def current_thread_name(self) -> str:
         """Name of the running thread (cheap: read at injection points)."""
 
-    def observe(self, checkpoint: int, walks: dict, programs: dict, stack_top: int) -> None:
+    def observe(self, checkpoint: int, walks: dict, programs: dict) -> None:
         """Called at each checkpoint before spt(), after processes(): WALKS
         pid -> PageTableSnapshot, PROGRAMS name -> ProgramImage. An adapter
         that identifies its kernel's structures from what the kernel does

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
+from harness.adapters.base import PINTOS_KAIST_LAYOUT
 from harness.debug.symbols import (MAX_SHOWN_FRAMES, CallChain, SymbolTable, checked_chain,
                              format_call_chain)
 
 ReadMemory = Callable[[int, int], bytes]
 WALK_LIMIT = 256     # frames at most: a 4 KiB stack holds no more 16-byte frames
-USER_SPACE_END = 0x8000000000   # both kernels map user programs below, themselves above
+USER_SPACE_END = PINTOS_KAIST_LAYOUT.user_top   # both kernels' (their ABI's layout)
 
 
 def _u64(read: ReadMemory, address: int) -> Optional[int]:

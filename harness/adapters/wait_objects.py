@@ -25,12 +25,13 @@ import bisect
 import dataclasses
 from typing import Callable, Optional
 
+from harness.adapters.base import PINTOS_KAIST_LAYOUT
 from harness.debug.dwarf_types import TypeInfo, TypeLookupError
 from oracles.model.wait_graph import (BLOCKED, CONDITION, DEVICE, LOCK, SEMAPHORE, TIMER, UNKNOWN,
                                ThreadNode, Wait, WaitGraph)
 
 ReadMemory = Callable[[int, int], bytes]
-KERNEL_SPACE = 0x8000000000
+KERNEL_SPACE = PINTOS_KAIST_LAYOUT.user_top   # both kernels' (their ABI's layout)
 MAX_LIST_STEPS = 4096
 TIMER_FUNCTIONS = frozenset({"timer_sleep"})
 DEVICE_FUNCTIONS = frozenset({"disk_read", "disk_write", "identify_ata_device", "intq_getc",

@@ -72,7 +72,7 @@ def bench_snapshot(adapter, runs: int, mb: int = 20) -> tuple:
             for _ in range(runs):
                 t0 = time.monotonic()
                 with dbg.physical_memory():
-                    snap = walk_page_tables(mem, cr3)
+                    snap = walk_page_tables(mem, cr3, user_top=adapter.address_layout.user_top)
                 walks.append(time.monotonic() - t0)
                 pages = len(list(snap.iter_user_4k()))
                 t0 = time.monotonic()

@@ -63,6 +63,7 @@ def _replay_report(adapter, results: list, out_dir: Path) -> Path:
         scenarios.append(res)
     stopped = interrupt.stop_signal()
     run = RunResult(kernel=adapter.name, jobs=1, scenarios=scenarios,
+                    address_layout=adapter.address_layout,
                     duration_s=sum(r.duration_s for r in scenarios),
                     started=datetime.datetime.now().isoformat(timespec="seconds"),
                     interrupted=interrupt.signal_name(stopped) if stopped else None)

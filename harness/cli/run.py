@@ -72,6 +72,7 @@ def _report_build_failure(adapter, scenarios, error: KernelBuildError, args) -> 
     from reports.summary_table import summary_table
     print(f"vmcheck: BUILD_FAILED: {error}", file=sys.stderr, flush=True)
     run = RunResult(kernel=adapter.name, jobs=args.jobs, duration_s=0.0, shard=args.shard,
+                    address_layout=adapter.address_layout,
                     started=datetime.datetime.now().isoformat(timespec="seconds"),
                     scenarios=build_failed_results(adapter, scenarios, error))
     print(summary_table(run))

@@ -100,9 +100,11 @@ def merge_runs(runs: list, sources: Optional[list] = None, *,
     if len(runs) > 1:
         host["merged"] = f"{len(runs)} results"
     stopped = [run.interrupted for run in runs if run.interrupted]
+    layouts = [run.address_layout for run in runs if run.address_layout is not None]
     return RunResult(kernel=runs[0].kernel, started=started, duration_s=duration,
                      jobs=sum(run.jobs for run in runs), scenarios=scenarios,
-                     shard=None, host=host, interrupted=stopped[0] if stopped else None)
+                     shard=None, host=host, interrupted=stopped[0] if stopped else None,
+                     address_layout=layouts[0] if layouts else None)
 
 
 def load_results(path: Path) -> RunResult:

@@ -14,6 +14,8 @@ import json
 from pathlib import Path
 from typing import Optional
 
+from oracles.model.address_layout import AddressLayout
+
 SCHEMA_VERSION = 1
 RESULTS_FILE = "results.json"   # in a report folder, beside the pages that link it
 
@@ -154,6 +156,7 @@ class RunResult:
     shard: Optional[str] = None           # "K/N"
     host: dict = dataclasses.field(default_factory=dict)         # qemu version, accel
     interrupted: Optional[str] = None     # "SIGINT"...: stopped early, a partial run
+    address_layout: Optional[AddressLayout] = None   # the kernel's (None: not recorded)
 
     def counts(self) -> dict:
         out: dict = {}
@@ -183,6 +186,8 @@ class RunResult:
             s["faults"] = [FaultRecord(**f) for f in s["faults"]]
             scenarios.append(ScenarioResult(**s))
         fields = {k: v for k, v in d.items() if k not in ("schema", "scenarios")}
+        if fields.get("address_layout") is not None:
+            fields["address_layout"] = AddressLayout(**fields["address_layout"])
         return cls(scenarios=scenarios, **fields)
 
     def save(self, path: Path) -> None:

@@ -26,18 +26,21 @@ class DebuggerMemory:
 
 
 def capture_state(inspector: KernelInspector, debugger, ram_size: int, checkpoint: int,
-                  programs: dict, stack_top: int = 0x47480000) -> MachineState:
+                  programs: dict) -> MachineState:
     """The state at this stop: every process's page tables and SPT, the
-    pools, and a reader of the current process's memory. PROGRAMS maps
+    pools, the kernel's address layout (the inspector's, from its adapter)
+    and a reader of the current process's memory. PROGRAMS maps
     process names to ProgramImage (for code ranges; unknown names get
     None). Only the running process is settled: the caller stopped it at
     a moment its program defines (a checkpoint); the others may be
     anywhere in the kernel."""
     mem = DebuggerMemory(debugger, ram_size)
+    layout = inspector.address_layout
     infos = inspector.processes()
     with debugger.physical_memory():                           # one mode switch
-        walks = {info.pid: walk_page_tables(mem, info.pml4_phys) for info in infos}
-    inspector.observe(checkpoint, walks, programs, stack_top)  # virtual reads from here
+        walks = {info.pid: walk_page_tables(mem, info.pml4_phys, user_top=layout.user_top)
+                 for info in infos}
+    inspector.observe(checkpoint, walks, programs)             # virtual reads from here
     spts = {info.pid: inspector.spt(info) for info in infos}
     pools = inspector.pools()
     procs, current = {}, None
@@ -46,11 +49,10 @@ def capture_state(inspector: KernelInspector, debugger, ram_size: int, checkpoin
         image = programs.get(info.name)
         procs[info.pid] = ProcessState(
             pid=info.pid, name=info.name, pages=walks[info.pid], spt=spt, spt_unreadable=why,
-            code_ranges=image.code_ranges if image is not None else None, stack_top=stack_top,
-            settled=info.current)
+            code_ranges=image.code_ranges if image is not None else None, settled=info.current)
         if info.current:
             current = info.pid
     if current is None:
         raise LookupError("the running thread is not a user process")
     return MachineState(checkpoint=checkpoint, current=current, processes=procs,
-                        pools=pools, read_user=debugger.read_virt)
+                        address_layout=layout, pools=pools, read_user=debugger.read_virt)

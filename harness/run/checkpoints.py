@@ -181,7 +181,7 @@ class CheckpointSession:
     def _context(self, state, program: str, dbg) -> CheckContext:
         image = self.images[program]
         return CheckContext(state=state, symbols=ProgramSymbols(image.symbols, dbg),
-                            elf_bytes=image.elf_bytes,
+                            address_layout=state.address_layout, elf_bytes=image.elf_bytes,
                             data_file=lambda name: self.data_files.get(name, b""),
                             frames_at=lambda cp: self.frames.get(cp, {}))
 

@@ -148,7 +148,7 @@ def _where(pc, adapter, sc) -> str:
     """A code address as `function+off (program)` or `function+off (kernel)`."""
     if pc is None:
         return "an unknown address"
-    if pc >= 0x8000000000:
+    if adapter.address_layout.is_kernel(pc):
         return f"{adapter.kernel_symbols().describe(pc)} (kernel)"
     image = load_program(adapter.find_program(sc.program))
     funcs = [(a, n) for n, a in image.symbols.items() if a <= pc]
@@ -239,6 +239,7 @@ def _after_run_checks(adapter, disks, sc, files, images, result) -> None:
         return cache[name]
 
     ctx = CheckContext(state=None, symbols=images[sc.program].symbols,
+                       address_layout=adapter.address_layout,
                        data_file=lambda name: files.get(name, b""), disk_file=disk_file)
     for exp in sc.after:
         found = by_outcome(run_check(ctx, exp.check, exp.params))

@@ -102,6 +102,7 @@ def run_suite(adapter, scenarios: list, opts: RunnerOptions, jobs: int,
     return RunResult(kernel=adapter.name, started=started,
                      duration_s=round(time.monotonic() - t0, 2), jobs=jobs,
                      scenarios=results, shard=shard_spec, host=host_info(opts),
+                     address_layout=adapter.address_layout,
                      interrupted=interrupt.signal_name(stopped) if stopped else None)
 
 

@@ -40,11 +40,10 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple, Optional, Protocol, runtime_checkable
 
-from oracles.model.page_tables import (PAGE_1G, PAGE_2M, PAGE_4K, PTE_A, PTE_D,
-                              PTE_G, PTE_NX, PTE_P, PTE_PCD, PTE_PS, PTE_PWT,
-                              PTE_U, PTE_W, TABLE_NAMES, LEVEL_NAMES,
-                              USER_TOP, Anomaly, PageMapping,
-                              PageTableSnapshot, is_canonical, make_snapshot)
+from oracles.model.page_tables import (LEVEL_NAMES, PAGE_1G, PAGE_2M, PAGE_4K, PTE_A, PTE_D,
+                                       PTE_G, PTE_NX, PTE_P, PTE_PCD, PTE_PS, PTE_PWT, PTE_U,
+                                       PTE_W, TABLE_NAMES, Anomaly, PageMapping,
+                                       PageTableSnapshot, is_canonical, make_snapshot)
 
 TABLE_BYTES = 4096
 ENTRIES_PER_TABLE = 512
@@ -300,13 +299,14 @@ class _Walker:
                           f"{hit:#x} (frame {mapping.phys:#x})")
 
 
-def walk_page_tables(mem: PhysicalMemory, cr3: int, *,
-                     include_kernel: bool = False, user_top: int = USER_TOP,
+def walk_page_tables(mem: PhysicalMemory, cr3: int, *, user_top: int,
+                     include_kernel: bool = False,
                      phys_bits: int = DEFAULT_PHYS_BITS,
                      nx_enabled: bool = True,
                      max_mappings: int = MAX_MAPPINGS) -> PageTableSnapshot:
     """Snapshot of the address space whose PML4 is at CR3 (low 12 bits and
-    bit 63, i.e. PCID/PWT/PCD/no-flush, are ignored).
+    bit 63, i.e. PCID/PWT/PCD/no-flush, are ignored); USER_TOP is the
+    kernel's user/kernel line (AddressLayout.user_top).
 
     Anomalies (see the module comment) are listed in the snapshot, never
     raised; only a failing PhysicalMemory read raises (PhysicalMemoryError

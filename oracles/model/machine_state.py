@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Optional
 
+from oracles.model.address_layout import AddressLayout
 from oracles.model.page_tables import PageTableSnapshot
 
 PAGE = 4096
@@ -82,7 +83,6 @@ class ProcessState:
     spt: Optional[dict] = None          # va -> SptPage
     spt_unreadable: Optional[str] = None
     code_ranges: Optional[tuple] = None
-    stack_top: int = 0x47480000
     settled: bool = True
 
     def spt_page(self, va: int) -> Optional[SptPage]:
@@ -111,6 +111,8 @@ class MachineState:
     """Everything the oracles see at one checkpoint.
 
     current: pid of the process that reached the checkpoint.
+    address_layout: where the kernel puts the stack, its direct map... (the
+    adapter's).
     read_user: reads bytes of the current process's memory by user VA
     through its page tables (None where no memory access is available);
     only present pages can be read.
@@ -118,6 +120,7 @@ class MachineState:
     checkpoint: int
     current: int
     processes: dict                      # pid -> ProcessState
+    address_layout: AddressLayout
     pools: PoolState = PoolState()
     read_user: Optional[Callable[[int, int], bytes]] = None
 

@@ -42,8 +42,6 @@ SIZE_NAMES = {PAGE_4K: "4K", PAGE_2M: "2M", PAGE_1G: "1G"}
 LEVEL_NAMES = {4: "PML4E", 3: "PDPTE", 2: "PDE", 1: "PTE"}
 TABLE_NAMES = {4: "PML4", 3: "PDPT", 2: "PD", 1: "PT"}
 
-# Pintos-KAIST and the reference kernel: user addresses lie below 512 GiB.
-USER_TOP = 0x8000000000
 SNAPSHOT_FORMAT = "vmcheck-pagetables/1"
 
 
@@ -214,8 +212,8 @@ class PageTableSnapshot:
     user_pages: types.MappingProxyType
     kernel_pages: types.MappingProxyType
     anomalies: tuple
+    user_top: int          # user addresses lie below (AddressLayout.user_top)
     include_kernel: bool = False
-    user_top: int = USER_TOP
 
     def lookup(self, va: int) -> Optional[PageMapping]:
         """The mapping covering VA (user or recorded kernel), else None."""
@@ -278,15 +276,14 @@ class PageTableSnapshot:
             raise ValueError(f"page-table snapshot: missing key {missing}") from None
 
 
-def make_snapshot(cr3: int, user_pages, kernel_pages, anomalies, *,
-                  include_kernel: bool = False,
-                  user_top: int = USER_TOP) -> PageTableSnapshot:
+def make_snapshot(cr3: int, user_pages, kernel_pages, anomalies, *, user_top: int,
+                  include_kernel: bool = False) -> PageTableSnapshot:
     """Snapshot from iterables of PageMapping / Anomaly (pages sorted by VA)."""
     def by_va(pages):
         return types.MappingProxyType(
             {m.va: m for m in sorted(pages, key=lambda m: m.va)})
     return PageTableSnapshot(cr3, by_va(user_pages), by_va(kernel_pages),
-                             tuple(anomalies), include_kernel, user_top)
+                             tuple(anomalies), user_top, include_kernel)
 
 
 def _normalized(snap: PageTableSnapshot, ignore_ad: bool):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 
+from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
 from harness.x86.pagewalk import SparsePhysicalMemory, walk_page_tables
 from oracles.model.page_tables import PAGE_1G, PAGE_2M, PAGE_4K, PTE_P, PTE_PS, PTE_U, PTE_W
 
@@ -73,7 +74,7 @@ class PageTableBuilder:
         return addr
 
     def walk(self, **options):
-        return walk_page_tables(self.mem, self.cr3, **options)
+        return walk_page_tables(self.mem, self.cr3, **{"user_top": LAYOUT.user_top, **options})
 
 
 KERN_BASE = 0x8004000000

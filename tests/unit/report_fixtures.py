@@ -13,6 +13,7 @@ import dataclasses
 from pathlib import Path
 from typing import Optional
 
+from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
 from harness.x86.disasm import disassemble_around
 from harness.results.model import (CheckpointRecord, FaultRecord, InjectionRecord,
                              RunResult, ScenarioResult, Verdict)
@@ -24,7 +25,7 @@ from oracles.model.machine_state import (ANON, FILE, UNINIT, MachineState, PoolS
 PAGE = 4096
 CODE, RODATA, DATA, BSS = 0x400000, 0x404000, 0x405000, 0x407000
 BSS_PAGES = 80
-STACK_TOP = 0x47480000
+STACK_TOP = LAYOUT.user_stack
 MMAP_BASE = 0x10000000
 RO_CODE = PTE_P | PTE_U | PTE_A
 RO_DATA = PTE_P | PTE_U | PTE_A | PTE_NX
@@ -70,7 +71,8 @@ class AddressSpace:
         self.spt[va] = dataclasses.replace(self.spt[va], frame_pa=None, swap_slot=slot)
 
     def process(self) -> ProcessState:
-        snap = make_snapshot(self.cr3, list(self.ptes.values()), [], [])
+        snap = make_snapshot(self.cr3, list(self.ptes.values()), [], [],
+                             user_top=LAYOUT.user_top)
         return ProcessState(self.pid, self.name, snap, dict(self.spt),
                             code_ranges=((CODE, RODATA),))
 
@@ -154,6 +156,7 @@ def swap_failing_scenario(tmp: Optional[Path]) -> ScenarioResult:
     space.ptes[SWAPPED_BACK] = PageMapping(SWAPPED_BACK, PAGE, frame, RW_DATA,
                                            frame | RW_DATA, space._entry_addrs(SWAPPED_BACK))
     state = MachineState(checkpoint=2, current=4, processes={4: space.process()},
+                         address_layout=LAYOUT,
                          pools=pools(0, 21))
     found = check_invariants(state)
     assert any(v.expected and v.actual for v in found), "fixture must violate an invariant"
@@ -290,7 +293,7 @@ def build_run(tmp: Optional[Path] = None) -> RunResult:
         sc.kernel = KERNEL
     return RunResult(kernel=KERNEL, started="2025-03-04T10:15:30",
                      duration_s=41.7, jobs=2, scenarios=scenarios,
-                     host={"qemu": "7.2.11", "accel": "tcg"})
+                     host={"qemu": "7.2.11", "accel": "tcg"}, address_layout=LAYOUT)
 
 
 def failing_violations(run: RunResult) -> list:

@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness import interrupt
+from harness.adapters.base import PINTOS_KAIST_LAYOUT
 from harness.results.model import RunResult, ScenarioResult, Verdict
 from harness.run.runner import RunnerOptions
 from reports.summary_table import summary_table
@@ -83,6 +84,7 @@ def fake_run_scenario(stop_at: int, calls: list):
 
 class Adapter:
     name = "reference"
+    address_layout = PINTOS_KAIST_LAYOUT
 
 
 def test_a_stopped_suite_returns_a_partial_run(handler, monkeypatch):

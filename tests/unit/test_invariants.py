@@ -5,6 +5,7 @@ import dataclasses
 
 import pytest
 
+from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
 from oracles.model.page_tables import make_snapshot
 from oracles.invariants import INVARIANTS, check_invariants
 from oracles.model.machine_state import ANON, FAIL, NOT_JUDGED, UNKNOWN, PoolState, SptPage, by_outcome
@@ -45,7 +46,7 @@ def test_present_pte_but_spt_not_resident():
 def test_supervisor_page_in_user_space():
     p = good_process()
     snap = make_snapshot(p.pages.cr3, list(p.pages.iter_user_pages()),
-                         [mapping(0x500000, 0x300000, 0x3)], [])
+                         [mapping(0x500000, 0x300000, 0x3)], [], user_top=LAYOUT.user_top)
     [v] = only("user_bit", state(dataclasses.replace(p, pages=snap)))
     assert v.va == 0x500000 and v.expected == "U set"
 

@@ -96,6 +96,7 @@ def test_results_json_round_trips(report):
     loaded = RunResult.load(out / "results.json")
     assert loaded.to_dict() == json.loads(json.dumps(run.to_dict()))
     assert loaded.scenarios[3].verdict is Verdict.FAIL
+    assert loaded.address_layout == run.address_layout is not None
 
 
 def test_autograder_json(report):

@@ -9,6 +9,7 @@ passing and failing scenarios, ~100-page snapshots and oracle violations.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import html.parser
 import json
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
 from harness.results.model import RunResult, Verdict
 from reports import render_report, write_report
 from reports.addrspace import regions
@@ -171,15 +173,25 @@ def test_regions_split_on_gaps_and_name_what_they_are():
     for i in range(3):
         space.lazy(fx.MMAP_BASE + i * fx.PAGE, fx.FILE, True, file_id=1, file_offset=0)
     rows, _ = page_rows(space.checkpoint(1, 1, 1, fx.pools(1)))
-    found = regions(rows)
+    found = regions(rows, LAYOUT)
     assert [(r.kind, r.start, r.pages) for r in found] == [
         ("program", fx.CODE, 7 + fx.BSS_PAGES), ("mmap", fx.MMAP_BASE, 3),
         ("stack", fx.STACK_TOP - fx.PAGE, 1)]
     space.spt.pop(fx.BSS + 5 * fx.PAGE)        # a hole inside the image stays a cell
     rows, _ = page_rows(space.checkpoint(1, 1, 1, fx.pools(1)))
-    image = regions(rows)[0]
+    image = regions(rows, LAYOUT)[0]
     assert image.pages == 7 + fx.BSS_PAGES
     assert [c.va for c in image.cells if c.row is None] == [fx.BSS + 5 * fx.PAGE]
+
+
+def test_regions_are_named_by_the_runs_layout_and_not_without_one():
+    """The stack is where the layout puts it; results saved without a
+    layout name no region program or stack."""
+    space = fx.program(2, "p", 0x100000, 0x800000)
+    rows, _ = page_rows(space.checkpoint(1, 1, 1, fx.pools(1)))
+    higher = dataclasses.replace(LAYOUT, user_stack=LAYOUT.user_stack + (4 << 20))
+    assert [r.kind for r in regions(rows, higher)] == ["program", "anon"]
+    assert [r.kind for r in regions(rows, None)] == ["anon", "anon"]
 
 
 def test_uninspectable_spt_and_missing_snapshot(run, tmp_path):

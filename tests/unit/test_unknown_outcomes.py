@@ -17,7 +17,8 @@ SYMBOLS = {"data": DATA, "lazy": DATA + 0x1000, "swapped": DATA + 0x2000, "code"
 
 
 def check(st, name, **params):
-    ctx = CheckContext(state=st, symbols=SYMBOLS, frames_at=lambda cp: {})
+    ctx = CheckContext(state=st, symbols=SYMBOLS, address_layout=st.address_layout,
+                       frames_at=lambda cp: {})
     full = {k: f.default for k, f in CHECKS[name].params.items() if not f.required}
     full.update(params)
     return run_check(ctx, name, full)

@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from harness.adapters.base import (BootOutcome, Disks, Ending, KernelAdapter, check_run_words,
-                                   drive_arg, find_exits, find_panic, make_qcow2_overlay,
-                                   raw_fs_image)
+from harness.adapters.base import (PINTOS_KAIST_LAYOUT, BootOutcome, Disks, Ending, KernelAdapter,
+                                   check_run_words, drive_arg, find_exits, find_panic,
+                                   make_qcow2_overlay, raw_fs_image)
 from harness.adapters.pintos_kaist.disks import (DISK_UNIT_BYTES, PintosDiskError, PintosFileSystem,
                                            blank_disk, check_file_name, scratch_image,
                                            write_kernel_args)
@@ -74,6 +74,7 @@ def _say(message: str) -> None:
 class PintosKaistAdapter(KernelAdapter):
     name = "pintos-kaist"
     boot_marker = r"Boot complete\."   # some trees decorate the line
+    address_layout = PINTOS_KAIST_LAYOUT
     long_mode_symbol = "main"
 
     def __init__(self, tree: Path, layout_mapping: Optional[dict] = None,
@@ -222,7 +223,7 @@ class PintosKaistAdapter(KernelAdapter):
 
     def inspector(self, debugger, symbols):
         from harness.adapters.pintos_kaist.inspector import PintosInspector
-        return PintosInspector(debugger, symbols, self.layout_mapping)
+        return PintosInspector(debugger, symbols, self.address_layout, self.layout_mapping)
 
     def injection_site(self, point: str):
         """Pintos-KAIST functions for the abstract points (pintos_points.py)."""

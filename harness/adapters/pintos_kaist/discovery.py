@@ -26,6 +26,7 @@ from harness.adapters.pintos_kaist.roles import FrameRole, Sample, SlotRole, VaR
 from harness.adapters.pintos_kaist.spt import SptLayout, SptReadError, read_pages
 from harness.adapters.pintos_kaist.swap import map_candidates, read_bitmap, swap_maps
 from harness.debug.rsp import RspMemoryError
+from oracles.model.address_layout import AddressLayout
 from oracles.model.machine_state import ANON, SptPage
 
 ReadMemory = Callable[[int, int], bytes]
@@ -35,15 +36,16 @@ class SptDiscovery:
     """Roles of struct page members in one kernel, narrowed during one
     scenario. READ reads kernel memory; MAPPING is the course's [spt] table."""
 
-    def __init__(self, layout: SptLayout, types, read: ReadMemory, kern_base: int,
-                 mapping: Optional[dict] = None):
+    def __init__(self, layout: SptLayout, types, read: ReadMemory,
+                 address_layout: AddressLayout, mapping: Optional[dict] = None):
         mapping = dict(mapping or {})
-        self.layout, self.types, self.read, self.kern_base = layout, types, read, kern_base
+        self.layout, self.types, self.read = layout, types, read
+        self.kern_base = address_layout.kern_base
         self.mapping = mapping
         self.table = _table_narrowing(layout, mapping)
-        self.va = VaRole(layout.page_type, mapping, kern_base)
-        self.frame = FrameRole(layout.page_type, mapping, read, kern_base)
-        self.writable = WritableRole(layout.page_type, mapping)
+        self.va = VaRole(layout.page_type, mapping, self.kern_base)
+        self.frame = FrameRole(layout.page_type, mapping, read, self.kern_base)
+        self.writable = WritableRole(layout.page_type, mapping, address_layout)
         self.maps: Optional[list] = None      # swap maps of the right size, once looked at
         self.map_note = "swap map: not looked at yet"
         self.slot: Optional[SlotRole] = None
@@ -56,13 +58,13 @@ class SptDiscovery:
     # ---- evidence ----
 
     def observe(self, threads: dict, walks: dict, where: str, current: Optional[int] = None,
-                image=None, stack_top: int = 0x47480000) -> None:
+                image=None) -> None:
         """One stop: THREADS pid -> struct thread address, WALKS pid ->
         page tables; IMAGE the program of process CURRENT when its code at
         the breakpoint is that program's (else None)."""
         self.walks, self.where = walks, where
         self._read_tables(threads, where)
-        samples = [Sample(pid, pages, walks[pid], image if pid == current else None, stack_top)
+        samples = [Sample(pid, pages, walks[pid], image if pid == current else None)
                    for pid, pages in self.pages.items() if isinstance(pages, list)]
         for s in samples:
             self.va.observe(s, f"{where} (pid {s.pid})")

@@ -35,10 +35,10 @@ from harness.debug.rsp import RspMemoryError
 from harness.adapters.inspector import KernelInspector, ProcessInfo
 from harness.debug.symbols import CallChain
 from harness.debug.typed_memory import read_struct, read_value
-from oracles.model.wait_graph import WaitGraph
+from oracles.model.address_layout import AddressLayout
 from oracles.model.machine_state import PoolState
+from oracles.model.wait_graph import WaitGraph
 
-KERN_BASE = 0x8004000000        # include/threads/vaddr.h (LOADER_KERN_BASE)
 THREAD_MAGIC = 0xCD6ABF4B       # threads/thread.c
 PAGE = 4096
 CPL_MASK = 3
@@ -53,8 +53,10 @@ class PintosInspector(KernelInspector):
     """Reads one stopped Pintos-KAIST guest. LAYOUT_MAPPING names SPT
     members where discovery cannot (see harness/adapters/pintos_kaist/spt.py)."""
 
-    def __init__(self, debugger, symbols, layout_mapping: Optional[dict] = None):
+    def __init__(self, debugger, symbols, address_layout: AddressLayout,
+                 layout_mapping: Optional[dict] = None):
         self.dbg = debugger
+        self.address_layout = address_layout
         self.symbols = symbols
         self.types = symbols.types
         self.read = debugger.read_virt
@@ -69,7 +71,7 @@ class PintosInspector(KernelInspector):
         try:
             self.layout: Optional[SptLayout] = discover_layout(self.types, layout_mapping)
             self.layout_problem: Optional[str] = None
-            self.discovery = SptDiscovery(self.layout, self.types, self.read, KERN_BASE,
+            self.discovery = SptDiscovery(self.layout, self.types, self.read, address_layout,
                                           layout_mapping)
         except SptNotRecognised as e:
             self.layout, self.layout_problem = None, str(e)
@@ -138,12 +140,12 @@ class PintosInspector(KernelInspector):
         self.threads_by_pid = {}
         for t in self.threads(current):
             pml4 = t["pml4"]
-            if pml4 < KERN_BASE:   # NULL: a kernel thread; else not a page table
+            if pml4 < self.address_layout.kern_base:   # NULL: a kernel thread, or no table
                 continue
             if t.address != current and self._tearing_down(t.address):
                 continue
             self.threads_by_pid[t["tid"]] = t.address
-            out.append(ProcessInfo(t["tid"], t.string("name"), pml4 - KERN_BASE,
+            out.append(ProcessInfo(t["tid"], t.string("name"), self.address_layout.phys(pml4),
                                    t.address == current))
         return out
 
@@ -168,7 +170,7 @@ class PintosInspector(KernelInspector):
         return tuple(int.from_bytes(self.read(page + self.thread_type.offset_of(member), 8),
                                     "little") for member in ("tf.rip", "tf.R.rbp"))
 
-    def observe(self, checkpoint: int, walks: dict, programs: dict, stack_top: int) -> None:
+    def observe(self, checkpoint: int, walks: dict, programs: dict) -> None:
         """Reads every process's SPT and lets the discovery learn from it:
         WALKS pid -> page tables; PROGRAMS name -> ProgramImage (the running
         process's, when its code at the stop is that program's, tells which
@@ -178,7 +180,7 @@ class PintosInspector(KernelInspector):
         current = self.current_thread()
         running = next((pid for pid, t in self.threads_by_pid.items() if t == current), None)
         self.discovery.observe(dict(self.threads_by_pid), walks, f"checkpoint {checkpoint}",
-                               running, self._running_image(running, programs), stack_top)
+                               running, self._running_image(running, programs))
 
     def _running_image(self, pid: Optional[int], programs: dict):
         """The program the running process executes, if the code at the

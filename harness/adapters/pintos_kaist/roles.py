@@ -33,11 +33,11 @@ from typing import Callable, Optional
 from harness.adapters.pintos_kaist.evidence import Candidate, Narrowing
 from harness.adapters.pintos_kaist.members import Field, hinted, scalar_fields
 from harness.debug.rsp import RspMemoryError
+from oracles.model.address_layout import AddressLayout
 from oracles.model.machine_state import ANON
 
 PAGE = 4096
 PF_W = 2
-STACK_LIMIT = 1 << 20          # Pintos-KAIST stack growth limit: 1 MiB
 MAX_FRAME_PAGES = 64           # resident pages tried per sample for the frame role
 MAX_POINTEE = 256              # bytes of a struct a page points to, read per page
 SECTORS_PER_PAGE = 8
@@ -68,7 +68,6 @@ class Sample:
     pages: list
     walk: object                       # oracles.model.page_tables.PageTableSnapshot
     image: object = None               # harness.debug.program_image.ProgramImage
-    stack_top: int = 0x47480000
     maps: dict = dataclasses.field(default_factory=dict)
 
 
@@ -242,7 +241,8 @@ class FrameRole:
 class WritableRole:
     """Whether the page may be written."""
 
-    def __init__(self, page_type, mapping: dict):
+    def __init__(self, page_type, mapping: dict, address_layout: AddressLayout):
+        self.address_layout = address_layout
         fields = scalar_fields(page_type)
         cands = []
         for f in fields:
@@ -273,7 +273,7 @@ class WritableRole:
         expected = []
         for page in sample.pages:
             va = va_of(page)
-            want = None if va is None else expected_writable(sample.image, sample.stack_top, va)
+            want = None if va is None else expected_writable(sample.image, self.address_layout, va)
             if want is not None:
                 expected.append((page, va, want))
         if len({want for _, _, want in expected}) < 2:
@@ -298,11 +298,11 @@ class WritableRole:
         return bool(field.value(page.data)) != inverted
 
 
-def expected_writable(image, stack_top: int, va: int) -> Optional[bool]:
+def expected_writable(image, address_layout: AddressLayout, va: int) -> Optional[bool]:
     """What IMAGE's segments say of the page at VA: writable or not; the
     stack pages are writable; None where no segment (or two that disagree)
     covers it."""
-    if stack_top - STACK_LIMIT <= va < stack_top:
+    if address_layout.in_stack(va):
         return True
     said = {bool(flags & PF_W) for start, size, flags, _ in image.segments
             if start & ~(PAGE - 1) <= va < (start + size + PAGE - 1) & ~(PAGE - 1)}

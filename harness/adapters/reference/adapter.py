@@ -16,9 +16,9 @@ from typing import Sequence
 
 from harness import config
 from harness.adapters.reference import fsimage
-from harness.adapters.base import (BootOutcome, Disks, Ending, KernelAdapter, check_run_words,
-                                   drive_arg, find_exits, find_panic, make_qcow2_overlay,
-                                   raw_fs_image)
+from harness.adapters.base import (PINTOS_KAIST_LAYOUT, BootOutcome, Disks, Ending, KernelAdapter,
+                                   check_run_words, drive_arg, find_exits, find_panic,
+                                   make_qcow2_overlay, raw_fs_image)
 from harness.errors import HarnessError, KernelBuildError, KernelNotBuiltError, UsageError
 
 QBOOT = Path("/usr/share/qemu/qboot.rom")
@@ -37,11 +37,12 @@ POWEROFF_COUNTS = re.compile(r"user_frames_free=(\d+)/(\d+) swap_slots_free=(\d+
 class ReferenceAdapter(KernelAdapter):
     name = "reference"
     boot_marker = r"^vmcheck: boot complete$"
+    address_layout = PINTOS_KAIST_LAYOUT
     long_mode_symbol = "kmain"
 
     def inspector(self, debugger, symbols):
         from harness.adapters.reference.inspector import ReferenceInspector
-        return ReferenceInspector(debugger, symbols)
+        return ReferenceInspector(debugger, symbols, self.address_layout)
 
     def injection_symbol(self, point: str) -> str:
         return f"vmcheck_hook_{point}"   # kernel/hooks.h

@@ -21,10 +21,10 @@ from harness.adapters.thread_report import (describe_chain, entry_return, thread
 from harness.adapters.inspector import KernelInspector, ProcessInfo
 from harness.debug.symbols import CallChain
 from harness.debug.typed_memory import StructureError, iter_hash, iter_list, read_struct, read_value
-from oracles.model.wait_graph import WaitGraph
+from oracles.model.address_layout import AddressLayout
 from oracles.model.machine_state import ANON, FILE, UNINIT, PoolState, SptPage
+from oracles.model.wait_graph import WaitGraph
 
-KERN_BASE = 0x8004000000
 VM_TYPES = {0: UNINIT, 1: ANON, 2: FILE}
 SWAP_SLOT_NONE = (1 << 64) - 1
 PAGE = 4096
@@ -36,8 +36,9 @@ SWITCH_FRAME_RET = 48     # then the return address
 class ReferenceInspector(KernelInspector):
     kstack_pages = KSTACK_PAGES
 
-    def __init__(self, debugger, symbols):
+    def __init__(self, debugger, symbols, address_layout: AddressLayout):
         self.dbg = debugger
+        self.address_layout = address_layout
         self.symbols = symbols
         self.types = symbols.types
         self.read = debugger.read_virt
@@ -58,7 +59,7 @@ class ReferenceInspector(KernelInspector):
         out = []
         for t in iter_list(self.read, threads.address, threads.type, self.thread_type, "allelem"):
             if t["pml4"]:
-                info = ProcessInfo(t["tid"], t.string("name"), t["pml4"] - KERN_BASE,
+                info = ProcessInfo(t["tid"], t.string("name"), self.address_layout.phys(t["pml4"]),
                                    t.address == current)
                 self._threads[info.pid] = t
                 out.append(info)
@@ -149,7 +150,7 @@ class ReferenceInspector(KernelInspector):
                 source["read_bytes"]
         return SptPage(
             va=page["va"], type=kind, writable=page["writable"],
-            frame_pa=frame[0] - KERN_BASE if frame else None,
+            frame_pa=self.address_layout.phys(frame[0]) if frame else None,
             swap_slot=None if slot in (None, SWAP_SLOT_NONE) else slot,
             file_id=file_id, file_offset=offset, read_bytes=read_bytes,
             dirty=page["dirty"], cow=(frame[1] > 1) if frame else None,
