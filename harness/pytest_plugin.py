@@ -151,7 +151,7 @@ class ScenarioItem(pytest.Item):
                                                                         opts)
         self.user_properties += [("verdict", result.verdict.value), ("area", result.area),
                                  ("duration_s", result.duration_s)]
-        self.user_properties += [("unknown", f"{where}: {v['oracle']}: {v['message']}")
+        self.user_properties += [("unknown", f"{where}: {v.oracle}: {v.message}")
                                  for where, v in result.unknowns]
         if result.verdict.value == "NOT_RUN":     # a stop signal came first: no verdict
             pytest.skip(result.reason)
@@ -164,10 +164,10 @@ class ScenarioItem(pytest.Item):
         r = excinfo.value.result
         lines = [f"{r.verdict.value}: {r.reason}"]
         for v in r.violations:
-            where = f" at {v['va']:#x}" if v.get("va") is not None else ""
-            lines.append(f"  {v['oracle']}{where}: {v['message']}")
-            if v.get("expected") is not None or v.get("actual") is not None:
-                lines.append(f"    expected: {v['expected']}\n    actual:   {v['actual']}")
+            where = f" at {v.va:#x}" if v.va is not None else ""
+            lines.append(f"  {v.oracle}{where}: {v.message}")
+            if v.expected is not None or v.actual is not None:
+                lines.append(f"    expected: {v.expected}\n    actual:   {v.actual}")
         tail = r.console.strip().splitlines()[-15:]
         lines += ["  console (last lines):"] + [f"    | {line}" for line in tail]
         lines.append(f"  artifacts: {r.artifacts or '(not kept)'}")

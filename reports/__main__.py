@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.results.codec import save_run
 from harness.results.merge import MergeError, merge_files
 from harness.results.model import RESULTS_FILE
 from reports import write_report
@@ -38,7 +39,7 @@ def main(argv=None) -> int:
         if args.out_dir.exists() and not args.out_dir.is_dir():
             raise MergeError(f"{args.out_dir}: exists and is not a folder")
         args.out_dir.mkdir(parents=True, exist_ok=True)
-        run.save(args.out_dir / RESULTS_FILE)
+        save_run(run, args.out_dir / RESULTS_FILE)
         index = write_report(run, args.out_dir)
     except MergeError as bad:
         print(f"reports: error: {bad}", file=sys.stderr)

@@ -16,6 +16,7 @@ import dataclasses
 from typing import Optional
 
 from oracles.model.address_layout import AddressLayout
+from oracles.model.machine_state import FILE
 from oracles.model.page_tables import PAGE_4K
 
 GAP_PAGES = 16
@@ -53,7 +54,7 @@ def _kind(start: int, end: int, rows: list, first_above_base: bool,
         return "stack"
     if first_above_base and layout.code_base <= start < layout.code_base + PROGRAM_SPAN:
         return "program"
-    files = sum(1 for r in rows if r.spt and r.spt.get("type") == "file")
+    files = sum(1 for r in rows if r.spt and r.spt.type == FILE)
     return "mmap" if files * 2 > len(rows) else "anon"
 
 

@@ -1,7 +1,7 @@
 """One checkpoint's pages for the report: PTEs and SPT side by side.
 
-`page_rows(cp, previous)` joins the hardware mappings (a PageTableSnapshot
-dict) with the SPT entries of one CheckpointRecord, gives each 4 KiB page a
+`page_rows(cp, previous)` joins the hardware mappings (a PageTableSnapshot)
+with the SPT entries (SptPage) of one CheckpointRecord, gives each 4 KiB page a
 display state (present writable / read-only / copy-on-write, swapped out,
 file-backed or lazy and not loaded...) and marks what changed since the
 previous checkpoint of the same process (oracles.model.page_tables.diff_snapshots
@@ -13,9 +13,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional
 
-from oracles.model.page_tables import (PAGE_4K, SIZE_NAMES, PageMapping,
-                              PageTableSnapshot, diff_snapshots, format_flags)
-from reports.text import to_int
+from oracles.model.machine_state import FILE, UNINIT, SptPage
+from oracles.model.page_tables import (PAGE_4K, SIZE_NAMES, PageMapping, PageTableSnapshot,
+                                       diff_snapshots, format_flags)
 
 # Display states of a page (CSS class "st-<state>"), legend order.
 STATES = {
@@ -30,10 +30,10 @@ STATES = {
     "super": "supervisor page in user space",
     "gone": "removed since the previous checkpoint",
 }
-SPT_FIELDS = ("type", "writable", "frame_pa", "swap_slot", "file_id",
-              "file_offset", "read_bytes", "dirty", "cow")
-_INT_FIELDS = ("va", "frame_pa", "swap_slot", "file_id", "file_offset",
-               "read_bytes")
+# What a change of an SPT entry is told by: its recorded fields, not the
+# page's address or what the harness notes about reading it.
+SPT_FIELDS = tuple(f.name for f in dataclasses.fields(SptPage)
+                   if f.name not in ("va", "busy", "swap_slot_known"))
 
 
 @dataclasses.dataclass
@@ -41,13 +41,13 @@ class PageRow:
     """One user page at one checkpoint (PTE and/or SPT entry).
 
     pte: the mapping covering va (a large page covers many rows).
-    spt: normalized SPT dict, None when the kernel has no entry.
+    spt: the SPT entry, None when the kernel has no entry.
     change: '', 'added', 'removed' or 'changed' (since the previous
     checkpoint of this process); change_text says what changed.
     """
     va: int
     pte: Optional[PageMapping]
-    spt: Optional[dict]
+    spt: Optional[SptPage]
     state: str
     supervisor: bool = False
     change: str = ""
@@ -65,15 +65,14 @@ class PageRow:
     @property
     def file_backed(self) -> bool:
         """Present and backed by a file (stripes in the picture)."""
-        return (self.pte is not None and self.spt is not None
-                and self.spt.get("type") == "file")
+        return self.pte is not None and self.spt is not None and self.spt.type == FILE
 
     @property
     def frame_mismatch(self) -> bool:
         """The SPT records another frame than the PTE maps."""
-        if self.pte is None or self.spt is None or self.spt.get("frame_pa") is None:
+        if self.pte is None or self.spt is None or self.spt.frame_pa is None:
             return False
-        return self.spt["frame_pa"] != self.pte.phys + (self.va - self.pte.va)
+        return self.spt.frame_pa != self.pte.phys + (self.va - self.pte.va)
 
     @property
     def tooltip(self) -> str:
@@ -82,36 +81,19 @@ class PageRow:
             parts.append(f"PTE -> {self.pte.phys + self.va - self.pte.va:#x} "
                          f"{self.flags_text}")
         if self.spt is not None:
-            parts.append(f"SPT {self.spt.get('type')}")
+            parts.append(f"SPT {self.spt.type}")
         if self.change_text:
             parts.append(self.change_text)
-        parts += [f"FAILED {v.get('oracle')}: {v.get('message')}"
+        parts += [f"FAILED {v.oracle}: {v.message}"
                   for v in self.violations]
         return "\n".join(parts)
 
 
-def normalize_spt(entry: dict) -> dict:
-    """An SPT dict with integer fields as ints (JSON may hold hex strings)."""
-    out = dict(entry)
-    for key in _INT_FIELDS:
-        if key in out:
-            out[key] = to_int(out[key])
-    return out
-
-
 def spt_by_va(spt: Optional[list]) -> Optional[dict]:
-    if spt is None:
-        return None
-    pages = (normalize_spt(e) for e in spt)
-    return {p["va"] & ~(PAGE_4K - 1): p for p in pages}
+    return None if spt is None else {p.va & ~(PAGE_4K - 1): p for p in spt}
 
 
-def snapshot_of(cp) -> Optional[PageTableSnapshot]:
-    return None if cp is None or cp.pages is None else \
-        PageTableSnapshot.from_dict(cp.pages)
-
-
-def page_state(pte: Optional[PageMapping], spt: Optional[dict],
+def page_state(pte: Optional[PageMapping], spt: Optional[SptPage],
                spt_known: bool, supervisor: bool = False) -> str:
     """The display state (a STATES key) of one page."""
     if supervisor:
@@ -121,15 +103,14 @@ def page_state(pte: Optional[PageMapping], spt: Optional[dict],
             return "nospt"
         if pte.writable:
             return "rw"
-        return "cow" if spt and spt.get("cow") else "ro"
+        return "cow" if spt and spt.cow else "ro"
     if spt is None:
         return "gone"
-    if spt.get("swap_slot") is not None:
+    if spt.swap_slot is not None:
         return "swapped"
-    kind = spt.get("type")
-    if kind == "file":
+    if spt.type == FILE:
         return "file"
-    return "lazy" if kind == "uninit" else "out"
+    return "lazy" if spt.type == UNINIT else "out"
 
 
 def _mappings_by_page(snap: Optional[PageTableSnapshot], cap: int) -> dict:
@@ -159,13 +140,13 @@ def _pte_changes(old, new) -> dict:
     return out
 
 
-def _spt_change_text(old: Optional[dict], new: Optional[dict]) -> str:
+def _spt_change_text(old: Optional[SptPage], new: Optional[SptPage]) -> str:
     if old is None:
         return "SPT entry added"
     if new is None:
         return "SPT entry removed"
-    parts = [f"{key} {_short(old.get(key))} -> {_short(new.get(key))}"
-             for key in SPT_FIELDS if old.get(key) != new.get(key)]
+    parts = [f"{key} {_short(getattr(old, key))} -> {_short(getattr(new, key))}"
+             for key in SPT_FIELDS if getattr(old, key) != getattr(new, key)]
     return ("SPT " + ", ".join(parts)) if parts else ""
 
 
@@ -177,8 +158,8 @@ def _short(value) -> str:
     return str(value)
 
 
-def _mark_change(row: PageRow, pte_change, old_spt: Optional[dict],
-                 new_spt: Optional[dict], compare_spt: bool) -> None:
+def _mark_change(row: PageRow, pte_change, old_spt: Optional[SptPage],
+                 new_spt: Optional[SptPage], compare_spt: bool) -> None:
     texts = []
     if pte_change:
         row.change, text = pte_change
@@ -198,7 +179,7 @@ def page_rows(cp, previous=None, cap: int = 16384) -> tuple:
     """(rows sorted by va, truncated) for checkpoint CP; PREVIOUS is the
     earlier checkpoint of the same process (None: nothing is highlighted).
     At most CAP pages of large mappings are expanded (truncated=True then)."""
-    snap, old_snap = snapshot_of(cp), snapshot_of(previous)
+    snap, old_snap = cp.pages, previous.pages if previous is not None else None
     spt = spt_by_va(cp.spt)
     old_spt = spt_by_va(previous.spt) if previous is not None else None
     mappings = _mappings_by_page(snap, cap)
@@ -222,7 +203,7 @@ def page_rows(cp, previous=None, cap: int = 16384) -> tuple:
                      spt is not None and old_spt is not None)
         by_va[va] = row
     for v in cp.violations:
-        va = to_int(v.get("va"))
+        va = v.va
         if va is not None and (va & ~(PAGE_4K - 1)) in by_va:
             by_va[va & ~(PAGE_4K - 1)].violations.append(v)
     return list(by_va.values()), truncated

@@ -13,10 +13,11 @@ import dataclasses
 import re
 from typing import Optional
 
+from oracles.model.machine_state import Violation
 from oracles.model.page_fault import PageFaultErrorCode
 from reports.addrspace import regions
 from reports.pages_view import page_rows, state_counts
-from reports.text import printable, to_int, violation
+from reports.text import printable
 
 MAX_CONSOLE_LINES = 4000
 # A memory operand in Capstone/Intel syntax: "qword ptr fs:[rax + 8]" or "[rip + 0x10]".
@@ -50,6 +51,7 @@ class CheckpointView:
     previous: object
     truncated: bool
     changes: int
+    pool_counts: list    # (what, value) of the pools the kernel reported
 
 
 @dataclasses.dataclass
@@ -76,8 +78,7 @@ def checkpoint_anchor(index: int) -> str:
     return f"cp-{index}"
 
 
-def _failure(where: str, anchor: str, d: dict) -> Failure:
-    v = violation(d)
+def _failure(where: str, anchor: str, v: Violation) -> Failure:
     return Failure(where, anchor, v.oracle, printable(v.message), v.va, v.pid,
                    None if v.expected is None else printable(str(v.expected)),
                    None if v.actual is None else printable(str(v.actual)))
@@ -121,9 +122,17 @@ def checkpoint_views(sc, layout) -> list:
         rows, truncated = page_rows(cp, previous)
         out.append(CheckpointView(cp, checkpoint_anchor(index), rows, regions(rows, layout),
                                   state_counts(rows), previous, truncated,
-                                  sum(1 for r in rows if r.change)))
+                                  sum(1 for r in rows if r.change), _pool_counts(cp.pools)))
         last_of_pid[cp.pid] = cp
     return out
+
+
+def _pool_counts(pools) -> list:
+    """(field, value) of POOLS (a PoolState) the kernel reported."""
+    if pools is None:
+        return []
+    return [(f.name, getattr(pools, f.name)) for f in dataclasses.fields(pools)
+            if getattr(pools, f.name) is not None]
 
 
 def timeline(sc) -> tuple:
@@ -167,14 +176,14 @@ def disassembly(fault) -> list:
             before, operand, after = _split_operand(text)
         else:
             before, operand, after = text, "", ""
-        out.append(DisasmLine(to_int(addr), before, operand, after, bool(at_rip)))
+        out.append(DisasmLine(addr, before, operand, after, at_rip))
     return out
 
 
 def error_code_text(fault) -> str:
     if fault.error_code is None:
         return ""
-    return PageFaultErrorCode(to_int(fault.error_code)).describe()
+    return PageFaultErrorCode(fault.error_code).describe()
 
 
 def console_lines(console: str) -> tuple:

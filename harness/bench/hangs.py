@@ -84,7 +84,7 @@ def bench_deadlocks(times: int, burners: int) -> int:
             for i in range(times):
                 res = run_scenario(adapter, suite[scenario], RunnerOptions())
                 seen.add((res.verdict.value, res.reason))
-                since_start = res.hang["wall_s"] if res.hang else float("nan")
+                since_start = res.hang.wall_s if res.hang else float("nan")
                 print(f"{name:<24} {scenario:<9} run {i + 1:2}: {res.verdict.value} "
                       f"{res.duration_s:6.2f} s ({since_start:5.2f} s from QEMU's start)  "
                       f"{res.reason[:90]}", flush=True)

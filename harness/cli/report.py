@@ -23,9 +23,9 @@ def register(subparsers) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from harness.results.model import RunResult
+    from harness.results.codec import load_run
     try:
-        run = RunResult.load(args.results)
+        run = load_run(args.results)
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise UsageError(f"{args.results}: not a vmcheck results file ({e})") from None
     print(f"report: {publish(run, args.report)}")
@@ -35,9 +35,10 @@ def handle(args: argparse.Namespace) -> int:
 def publish(run, folder: Path) -> Path:
     """RUN's results (results.json) and report (junit.xml, autograder.json,
     the HTML) in FOLDER; returns the path of its index.html."""
+    from harness.results.codec import save_run
     from harness.results.model import RESULTS_FILE
     from reports import write_report
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    run.save(folder / RESULTS_FILE)
+    save_run(run, folder / RESULTS_FILE)
     return write_report(run, folder)

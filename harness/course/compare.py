@@ -96,8 +96,8 @@ def explanation(result) -> str:
     check), else the reason."""
     if result.violations:
         v = result.violations[0]
-        where = f" at {v['va']:#x}" if v.get("va") is not None else ""
-        return f"state check {v['oracle']}{where}: {v['message']}"
+        where = f" at {v.va:#x}" if v.va is not None else ""
+        return f"state check {v.oracle}{where}: {v.message}"
     return result.reason or result.verdict.value
 
 

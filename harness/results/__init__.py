@@ -1,1 +1,3 @@
-"""The run-to-report boundary: the results model that the harness writes and reports read, and merging shards."""
+"""The run-to-report boundary: the results model that the harness writes and reports read, and
+merging shards.
+"""

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
+from harness.results.codec import load_run
 from harness.results.model import RunResult
 
 
@@ -108,10 +109,10 @@ def merge_runs(runs: list, sources: Optional[list] = None, *,
 
 
 def load_results(path: Path) -> RunResult:
-    """RunResult.load with one-line MergeErrors naming PATH."""
+    """load_run with one-line MergeErrors naming PATH."""
     path = Path(path)
     try:
-        return RunResult.load(path)
+        return load_run(path)
     except FileNotFoundError:
         raise MergeError(f"{path}: no such file") from None
     except json.JSONDecodeError as bad:

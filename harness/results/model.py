@@ -1,22 +1,25 @@
 """Results of a suite run: what the runner writes and the reports read.
 
 One RunResult per `vmcheck run`, one ScenarioResult per scenario, one
-CheckpointRecord per checkpoint stop. Everything is plain data that
-round-trips through JSON (results.json in the report folder), so reports
-can be regenerated (`make report`) and shards merged (`vmcheck merge`).
+CheckpointRecord per checkpoint stop. Every value is typed: a failed check
+is a Violation, a page table a PageTableSnapshot, an SPT a list of
+SptPage, a hang a HangRecord (the machine-state model of oracles/model/).
+They round-trip through JSON in one place, harness/results/codec.py
+(results.json in the report folder), so reports can be regenerated
+(`make report`) and shards merged (`vmcheck merge`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-import json
-from pathlib import Path
 from typing import Optional
 
 from oracles.model.address_layout import AddressLayout
+from oracles.model.machine_state import PoolState, SptPage, Violation
+from oracles.model.page_tables import PageTableSnapshot
+from oracles.model.wait_graph import WaitGraph
 
-SCHEMA_VERSION = 1
 RESULTS_FILE = "results.json"   # in a report folder, beside the pages that link it
 
 
@@ -37,26 +40,26 @@ class Verdict(str, enum.Enum):
 
 @dataclasses.dataclass
 class CheckpointRecord:
-    """One stop at checkpoint(id). pages: PageTableSnapshot.to_dict() of the
-    current process; spt: list of SptPage dicts (None: not inspectable,
-    with spt_note saying why); violations: Violation dicts of the checks
-    (invariants and expectations) that FAILED; unknowns: those that could
-    not inspect what they need (UNKNOWN: never a failure unless --strict);
-    not_judged: invariants left out because a process was caught
-    mid-flight (notes); pools: PoolState dict; icount: instruction count."""
+    """One stop at checkpoint(id). pages: the page tables of the current
+    process; spt: its SPT, by VA (None: not inspectable, with spt_note
+    saying why); violations: the checks (invariants and expectations) that
+    FAILED; unknowns: those that could not inspect what they need (UNKNOWN:
+    never a failure unless --strict); not_judged: invariants left out
+    because a process was caught mid-flight (notes); icount: instruction
+    count."""
     id: int
     hit: int
     pid: int
     process: str
     icount: Optional[int] = None
-    pages: Optional[dict] = None
-    spt: Optional[list] = None
+    pages: Optional[PageTableSnapshot] = None
+    spt: Optional[list[SptPage]] = None
     spt_note: Optional[str] = None
-    pools: Optional[dict] = None
-    violations: list = dataclasses.field(default_factory=list)
+    pools: Optional[PoolState] = None
+    violations: list[Violation] = dataclasses.field(default_factory=list)
     expectations: list = dataclasses.field(default_factory=list)  # checks run here
-    unknowns: list = dataclasses.field(default_factory=list)
-    not_judged: list = dataclasses.field(default_factory=list)
+    unknowns: list[Violation] = dataclasses.field(default_factory=list)
+    not_judged: list[Violation] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -77,8 +80,19 @@ class FaultRecord:
     rip: int
     cr2: Optional[int] = None
     error_code: Optional[int] = None
-    disassembly: Optional[list] = None   # [(addr, text, is_rip)]
+    disassembly: Optional[list[tuple[int, str, bool]]] = None   # (address, text, is RIP)
     analysis: Optional[str] = None
+
+
+@dataclasses.dataclass
+class HangRecord:
+    """How a HANG ended: KIND, the rule that fired (guest time, wall time,
+    deadlock, no progress; harness/run/hang_watch.py), both clocks, and the
+    wait-for graph seen (None if it was not read)."""
+    kind: str
+    guest_s: Optional[float] = None
+    wall_s: float = 0.0
+    graph: Optional[WaitGraph] = None
 
 
 @dataclasses.dataclass
@@ -92,38 +106,38 @@ class ScenarioResult:
     exit_status: Optional[int] = None
     expected_exit_status: Optional[int] = None
     console: str = ""
-    missing_output: list = dataclasses.field(default_factory=list)
+    missing_output: list[str] = dataclasses.field(default_factory=list)
     output_mismatch: str = ""            # exact / main-ordered: the first difference
-    unreached: list = dataclasses.field(default_factory=list)      # checkpoints missed
-    checkpoints: list = dataclasses.field(default_factory=list)   # CheckpointRecord
-    after_violations: list = dataclasses.field(default_factory=list)
-    run_violations: list = dataclasses.field(default_factory=list)  # found while it ran
-    injections: list = dataclasses.field(default_factory=list)    # InjectionRecord
-    faults: list = dataclasses.field(default_factory=list)        # FaultRecord
+    unreached: list[str] = dataclasses.field(default_factory=list)      # checkpoints missed
+    checkpoints: list[CheckpointRecord] = dataclasses.field(default_factory=list)
+    after_violations: list[Violation] = dataclasses.field(default_factory=list)
+    run_violations: list[Violation] = dataclasses.field(default_factory=list)  # while it ran
+    injections: list[InjectionRecord] = dataclasses.field(default_factory=list)
+    faults: list[FaultRecord] = dataclasses.field(default_factory=list)
     artifacts: Optional[str] = None      # folder with logs for this scenario
     schedule_file: Optional[str] = None  # replay schedule (issue 6)
     description: str = ""
     points: float = 1.0
-    notes: list = dataclasses.field(default_factory=list)  # differences allowed under injection
-    schedule: Optional[dict] = None      # the injections, as a replayable schedule
-    failure_threads: list = dataclasses.field(default_factory=list)  # at the program's fail()
-    after_unknowns: list = dataclasses.field(default_factory=list)  # after-run checks: UNKNOWN
+    notes: list[str] = dataclasses.field(default_factory=list)  # allowed under injection
+    schedule: Optional[dict] = None      # the schedule file's contents (harness/run/schedule.py)
+    failure_threads: list[str] = dataclasses.field(default_factory=list)  # at fail()
+    after_unknowns: list[Violation] = dataclasses.field(default_factory=list)  # after the run
     strict: bool = False                 # judged with --strict (an unknown check fails)
-    spt_layout: list = dataclasses.field(default_factory=list)  # which member is what, and why
+    spt_layout: list[str] = dataclasses.field(default_factory=list)  # which member is what
     guest_s: Optional[float] = None      # guest time at the end (timer ticks / 100), if read
-    hang: Optional[dict] = None          # HANG: rule that fired, both clocks, the wait graph
+    hang: Optional[HangRecord] = None    # HANG: rule that fired, both clocks, the wait graph
 
     @property
-    def violations(self) -> list:
-        """Every FAILED check (Violation dicts), in the order they were met."""
+    def violations(self) -> list[Violation]:
+        """Every FAILED check, in the order they were met."""
         out = list(self.run_violations)
         out += [v for cp in self.checkpoints for v in cp.violations]
         return out + list(self.after_violations)
 
     @property
-    def unknowns(self) -> list:
-        """Every UNKNOWN check as (where, Violation dict): "checkpoint ID"
-        or "after the run"."""
+    def unknowns(self) -> list[tuple[str, Violation]]:
+        """Every UNKNOWN check as (where, Violation): "checkpoint ID" or
+        "after the run"."""
         out = [(f"checkpoint {cp.id}", v) for cp in self.checkpoints for v in cp.unknowns]
         return out + [("after the run", v) for v in self.after_unknowns]
 
@@ -131,8 +145,8 @@ class ScenarioResult:
         """The UNKNOWN checks with the same oracle and reason together:
         [(oracle, reason, [where, ...])] in the order first met."""
         groups: dict = {}
-        for where, d in self.unknowns:
-            wheres = groups.setdefault((d.get("oracle", "?"), d.get("message", "")), [])
+        for where, v in self.unknowns:
+            wheres = groups.setdefault((v.oracle, v.message), [])
             if where not in wheres:
                 wheres.append(where)
         return [(oracle, reason, wheres) for (oracle, reason), wheres in groups.items()]
@@ -152,7 +166,7 @@ class RunResult:
     started: str                          # ISO time
     duration_s: float
     jobs: int
-    scenarios: list = dataclasses.field(default_factory=list)     # ScenarioResult
+    scenarios: list[ScenarioResult] = dataclasses.field(default_factory=list)
     shard: Optional[str] = None           # "K/N"
     host: dict = dataclasses.field(default_factory=dict)         # qemu version, accel
     interrupted: Optional[str] = None     # "SIGINT"...: stopped early, a partial run
@@ -167,32 +181,3 @@ class RunResult:
     @property
     def passed(self) -> bool:
         return all(sc.verdict.passed for sc in self.scenarios)
-
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["schema"] = SCHEMA_VERSION
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "RunResult":
-        if d.get("schema") != SCHEMA_VERSION:
-            raise ValueError(f"results schema {d.get('schema')!r}, expected {SCHEMA_VERSION}")
-        scenarios = []
-        for s in d["scenarios"]:
-            s = dict(s)
-            s["verdict"] = Verdict(s["verdict"])
-            s["checkpoints"] = [CheckpointRecord(**c) for c in s["checkpoints"]]
-            s["injections"] = [InjectionRecord(**i) for i in s["injections"]]
-            s["faults"] = [FaultRecord(**f) for f in s["faults"]]
-            scenarios.append(ScenarioResult(**s))
-        fields = {k: v for k, v in d.items() if k not in ("schema", "scenarios")}
-        if fields.get("address_layout") is not None:
-            fields["address_layout"] = AddressLayout(**fields["address_layout"])
-        return cls(scenarios=scenarios, **fields)
-
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_dict(), indent=1, default=str))
-
-    @classmethod
-    def load(cls, path: Path) -> "RunResult":
-        return cls.from_dict(json.loads(path.read_text()))

@@ -1,1 +1,3 @@
-"""Running scenarios: scenario files, boot, the runner and its checkpoints, state capture, hang watch, injection, schedules, suites."""
+"""Running scenarios: scenario files, boot, the runner and its checkpoints, state capture, hang
+watch, injection, schedules, suites.
+"""

@@ -235,12 +235,9 @@ class CheckpointSession:
         found = by_outcome(findings)
         self.records.append(CheckpointRecord(
             id=cp_id, hit=hit, pid=proc.pid, process=proc.name, icount=self.icount(),
-            pages=proc.pages.to_dict(),
-            spt=None if proc.spt is None else [dataclasses.asdict(p) for p in proc.spt.values()],
-            spt_note=proc.spt_unreadable, pools=dataclasses.asdict(state.pools),
-            violations=[v.to_dict() for v in found[FAIL]], expectations=run,
-            unknowns=[v.to_dict() for v in found[UNKNOWN]],
-            not_judged=[v.to_dict() for v in found[NOT_JUDGED]]))
+            pages=proc.pages, spt=None if proc.spt is None else list(proc.spt.values()),
+            spt_note=proc.spt_unreadable, pools=state.pools, violations=found[FAIL],
+            expectations=run, unknowns=found[UNKNOWN], not_judged=found[NOT_JUDGED]))
 
     def unreached(self, ending_counts: dict | None = None) -> list[str]:
         """Declared checkpoints reached too few (or, with `count`, a

@@ -93,11 +93,6 @@ class GuestHang(Exception):
         self.kind, self.reason, self.threads = kind, reason, list(threads)
         self.graph, self.pc, self.guest_s, self.wall_s = graph, pc, guest_s, wall_s
 
-    def to_dict(self) -> dict:
-        """The result's `hang` record (results.json)."""
-        return {"kind": self.kind, "guest_s": self.guest_s, "wall_s": round(self.wall_s, 3),
-                "graph": self.graph.to_dict() if self.graph is not None else None}
-
 
 @dataclasses.dataclass(frozen=True)
 class HangRules:

@@ -1,1 +1,3 @@
-"""The machine-state model the oracles judge: page tables, processes and SPTs, pools, wait-for graphs."""
+"""The machine-state model the oracles judge: page tables, processes and SPTs, pools, wait-for
+graphs.
+"""

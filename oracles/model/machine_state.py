@@ -164,9 +164,6 @@ class Violation:
             text += f" [expected: {self.expected}; actual: {self.actual}]"
         return text
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
 
 def unknown(oracle: str, why: str, va: Optional[int] = None,
             pid: Optional[int] = None) -> Violation:

@@ -2,8 +2,9 @@
 
 `harness.x86.pagewalk.walk_page_tables` produces a `PageTableSnapshot`; oracles
 read it, reports print it, replays compare it. This module holds the data
-model (x86-64 entry bits, `PageMapping`, `Anomaly`, the snapshot itself),
-its JSON form and the comparison of two snapshots (`diff_snapshots`).
+model (x86-64 entry bits, `PageMapping`, `Anomaly`, the snapshot itself)
+and the comparison of two snapshots (`diff_snapshots`); its JSON form is
+in harness/results/codec.py.
 
 Large pages stay one `PageMapping` with `size` 2 MiB or 1 GiB; `lookup(va)`
 finds the mapping for any address inside it and `iter_user_4k()` expands
@@ -42,7 +43,6 @@ SIZE_NAMES = {PAGE_4K: "4K", PAGE_2M: "2M", PAGE_1G: "1G"}
 LEVEL_NAMES = {4: "PML4E", 3: "PDPTE", 2: "PDE", 1: "PTE"}
 TABLE_NAMES = {4: "PML4", 3: "PDPT", 2: "PD", 1: "PT"}
 
-SNAPSHOT_FORMAT = "vmcheck-pagetables/1"
 
 
 def format_flags(flags: int) -> str:
@@ -74,20 +74,6 @@ def sign_extend_va(va: int) -> int:
     """Canonical form of a 48-bit VA: bit 47 copied into bits 63..48."""
     va &= (1 << 48) - 1
     return va | 0xFFFF000000000000 if va & (1 << 47) else va
-
-
-def _hex(value: Optional[int]) -> Optional[str]:
-    return None if value is None else hex(value)
-
-
-def _int(value, key: str) -> Optional[int]:
-    """Parse an int or '0x..' string from a snapshot dict; names KEY on error."""
-    if value is None or isinstance(value, int):
-        return value
-    try:
-        return int(value, 0)
-    except (TypeError, ValueError):
-        raise ValueError(f"snapshot field {key!r}: not a number: {value!r}") from None
 
 
 class PageMapping(NamedTuple):
@@ -147,22 +133,6 @@ class PageMapping(NamedTuple):
         return (f"{self.va:#x} {SIZE_NAMES.get(self.size, hex(self.size))} -> "
                 f"{self.phys:#x} {format_flags(self.flags)}")
 
-    def to_dict(self) -> dict:
-        return {"va": hex(self.va), "size": self.size, "phys": hex(self.phys),
-                "flags": format_flags(self.flags), "value": hex(self.leaf_value),
-                "entries": [hex(a) for a in self.entry_addrs]}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "PageMapping":
-        try:
-            return cls(_int(d["va"], "va"), _int(d["size"], "size"),
-                       _int(d["phys"], "phys"), parse_flags(d["flags"]),
-                       _int(d["value"], "value"),
-                       tuple(_int(a, "entries") for a in d["entries"]))
-        except KeyError as missing:
-            raise ValueError(f"page mapping {d!r}: missing key {missing}") from None
-
-
 @dataclasses.dataclass(frozen=True)
 class Anomaly:
     """Something in the tables a correct kernel would not build.
@@ -183,19 +153,6 @@ class Anomaly:
             return self
         return dataclasses.replace(self, value=self.value & ~AD_MASK)
 
-    def to_dict(self) -> dict:
-        return {"kind": self.kind, "va": _hex(self.va), "level": self.level,
-                "entry_addr": _hex(self.entry_addr), "value": _hex(self.value),
-                "message": self.message}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Anomaly":
-        try:
-            return cls(d["kind"], _int(d["va"], "va"), d["level"],
-                       _int(d["entry_addr"], "entry_addr"),
-                       _int(d["value"], "value"), d["message"])
-        except KeyError as missing:
-            raise ValueError(f"anomaly {d!r}: missing key {missing}") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -214,6 +171,9 @@ class PageTableSnapshot:
     anomalies: tuple
     user_top: int          # user addresses lie below (AddressLayout.user_top)
     include_kernel: bool = False
+
+    def __deepcopy__(self, memo) -> "PageTableSnapshot":
+        return self      # an immutable value (its mappings are read-only views)
 
     def lookup(self, va: int) -> Optional[PageMapping]:
         """The mapping covering VA (user or recorded kernel), else None."""
@@ -250,30 +210,6 @@ class PageTableSnapshot:
         return (self.cr3 == other.cr3 and self.user_top == other.user_top
                 and self.include_kernel == other.include_kernel
                 and _normalized(self, ignore_ad) == _normalized(other, ignore_ad))
-
-    def to_dict(self) -> dict:
-        return {"format": SNAPSHOT_FORMAT, "cr3": hex(self.cr3),
-                "user_top": hex(self.user_top),
-                "include_kernel": self.include_kernel,
-                "user_pages": [m.to_dict() for m in self.user_pages.values()],
-                "kernel_pages": [m.to_dict() for m in self.kernel_pages.values()],
-                "anomalies": [a.to_dict() for a in self.anomalies]}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "PageTableSnapshot":
-        if d.get("format") != SNAPSHOT_FORMAT:
-            raise ValueError(f"not a page-table snapshot: format is "
-                             f"{d.get('format')!r}, expected {SNAPSHOT_FORMAT!r}")
-        try:
-            return make_snapshot(
-                _int(d["cr3"], "cr3"),
-                [PageMapping.from_dict(m) for m in d["user_pages"]],
-                [PageMapping.from_dict(m) for m in d["kernel_pages"]],
-                [Anomaly.from_dict(a) for a in d["anomalies"]],
-                include_kernel=bool(d["include_kernel"]),
-                user_top=_int(d["user_top"], "user_top"))
-        except KeyError as missing:
-            raise ValueError(f"page-table snapshot: missing key {missing}") from None
 
 
 def make_snapshot(cr3: int, user_pages, kernel_pages, anomalies, *, user_top: int,

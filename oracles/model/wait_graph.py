@@ -146,19 +146,6 @@ class WaitGraph:
             text += f" ({t.wait.holder_note})"
         return text
 
-    def to_dict(self) -> dict:
-        return {"threads": [dataclasses.asdict(t) for t in self.threads],
-                "cycle": [t.tid for t in self.cycle()], "description": self.describe()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "WaitGraph":
-        threads = []
-        for t in d.get("threads", []):
-            t = dict(t)
-            t["wait"] = Wait(**t["wait"]) if t.get("wait") else None
-            threads.append(ThreadNode(**t))
-        return cls(threads)
-
 
 _KIND_PHRASE = {TIMER: "the timer (timer_sleep)", DEVICE: "a device interrupt",
                 UNKNOWN: "nothing the inspector recognised"}

@@ -83,10 +83,10 @@ def test_mutant_is_killed_by_its_scenario(name, suite, tmp_path, run_root):
         f"got {res.verdict.value}: {res.reason}")
     assert cause in res.reason, f"mutant {name}: reason does not name {cause!r}: {res.reason}"
     if name == "fork-uninit-zero":   # the structured findings behind that reason
-        assert [v["oracle"] for v in res.run_violations] == ["code_page_contents"]
+        assert [v.oracle for v in res.run_violations] == ["code_page_contents"]
         assert res.output_mismatch.startswith("test line 2:") and res.unreached
     if verdict == "HANG":
-        assert res.hang["kind"] == "deadlock" and len(res.hang["graph"]["cycle"]) == 2
+        assert res.hang.kind == "deadlock" and len(res.hang.graph.cycle()) == 2
     elif verdict != "FAIL":
         assert mutant.expect_crash, f"{name} is killed only by {verdict} but expect_crash is false"
     correct = run_scenario(ReferenceAdapter(), suite[scenario], opts)

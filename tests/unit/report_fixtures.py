@@ -80,11 +80,9 @@ class AddressSpace:
                    violations=(), expectations=()) -> CheckpointRecord:
         return CheckpointRecord(
             id=cp_id, hit=hit, pid=self.pid, process=self.name, icount=icount,
-            pages=self.process().pages.to_dict(),
-            spt=[dataclasses.asdict(p) for p in sorted(self.spt.values(),
-                                                         key=lambda p: p.va)],
-            pools=dataclasses.asdict(pools),
-            violations=[v.to_dict() for v in violations],
+            pages=self.process().pages,
+            spt=sorted(self.spt.values(), key=lambda p: p.va),
+            pools=pools, violations=list(violations),
             expectations=list(expectations))
 
 
@@ -297,7 +295,7 @@ def build_run(tmp: Optional[Path] = None) -> RunResult:
 
 
 def failing_violations(run: RunResult) -> list:
-    """The violation dicts of the FAILING scenario (checkpoint 2)."""
+    """The violations of the FAILING scenario (checkpoint 2)."""
     sc = next(s for s in run.scenarios if s.name == FAILING)
     return sc.checkpoints[1].violations
 

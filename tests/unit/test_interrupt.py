@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness import interrupt
+from harness.results.codec import load_run
 from harness.adapters.base import PINTOS_KAIST_LAYOUT
 from harness.results.model import RunResult, ScenarioResult, Verdict
 from harness.run.runner import RunnerOptions
@@ -127,7 +128,7 @@ def test_every_report_format_says_partial_and_not_run_is_no_failure(tmp_path):
     cases = {c.get("name"): c for c in ET.parse(tmp_path / "junit.xml").iter("testcase")}
     assert cases["c"].find("skipped") is not None and cases["c"].find("failure") is None
     assert cases["b"].find("failure") is not None
-    saved = RunResult.load(tmp_path / "results.json")
+    saved = load_run(tmp_path / "results.json")
     assert saved.interrupted == "SIGTERM" and saved.scenarios[2].verdict is Verdict.NOT_RUN
     grades = json.loads((tmp_path / "autograder.json").read_text())
     assert grades["output"].startswith("Partial: interrupted by SIGTERM")

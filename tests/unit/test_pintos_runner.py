@@ -10,6 +10,7 @@ from harness.run import runner
 from harness.course.compare import MakeCheck, comparison_table, select_tests
 from harness.errors import KernelBuildError, QemuDiedError
 from harness.results.model import ScenarioResult, Verdict
+from oracles.model.machine_state import Violation
 
 
 def _scenario(name="mmap-read", tags=("pintos", "tests/vm/mmap-read")):
@@ -63,8 +64,8 @@ def test_compare_selects_pintos_tagged_scenarios_by_glob():
 
 def test_compare_table_explains_differences_by_the_first_violation():
     failed = ScenarioResult("mmap-read", "mmap", Verdict.FAIL, 1.0, reason="1 oracle violation")
-    failed.after_violations = [{"oracle": "pages", "va": 0x10000000,
-                                "message": "page of 0x10000000 is not unmapped"}]
+    failed.after_violations = [Violation("pages", "page of 0x10000000 is not unmapped",
+                                         0x10000000)]
     passed = ScenarioResult("page-linear", "swap", Verdict.PASS, 1.0)
     tests = {"tests/vm/mmap-read": None, "tests/vm/page-linear": None}
     make = MakeCheck({"tests/vm/mmap-read": "pass", "tests/vm/page-linear": "pass"}, 1.0, None)

@@ -14,9 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from harness.results.codec import from_json, load_run, run_from_json, run_to_json, save_run, to_json
 from harness.results.merge import MergeError, merge_files, merge_runs
-from harness.results.model import RunResult, ScenarioResult, Verdict
+from harness.results.model import HangRecord, ScenarioResult, Verdict
 from harness.run.runner import _write_schedule
+from oracles.model.machine_state import PoolState, SptPage, Violation
+from oracles.model.page_tables import PageTableSnapshot
+from oracles.model.wait_graph import LOCK, ThreadNode, Wait, WaitGraph
 from reports import write_junit
 from tests.unit import report_fixtures as fx
 
@@ -50,7 +54,7 @@ def test_junit_structure(run, tmp_path):
     failure = case.find("failure")
     assert failure.get("type") == "FAIL" and failure.get("message").startswith("4 failed checks")
     for v in fx.failing_violations(run):
-        assert f"[expected: {v['expected']}; actual: {v['actual']}]" in failure.text
+        assert f"[expected: {v.expected}; actual: {v.actual}]" in failure.text
     assert "console (last 40 lines):" in failure.text and "swap-anon: exit(0)" in failure.text
     assert "checking 64 pages" in case.find("system-out").text
     panic = suites["stack"].find("testcase/failure")
@@ -93,8 +97,10 @@ def test_schema_rejects_malformed_junit(bad):
 
 def test_results_json_round_trips(report):
     out, run = report
-    loaded = RunResult.load(out / "results.json")
-    assert loaded.to_dict() == json.loads(json.dumps(run.to_dict()))
+    loaded = load_run(out / "results.json")
+    assert run_to_json(loaded) == json.loads(json.dumps(run_to_json(run)))
+    assert loaded.scenarios[3].checkpoints[1].violations == run.scenarios[3].checkpoints[1].violations
+    assert loaded.scenarios[3].checkpoints[1].pages == run.scenarios[3].checkpoints[1].pages
     assert loaded.scenarios[3].verdict is Verdict.FAIL
     assert loaded.address_layout == run.address_layout is not None
 
@@ -180,13 +186,13 @@ def test_main_merges_shards_into_a_report(run, tmp_path):
     paths = []
     for shard in _shards(run, 2):
         paths.append(tmp_path / f"r{shard.shard[0]}.json")
-        shard.save(paths[-1])
+        save_run(shard, paths[-1])
     done = _main(*paths, tmp_path / "rep")
     assert done.returncode == 0, done.stderr
     assert "6/10 scenarios passed" in done.stdout
     for name in ("index.html", "junit.xml", "autograder.json", "results.json"):
         assert (tmp_path / "rep" / name).is_file()
-    assert len(RunResult.load(tmp_path / "rep" / "results.json").scenarios) == 10
+    assert len(load_run(tmp_path / "rep" / "results.json").scenarios) == 10
     assert 'href="junit.xml"' in (tmp_path / "rep" / "index.html").read_text()
 
 
@@ -198,6 +204,43 @@ def test_main_bad_input_is_one_line_and_status_2(tmp_path, args, message):
     done = _main(*[tmp_path / a if a.endswith(".json") else a for a in args])
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+# ---- the codec: typed values back, wrong input named ----------------------
+
+def test_loaded_results_are_typed_values(report):
+    out, run = report
+    loaded = load_run(out / "results.json")
+    failing = next(sc for sc in loaded.scenarios if sc.name == fx.FAILING)
+    cp = failing.checkpoints[1]
+    assert isinstance(cp.pages, PageTableSnapshot) and isinstance(cp.pools, PoolState)
+    assert all(isinstance(p, SptPage) for p in cp.spt)
+    assert all(isinstance(v, Violation) for v in failing.violations)
+    fault = next(sc for sc in loaded.scenarios if sc.faults).faults[0]
+    assert all(isinstance(addr, int) and isinstance(line, tuple)
+               for line in fault.disassembly for addr in line[:1])
+
+
+def test_a_hang_comes_back_with_its_wait_graph():
+    graph = WaitGraph([ThreadNode(5, "a", "blocked", wait=Wait(LOCK, "`x`", 1, 6)),
+                       ThreadNode(6, "b", "blocked", wait=Wait(LOCK, "`y`", 2, 5))])
+    hang = HangRecord("deadlock", 3.5, 1.2, graph)
+    data = json.loads(json.dumps(to_json(hang)))
+    assert data["graph"]["cycle"] == [5, 6]
+    assert from_json(HangRecord, data) == hang
+
+
+@pytest.mark.parametrize("spoil, message", [
+    (lambda d: d["scenarios"][0].update(colour="red"), "ScenarioResult: unknown key 'colour'"),
+    (lambda d: d["scenarios"][0].update(checkpoints="none"), "is not a list"),
+    (lambda d: d["scenarios"][0]["checkpoints"][0].update(id="one"), "'one' is not a whole"),
+    (lambda d: d.update(schema=7), "results schema 7, expected 1"),
+])
+def test_a_results_file_that_does_not_fit_is_named(run, spoil, message):
+    data = json.loads(json.dumps(run_to_json(run), default=str))
+    spoil(data)
+    with pytest.raises(ValueError, match=message):
+        run_from_json(data)
 
 
 # ---- replay schedules: written by the runner, once --------------------------

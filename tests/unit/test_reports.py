@@ -18,8 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from oracles.model.machine_state import Violation
+from harness.results.codec import load_run, run_from_json, run_to_json, save_run
 from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
-from harness.results.model import RunResult, Verdict
+from harness.results.model import HangRecord, Verdict
 from reports import render_report, write_report
 from reports.addrspace import regions
 from reports.pages_view import page_rows, page_state
@@ -115,7 +117,7 @@ def test_failing_page_shows_each_violation_expected_and_actual(report):
                        r'<pre>(.*?)</pre></div>\s*'
                        r'<div class="actual"><div class="label">Actual</div><pre>(.*?)</pre>',
                        page, re.S)
-    wanted = [(html.escape(v["expected"]), html.escape(v["actual"]))
+    wanted = [(html.escape(v.expected), html.escape(v.actual))
               for v in fx.failing_violations(run)]
     assert len(wanted) == 4 and cards == wanted
 
@@ -165,7 +167,8 @@ def test_page_rows_report_removed_and_changed_pages():
 def test_page_state(pte, spt, state):
     flags = fx.RW_DATA if pte is True else fx.RO_DATA
     mapping = None if pte is None else fx.PageMapping(0x1000, 4096, 0x5000, flags, 0, ())
-    assert page_state(mapping, spt, spt_known=True) == state
+    entry = None if spt is None else fx.SptPage(0x1000, **spt)
+    assert page_state(mapping, entry, spt_known=True) == state
 
 
 def test_regions_split_on_gaps_and_name_what_they_are():
@@ -245,7 +248,8 @@ def test_everything_is_escaped(run, tmp_path):
     sc = next(s for s in run.scenarios if s.name == fx.FAILING)
     sc.name = "evil<img src=x onerror=alert(1)>"
     sc.console = "<script>alert('console')</script>\x1b[31mred\x00\n"
-    sc.checkpoints[1].violations[0]["expected"] = "<b>W</b> & \"quoted\""
+    cp = sc.checkpoints[1]
+    cp.violations[0] = dataclasses.replace(cp.violations[0], expected="<b>W</b> & \"quoted\"")
     out = tmp_path / "o"
     render_report(run, out)
     texts = [p.read_text() for p in [out / "index.html", *(out / "scenarios").iterdir()]]
@@ -304,9 +308,9 @@ def test_wrong_code_output_difference_and_missed_checkpoints_are_failed_checks(r
                         exit_status=1, expected_exit_status=0,
                         output_mismatch="test line 2: expected '<ok>', got 'fork-kid: exit(-1)'",
                         unreached=["checkpoint 1 reached 0 times by fork-kid, expected 1"],
-                        run_violations=[{"oracle": "code_page_contents", "va": 0x405000,
-                                         "message": "fork-kid ran the code at 0x405000",
-                                         "expected": "90 c3", "actual": "00 00", "pid": None}])
+                        run_violations=[Violation("code_page_contents",
+                                                  "fork-kid ran the code at 0x405000", 0x405000,
+                                                  expected="90 c3", actual="00 00")])
     run.scenarios.append(sc)
     out = tmp_path / "o"
     render_report(run, out)
@@ -342,12 +346,12 @@ def test_scenario_page_lists_which_member_was_used_for_what(run, tmp_path):
 
 def test_layout_notes_survive_the_results_round_trip(run, tmp_path):
     run.scenarios[0].spt_layout = LAYOUT_NOTES
-    run.save(tmp_path / "results.json")
-    assert RunResult.load(tmp_path / "results.json").scenarios[0].spt_layout == LAYOUT_NOTES
-    old = run.to_dict()
+    save_run(run, tmp_path / "results.json")
+    assert load_run(tmp_path / "results.json").scenarios[0].spt_layout == LAYOUT_NOTES
+    old = run_to_json(run)
     for sc in old["scenarios"]:
         del sc["spt_layout"]                       # results written before the field
-    assert RunResult.from_dict(old).scenarios[0].spt_layout == []
+    assert run_from_json(old).scenarios[0].spt_layout == []
 
 
 def test_text_summary_counts_each_roles_outcome(run):
@@ -369,8 +373,9 @@ def test_a_deadlock_hang_shows_its_wait_graph_with_the_cycle_marked(run, tmp_pat
                        ThreadNode(6, "child", "blocked", wait=Wait(LOCK, "`filesys_lock`", 2, 5)),
                        ThreadNode(2, "idle", "running", idle=True)])
     sc = next(s for s in run.scenarios if s.verdict is Verdict.HANG)
-    sc.hang = {"kind": "deadlock", "guest_s": 3.5, "wall_s": 1.2, "graph": graph.to_dict()}
-    again = RunResult.from_dict(json.loads(json.dumps(run.to_dict(), default=str)))
+    sc.hang = HangRecord("deadlock", 3.5, 1.2, graph)
+    again = run_from_json(json.loads(json.dumps(run_to_json(run), default=str)))
+    assert again.scenarios[run.scenarios.index(sc)].hang == sc.hang
     render_report(again, tmp_path / "o")
     page = page_of(tmp_path / "o", sc.name)
     assert "every thread blocked on another: a deadlock · guest clock 3.50 s" in page

@@ -8,11 +8,12 @@ import json
 
 import pytest
 
+from harness.results.codec import load_run, run_to_json
 from harness.adapters.base import BootOutcome, Ending, find_exits
 from harness.adapters.reference.adapter import ReferenceAdapter
 from harness.run.checkpoints import CheckpointSession
 from harness.cli.main import parse_args
-from harness.results.model import CheckpointRecord, RunResult, ScenarioResult, Verdict
+from harness.results.model import CheckpointRecord, ScenarioResult, Verdict
 from harness.run.runner import _judge
 from harness.run.suite import load_all
 from reports.summary_table import summary_table
@@ -22,8 +23,8 @@ from reports.autograder import autograder_results
 from reports.junit import junit_tree
 from tests.unit import report_fixtures as fx
 
-UNKNOWN_SWAP = unknown("swap_used", "the kernel does not report swap usage").to_dict()
-WRONG_PAGE = Violation("page", "SPT writable of page buf", 0x405000, 3, "False", "True").to_dict()
+UNKNOWN_SWAP = unknown("swap_used", "the kernel does not report swap usage")
+WRONG_PAGE = Violation("page", "SPT writable of page buf", 0x405000, 3, "False", "True")
 
 
 def suite():
@@ -94,7 +95,7 @@ def _run_with_unknowns(strict=False):
     run = fx.build_run()
     sc = next(s for s in run.scenarios if s.verdict.passed)
     sc.checkpoints[0].unknowns = [UNKNOWN_SWAP, UNKNOWN_SWAP]
-    sc.after_unknowns = [unknown("file_bytes", "no file system reader").to_dict()]
+    sc.after_unknowns = [unknown("file_bytes", "no file system reader")]
     sc.strict = strict
     return run, sc
 
@@ -150,20 +151,20 @@ def test_html_report_shows_unknowns_in_their_own_colour_and_counts(tmp_path):
     assert 'id="unknowns"' in page and 'class="unknown"' in page
     assert "could not inspect: the kernel does not report swap usage" in page
     assert "v-UNKNOWN" in page and ".v-UNKNOWN" in (tmp_path / "static/report.css").read_text()
-    loaded = RunResult.load(tmp_path / "results.json")   # and the JSON keeps them
+    loaded = load_run(tmp_path / "results.json")   # and the JSON keeps them
     again = next(s for s in loaded.scenarios if s.name == sc.name)
     assert len(again.unknowns) == 3 and again.verdict is Verdict.PASS
 
 
 def test_results_written_before_unknowns_existed_still_load(tmp_path):
     run, _ = _run_with_unknowns()
-    data = run.to_dict()
+    data = run_to_json(run)
     for s in data["scenarios"]:
         s.pop("after_unknowns"), s.pop("strict")
         for c in s["checkpoints"]:
             c.pop("unknowns"), c.pop("not_judged")
     (tmp_path / "old.json").write_text(json.dumps(data, default=str))
-    assert RunResult.load(tmp_path / "old.json").scenarios[0].unknowns == []
+    assert load_run(tmp_path / "old.json").scenarios[0].unknowns == []
 
 
 @pytest.mark.parametrize("command", [["run"], ["explore", "x", "--point", "yield"],

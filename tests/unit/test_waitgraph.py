@@ -4,6 +4,7 @@ in miniature compiled with gcc -g (tests/unit/wait_guest.py)."""
 
 import pytest
 
+from harness.results.codec import from_json, to_json
 from harness.adapters.wait_objects import WaitResolver, list_head_of
 from oracles.model.wait_graph import (CONDITION, DEVICE, LOCK, SEMAPHORE, TIMER, UNKNOWN, ThreadNode,
                                Wait, WaitGraph)
@@ -75,9 +76,9 @@ def test_idle_alone_is_no_deadlock_and_idle_is_never_counted():
 
 def test_round_trip_and_signature():
     g = WaitGraph([node(5, "a", wait=lock_wait("`x`", 6)), node(6, "b", wait=lock_wait("`y`", 5))])
-    again = WaitGraph.from_dict(g.to_dict())
+    again = from_json(WaitGraph, to_json(g))     # results.json's form
     assert again.describe() == g.describe() and again.signature() == g.signature()
-    assert g.to_dict()["cycle"] == [5, 6]
+    assert to_json(g)["cycle"] == [5, 6] and to_json(g)["description"] == g.describe()
     moved = WaitGraph([node(5, "a", wait=lock_wait("`x`", 6)), node(6, "b", "ready")])
     assert moved.signature() != g.signature()
 
