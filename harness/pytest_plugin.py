@@ -10,7 +10,7 @@ comes from the command line, else the environment, else the default:
   --vmcheck-kernel        VMCHECK_KERNEL          reference
   --vmcheck-accel         VMCHECK_ACCEL           tcg
   --vmcheck-timeout-scale VMCHECK_TIMEOUT_SCALE   1
-  --vmcheck-artifacts     VMCHECK_ARTIFACTS       build/pytest-artifacts
+  --vmcheck-artifacts     VMCHECK_ARTIFACTS       out/pytest (config.PYTEST_ARTIFACTS)
   --vmcheck-inject        (repeatable)            none
 A failing scenario's report shows the verdict, every violation with
 expected vs actual, and the path of its artifact folder (console.log,
@@ -35,7 +35,7 @@ OPTIONS = {  # name: (environment variable, default, help)
     "kernel": ("VMCHECK_KERNEL", "reference", "kernel: reference or pintos-kaist:PATH"),
     "accel": ("VMCHECK_ACCEL", "tcg", "QEMU accelerator: tcg or kvm"),
     "timeout_scale": ("VMCHECK_TIMEOUT_SCALE", "1", "multiply every timeout"),
-    "artifacts": ("VMCHECK_ARTIFACTS", str(config.build_dir() / "pytest-artifacts"),
+    "artifacts": ("VMCHECK_ARTIFACTS", str(config.PYTEST_ARTIFACTS),
                   "folder for per-scenario run folders (kept on failure)"),
 }
 

@@ -14,12 +14,10 @@ from pathlib import Path
 
 from harness import config
 from harness.cli.options import (add_common_options, add_strict_option, int_in_range,
-                                 load_scenarios, runner_options)
+                                 load_scenarios, report_runner_options)
 from harness.cli.report import publish
 from harness.course.compare import comparison_table, run_make_check, select_tests
 from harness.errors import UsageError
-
-DEFAULT_REPORT = config.REPO_ROOT / "reports" / "compare"
 
 
 def register(subparsers) -> None:
@@ -32,8 +30,8 @@ def register(subparsers) -> None:
                    help="only these Pintos tests (glob over name or path; default: all)")
     p.add_argument("--jobs", "-j", type=int_in_range(1, 64), default=1, metavar="N",
                    help="machines at once for our scenarios (default: 1)")
-    p.add_argument("--report", type=Path, default=DEFAULT_REPORT, metavar="DIR",
-                   help=f"report folder (default: {DEFAULT_REPORT.relative_to(config.REPO_ROOT)})")
+    p.add_argument("--report", type=Path, default=config.COMPARE_REPORT, metavar="DIR",
+                   help=f"report folder (default: {config.shown(config.COMPARE_REPORT)})")
     add_common_options(p)
     add_strict_option(p)
     p.set_defaults(handler=handle)
@@ -56,8 +54,7 @@ def handle(args: argparse.Namespace) -> int:
         make = run_make_check(adapter, sorted(tests), Path(work))
         args.report.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(make.log, args.report / "make-check.log")
-    report = args.report.resolve()
-    opts = runner_options(args, report / "artifacts", schedules=report / "schedule-files")
+    opts = report_runner_options(args, args.report)
     ordered = sorted(tests)
     run = run_suite(adapter, [tests[t] for t in ordered], opts, args.jobs,
                     progress=lambda line: print(line, flush=True))

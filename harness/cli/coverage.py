@@ -13,20 +13,12 @@ from pathlib import Path
 
 from harness import config
 from harness.cli.options import (add_keep_option, add_scenario_options, add_timeout_scale_option,
-                                 int_in_range, load_scenarios, runner_options)
+                                 int_in_range, load_scenarios, report_runner_options)
 from harness.errors import UsageError
 
 EXIT_FAILED = 1
 DEFAULT_KERNEL_BUILD = config.build_dir() / "kernel-cov"
 DEFAULT_DATA = config.build_dir() / "coverage-data"
-DEFAULT_REPORT = config.REPO_ROOT / "reports" / "out" / "coverage"
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.relative_to(config.REPO_ROOT))
-    except ValueError:
-        return str(path)
 
 
 def register(subparsers) -> None:
@@ -38,14 +30,14 @@ def register(subparsers) -> None:
                     "per file). Exit status 1 if a scenario failed (the report is still written).")
     add_scenario_options(p, "scenario names, globs or areas (default: all)")
     p.add_argument("--kernel-build", type=Path, default=DEFAULT_KERNEL_BUILD, metavar="DIR",
-                   help=f"the coverage kernel build (default: {_shown(DEFAULT_KERNEL_BUILD)})")
+                   help=f"the coverage kernel build (default: {config.shown(DEFAULT_KERNEL_BUILD)})")
     p.add_argument("--jobs", "-j", type=int_in_range(1, 64), default=1, metavar="N",
                    help="machines at once (default: 1)")
-    p.add_argument("--report", type=Path, default=DEFAULT_REPORT, metavar="DIR",
+    p.add_argument("--report", type=Path, default=config.COVERAGE_REPORT, metavar="DIR",
                    help="HTML coverage report folder; the scenario report goes to DIR/suite "
-                        f"(default: {_shown(DEFAULT_REPORT)})")
+                        f"(default: {config.shown(config.COVERAGE_REPORT)})")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, metavar="DIR",
-                   help=f"merged .gcda files, emptied first (default: {_shown(DEFAULT_DATA)})")
+                   help=f"merged .gcda files, emptied first (default: {config.shown(DEFAULT_DATA)})")
     add_timeout_scale_option(p)
     add_keep_option(p, "keep every run folder whole, disks included (default: failed runs' logs)")
     p.set_defaults(handler=handle)
@@ -77,8 +69,7 @@ def handle(args: argparse.Namespace) -> int:
     data.mkdir(parents=True)
     collector = CoverageCollector(data, adapter.kernel_dir)
     report = args.report.resolve()
-    opts = runner_options(args, report / "suite" / "artifacts",
-                          schedules=report / "suite" / "schedule-files", coverage=collector)
+    opts = report_runner_options(args, report / "suite", coverage=collector)
     print(f"vmcheck: coverage of {len(scenarios)} scenario(s) on {adapter.symbol_file}, "
           f"{args.jobs} job(s)", flush=True)
     run = run_suite(adapter, scenarios, opts, args.jobs,

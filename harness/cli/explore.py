@@ -35,17 +35,19 @@ def register(subparsers) -> None:
     p.add_argument("--jobs", "-j", type=int_in_range(1, 64), default=1, metavar="N")
     p.add_argument("--stop-on-failure", action="store_true",
                    help="stop after the first failing run (default: explore every n)")
-    p.add_argument("--schedules", type=Path, default=config.REPO_ROOT / "reports" / "schedules",
-                   metavar="DIR", help="where failing runs' schedule files go "
-                                       "(default: reports/schedules)")
+    schedules = config.EXPLORE_DIR / "schedules"
+    p.add_argument("--schedules", type=Path, default=schedules, metavar="DIR",
+                   help=f"where failing runs' schedule files go (default: "
+                        f"{config.shown(schedules)})")
     p.add_argument("--suite", type=Path, default=None, metavar="DIR")
     add_common_options(p)
     add_strict_option(p)
     p.set_defaults(handler=handle)
 
 
-def scenario_and_options(args, name: str):
-    """(adapter, the scenario NAME, RunnerOptions) for explore and replay."""
+def scenario_and_options(args, name: str, folder: Path):
+    """(adapter, the scenario NAME, RunnerOptions) for explore and replay,
+    whose run folders go to FOLDER/artifacts."""
     from harness.adapters import get_adapter
     from harness.run.runner import DATA_DIR
     from harness.run.suite import SUITE_DIR, load_all
@@ -54,13 +56,13 @@ def scenario_and_options(args, name: str):
     scenarios = {sc.name: sc for sc in load_all(adapter.programs_dir, DATA_DIR, args.suite or SUITE_DIR)}
     if name not in scenarios:
         raise UsageError(f"no scenario named {name!r} (see `./vmcheck list`)")
-    opts = runner_options(args, config.REPO_ROOT / "reports" / "out" / "artifacts")
+    opts = runner_options(args, folder / config.ARTIFACTS)
     return adapter, scenarios[name], opts
 
 
 def handle(args: argparse.Namespace) -> int:
     from harness.run.explore import explore
-    adapter, sc, opts = scenario_and_options(args, args.scenario)
+    adapter, sc, opts = scenario_and_options(args, args.scenario, config.EXPLORE_DIR)
     every = " and every later call" if args.mode == "from" else ""
     print(f"vmcheck: exploring {args.kind} at the n-th{every} {args.point} in {sc.name}",
           flush=True)

@@ -21,8 +21,9 @@ def register(subparsers) -> None:
     p.add_argument("--scenarios", nargs="+", default=[], metavar="PATTERN",
                    help="scenario names/globs/areas to run on each mutant (default: all)")
     p.add_argument("--jobs", "-j", type=int_in_range(1, 64), default=2, metavar="N")
-    p.add_argument("--report", type=Path, default=config.REPO_ROOT / "reports" / "out",
-                   metavar="DIR", help="folder for mutants.html and mutants.json")
+    p.add_argument("--report", type=Path, default=config.MUTANTS_REPORT, metavar="DIR",
+                   help="folder for mutants.html and mutants.json "
+                        f"(default: {config.shown(config.MUTANTS_REPORT)})")
     add_common_options(p)
     add_strict_option(p)
     p.set_defaults(handler=handle)

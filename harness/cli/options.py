@@ -112,6 +112,15 @@ def runner_options(args: argparse.Namespace, artifacts: Path, **fields):
                          strict=getattr(args, "strict", False), **fields)
 
 
+def report_runner_options(args: argparse.Namespace, report: Path, **fields):
+    """RunnerOptions of a run whose report goes to REPORT: run folders in
+    REPORT/artifacts, the replay schedules of failed runs with injections
+    in REPORT/schedule-files (config.ARTIFACTS, config.SCHEDULE_FILES)."""
+    report = report.resolve()
+    return runner_options(args, report / config.ARTIFACTS,
+                          schedules=report / config.SCHEDULE_FILES, **fields)
+
+
 def load_scenarios(args: argparse.Namespace, programs_dir=None) -> list:
     """The suite's scenarios (args.suite, else scenarios/suite) that match
     args.patterns; checked against the programs in PROGRAMS_DIR if given."""

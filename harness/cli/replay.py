@@ -24,8 +24,8 @@ def register(subparsers) -> None:
     p.add_argument("--times", type=int_in_range(1, 1000), default=1, metavar="N",
                    help="replay N times (default: 1)")
     p.add_argument("--suite", type=Path, default=None, metavar="DIR")
-    p.add_argument("--report", type=Path, default=config.REPO_ROOT / "reports" / "replay", metavar="DIR",
-                   help="HTML report of the replays (default: reports/replay)")
+    p.add_argument("--report", type=Path, default=config.REPLAY_REPORT, metavar="DIR",
+                   help=f"report of the replays (default: {config.shown(config.REPLAY_REPORT)})")
     add_common_options(p)
     add_strict_option(p)
     p.set_defaults(handler=handle)
@@ -37,8 +37,9 @@ def handle(args: argparse.Namespace) -> int:
     from harness.run.schedule import load_schedule
     schedule = load_schedule(args.schedule)
     args.kernel = args.kernel if args.kernel != "reference" else schedule.get("kernel", "reference")
-    adapter, sc, opts = scenario_and_options(args, schedule["scenario"])
-    opts = dataclasses.replace(opts, schedules=args.report.resolve() / "schedule-files")
+    report = args.report.resolve()
+    adapter, sc, opts = scenario_and_options(args, schedule["scenario"], report)
+    opts = dataclasses.replace(opts, schedules=report / config.SCHEDULE_FILES)
     print(f"vmcheck: replaying {args.schedule}: {sc.name}, recorded verdict "
           f"{schedule['verdict']} ({schedule['reason'] or 'passed'})", flush=True)
     results = replay(adapter, sc, schedule, opts, args.times,

@@ -1,7 +1,7 @@
 """`vmcheck report`: regenerate a report from saved results; and where
 every command's report goes (publish).
 
-    ./vmcheck report RESULTS_JSON [--report DIR]
+    ./vmcheck report [RESULTS_JSON] [--report DIR]
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from pathlib import Path
 from harness import config
 from harness.errors import UsageError
 
-DEFAULT_REPORT = config.REPO_ROOT / "reports" / "out"
-
-
 def register(subparsers) -> None:
+    from harness.results.model import RESULTS_FILE
     p = subparsers.add_parser("report", help="regenerate a report from saved results")
-    p.add_argument("results", type=Path, metavar="RESULTS_JSON")
-    p.add_argument("--report", type=Path, default=DEFAULT_REPORT, metavar="DIR")
+    default = config.RUN_REPORT / RESULTS_FILE
+    p.add_argument("results", type=Path, nargs="?", default=default, metavar="RESULTS_JSON",
+                   help=f"the results to report (default: {config.shown(default)})")
+    p.add_argument("--report", type=Path, default=config.RUN_REPORT, metavar="DIR",
+                   help=f"report folder (default: {config.shown(config.RUN_REPORT)})")
     p.set_defaults(handler=handle)
 
 

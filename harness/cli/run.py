@@ -11,8 +11,8 @@ from pathlib import Path
 
 from harness import config
 from harness.cli.options import (add_common_options, add_scenario_options, add_strict_option,
-                                 int_in_range, load_scenarios, runner_options)
-from harness.cli.report import DEFAULT_REPORT, publish
+                                 int_in_range, load_scenarios, report_runner_options)
+from harness.cli.report import publish
 from harness.errors import EXIT_USAGE, KernelBuildError
 
 EXIT_FAILED = 1
@@ -24,8 +24,8 @@ def register(subparsers) -> None:
     add_scenario_options(p, "scenario names, globs (mmap-*) or areas (swap); default: all")
     p.add_argument("--jobs", "-j", type=int_in_range(1, 64), default=1, metavar="N",
                    help="machines at once (default: 1)")
-    p.add_argument("--report", type=Path, default=DEFAULT_REPORT, metavar="DIR",
-                   help=f"report folder (default: {DEFAULT_REPORT.relative_to(config.REPO_ROOT)})")
+    p.add_argument("--report", type=Path, default=config.RUN_REPORT, metavar="DIR",
+                   help=f"report folder (default: {config.shown(config.RUN_REPORT)})")
     p.add_argument("--shard", metavar="K/N", help="run only the K-th of N stable shards")
     p.add_argument("--inject", action="append", default=[], metavar="SPEC",
                    help="add an injection to every scenario: POINT:KIND[:key=value,...], "
@@ -49,9 +49,8 @@ def handle(args: argparse.Namespace) -> int:
         return _report_build_failure(adapter, scenarios, e, args)
     if not scenarios:
         print("no scenarios in this shard")   # still write results, so merge sees the shard
-    report = args.report.resolve()
-    opts = runner_options(args, report / "artifacts", schedules=report / "schedule-files",
-                          inject=tuple(parse_cli(spec) for spec in args.inject))
+    opts = report_runner_options(args, args.report,
+                                 inject=tuple(parse_cli(spec) for spec in args.inject))
     print(f"vmcheck: {len(scenarios)} scenario(s) on the {adapter.name} kernel, "
           f"{args.jobs} job(s)", flush=True)
     run = run_suite(adapter, scenarios, opts, args.jobs,
