@@ -64,5 +64,6 @@ def handle(args: argparse.Namespace) -> int:
              f"({len(tests)} tests, {args.jobs} job(s))")
     print(table + "\n\n" + times)
     (args.report / "compare.txt").write_text(table + "\n\n" + times + "\n")
-    print(f"table: {args.report / 'compare.txt'}\nreport: {publish(run, args.report)}")
+    index = publish(run, args.report)
+    print(f"table: {args.report / 'compare.txt'}\nreport: {index}")
     return 0

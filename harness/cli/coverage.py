@@ -75,7 +75,8 @@ def handle(args: argparse.Namespace) -> int:
     run = run_suite(adapter, scenarios, opts, args.jobs,
                     progress=lambda line: print(line, flush=True))
     print(summary_table(run))
-    print(f"scenario report: {publish(run, report / 'suite')}")
+    index = publish(run, report / "suite")
+    print(f"scenario report: {index}")
     if collector.runs == 0:
         print("vmcheck: no run reached power-off: no coverage data")
         return EXIT_FAILED

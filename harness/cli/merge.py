@@ -61,7 +61,8 @@ def handle(args: argparse.Namespace) -> int:
         for pattern in unused:
             print(f"vmcheck: warning: {args.points}: {pattern!r} matches no scenario of this run")
     print(summary_table(run))
-    print(f"report: {publish(run, args.report)}")
+    index = publish(run, args.report)
+    print(f"report: {index}")
     if args.markdown is not None:
         with open(args.markdown, "a", encoding="utf-8") as out:
             out.write(markdown_summary(run))

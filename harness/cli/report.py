@@ -29,7 +29,8 @@ def handle(args: argparse.Namespace) -> int:
         run = load_run(args.results)
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise UsageError(f"{args.results}: not a vmcheck results file ({e})") from None
-    print(f"report: {publish(run, args.report)}")
+    index = publish(run, args.report)
+    print(f"report: {index}")
     return 0
 
 

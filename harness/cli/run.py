@@ -58,7 +58,8 @@ def handle(args: argparse.Namespace) -> int:
     print(summary_table(run))
     for line in layout_summary(run):
         print(line)
-    print(f"report: {publish(run, args.report)}")
+    index = publish(run, args.report)
+    print(f"report: {index}")
     return 0 if run.passed else EXIT_FAILED
 
 
@@ -75,5 +76,6 @@ def _report_build_failure(adapter, scenarios, error: KernelBuildError, args) -> 
                     started=datetime.datetime.now().isoformat(timespec="seconds"),
                     scenarios=build_failed_results(adapter, scenarios, error))
     print(summary_table(run))
-    print(f"report: {publish(run, args.report)}")
+    index = publish(run, args.report)
+    print(f"report: {index}")
     return EXIT_USAGE
