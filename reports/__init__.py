@@ -1,4 +1,4 @@
-"""Reports of a suite run, rendered from its results (harness/results/):
+"""Reports of a suite run, rendered from its results (results/):
 HTML, JUnit XML, Gradescope JSON. Reports only render: results.json and
 the replay schedules are written by the harness (harness/cli/report.py,
 harness/run/runner.py).

@@ -13,9 +13,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.results.codec import save_run
-from harness.results.merge import MergeError, merge_files
-from harness.results.model import RESULTS_FILE
+from results.codec import save_run
+from results.merge import MergeError, merge_files
+from results.model import RESULTS_FILE
 from reports import write_report
 
 

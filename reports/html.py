@@ -17,7 +17,7 @@ from typing import Optional
 
 import jinja2
 
-from harness.results.model import RESULTS_FILE
+from results.model import RESULTS_FILE
 from reports import scenario_view, summary_view
 from reports.hang_view import hang_view
 from reports.pages_view import STATES

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from harness.results.model import RunResult, Verdict
+from results.model import RunResult, Verdict
 
 
 def summary_table(run: RunResult) -> str:

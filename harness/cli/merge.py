@@ -4,7 +4,7 @@
                     [--markdown FILE] [--allow-partial]
 
 Each CI matrix job runs `./vmcheck run --shard K/N --report out-K`; the
-final job merges their results.json files (harness/results/merge.py refuses
+final job merges their results.json files (results/merge.py refuses
 results of different kernels, a shard given twice, shards of different
 splits and, unless --allow-partial, a missing shard) and writes the HTML,
 JUnit and JSON report of the whole suite. --points weighs scenarios
@@ -46,7 +46,7 @@ def register(subparsers) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from harness.cli.report import publish
-    from harness.results.merge import MergeError, load_results, merge_runs
+    from results.merge import MergeError, load_results, merge_runs
     from reports.summary_table import summary_table
     try:
         # merge_runs even for one file: a lone shard of several is refused

@@ -32,7 +32,7 @@ def register(subparsers) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from harness.results.model import Verdict
+    from results.model import Verdict
     from harness.run.explore import replay
     from harness.run.schedule import load_schedule
     schedule = load_schedule(args.schedule)
@@ -57,7 +57,7 @@ def handle(args: argparse.Namespace) -> int:
 def _replay_report(adapter, results: list, out_dir: Path) -> Path:
     """The report (and results.json) of the replays, one page each."""
     import datetime
-    from harness.results.model import RunResult
+    from results.model import RunResult
     scenarios = []
     for i, (res, _, _) in enumerate(results, 1):
         res.name = f"{res.name} (replay {i})" if len(results) > 1 else res.name

@@ -13,7 +13,7 @@ from harness import config
 from harness.errors import UsageError
 
 def register(subparsers) -> None:
-    from harness.results.model import RESULTS_FILE
+    from results.model import RESULTS_FILE
     p = subparsers.add_parser("report", help="regenerate a report from saved results")
     default = config.RUN_REPORT / RESULTS_FILE
     p.add_argument("results", type=Path, nargs="?", default=default, metavar="RESULTS_JSON",
@@ -24,7 +24,7 @@ def register(subparsers) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from harness.results.codec import load_run
+    from results.codec import load_run
     try:
         run = load_run(args.results)
     except (OSError, ValueError, KeyError, TypeError) as e:
@@ -37,8 +37,8 @@ def handle(args: argparse.Namespace) -> int:
 def publish(run, folder: Path) -> Path:
     """RUN's results (results.json) and report (junit.xml, autograder.json,
     the HTML) in FOLDER; returns the path of its index.html."""
-    from harness.results.codec import save_run
-    from harness.results.model import RESULTS_FILE
+    from results.codec import save_run
+    from results.model import RESULTS_FILE
     from reports import write_report
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -67,7 +67,7 @@ def _report_build_failure(adapter, scenarios, error: KernelBuildError, args) -> 
     """Every scenario BUILD_FAILED with the compiler's message, in the
     report like any other result; exit 2 (the input does not build)."""
     import datetime
-    from harness.results.model import RunResult
+    from results.model import RunResult
     from harness.run.runner import build_failed_results
     from reports.summary_table import summary_table
     print(f"vmcheck: BUILD_FAILED: {error}", file=sys.stderr, flush=True)

@@ -24,7 +24,7 @@ from typing import Callable
 from harness import config, interrupt
 from harness.errors import KernelBuildError, UsageError
 from harness.run.hang_watch import DEADLOCK_REASON
-from harness.results.model import Verdict
+from results.model import Verdict
 from harness.run.scenario import AREAS
 from oracles.schema import Field, SchemaError, one_of, validate_table
 

@@ -22,7 +22,7 @@ from harness.debug.debugger import Debugger, DebuggerTimeout
 from harness.errors import HarnessError
 from harness.machine.guest_clock import GuestClock
 from harness.run.hang_watch import HangRules, HangWatch
-from harness.results.model import CheckpointRecord
+from results.model import CheckpointRecord
 from harness.run.capture import capture_state
 from oracles.expectations import CheckContext, run_check
 from oracles.invariants import check_invariants

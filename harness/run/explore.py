@@ -18,7 +18,7 @@ from typing import Callable
 
 from harness import interrupt
 from harness.run.injection import Injection
-from harness.results.model import Verdict
+from results.model import Verdict
 from harness.run.runner import RunnerOptions, not_run_result, run_scenario
 from harness.run.schedule import build_id, console_digest
 

@@ -23,7 +23,7 @@ from typing import Optional
 
 from harness.adapters.base import InjectionSite
 from harness.errors import UsageError
-from harness.results.model import InjectionRecord
+from results.model import InjectionRecord
 from oracles.schema import Field, SchemaError, in_range, one_of, validate_table
 
 POINTS = ("frame_alloc", "page_alloc", "swap_out", "swap_in", "file_read", "file_write",

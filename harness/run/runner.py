@@ -20,7 +20,7 @@ from harness.debug.program_image import load_program
 from harness.errors import HarnessError, MachineTimeout
 from harness.machine import artifacts
 from harness.machine.qemu import MachineOptions
-from harness.results.model import HangRecord, ScenarioResult, Verdict
+from results.model import HangRecord, ScenarioResult, Verdict
 from harness.run.boot import BootHooks, BootRequest, IcountAbort, boot
 from harness.run.checkpoints import CheckpointSession
 from harness.run.hang_watch import DEADLOCK, GuestHang

@@ -18,7 +18,7 @@ from typing import Callable, Optional
 
 from harness import config, interrupt
 from harness.errors import UsageError
-from harness.results.model import RunResult, Verdict
+from results.model import RunResult, Verdict
 from harness.run.runner import RunnerOptions, not_run_result, run_scenario
 from harness.run.scenario import load_suite
 

@@ -4,7 +4,7 @@
 read it, reports print it, replays compare it. This module holds the data
 model (x86-64 entry bits, `PageMapping`, `Anomaly`, the snapshot itself)
 and the comparison of two snapshots (`diff_snapshots`); its JSON form is
-in harness/results/codec.py.
+in results/codec.py.
 
 Large pages stay one `PageMapping` with `size` 2 MiB or 1 GiB; `lookup(va)`
 finds the mapping for any address inside it and `iter_user_4k()` expands

@@ -222,7 +222,7 @@ def test_run_step_fails_on_bad_input(built, tmp_path):
 # ---- points and the Markdown summary (no machine) ----
 
 def fake_run(*verdicts):
-    from harness.results.model import RunResult, ScenarioResult, Verdict
+    from results.model import RunResult, ScenarioResult, Verdict
     scenarios = [ScenarioResult(name, area, Verdict(v), 1.0, reason=reason)
                  for name, area, v, reason in verdicts]
     return RunResult(kernel="reference", started="2026-01-01T00:00:00", duration_s=3.0, jobs=1,

@@ -159,7 +159,7 @@ def test_a_hang_says_where_every_thread_was(adapter, built, run_root):
     """Stops page-parallel mid-run by a short timeout: 3 s, doubled while
     a slow (loaded) host has not started the program by then."""
     from harness.run.runner import RunnerOptions, run_scenario
-    from harness.results.model import Verdict
+    from results.model import Verdict
     for timeout in (3.0, 6.0, 12.0, 24.0):
         sc = _scenario("page-parallel", timeout=timeout)
         result = run_scenario(adapter, sc, RunnerOptions(machine=MachineOptions(run_root=run_root)))
@@ -176,7 +176,7 @@ def test_a_hang_says_where_every_thread_was(adapter, built, run_root):
 def test_injection_points_fire_on_a_student_kernel(adapter, built, run_root):
     from harness.run.injection import Injection
     from harness.run.runner import RunnerOptions, run_scenario
-    from harness.results.model import Verdict
+    from results.model import Verdict
     sc = _scenario("lazy-anon", inject=(Injection("frame_alloc", "fail", nth=3),
                                         Injection("page_fault", "preempt", nth=2)))
     result = run_scenario(adapter, sc, RunnerOptions(machine=MachineOptions(run_root=run_root)))
@@ -191,7 +191,7 @@ def test_forced_yields_at_every_call_leave_a_passing_run_passing(adapter, built,
     still passes with a yield at every page fault and every file write."""
     from harness.run.injection import Injection
     from harness.run.runner import RunnerOptions, run_scenario
-    from harness.results.model import Verdict
+    from results.model import Verdict
     plain = run_scenario(adapter, _scenario("mmap-write"), RunnerOptions(machine=MachineOptions(run_root=run_root)))
     if plain.verdict is not Verdict.PASS:
         pytest.skip(f"the tree fails mmap-write without injections ({plain.reason})")

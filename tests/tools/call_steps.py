@@ -20,7 +20,7 @@ import sys
 import threading
 from pathlib import Path
 
-PACKAGES = ("harness", "oracles", "reports")
+PACKAGES = ("harness", "oracles", "results", "reports")
 RUNNER_MODULES = ("harness.runner", "harness.run.runner")
 
 

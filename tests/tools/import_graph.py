@@ -1,5 +1,5 @@
 """The import graph of the project's Python packages (harness, oracles,
-reports), read from the source with `ast`: which module imports which, in
+results, reports), read from the source with `ast`: which module imports which, in
 which file and at which line. tests/unit/test_layering.py judges it;
 
     /usr/bin/python3 -m tests.tools.import_graph [ROOT]
@@ -22,7 +22,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-PACKAGES = ("harness", "oracles", "reports")
+PACKAGES = ("harness", "oracles", "results", "reports")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 

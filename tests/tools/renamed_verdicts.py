@@ -19,8 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.results.codec import load_run
-from harness.results.model import RunResult
+from results.codec import load_run
+from results.model import RunResult
 
 REPO = Path(__file__).resolve().parents[2]
 SPT_SCENARIOS = ("lazy-*", "ro-data-*", "evict-anon", "stk-evict", "swap-anon", "swap-iter",

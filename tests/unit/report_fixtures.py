@@ -15,7 +15,7 @@ from typing import Optional
 
 from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
 from harness.x86.disasm import disassemble_around
-from harness.results.model import (CheckpointRecord, FaultRecord, InjectionRecord,
+from results.model import (CheckpointRecord, FaultRecord, InjectionRecord,
                              RunResult, ScenarioResult, Verdict)
 from oracles.model.page_tables import PTE_A, PTE_D, PTE_NX, PTE_P, PTE_U, PTE_W, PageMapping, make_snapshot
 from oracles.invariants import check_invariants

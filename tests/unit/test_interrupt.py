@@ -14,9 +14,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness import interrupt
-from harness.results.codec import load_run
+from results.codec import load_run
 from harness.adapters.base import PINTOS_KAIST_LAYOUT
-from harness.results.model import RunResult, ScenarioResult, Verdict
+from results.model import RunResult, ScenarioResult, Verdict
 from harness.run.runner import RunnerOptions
 from reports.summary_table import summary_table
 
@@ -135,7 +135,7 @@ def test_every_report_format_says_partial_and_not_run_is_no_failure(tmp_path):
 
 
 def test_a_merge_with_an_interrupted_shard_is_partial():
-    from harness.results.merge import merge_runs
+    from results.merge import merge_runs
     done = RunResult(kernel="reference", started="2024-01-01T00:00:00", duration_s=1.0,
                      jobs=1, scenarios=[ScenarioResult("z", "core", Verdict.PASS, 1.0)])
     assert merge_runs([done, partial_run()]).interrupted == "SIGTERM"

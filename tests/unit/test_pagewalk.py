@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from harness.results.codec import from_json, to_json
+from results.codec import from_json, to_json
 from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
 from harness.x86.pagewalk import (BytesPhysicalMemory, PhysicalMemory,
                               PhysicalMemoryError, SparsePhysicalMemory,
@@ -343,7 +343,7 @@ def test_json_round_trip():
     b.map(0x600000, 0x800000, PAGE_2M)
     b.write(PML4 + 8 * 5, PML4 | URW)
     snap = b.walk(include_kernel=True)
-    data = json.loads(json.dumps(to_json(snap)))   # results.json's form (harness/results/codec.py)
+    data = json.loads(json.dumps(to_json(snap)))   # results.json's form (results/codec.py)
     assert data["user_pages"][0] == {
         "va": "0x400000", "size": 4096, "phys": "0x500000",
         "flags": "P|W|U|A|NX", "value": hex(0x500000 | URW | PTE_NX | PTE_A | 0x200),

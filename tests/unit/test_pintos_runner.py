@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from harness.run import runner
 from harness.course.compare import MakeCheck, comparison_table, select_tests
 from harness.errors import KernelBuildError, QemuDiedError
-from harness.results.model import ScenarioResult, Verdict
+from results.model import ScenarioResult, Verdict
 from oracles.model.machine_state import Violation
 
 

@@ -1,4 +1,4 @@
-"""What a report folder holds besides the HTML (reports/, harness/results/):
+"""What a report folder holds besides the HTML (reports/, results/):
 JUnit XML, Gradescope JSON, results.json and its round trip, merging
 shards, `python3 -m reports`, and the replay schedules the runner writes.
 """
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.results.codec import from_json, load_run, run_from_json, run_to_json, save_run, to_json
-from harness.results.merge import MergeError, merge_files, merge_runs
-from harness.results.model import HangRecord, ScenarioResult, Verdict
+from results.codec import from_json, load_run, run_from_json, run_to_json, save_run, to_json
+from results.merge import MergeError, merge_files, merge_runs
+from results.model import HangRecord, ScenarioResult, Verdict
 from harness.run.runner import _write_schedule
 from oracles.model.machine_state import PoolState, SptPage, Violation
 from oracles.model.page_tables import PageTableSnapshot

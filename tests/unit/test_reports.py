@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from oracles.model.machine_state import Violation
-from harness.results.codec import load_run, run_from_json, run_to_json, save_run
+from results.codec import load_run, run_from_json, run_to_json, save_run
 from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
-from harness.results.model import HangRecord, Verdict
+from results.model import HangRecord, Verdict
 from reports import render_report, write_report
 from reports.addrspace import regions
 from reports.pages_view import page_rows, page_state
@@ -302,7 +302,7 @@ def test_wrong_code_output_difference_and_missed_checkpoints_are_failed_checks(r
     """A wrong code page found while running comes first among the failed
     checks, with the bytes; an exact-mode output difference and each missed
     checkpoint get a card too (before, only the reason line had them)."""
-    from harness.results.model import ScenarioResult, Verdict
+    from results.model import ScenarioResult, Verdict
     from reports.text import failure_lines
     sc = ScenarioResult("fork-code", "fork", Verdict.FAIL, 1.0, reason="see below",
                         exit_status=1, expected_exit_status=0,

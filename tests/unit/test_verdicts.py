@@ -8,12 +8,12 @@ import json
 
 import pytest
 
-from harness.results.codec import load_run, run_to_json
+from results.codec import load_run, run_to_json
 from harness.adapters.base import BootOutcome, Ending, find_exits
 from harness.adapters.reference.adapter import ReferenceAdapter
 from harness.run.checkpoints import CheckpointSession
 from harness.cli.main import parse_args
-from harness.results.model import CheckpointRecord, ScenarioResult, Verdict
+from results.model import CheckpointRecord, ScenarioResult, Verdict
 from harness.run.runner import _judge
 from harness.run.suite import load_all
 from reports.summary_table import summary_table

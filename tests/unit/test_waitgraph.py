@@ -4,7 +4,7 @@ in miniature compiled with gcc -g (tests/unit/wait_guest.py)."""
 
 import pytest
 
-from harness.results.codec import from_json, to_json
+from results.codec import from_json, to_json
 from harness.adapters.wait_objects import WaitResolver, list_head_of
 from oracles.model.wait_graph import (CONDITION, DEVICE, LOCK, SEMAPHORE, TIMER, UNKNOWN, ThreadNode,
                                Wait, WaitGraph)

@@ -4,7 +4,7 @@ One RunResult per `vmcheck run`, one ScenarioResult per scenario, one
 CheckpointRecord per checkpoint stop. Every value is typed: a failed check
 is a Violation, a page table a PageTableSnapshot, an SPT a list of
 SptPage, a hang a HangRecord (the machine-state model of oracles/model/).
-They round-trip through JSON in one place, harness/results/codec.py
+They round-trip through JSON in one place, results/codec.py
 (results.json in the report folder), so reports can be regenerated
 (`make report`) and shards merged (`vmcheck merge`).
 """

@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 from typing import Optional
 
-from harness.results.codec import load_run
-from harness.results.model import RunResult
+from results.codec import load_run
+from results.model import RunResult
 
 
 class MergeError(ValueError):

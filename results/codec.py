@@ -27,7 +27,7 @@ import typing
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from harness.results.model import RunResult
+from results.model import RunResult
 from oracles.model.page_tables import (Anomaly, PageMapping, PageTableSnapshot, format_flags,
                                        make_snapshot, parse_flags)
 from oracles.model.wait_graph import ThreadNode, WaitGraph
