@@ -30,15 +30,11 @@ _CONSOLE_CLASSES = (("panic", re.compile(r"panic|PANIC|Kernel PANIC|triple fault
 
 @dataclasses.dataclass
 class Failure:
-    """One failed check, shown with expected vs actual."""
+    """One failed check, shown with expected vs actual: CHECK (its text
+    made printable), WHERE the run met it and the in-page ANCHOR."""
     where: str           # "checkpoint 2", "after the run", "while running", "console", ...
     anchor: str          # in-page link target
-    oracle: str
-    message: str
-    va: Optional[int] = None
-    pid: Optional[int] = None
-    expected: Optional[str] = None
-    actual: Optional[str] = None
+    check: Violation
 
 
 @dataclasses.dataclass
@@ -79,9 +75,10 @@ def checkpoint_anchor(index: int) -> str:
 
 
 def _failure(where: str, anchor: str, v: Violation) -> Failure:
-    return Failure(where, anchor, v.oracle, printable(v.message), v.va, v.pid,
-                   None if v.expected is None else printable(str(v.expected)),
-                   None if v.actual is None else printable(str(v.actual)))
+    return Failure(where, anchor, dataclasses.replace(
+        v, message=printable(v.message),
+        expected=None if v.expected is None else printable(str(v.expected)),
+        actual=None if v.actual is None else printable(str(v.actual))))
 
 
 def failures(sc) -> list:
@@ -92,22 +89,21 @@ def failures(sc) -> list:
                 for v in cp.violations]
     out += [_failure("after the run", "after", v) for v in sc.after_violations]
     for line in sc.missing_output:
-        out.append(Failure("console", "console", "console output",
-                           "expected console line not seen",
-                           expected=printable(str(line)), actual="(not printed)"))
+        out.append(_failure("console", "console", Violation(
+            "console output", "expected console line not seen", expected=str(line),
+            actual="(not printed)")))
     if sc.output_mismatch:
-        out.append(Failure("console", "console", "console output",
-                           printable(sc.output_mismatch)))
-    out += [Failure("checkpoints", "timeline", "checkpoint count", printable(line))
+        out.append(_failure("console", "console", Violation("console output",
+                                                            sc.output_mismatch)))
+    out += [_failure("checkpoints", "timeline", Violation("checkpoint count", line))
             for line in sc.unreached]
     if (sc.expected_exit_status is not None
             and sc.exit_status != sc.expected_exit_status):
-        out.append(Failure("exit status", "console", "exit status",
-                           "the program exited with another status"
-                           if sc.exit_status is not None else "the program did not exit",
-                           expected=str(sc.expected_exit_status),
-                           actual=str(sc.exit_status) if sc.exit_status is not None
-                           else "no exit (the program did not finish)"))
+        exited = sc.exit_status is not None
+        out.append(_failure("exit status", "console", Violation(
+            "exit status", "the program exited with another status" if exited
+            else "the program did not exit", expected=str(sc.expected_exit_status),
+            actual=str(sc.exit_status) if exited else "no exit (the program did not finish)")))
     return out
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 from results.codec import load_run
-from results.model import RunResult
+from results.model import RunResult, parse_shard
 
 
 class MergeError(ValueError):
@@ -24,12 +24,9 @@ class MergeError(ValueError):
 
 def _parse_shard(text: str, source: str) -> tuple:
     try:
-        k, n = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise MergeError(f"{source}: shard {text!r} is not K/N") from None
-    if not 1 <= k <= n:
-        raise MergeError(f"{source}: shard {text!r} is not K/N with 1 <= K <= N")
-    return k, n
+        return parse_shard(text)
+    except ValueError as e:
+        raise MergeError(f"{source}: shard {e}") from None
 
 
 def _check_shards(runs: list, sources: list, allow_partial: bool) -> None:

@@ -23,6 +23,17 @@ from oracles.model.wait_graph import WaitGraph
 RESULTS_FILE = "results.json"   # in a report folder, beside the pages that link it
 
 
+def parse_shard(spec: str) -> tuple[int, int]:
+    """(K, N) of a shard spec "K/N" (1 <= K <= N); ValueError saying why not."""
+    try:
+        k, n = (int(part) for part in spec.split("/"))
+    except ValueError:
+        raise ValueError(f"{spec!r} is not K/N (e.g. 2/4)") from None
+    if not 1 <= k <= n:
+        raise ValueError(f"{spec!r} is not K/N with 1 <= K <= N")
+    return k, n
+
+
 class Verdict(str, enum.Enum):
     PASS = "PASS"
     FAIL = "FAIL"                    # an oracle or expectation failed

@@ -22,11 +22,13 @@ Targets: < 150 ms to the first user instruction under TCG.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import struct
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 from harness.adapters.reference.adapter import ReferenceAdapter
 from harness.run.boot import collect_programs, BootRequest
@@ -64,6 +66,21 @@ class BootTimer:
         disks = self.adapter.make_disks(machine.run_dir, self.programs, {}, 0)
         machine.start(self.adapter.qemu_args(disks, self.cmdline, self.request.mem_mb))
 
+    @contextlib.contextmanager
+    def _started(self, paused: bool) -> Iterator[Machine]:
+        """A machine running the benchmark program (its CPU stopped if PAUSED)."""
+        self.options.paused = paused
+        with Machine(self.options) as machine:
+            self._start(machine)
+            yield machine
+
+    def _power_off(self, machine: Machine) -> float:
+        """When QEMU exited (time.monotonic()), the program having exited 0."""
+        status = machine.wait_exit(RUN_TIMEOUT_S, "power-off after the program")
+        poweroff = time.monotonic()
+        self._check_exit(machine, status)
+        return poweroff
+
     def _check_exit(self, machine: Machine, status: int) -> None:
         outcome = self.adapter.parse_exit(machine.console.text(), status)
         program = self.request.runs[0][0]
@@ -73,9 +90,7 @@ class BootTimer:
 
     def with_debugger(self) -> dict[str, float]:
         """Milliseconds to QMP ready, first user instruction, power-off."""
-        self.options.paused = True
-        with Machine(self.options) as machine:
-            self._start(machine)
+        with self._started(paused=True) as machine:
             qmp_ready = time.monotonic()
             gdb = RspClient.connect(str(machine.gdb_socket), machine.timeouts(5))
             try:
@@ -86,11 +101,9 @@ class BootTimer:
                 self._check_user_entry(stop, gdb)
                 gdb.remove_breakpoint(self.entry, hardware=True)
                 gdb.resume()
-                status = machine.wait_exit(RUN_TIMEOUT_S, "power-off after the program")
-                poweroff = time.monotonic()
+                poweroff = self._power_off(machine)
             finally:
                 gdb.close()
-            self._check_exit(machine, status)
             t0 = machine.start_time
         return {"qmp": qmp_ready - t0, "user": first_user - t0, "poweroff": poweroff - t0}
 
@@ -105,12 +118,8 @@ class BootTimer:
 
     def without_debugger(self) -> dict[str, float]:
         """Milliseconds to power-off of a run started without -S or GDB."""
-        self.options.paused = False
-        with Machine(self.options) as machine:
-            self._start(machine)
-            status = machine.wait_exit(RUN_TIMEOUT_S, "power-off after the program")
-            poweroff = time.monotonic()
-            self._check_exit(machine, status)
+        with self._started(paused=False) as machine:
+            poweroff = self._power_off(machine)
             t0 = machine.start_time
         return {"plain": poweroff - t0}
 

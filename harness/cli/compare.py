@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 
 from harness import config
-from harness.cli.options import (add_common_options, add_strict_option, int_in_range,
-                                 load_scenarios, report_runner_options)
+from harness.cli.options import (add_common_options, add_report_option, add_strict_option,
+                                 int_in_range, load_scenarios, report_runner_options)
 from harness.cli.report import publish
 from harness.course.compare import comparison_table, run_make_check, select_tests
 from harness.errors import UsageError
@@ -30,8 +30,7 @@ def register(subparsers) -> None:
                    help="only these Pintos tests (glob over name or path; default: all)")
     p.add_argument("--jobs", "-j", type=int_in_range(1, 64), default=1, metavar="N",
                    help="machines at once for our scenarios (default: 1)")
-    p.add_argument("--report", type=Path, default=config.COMPARE_REPORT, metavar="DIR",
-                   help=f"report folder (default: {config.shown(config.COMPARE_REPORT)})")
+    add_report_option(p, config.COMPARE_REPORT)
     add_common_options(p)
     add_strict_option(p)
     p.set_defaults(handler=handle)

@@ -12,8 +12,9 @@ import shutil
 from pathlib import Path
 
 from harness import config
-from harness.cli.options import (add_keep_option, add_scenario_options, add_timeout_scale_option,
-                                 int_in_range, load_scenarios, report_runner_options)
+from harness.cli.options import (add_keep_option, add_report_option, add_scenario_options,
+                                 add_timeout_scale_option, int_in_range, load_scenarios,
+                                 report_runner_options)
 from harness.errors import UsageError
 
 EXIT_FAILED = 1
@@ -33,9 +34,8 @@ def register(subparsers) -> None:
                    help=f"the coverage kernel build (default: {config.shown(DEFAULT_KERNEL_BUILD)})")
     p.add_argument("--jobs", "-j", type=int_in_range(1, 64), default=1, metavar="N",
                    help="machines at once (default: 1)")
-    p.add_argument("--report", type=Path, default=config.COVERAGE_REPORT, metavar="DIR",
-                   help="HTML coverage report folder; the scenario report goes to DIR/suite "
-                        f"(default: {config.shown(config.COVERAGE_REPORT)})")
+    add_report_option(p, config.COVERAGE_REPORT,
+                      "HTML coverage report folder; the scenario report goes to DIR/suite")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, metavar="DIR",
                    help=f"merged .gcda files, emptied first (default: {config.shown(DEFAULT_DATA)})")
     add_timeout_scale_option(p)

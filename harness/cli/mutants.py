@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import argparse
 import datetime
-from pathlib import Path
 
 from harness import config
-from harness.cli.options import add_common_options, add_strict_option, int_in_range, runner_options
+from harness.cli.options import (add_common_options, add_report_option, add_strict_option,
+                                 int_in_range, runner_options)
 
 
 def register(subparsers) -> None:
@@ -21,9 +21,7 @@ def register(subparsers) -> None:
     p.add_argument("--scenarios", nargs="+", default=[], metavar="PATTERN",
                    help="scenario names/globs/areas to run on each mutant (default: all)")
     p.add_argument("--jobs", "-j", type=int_in_range(1, 64), default=2, metavar="N")
-    p.add_argument("--report", type=Path, default=config.MUTANTS_REPORT, metavar="DIR",
-                   help="folder for mutants.html and mutants.json "
-                        f"(default: {config.shown(config.MUTANTS_REPORT)})")
+    add_report_option(p, config.MUTANTS_REPORT, "folder for mutants.html and mutants.json")
     add_common_options(p)
     add_strict_option(p)
     p.set_defaults(handler=handle)

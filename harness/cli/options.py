@@ -78,6 +78,13 @@ def add_strict_option(parser: argparse.ArgumentParser) -> None:
                              "fails the scenario (default: it passes, with a note naming it)")
 
 
+def add_report_option(parser: argparse.ArgumentParser, default: Path,
+                      what: str = "report folder") -> None:
+    """--report DIR, the command's output folder (DEFAULT: one of config.py's)."""
+    parser.add_argument("--report", type=Path, default=default, metavar="DIR",
+                        help=f"{what} (default: {config.shown(default)})")
+
+
 def add_scenario_options(parser: argparse.ArgumentParser, patterns_help: str) -> None:
     """SCENARIO patterns and --suite, for commands that select scenarios."""
     parser.add_argument("patterns", nargs="*", metavar="SCENARIO", help=patterns_help)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from harness import config, interrupt
 from harness.cli.explore import scenario_and_options
-from harness.cli.options import add_common_options, add_strict_option, int_in_range
+from harness.cli.options import (add_common_options, add_report_option, add_strict_option,
+                                 int_in_range)
 from harness.cli.report import publish
 
 EXIT_FAILED = 1
@@ -24,8 +25,7 @@ def register(subparsers) -> None:
     p.add_argument("--times", type=int_in_range(1, 1000), default=1, metavar="N",
                    help="replay N times (default: 1)")
     p.add_argument("--suite", type=Path, default=None, metavar="DIR")
-    p.add_argument("--report", type=Path, default=config.REPLAY_REPORT, metavar="DIR",
-                   help=f"report of the replays (default: {config.shown(config.REPLAY_REPORT)})")
+    add_report_option(p, config.REPLAY_REPORT, "report of the replays")
     add_common_options(p)
     add_strict_option(p)
     p.set_defaults(handler=handle)

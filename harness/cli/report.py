@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from harness import config
+from harness.cli.options import add_report_option
 from harness.errors import UsageError
 
 def register(subparsers) -> None:
@@ -18,8 +19,7 @@ def register(subparsers) -> None:
     default = config.RUN_REPORT / RESULTS_FILE
     p.add_argument("results", type=Path, nargs="?", default=default, metavar="RESULTS_JSON",
                    help=f"the results to report (default: {config.shown(default)})")
-    p.add_argument("--report", type=Path, default=config.RUN_REPORT, metavar="DIR",
-                   help=f"report folder (default: {config.shown(config.RUN_REPORT)})")
+    add_report_option(p, config.RUN_REPORT)
     p.set_defaults(handler=handle)
 
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from harness import config
-from harness.cli.options import (add_common_options, add_scenario_options, add_strict_option,
-                                 int_in_range, load_scenarios, report_runner_options)
+from harness.cli.options import (add_common_options, add_report_option, add_scenario_options,
+                                 add_strict_option, int_in_range, load_scenarios,
+                                 report_runner_options)
 from harness.cli.report import publish
 from harness.errors import EXIT_USAGE, KernelBuildError
 
@@ -24,8 +24,7 @@ def register(subparsers) -> None:
     add_scenario_options(p, "scenario names, globs (mmap-*) or areas (swap); default: all")
     p.add_argument("--jobs", "-j", type=int_in_range(1, 64), default=1, metavar="N",
                    help="machines at once (default: 1)")
-    p.add_argument("--report", type=Path, default=config.RUN_REPORT, metavar="DIR",
-                   help=f"report folder (default: {config.shown(config.RUN_REPORT)})")
+    add_report_option(p, config.RUN_REPORT)
     p.add_argument("--shard", metavar="K/N", help="run only the K-th of N stable shards")
     p.add_argument("--inject", action="append", default=[], metavar="SPEC",
                    help="add an injection to every scenario: POINT:KIND[:key=value,...], "

@@ -80,7 +80,7 @@ class Debugger:
         self.client = client
         self.symbols = symbols
         self.timeout_scale = config.env_timeout_scale() if timeout_scale is None else timeout_scale
-        # Under KVM software breakpoints crash QEMU (DESIGN.md): set True there.
+        # Under KVM software breakpoints crash QEMU (docs/debugger.md): set True there.
         self.hardware_breakpoints = False
         self._breakpoints: dict = {}  # address -> [Breakpoint]
         self._detours: dict = {}      # (pc, rsp) a detour returns with -> saved registers

@@ -133,13 +133,21 @@ def list_elements(read: ReadMemory, list_address: int, list_type: TypeInfo,
     elem_type = list_type.member("head").type
     next_offset = elem_type.offset_of("next")
     tail = list_address + list_type.offset_of("tail")
-    elem = _read_pointer(read, list_address + list_type.offset_of("head") + next_offset)
-    count = 0
-    while elem != tail:
+    first = _read_pointer(read, list_address + list_type.offset_of("head") + next_offset)
+    return _links(read, first, next_offset, tail, max_items, f"list at {list_address:#x}")
+
+
+def _links(read: ReadMemory, first: int, next_offset: int, end: int, max_items: int,
+           what: str) -> Iterator[int]:
+    """Addresses along a chain of next links (at NEXT_OFFSET) from FIRST up
+    to END (a list's tail; 0 for a NULL-terminated chain). StructureError
+    for a NULL link before END, or no END after MAX_ITEMS elements."""
+    elem, count = first, 0
+    while elem != end:
         if elem == 0:
-            raise StructureError(f"list at {list_address:#x}: NULL next link before the tail")
+            raise StructureError(f"{what}: NULL next link before the tail")
         if count == max_items:
-            raise StructureError(f"list at {list_address:#x}: no tail after {max_items} "
+            raise StructureError(f"{what}: no {'tail' if end else 'end'} after {max_items} "
                                  f"elements (a cycle or corruption)")
         yield elem
         count += 1
@@ -177,8 +185,8 @@ def iter_hash(read: ReadMemory, hash_address: int, hash_type: TypeInfo,
     for i in range(count):
         bucket = table["buckets"] + i * bucket_type.size
         if chained:
-            elems = _chain(read, _read_pointer(read, bucket),
-                           bucket_type.target.offset_of("next"), max_items - seen,
+            elems = _links(read, _read_pointer(read, bucket),
+                           bucket_type.target.offset_of("next"), 0, max_items - seen,
                            f"hash at {hash_address:#x}, bucket {i}")
         else:
             elems = list_elements(read, bucket, bucket_type, max_items - seen)
@@ -186,15 +194,3 @@ def iter_hash(read: ReadMemory, hash_address: int, hash_type: TypeInfo,
             seen += 1
             yield read_struct(read, container_of(elem, entry_type, elem_path), entry_type)
 
-
-def _chain(read: ReadMemory, first: int, next_offset: int, max_items: int,
-           what: str) -> Iterator[int]:
-    """Addresses along a NULL-terminated singly linked chain from FIRST."""
-    elem, count = first, 0
-    while elem != 0:
-        if count == max_items:
-            raise StructureError(f"{what}: no end after {max_items} elements "
-                                 f"(a cycle or corruption)")
-        yield elem
-        count += 1
-        elem = _read_pointer(read, elem + next_offset)

@@ -18,7 +18,7 @@ from typing import Callable, Optional
 
 from harness import config, interrupt
 from harness.errors import UsageError
-from results.model import RunResult, Verdict
+from results.model import RunResult, Verdict, parse_shard
 from harness.run.runner import RunnerOptions, not_run_result, run_scenario
 from harness.run.scenario import load_suite
 
@@ -53,11 +53,9 @@ def shard(scenarios: list, spec: Optional[str]) -> list:
     if spec is None:
         return scenarios
     try:
-        k, n = (int(x) for x in spec.split("/"))
-    except ValueError:
-        raise UsageError(f"--shard must look like K/N (e.g. 2/4), not {spec!r}") from None
-    if not 1 <= k <= n:
-        raise UsageError(f"--shard {spec}: K must be between 1 and N")
+        k, n = parse_shard(spec)
+    except ValueError as e:
+        raise UsageError(f"--shard: {e}") from None
     return [sc for sc in scenarios if zlib.crc32(sc.name.encode()) % n == k - 1]
 
 

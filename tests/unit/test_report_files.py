@@ -16,7 +16,7 @@ import pytest
 
 from results.codec import from_json, load_run, run_from_json, run_to_json, save_run, to_json
 from results.merge import MergeError, merge_files, merge_runs
-from results.model import HangRecord, ScenarioResult, Verdict
+from results.model import HangRecord, RunResult, ScenarioResult, Verdict, parse_shard
 from harness.run.runner import _write_schedule
 from oracles.model.machine_state import PoolState, SptPage, Violation
 from oracles.model.page_tables import PageTableSnapshot
@@ -156,6 +156,23 @@ def test_merge_refuses_wrong_input(run, spoil, message):
     spoil(shards)
     with pytest.raises(MergeError, match=message):
         merge_runs(shards)
+
+
+@pytest.mark.parametrize("spec, why", [("2/4", None), ("0/4", "1 <= K <= N"),
+                                       ("5/4", "1 <= K <= N"), ("2-4", "is not K/N")])
+def test_one_reading_of_a_shard_for_run_and_merge(spec, why):
+    """`vmcheck run --shard` and merge read K/N the same way (results/model.py)."""
+    from harness.errors import UsageError
+    from harness.run.suite import shard
+    if why is None:
+        assert parse_shard(spec) == (2, 4) and shard([], spec) == []
+        return
+    with pytest.raises(ValueError, match=why):
+        parse_shard(spec)
+    with pytest.raises(UsageError, match=f"--shard: .*{why}"):
+        shard([], spec)
+    with pytest.raises(MergeError, match=f"r1: shard .*{why}"):
+        merge_runs([RunResult("k", "t", 1.0, 1, shard=spec)], ["r1"])
 
 
 def test_merge_partial_when_allowed(run):
