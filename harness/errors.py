@@ -27,6 +27,17 @@ class HarnessError(VmcheckError):
     exit_code = EXIT_HARNESS
 
 
+class FileNotOnDiskError(HarnessError):
+    """The file-system disk was read and the file asked for is not on it
+    (a result about the kernel, unlike a disk the harness cannot read)."""
+
+
+class StartupTimeout(HarnessError):
+    """The guest did not reach the kernel's entry in time after QEMU
+    started (a loaded host, not the kernel under test: code before the
+    entry is the loader's): run again, not a HANG."""
+
+
 class UsageError(VmcheckError):
     """Bad command-line arguments or bad input files: exit 2."""
 

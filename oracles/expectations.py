@@ -19,6 +19,11 @@ from oracles.model.machine_state import (ANON, FILE, PAGE, UNINIT, MachineState,
                            unknown)
 
 
+class DiskUnreadable(Exception):
+    """The file-system disk cannot be read (the message says why): checks
+    of files on it are UNKNOWN, not failed."""
+
+
 @dataclasses.dataclass
 class CheckContext:
     """What a check may look at besides the machine state.
@@ -27,7 +32,8 @@ class CheckContext:
     for .bss), None where no segment covers VA. data_file(name): contents
     of a scenario data file as put on the disk. disk_file(name): the file
     as read back from the disk image after the run (post-run checks),
-    None if it is not there (a correct kernel keeps its files: FAIL)."""
+    None if it is not there (a correct kernel keeps its files: FAIL);
+    it raises DiskUnreadable when the disk cannot be read (UNKNOWN)."""
     state: Optional[MachineState]
     symbols: dict
     address_layout: AddressLayout
@@ -181,12 +187,25 @@ def check_stack(ctx: CheckContext, contiguous=True) -> list:
     return out
 
 
+def _disk_file(ctx: CheckContext, oracle: str, file: str) -> tuple[Optional[bytes], list]:
+    """(contents of FILE on the disk after the run, []) or (None, the
+    finding of ORACLE: FAIL when the disk was read and FILE is not on it,
+    UNKNOWN when the disk cannot be read)."""
+    try:
+        disk = ctx.disk_file(file)
+    except DiskUnreadable as e:
+        return None, [unknown(oracle, f"file {file!r} after the run: {e}")]
+    if disk is None:
+        return None, [Violation(oracle, f"file {file!r} is not on the disk after the run",
+                                expected=f"{file} on the disk", actual="no such file")]
+    return disk, []
+
+
 def check_file_bytes(ctx: CheckContext, file, offset=0, length=None, equals_file=None,
                      equals_offset=0, text=None, zero=False) -> list:
-    disk = ctx.disk_file(file)
+    disk, missing = _disk_file(ctx, "file_bytes", file)
     if disk is None:
-        return [Violation("file_bytes", f"file {file!r} is not on the disk after the run",
-                          expected=f"{file} on the disk", actual="no such file")]
+        return missing
     if length is None:
         length = len(text.encode()) if text is not None else len(disk) - offset
     got = disk[offset:offset + length]
@@ -226,10 +245,9 @@ def _shown(expr) -> str:
 
 
 def check_file_cksum(ctx: CheckContext, file, cksum, size=None) -> list:
-    disk = ctx.disk_file(file)
+    disk, missing = _disk_file(ctx, "file_cksum", file)
     if disk is None:
-        return [Violation("file_cksum", f"file {file!r} is not on the disk after the run",
-                          expected=f"{file} on the disk", actual="no such file")]
+        return missing
     out = []
     if size is not None and len(disk) != size:
         out.append(Violation("file_cksum", f"{file}: size after the run", None, None,

@@ -61,20 +61,47 @@ def _frame_problem(proc: ProcessState, va: int, phys: int, page) -> Violation | 
     return None
 
 
+def _kernel_page(state: MachineState, proc: ProcessState, va: int, phys: int) -> bool:
+    """Whether PROC's present page VA -> PHYS is a kernel page mapped into
+    user space: no SPT entry claims it and its frame lies outside the user
+    pool (e.g. the read-only statistics page the KAIST CS330 code maps at
+    0x4000 in every process). It is not a user page the student's SPT or
+    frame accounting must cover. False where the pool is not known."""
+    return proc.spt_page(va) is None and state.pools.in_user_pool(phys) is False
+
+
+def _kernel_pages_note(proc: ProcessState, pages: list) -> list[Violation]:
+    """One NOT_JUDGED note for PROC's kernel pages PAGES, (va, phys, W)."""
+    if not pages:
+        return []
+    va, phys, writable = pages[0]
+    more = f" and {len(pages) - 1} more" if len(pages) > 1 else ""
+    return [not_judged("present_pte_has_spt_frame",
+                       f"kernel page mapped into user space at 0x{va:x}{more} (frame 0x{phys:x} "
+                       f"outside the user pool, {'writable' if writable else 'read-only'}, no "
+                       "SPT entry): not a user page the SPT must record", proc.pid)]
+
+
 def present_pte_has_spt_frame(state: MachineState) -> list[Violation]:
-    """Every present user PTE has an SPT entry whose frame is that page."""
+    """Every present user PTE has an SPT entry whose frame is that page
+    (kernel pages mapped into user space, see _kernel_page, get a note)."""
     out = []
     for _, proc in _settled(state):
         if proc.spt is None:
             out.append(spt_unknown("present_pte_has_spt_frame", proc))
             continue
-        for va, phys, _ in _present_4k(proc):
+        kernel_pages = []
+        for va, phys, writable in _present_4k(proc):
             page = proc.spt_page(va)
             if page is not None and page.busy:
+                continue
+            if _kernel_page(state, proc, va, phys):
+                kernel_pages.append((va, phys, writable))
                 continue
             problem = _frame_problem(proc, va, phys, page)
             if problem is not None:
                 out.append(problem)
+        out += _kernel_pages_note(proc, kernel_pages)
     return out
 
 
@@ -201,14 +228,17 @@ def _in_transition(state: MachineState, name: str) -> list[Violation]:
 
 
 def resident_within_pool(state: MachineState) -> list[Violation]:
-    """Distinct resident user frames never exceed the user frames in use."""
+    """Distinct resident user frames never exceed the user frames in use
+    (kernel pages mapped into user space, see _kernel_page, are not user
+    frames and are not counted)."""
     pools = state.pools
     if pools.user_frames_total is None:
         return [unknown("resident_within_pool", "the kernel does not report its user pool size")]
     moment = _in_transition(state, "resident_within_pool")
     if moment:
         return moment
-    frames = {phys for proc in state.processes.values() for _, phys, _ in _present_4k(proc)}
+    frames = {phys for proc in state.processes.values() for va, phys, _ in _present_4k(proc)
+              if not _kernel_page(state, proc, va, phys)}
     limit = pools.user_frames_total
     what = "user pool size"
     if pools.user_frames_free is not None:

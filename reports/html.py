@@ -84,8 +84,8 @@ def _scenario_page(env, run, sc, slug: str, out_dir: Path) -> str:
         unknown_groups=sc.unknown_groups(),
         checkpoints=scenario_view.checkpoint_views(sc, run.address_layout), events=events,
         events_ordered=ordered, faults=[
-            (f, scenario_view.disassembly(f), scenario_view.error_code_text(f))
-            for f in sc.faults],
+            (f, scenario_view.disassembly(f), scenario_view.error_code_text(f),
+             scenario_view.fault_spt_fields(f)) for f in sc.faults],
         console=console, console_omitted=omitted, hang=hang_view(sc),
         schedule_link=_copy_schedule(sc, out_dir, slug))
 

@@ -124,11 +124,14 @@ def checkpoint_views(sc, layout) -> list:
 
 
 def _pool_counts(pools) -> list:
-    """(field, value) of POOLS (a PoolState) the kernel reported."""
+    """(field, value) of POOLS (a PoolState) the kernel reported; the user
+    pool's physical range in hex."""
     if pools is None:
         return []
-    return [(f.name, getattr(pools, f.name)) for f in dataclasses.fields(pools)
-            if getattr(pools, f.name) is not None]
+    out = [(f.name, getattr(pools, f.name)) for f in dataclasses.fields(pools)
+           if getattr(pools, f.name) is not None]
+    return [(name, f"{value[0]:#x}-{value[1]:#x}" if name == "user_pool" else value)
+            for name, value in out]
 
 
 def timeline(sc) -> tuple:
@@ -148,7 +151,8 @@ def timeline(sc) -> tuple:
         events.sort(key=lambda e: e.icount)
     events += [Event("fault", "fault", f"{f.process}: {f.reason}", None,
                      f"fault-{i}", True) for i, f in enumerate(sc.faults)]
-    events.append(Event("end", sc.verdict.value, printable(sc.reason) or "end of run",
+    reason = sc.reason.split(" [")[0]    # without a panic's stack or story (shown below)
+    events.append(Event("end", sc.verdict.value, printable(reason) or "end of run",
                         None, "verdict", not sc.verdict.passed))
     return events, ordered
 
@@ -164,16 +168,28 @@ def _split_operand(text: str) -> tuple:
 
 def disassembly(fault) -> list:
     """DisasmLines from a FaultRecord's [(addr, text, is_rip)] list; the
-    faulting instruction's memory operand is split out to be marked."""
+    faulting instruction's memory operand is split out to be marked (not
+    when the access that faulted is implicit: a push, a fetch)."""
     out = []
+    implicit = bool(fault.operand) and fault.operand_index is None
     for addr, text, at_rip in fault.disassembly or []:
         text = printable(str(text))
-        if at_rip:
+        if at_rip and not implicit:
             before, operand, after = _split_operand(text)
         else:
             before, operand, after = text, "", ""
         out.append(DisasmLine(addr, before, operand, after, at_rip))
     return out
+
+
+def fault_spt_fields(fault) -> list:
+    """(field, value) of the SPT entry a fault's page had (a FaultPage's
+    SptPage), the fields the kernel recorded, without its VA; [] if none."""
+    spt = fault.page.spt if fault.page is not None else None
+    if spt is None:
+        return []
+    return [(f.name, getattr(spt, f.name)) for f in dataclasses.fields(spt)
+            if f.name != "va" and getattr(spt, f.name) is not None]
 
 
 def error_code_text(fault) -> str:

@@ -1,5 +1,6 @@
 """The text summary a command prints after a run: one row per scenario
-(area, verdict, time, unknown checks), then the counts."""
+(area, verdict, time, unknown checks), then the counts and the faults
+caught in scenarios that did not pass."""
 
 from __future__ import annotations
 
@@ -20,10 +21,23 @@ def summary_table(run: RunResult) -> str:
     lines.append(f"\n{passed}/{len(run.scenarios)} passed ({counts}) in {run.duration_s:.1f}s "
                  f"with {run.jobs} job(s) on the {run.kernel} kernel")
     lines.append(unknown_count_line(run))
+    lines += fault_summary_lines(run)
     if run.interrupted:
         lines.append(f"PARTIAL: interrupted by {run.interrupted}; "
                      f"{run.counts().get(Verdict.NOT_RUN.value, 0)} scenario(s) not run")
     return "\n".join(lines)
+
+
+def fault_summary_lines(run: RunResult) -> list:
+    """One line per fault caught in a scenario that did not pass; the
+    faults of passing scenarios (e.g. the kills the robustness scenarios
+    expect) only counted."""
+    lines = [f"fault in {sc.name}: {f.one_line()}" for sc in run.scenarios
+             if not sc.verdict.passed for f in sc.faults]
+    passing = sum(len(sc.faults) for sc in run.scenarios if sc.verdict.passed)
+    if passing:
+        lines.append(f"{passing} fault(s) caught in passing scenarios (see the report)")
+    return lines
 
 
 def unknown_count_line(run: RunResult) -> str:

@@ -83,4 +83,17 @@ def failure_lines(sc) -> list:
             and sc.exit_status != sc.expected_exit_status):
         lines.append(f"exit status: expected {sc.expected_exit_status}, "
                      f"actual {sc.exit_status}")
+    return lines + fault_lines(sc)
+
+
+def fault_lines(sc) -> list:
+    """One line per fault caught in a ScenarioResult (and how many more
+    were only counted), then the panic's stack with file:line per frame."""
+    lines = [f"fault: {printable(f.one_line())}" for f in sc.faults]
+    if sc.faults_beyond:
+        lines.append(f"fault: {sc.faults_beyond} more not recorded")
+    if sc.panic_stack:
+        lines.append("panic stack: " + " < ".join(
+            printable(f"{f.function} ({f.source})" if f.source else f.function)
+            for f in sc.panic_stack))
     return lines

@@ -84,8 +84,71 @@ class InjectionRecord:
 
 
 @dataclasses.dataclass
+class PagingEntry:
+    """A faulting page's entry at one paging LEVEL ("PML4E" ... "PTE"):
+    where it lies (physical), its value and its flags in words ("P|W|U",
+    "not present")."""
+    level: str
+    entry: int
+    value: int
+    flags: str
+
+
+@dataclasses.dataclass
+class FaultPage:
+    """The page holding a fault's CR2 at the fault, in the current address
+    space (CR3): its entry at every paging level walked, "mapped" or why
+    the walk stopped, the frame, the current process's SPT entry and every
+    process mapping that frame ("name (pid N) at VA"); notes: what could
+    not be read."""
+    va: int
+    cr3: int
+    levels: list[PagingEntry] = dataclasses.field(default_factory=list)
+    mapping: str = "mapped"
+    frame: Optional[int] = None
+    spt: Optional[SptPage] = None
+    owners: list[str] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class TrapFrameRef:
+    """A trap frame (struct intr_frame) met on a kernel stack: its address,
+    the vector, the interrupted rip and whether user code was interrupted."""
+    address: int
+    vector: int
+    rip: int
+    user: bool
+
+
+@dataclasses.dataclass
+class KernelFrame:
+    """One frame of a kernel stack, innermost first: the address (where
+    the CPU is, or a return address), its function and file:line. trap:
+    the trap frame an entry stub's frame carries; interrupted: this is the
+    instruction a trap interrupted; syscall: the system call an entry
+    frame serves; fault: index of the FaultRecord recorded for its trap
+    frame; trap_error: why its trap frame could not be read."""
+    address: int
+    function: str
+    source: str = ""
+    trap: Optional[TrapFrameRef] = None
+    interrupted: bool = False
+    syscall: Optional[str] = None
+    fault: Optional[int] = None
+    trap_error: Optional[str] = None
+
+
+@dataclasses.dataclass
 class FaultRecord:
-    """A user or kernel fault seen on the console, decoded at RIP."""
+    """A fault a correct kernel would not take or could not resolve, caught
+    at the kernel's kill/panic/fix-up path (harness/run/fault_capture.py) and
+    decoded (harness/run/fault_explain.py). reason: one line. access: "read",
+    "write" or "instruction fetch"; mode: "user" or "kernel" (of the
+    faulting code); operand: the access that touched CR2 (operand_index:
+    its explicit operand, None for a stack or string access); page: the
+    page's state (PTE flags at every level, SPT entry, frame, owners);
+    stack: the interrupted kernel code's frames (kernel-mode faults)."""
     process: str
     reason: str
     rip: int
@@ -93,6 +156,27 @@ class FaultRecord:
     error_code: Optional[int] = None
     disassembly: Optional[list[tuple[int, str, bool]]] = None   # (address, text, is RIP)
     analysis: Optional[str] = None
+    vector: Optional[int] = None
+    mode: str = ""
+    access: str = ""
+    present: Optional[bool] = None       # protection violation (else not present)
+    outcome: str = ""                    # what the kernel did next
+    instruction: str = ""
+    operand: str = ""
+    operand_index: Optional[int] = None
+    operand_address: Optional[int] = None
+    consistent: Optional[bool] = None    # error code and CR2 fit the instruction
+    function: str = ""                   # "name+0xoff (kernel)" / "(program)"
+    source: str = ""                     # file:line
+    page: Optional[FaultPage] = None
+    stack: list[KernelFrame] = dataclasses.field(default_factory=list)
+    frame_address: Optional[int] = None  # the trap frame in guest memory
+
+    def one_line(self) -> str:
+        """The fault in one line, for summaries and thread lists."""
+        where = self.function + (f" [{self.source}]" if self.source else "")
+        insn = f" `{self.instruction}`" if self.instruction else ""
+        return f"{self.process}: {self.reason} at {where or hex(self.rip)}{insn}; {self.outcome}"
 
 
 @dataclasses.dataclass
@@ -137,6 +221,9 @@ class ScenarioResult:
     spt_layout: list[str] = dataclasses.field(default_factory=list)  # which member is what
     guest_s: Optional[float] = None      # guest time at the end (timer ticks / 100), if read
     hang: Optional[HangRecord] = None    # HANG: rule that fired, both clocks, the wait graph
+    faults_beyond: int = 0               # faults caught after the first recorded ones
+    panic_stack: list[KernelFrame] = dataclasses.field(default_factory=list)  # file:line
+    panic_story: str = ""                # KERNEL_PANIC: the stack told at its fault
 
     @property
     def violations(self) -> list[Violation]:

@@ -215,7 +215,8 @@ class KernelAdapter(ABC):
     @abstractmethod
     def read_fs_file(self, disks: Disks, name: str) -> bytes:
         """Contents of file NAME in the file-system disk after (or during a
-        pause of) a run; HarnessError if it is not there."""
+        pause of) a run; FileNotOnDiskError if the disk was read and NAME is
+        not on it, HarnessError if the disk cannot be read."""
 
     @property
     def spec(self) -> str:
@@ -273,6 +274,12 @@ class KernelAdapter(ABC):
         except Exception:  # noqa: BLE001 - no symbols: the raw addresses still help
             frames = " < ".join(hex(a) for a in addresses)
         return f"{panic_line} [call stack: {frames}]"
+
+    def fault_sites(self, symbols) -> list:
+        """Where this kernel goes with a fault it does not take routinely
+        (kill, panic, fix-up paths): harness.adapters.fault_sites.FaultSite list,
+        read from SYMBOLS. Default: none (faults are not caught)."""
+        return []
 
     def leak_problem(self, outcome: BootOutcome) -> str | None:
         """A one-line description of frames or swap slots still in use

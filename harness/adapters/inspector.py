@@ -45,7 +45,8 @@ class KernelInspector(ABC):
         """Name of the running thread (cheap: read at injection points)."""
 
     def observe(self, checkpoint: int, walks: dict, programs: dict) -> None:
-        """Called at each checkpoint before spt(), after processes(): WALKS
+        """Called at each checkpoint (CHECKPOINT -1: at a fault stop,
+        harness/run/fault_explain.py) before spt(), after processes(): WALKS
         pid -> PageTableSnapshot, PROGRAMS name -> ProgramImage. An adapter
         that identifies its kernel's structures from what the kernel does
         learns from them here. Default: nothing."""

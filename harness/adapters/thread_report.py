@@ -54,6 +54,7 @@ def walk_frame_pointers(read: ReadMemory, symbols: SymbolTable, pc: Optional[int
     the walk is named in END (a user-mode frame pointer: the thread came
     from a system call or an interrupt in user mode)."""
     chain = checked_chain(symbols, pc, known_returns)
+    chain.frame_pointers = [None] * len(chain.returns)
     previous = None
     while chain.end is None and rbp != 0 and len(chain.returns) < limit:
         if rbp < USER_SPACE_END:
@@ -74,6 +75,7 @@ def walk_frame_pointers(read: ReadMemory, symbols: SymbolTable, pc: Optional[int
         chain.end = symbols.not_a_return(ret)
         if chain.end is None:
             chain.returns.append(ret)
+            chain.frame_pointers.append(rbp)
             previous, rbp = rbp, up
     return chain
 

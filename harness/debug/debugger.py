@@ -17,7 +17,7 @@ from typing import Callable, Optional, Union
 
 from harness import config
 from harness.errors import HarnessError
-from harness.debug.rsp import RspClient, StopReply
+from harness.debug.rsp import EXIT_STATUS_UNKNOWN, RspClient, RspConnectionClosed, StopReply
 from harness.debug.symbols import SymbolTable
 from harness.debug.typed_memory import read_struct, read_value
 
@@ -257,11 +257,15 @@ class Debugger:
             if left <= 0:
                 return None
             if watch is not None and watch.poll():
-                reply = self.client.halt(self.client.timeout)
-                if reply.kind != "signal" or reply.code != SIGINT or self.pc in self._breakpoints:
-                    return reply
-                watch.inspect(self)
-                self.client.resume()
+                try:
+                    reply = self.client.halt(self.client.timeout)
+                    if reply.kind != "signal" or reply.code != SIGINT or \
+                            self.pc in self._breakpoints:
+                        return reply
+                    watch.inspect(self)
+                    self.client.resume()
+                except RspConnectionClosed:   # QEMU exited (power-off) as the look began
+                    return StopReply("exited", EXIT_STATUS_UNKNOWN, raw=b"")
                 continue
             reply = self.client.wait_stop(min(left, watch.interval) if watch else left)
             if reply is not None:

@@ -113,7 +113,8 @@ class RspClient:
         try:
             self._sock.sendall(data)
         except OSError as err:
-            raise RspError(f"GDB stub connection lost while sending {payload[:40]!r}: {err}")
+            raise RspConnectionClosed(f"GDB stub connection lost while sending "
+                                      f"{payload[:40]!r}: {err}") from err
 
     def _receive(self, timeout: Optional[float]) -> Optional[bytes]:
         """Returns the next packet, or None if none arrived within TIMEOUT."""

@@ -239,6 +239,7 @@ class CallChain:
     pc: Optional[int]
     returns: list = field(default_factory=list)
     end: Optional[str] = None
+    frame_pointers: list = field(default_factory=list)  # rbp where each return was read (None: not by frame)
 
 
 def checked_chain(symbols: SymbolTable, pc: Optional[int], return_addresses) -> CallChain:

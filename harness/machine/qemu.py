@@ -43,6 +43,7 @@ from harness.machine.console import Console, OutputSink
 from harness.errors import (HarnessError, MachineTimeout, QemuDiedError,
                             QemuNotFoundError, QMPError, UsageError)
 from harness.machine.qmp import QMPClient
+from harness.machine.triple_fault import int_log_args
 
 ACCELERATORS = ("tcg", "kvm")
 UNIX_PATH_MAX = 107  # sun_path is 108 bytes including the NUL
@@ -61,6 +62,7 @@ class MachineOptions:
     run_root: Path | None = None  # parent of the run directory (default $TMPDIR)
     qemu: str = field(default_factory=config.qemu_binary)
     console_sink: OutputSink | None = None  # gets serial output live (e.g. stdout)
+    int_log: bool = False         # QEMU's interrupt log in the run folder (triple_fault.py)
 
     @property
     def icount_clock(self) -> bool:
@@ -152,6 +154,8 @@ class Machine:
             cmd += ["-icount", "shift=0,sleep=off"]
         if opts.paused:
             cmd.append("-S")
+        if opts.int_log:
+            cmd += int_log_args(self.run_dir)
         return cmd + guest_args
 
     def start(self, guest_args: list[str]) -> None:

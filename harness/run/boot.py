@@ -104,6 +104,11 @@ class BootHooks:
         nothing more and judges the run's time itself."""
         return False
 
+    def wall_clock_start(self, machine: Machine) -> float:
+        """After started() returned True: the moment (time.monotonic) the
+        run's wall-clock limit counts from. Default: QEMU's start."""
+        return machine.start_time
+
     def ended(self, machine: Machine, disks: Disks, outcome: BootOutcome) -> None:
         """The guest's run is over and QEMU has exited, but the machine is
         not closed: its disks can still be read, and machine.failed and
@@ -160,7 +165,7 @@ def _run_to_end(machine: Machine, adapter: KernelAdapter, rules: HangRules, hook
     """QEMU's exit status once the guest's run is over: driven by the hook,
     or judged here."""
     if hooks.started(machine, rules):
-        left = rules.wall_s - (time.monotonic() - machine.start_time)
+        left = rules.wall_s - (time.monotonic() - hooks.wall_clock_start(machine))
         return machine.wait_exit(max(left, 0.1) / machine.timeouts.scale, awaited)
     return _wait_power_off(machine, adapter, rules, awaited)
 

@@ -19,11 +19,12 @@ import time
 from collections import Counter
 
 from harness.debug.debugger import Debugger, DebuggerTimeout
-from harness.errors import HarnessError
+from harness.errors import HarnessError, StartupTimeout
 from harness.machine.guest_clock import GuestClock
+from harness.run.capture import capture_state
+from harness.run.fault_capture import FaultCapture
 from harness.run.hang_watch import HangRules, HangWatch
 from results.model import CheckpointRecord
-from harness.run.capture import capture_state
 from oracles.expectations import CheckContext, run_check
 from oracles.invariants import check_invariants
 from oracles.model.machine_state import FAIL, NOT_JUDGED, UNKNOWN, Violation, by_outcome
@@ -52,14 +53,24 @@ class CheckpointSession:
         self.failure_threads: list[str] = []    # where each thread was at the first fail()
         self.wrong_code: list[Violation] = []   # checkpoint()/fail() reached on other bytes
         self.watch: HangWatch | None = None     # set by run()
+        self.faults = FaultCapture(adapter, images)
 
     def run(self, machine, rules: HangRules) -> None:
         """Attaches, runs the guest to its end, handling every checkpoint,
         under RULES (harness/run/hang_watch.py: raises GuestHang for a hang).
-        The machine must have been started paused."""
+        The machine must have been started paused. StartupTimeout if the
+        guest does not reach the kernel's entry within the start-up wait
+        (wall time: a loaded host, not a hang of the kernel)."""
         symbols = self.adapter.kernel_symbols()
-        dbg = Debugger.attach(machine.gdb_socket, symbols, self.adapter.long_mode_symbol,
-                              timeout=self.timeouts.qemu_start, timeout_scale=self.timeouts.scale)
+        try:
+            dbg = Debugger.attach(machine.gdb_socket, symbols, self.adapter.long_mode_symbol,
+                                  timeout=self.timeouts.qemu_start,
+                                  timeout_scale=self.timeouts.scale)
+        except DebuggerTimeout as e:
+            entry = self.adapter.long_mode_symbol or "long mode"
+            raise StartupTimeout(f"start-up wait ran out: the guest did not reach the kernel's "
+                                 f"entry ({entry}) within {e.seconds:g} s of wall time after "
+                                 f"QEMU started (host too loaded?); {e}") from None
         self.icount = lambda: machine.qmp.execute("query-replay").get("icount")
         with dbg:
             self.inspector = self.adapter.inspector(dbg, symbols)
@@ -68,6 +79,7 @@ class CheckpointSession:
                 self.injector.arm(dbg, self.inspector)
             if self.coverage is not None:
                 self.coverage.arm(dbg)
+            self.faults.arm(dbg, symbols, self.scenario.mem_mb << 20)
             owners = self._arm_program_stops(dbg, "checkpoint")
             self.fail_owners = self._arm_program_stops(dbg, "fail", set(owners))
             self.watch = self._watch(machine, rules, symbols)
@@ -84,6 +96,8 @@ class CheckpointSession:
         clock = GuestClock.for_kernel(machine.qmp, symbols)
         if clock is None:
             rules = dataclasses.replace(rules, guest_clock=False)
+        if self.injector is not None:   # a stop at a host-chosen moment would break replay
+            rules = dataclasses.replace(rules, idle_looks=False)
         return HangWatch(rules, clock, lambda: (machine.console.length, len(self.records),
                                                 len(self.failure_threads)),
                          lambda: self.inspector, started=machine.start_time)
@@ -110,24 +124,38 @@ class CheckpointSession:
                                  watch=self.watch)
             if stop.reason == "exited":
                 return
-            if stop.reason != "breakpoint":
-                raise HarnessError(f"unexpected stop ({stop.reason}) at {dbg.describe(stop.pc)}")
+            stopped_at = time.monotonic()
             try:
-                code = dbg.read_virt(stop.pc, 16)
-            except HarnessError:
-                # QEMU checks breakpoints before the fetch: the code page
-                # is not mapped yet. The fetch faults it in and the
-                # breakpoint hits again; that second stop is the call.
-                continue
-            candidates = [p for p, b in owners.get(stop.pc, ()) if b == code]
-            if candidates:
-                self._on_checkpoint(dbg, candidates)
-            failing = [p for p, b in self.fail_owners.get(stop.pc, ()) if b == code]
-            if not candidates and not failing:
-                self._note_wrong_code(stop.pc, code, owners)
-            if failing and not self.failure_threads:
-                self.failure_threads = [f"{' or '.join(failing)}: fail() called at "
-                                        f"{stop.pc:#x}"] + self._thread_report()
+                self._on_stop(dbg, stop, owners)
+            finally:   # the time spent reading the stopped guest is not the kernel's
+                self.watch.exclude(time.monotonic() - stopped_at)
+
+    def _on_stop(self, dbg, stop, owners: dict) -> None:
+        """One stop of run_until: a checkpoint() or fail() of a program, or
+        the same address in other code."""
+        if stop.reason != "breakpoint":
+            raise HarnessError(f"unexpected stop ({stop.reason}) at {dbg.describe(stop.pc)}")
+        if self.faults.handles(stop.pc):
+            self.faults.on_stop(dbg, self.inspector)
+            return
+        try:
+            code = dbg.read_virt(stop.pc, 16)
+        except HarnessError:
+            # QEMU checks breakpoints before the fetch: the code page
+            # is not mapped yet. The fetch faults it in and the
+            # breakpoint hits again; that second stop is the call.
+            return
+        candidates = [p for p, b in owners.get(stop.pc, ()) if b == code]
+        if candidates:
+            self._on_checkpoint(dbg, candidates)
+        failing = [p for p, b in self.fail_owners.get(stop.pc, ()) if b == code]
+        if not candidates and not failing:
+            self._note_wrong_code(stop.pc, code, owners)
+        if failing and not self.failure_threads:
+            self.failure_threads = [f"{' or '.join(failing)}: fail() called at "
+                                    f"{stop.pc:#x}"] + self._thread_report()
+            self.failure_threads += [f"fault before it: {r.one_line()}"
+                                     for r in self.faults.records]
 
     def _note_wrong_code(self, pc: int, code: bytes, owners: dict) -> None:
         """A process runs the instruction at PC, where one of our programs

@@ -97,10 +97,15 @@ class GuestHang(Exception):
 @dataclasses.dataclass(frozen=True)
 class HangRules:
     """TIMEOUT_S: the scenario's (or boot's) timeout before scaling;
-    GUEST_CLOCK: it is guest time (-icount), else wall time."""
+    GUEST_CLOCK: it is guest time (-icount), else wall time. IDLE_LOOKS:
+    deadlock looks while the guest runs on (False: a deadlock is found
+    only once progress stops; each look stops the guest at a moment the
+    host's speed picks, which a run that must replay exactly, one with
+    injections, cannot have: measured, fill-race replays diverged)."""
     timeout_s: float
     scale: float = 1.0
     guest_clock: bool = True
+    idle_looks: bool = True
 
     @property
     def wall_s(self) -> float:
@@ -141,6 +146,7 @@ class HangWatch:
         self._backoff = DEADLOCK_STRETCH_TICKS
         self._pending: Optional[str] = None
         self._next_poll = 0.0
+        self.held_s = 0.0                        # wall time the harness held the guest stopped
 
     @property
     def guest_s(self) -> Optional[float]:
@@ -179,12 +185,26 @@ class HangWatch:
         return self.busy_ticks - busy >= self.rules.quiet_s * TIMER_HZ or \
             now - wall >= self.rules.timeout_s * self.rules.scale
 
+    def exclude(self, seconds: float) -> None:
+        """SECONDS of wall time during which the harness held the guest
+        stopped (reading its state at a checkpoint, a look at its threads)
+        are not the kernel's time: the wall-clock rules (the net, and no
+        progress in wall time) start that much later. Reading a large SPT
+        over GDB took 60 s on a loaded host (2wheeh's mmap-kernel, 38,963
+        entries), which ended the run as a HANG of its own making."""
+        self.held_s += seconds
+        self.started += seconds
+        marker, busy, ticks, wall = self._progress
+        self._progress = (marker, busy, ticks, wall + seconds)
+
     def inspect(self, debugger) -> None:
         """The guest is stopped: a deadlock look, or the end of the run
-        (raises GuestHang)."""
+        (raises GuestHang). The look's own time is excluded (exclude())."""
         kind, self._pending = self._pending, None
         if kind == DEADLOCK:
+            began = time.monotonic()
             self._look(debugger)
+            self.exclude(time.monotonic() - began)
         elif kind == NO_PROGRESS:
             graph = self._graph()
             if graph is not None and graph.deadlock_problem() is None:
@@ -229,7 +249,7 @@ class HangWatch:
         if self._candidate is not None:
             due = sample.ticks >= self._candidate[0] + DEADLOCK_STRETCH_TICKS
             return due and self._request(DEADLOCK)
-        if sample.ticks < self._next_look:
+        if sample.ticks < self._next_look or not self.rules.idle_looks:
             return False
         if self.rules.guest_clock:   # -icount: look only at an idle guest
             idle = self._idle_from is not None and \
@@ -288,9 +308,11 @@ class HangWatch:
                     f"checkpoint or process exit since {since:.2f} s, {waited:.0f} s of "
                     f"wall time ago; guest clock {said})")
             return text + (f"; {graph.describe()}" if graph is not None else "")
+        held = (f", not counting {self.held_s:.0f} s the harness held the guest stopped"
+                if self.held_s >= 1 else "")
         if rules.guest_clock:
             return (f"no power-off within {rules.wall_s:g} s of wall time (the wall clock ran "
                     f"out: the safety net, {WALL_NET_FACTOR} x the {rules.timeout_s:g} s "
-                    f"timeout x scale {rules.scale:g}; the guest clock {said})")
+                    f"timeout x scale {rules.scale:g}{held}; the guest clock {said})")
         return (f"no power-off within {rules.wall_s:g} s of wall time (the wall clock ran out: "
-                f"without -icount the timeout is wall time)")
+                f"without -icount the timeout is wall time{held})")

@@ -91,10 +91,3 @@ def disassemble_around(code: bytes, code_address: int, rip: int,
         if address >= rip:
             left_after -= 1
     return lines
-
-
-def format_disassembly(lines) -> str:
-    """One line per instruction, '=>' marking the one at RIP."""
-    return "\n".join(
-        f"{'=>' if line.at_rip else '  '} {line.address:#x}: "
-        f"{line.raw.hex(' '):<24} {line.text}" for line in lines)

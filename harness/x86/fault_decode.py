@@ -120,18 +120,8 @@ class DecodedInstruction:
         return f"{self.mnemonic} {self.op_str}".strip()
 
     @property
-    def reads(self) -> bool:
-        return any(a.reads for a in self.accesses)
-
-    @property
     def writes(self) -> bool:
         return any(a.writes for a in self.accesses)
-
-    @property
-    def memory_operand(self) -> Optional[int]:
-        """Index of the first explicit memory operand that is accessed."""
-        return next((a.operand for a in self.accesses if a.operand is not None),
-                    None)
 
 
 def _reg(regs: Mapping[str, int], name: str) -> Optional[int]:
@@ -190,6 +180,15 @@ def _string_extent(insn, address, size, regs) -> Optional[tuple]:
     return (address, address + count * size)
 
 
+def _string_access(name: str, role: str) -> str:
+    """What a string instruction does with its operand in ROLE (Capstone 4
+    leaves ins/outs operands without an access type): movs/stos/ins write
+    the destination [rdi]; cmps/scas read it; every source [rsi] is read."""
+    if role == "string destination" and name[:4] in ("movs", "stos") or name[:3] == "ins":
+        return WRITE
+    return READ
+
+
 def _explicit_accesses(insn, regs) -> list:
     name = insn.insn_name()
     if name in _NO_ACCESS:
@@ -210,6 +209,7 @@ def _explicit_accesses(insn, regs) -> list:
         if string_op:
             role = ("string destination" if insn.reg_name(op.mem.base)
                     in ("rdi", "edi") else "string source")
+            kind = _string_access(name, role)
         extent = _string_extent(insn, address, size, regs) if repeated else None
         accesses.append(MemoryAccess(kind, address, size, index, role,
                                      _operand_text(insn, op.mem, size),

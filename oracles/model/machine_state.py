@@ -98,12 +98,23 @@ class PoolState:
     """User-frame pool and swap usage (None = the kernel does not say).
     vm_busy: some thread is inside the VM (holds its lock) at this stop, so
     global counts may be mid-update; count-based invariants then wait for
-    a quiet checkpoint."""
+    a quiet checkpoint. user_pool: physical [start, end) of the frames the
+    kernel hands out for user pages (None where not known): a present user
+    page whose frame lies outside it and that no SPT entry claims is a
+    kernel page mapped into user space (e.g. a course's read-only page),
+    not a user frame."""
     user_frames_total: Optional[int] = None
     user_frames_free: Optional[int] = None
     swap_slots_total: Optional[int] = None
     swap_slots_used: Optional[int] = None
     vm_busy: bool = False
+    user_pool: Optional[tuple[int, int]] = None
+
+    def in_user_pool(self, phys: int) -> Optional[bool]:
+        """Whether frame PHYS is one of the user pool's (None: not known)."""
+        if self.user_pool is None:
+            return None
+        return self.user_pool[0] <= phys < self.user_pool[1]
 
 
 @dataclasses.dataclass(frozen=True)

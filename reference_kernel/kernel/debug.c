@@ -7,6 +7,7 @@
 #include "arch/intr.h"
 #include "arch/memlayout.h"
 #include "kernel/console.h"
+#include "kernel/hooks.h"
 #include "kernel/power.h"
 #include "kernel/thread.h"
 
@@ -29,6 +30,7 @@ void debug_panic(const char *file, int line, const char *function,
   console_panic_mode();
   if (++level == 1) {
     va_list ap;
+    vmcheck_hook_panic();
     printf("Kernel PANIC at %s:%d in %s(): ", file, line, function);
     va_start(ap, message);
     vprintf(message, ap);

@@ -49,6 +49,16 @@ DEFINE_VMCHECK_HOOK(page_fault)
 DEFINE_VMCHECK_HOOK(evict_choose)
 DEFINE_VMCHECK_HOOK(yield)
 
+VMCHECK_FAULT_HOOK void vmcheck_hook_panic(void) {
+  __asm__ volatile("" : : : "memory");
+}
+
+VMCHECK_FAULT_HOOK int vmcheck_hook_fault(const void *frame, uintptr_t cr2,
+                                    int outcome) {
+  __asm__ volatile("" : : "r"(frame), "r"(cr2), "r"(outcome) : "memory");
+  return 0;
+}
+
 /* Takes up to N free user frames (never evicts: only what is free). */
 static void steal(int n) {
   for (; n > 0 && vmcheck_requests.stolen < MAX_STOLEN; n--) {

@@ -203,12 +203,14 @@ def test_timeout_exits_3_naming_what_was_awaited(vmcheck_cli, our_processes):
 
 
 def test_under_icount_the_timeout_is_guest_time(vmcheck_cli, our_processes):
-    """0.2 guest seconds of a spin that needs several; the wall-clock net
-    (3 x 0.2 s x scale 50 = 30 s) is far away, so the guest clock ends it."""
-    done = vmcheck_cli("boot", "--timeout", "0.2", "--timeout-scale", "50", "--put", "spin",
-                       "--", *LONG_SPIN)
+    """0.5 guest seconds of a spin that needs about 1 and prints a line
+    every ~0.1 s (so the "no progress" rule, at half the timeout, does not
+    fire); the wall-clock net (3 x 0.5 s x scale 50 = 75 s) is far away,
+    so the guest clock ends it."""
+    done = vmcheck_cli("boot", "--timeout", "0.5", "--timeout-scale", "50", "--put", "spin",
+                       "--", "spin", "S", "300000000")
     assert done.returncode == 3, done.stderr
-    assert "timed out: no power-off within 0.2 s of guest time (the guest clock ran out" \
+    assert "timed out: no power-off within 0.5 s of guest time (the guest clock ran out" \
         in done.stderr
     assert "Traceback" not in done.stderr
     assert our_processes() == []

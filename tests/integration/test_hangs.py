@@ -27,19 +27,21 @@ def scenario(tmp_path, text: str):
 
 @pytest.mark.timeout(120)
 def test_the_guest_clock_ends_a_run_that_outlives_its_timeout(built, tmp_path, run_root):
+    # spin prints a line every ~0.1 guest s for about 1 s, so "no progress"
+    # (half the 0.5 s timeout) cannot end it first, however slow the host
     sc = scenario(tmp_path, """
         [[scenario]]
         name = "short"
-        program = "page-linear"
-        swap_mb = 4
-        timeout = 0.1
+        program = "spin"
+        args = ["S", "300000000"]
+        timeout = 0.5
         """)
-    # the wall-clock net is 3 x 0.1 s x 150 = 45 s: far behind even on a loaded host
+    # the wall-clock net is 3 x 0.5 s x 150 = 225 s: far behind even on a loaded host
     res = run_scenario(get_adapter("reference"), sc,
                        RunnerOptions(machine=MachineOptions(run_root=run_root, timeouts=_scaled(150))))
     assert res.verdict.value == "HANG", res.reason
-    assert res.reason.startswith("no power-off within 0.1 s of guest time"), res.reason
-    assert res.hang.kind == "guest time" and res.hang.guest_s >= 0.1
+    assert res.reason.startswith("no power-off within 0.5 s of guest time"), res.reason
+    assert res.hang.kind == "guest time" and res.hang.guest_s >= 0.5
     assert "threads when stopped:" in res.notes
 
 

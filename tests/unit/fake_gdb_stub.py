@@ -68,6 +68,10 @@ class FakeStub:
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
+    def drop_connection(self):
+        """QEMU exits: the connection closes without a stop reply."""
+        self._conn.shutdown(socket.SHUT_RDWR)
+
     def close(self):
         self._server.close()
         self._thread.join(5)

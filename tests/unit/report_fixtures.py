@@ -224,7 +224,7 @@ _COPY_BASE = 0xFFFFFFFF80104A10
 
 
 def _disassembly(code: bytes, base: int, rip: int) -> list:
-    return [[line.address, line.text, line.at_rip]
+    return [(line.address, line.text, line.at_rip)
             for line in disassemble_around(code, base, rip)]
 
 

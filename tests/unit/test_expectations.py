@@ -7,8 +7,8 @@ import pytest
 
 from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
 from oracles.cksum import cksum
-from oracles.expectations import CHECKS, CheckContext, run_check
-from oracles.model.machine_state import PoolState
+from oracles.expectations import CHECKS, CheckContext, DiskUnreadable, run_check
+from oracles.model.machine_state import FAIL, UNKNOWN, PoolState
 from tests.unit.oracle_states import (CODE, DATA, STACK, good_process, mapping, replace_spt,
                                       state, with_maps, RW)
 
@@ -148,6 +148,18 @@ def test_file_bytes_and_cksum():
     assert check("file_cksum", c, file="f", cksum=cksum(b"abcdef"), size=6) == []
     out = check("file_cksum", c, file="f", cksum=1, size=7)
     assert [(v.expected, v.actual) for v in out] == [("7", "6"), ("1", str(cksum(b"abcdef")))]
+
+
+def test_file_checks_are_unknown_when_the_disk_cannot_be_read():
+    def unreadable(name):
+        raise DiskUnreadable("the disk holds a FAT file system")
+    c = ctx(disk_file=unreadable)
+    for name, params in (("file_bytes", {"file": "f", "text": "abc"}),
+                         ("file_cksum", {"file": "f", "cksum": 1})):
+        [v] = check(name, c, **params)
+        assert v.outcome == UNKNOWN and "FAT file system" in v.message and "'f'" in v.message
+    [v] = check("file_cksum", ctx(disk_file=lambda name: None), file="f", cksum=1)
+    assert v.outcome == FAIL and v.actual == "no such file"       # read, and not there
 
 
 def test_every_check_is_tested():

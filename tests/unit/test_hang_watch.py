@@ -2,6 +2,8 @@
 fake wall clock, and Debugger.run_until polling a watch against the fake
 GDB stub (the real QEMU is in tests/integration/test_hangs.py)."""
 
+import time
+
 import pytest
 
 from harness.run import hang_watch
@@ -114,6 +116,24 @@ def test_the_wall_net_ends_a_guest_whose_clock_stands_still(wall):
     hang = end(watch)
     assert hang.kind == WALL_TIME
     assert "within 60 s of wall time" in hang.reason and "3 x the 10 s timeout" in hang.reason
+
+
+def test_time_the_harness_holds_the_guest_stopped_is_not_the_kernels(wall):
+    """A checkpoint whose state took 100 s to read (a 39,000-entry SPT over
+    GDB on a loaded host): neither the wall net nor no progress counts it."""
+    cases = ((None, 60.0, WALL_TIME),           # progress at every poll: the 3 x 10 x 2 s net
+             (lambda: 0, 20.0, NO_PROGRESS))     # no progress: 10 x 2 s of wall time
+    for progress, limit, kind in cases:
+        watch, clock, _ = make_watch(wall, graph=RUNNING, timeout=10.0, scale=2.0,
+                                     progress=progress)
+        assert not step(watch, wall, clock, 1)
+        wall.now += 100.0                                 # the guest held at a checkpoint
+        watch.exclude(100.0)
+        assert not step(watch, wall, clock, 1, seconds=limit - 0.5)
+        assert step(watch, wall, clock, 1, seconds=0.6)   # its own time still runs out
+        hang = end(watch)
+        assert hang.kind == kind
+        assert kind != WALL_TIME or "not counting 100 s the harness held" in hang.reason
 
 
 def test_without_icount_the_timeout_is_wall_time_and_threads_are_looked_at_now_and_then(wall):
@@ -281,3 +301,66 @@ def test_run_until_stops_for_each_look_resumes_and_ends_when_the_watch_raises(st
         assert watch.looks == 2 and watch.polls == 6
         assert not stub.running                       # left stopped
         assert stub.log.count(b"vCont;c") + stub.log.count(b"c") == 2
+
+
+def test_without_idle_looks_a_deadlock_is_found_only_once_progress_stops(wall):
+    """A run that must replay exactly (injections) is never stopped at a
+    moment the host's speed picks: no look while progress may still come;
+    the deadlock is confirmed after the no-progress stretch."""
+    clock = FakeClock(wall)
+    inspector = FakeInspector(DEADLOCKED)
+    watch = HangWatch(HangRules(2.0, 1.0, True, idle_looks=False), clock, lambda: "quiet",
+                      lambda: inspector, started=wall.now)
+    polls = 1
+    while not step(watch, wall, clock, 30, busy=0.01):     # idle: no look
+        polls += 1
+        assert polls <= 30 and inspector.looks == 0
+    assert polls >= 20                                      # 2 s of wall time, no progress
+    watch.inspect(FakeDebugger())                           # the look: a candidate
+    assert inspector.looks == 1
+    polls = [step(watch, wall, clock, 30, busy=0.01) for _ in range(4)]
+    assert polls == [False, False, False, True]             # 100 ticks later: confirm
+    assert end(watch).kind == DEADLOCK
+
+
+class ExitingWatch(ScriptedWatch):
+    """The guest powers off (QEMU closes the stub) just as a look is due."""
+
+    def __init__(self, stub):
+        super().__init__(stop_after=2, raise_at_look=0)
+        self.stub = stub
+
+    def poll(self):
+        due = super().poll()
+        if due:
+            self.stub.drop_connection()
+            time.sleep(0.05)          # the close reaches the client first
+        return due
+
+
+def test_a_power_off_as_a_look_begins_is_the_guests_exit_not_a_harness_error(stub):
+    """Measured once in 670 Pintos runs: the interrupt for a look met a
+    closed connection and the run became HARNESS_ERROR "Broken pipe"."""
+    with Debugger(RspClient.connect(stub.path, timeout=2), timeout_scale=1.0) as dbg:
+        watch = ExitingWatch(stub)
+        stop = dbg.run_until(timeout=5, watch=watch)
+        assert stop.reason == "exited" and watch.looks == 0
+
+
+def test_a_checkpoint_session_excludes_the_time_it_holds_the_guest(wall, monkeypatch):
+    from harness import config
+    from harness.run import checkpoints
+    from harness.debug.debugger import Stop
+    monkeypatch.setattr(checkpoints.time, "monotonic", wall.monotonic)
+    stops = [Stop("breakpoint", 0x402000, (), None), Stop("exited", None, (), None)]
+    dbg = type("Dbg", (), {"run_until": lambda self, *a, **kw: stops.pop(0)})()
+    session = checkpoints.CheckpointSession(None, None, {}, {}, config.Timeouts())
+    session.watch, _, _ = make_watch(wall)
+    started = session.watch.started
+
+    def read_state_slowly(dbg, stop, owners):
+        wall.now += 50.0
+
+    monkeypatch.setattr(session, "_on_stop", read_state_slowly)
+    session._run_to_end(dbg, {})
+    assert session.watch.held_s == 50.0 and session.watch.started == started + 50.0

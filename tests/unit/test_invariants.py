@@ -162,3 +162,44 @@ def test_counts_are_not_judged_while_the_vm_lock_is_held():
     quiet = dataclasses.replace(busy, vm_busy=False)
     assert len(only("resident_within_pool", state(good_process(), pools=quiet))) == 1
     assert len(only("swap_accounting", state(good_process(), pools=quiet))) == 1
+
+
+# A kernel-pool page mapped P|U read-only at 0x4000 in every process (the
+# KAIST CS330 statistics page): no SPT entry, frame outside the user pool.
+STAT_VA, KERNEL_FRAME = 0x4000, 0x20000
+POOL = (0x100000, 0x300000)
+
+
+def _with_page(proc, va, phys, flags=RO):
+    return with_maps(proc, list(proc.pages.iter_user_pages()) + [mapping(va, phys, flags)])
+
+
+def test_kernel_page_mapped_into_user_space_is_a_note_not_a_failure():
+    p = _with_page(good_process(), STAT_VA, KERNEL_FRAME)
+    pools = PoolState(user_frames_total=3, user_frames_free=0, user_pool=POOL)
+    [note] = only("present_pte_has_spt_frame", state(p, pools=pools))
+    assert note.outcome == NOT_JUDGED
+    assert "kernel page mapped into user space at 0x4000" in note.message
+    assert "0x20000 outside the user pool, read-only" in note.message
+    assert only("resident_within_pool", state(p, pools=pools)) == []   # 3 user frames, 3 in use
+    assert by_outcome(check_invariants(state(p, pools=pools)))[FAIL] == []
+
+
+def test_user_pool_frame_without_spt_entry_still_fails():
+    p = _with_page(good_process(), 0x600000, 0x200000, RW)       # inside the user pool
+    pools = PoolState(user_frames_total=3, user_frames_free=0, user_pool=POOL)
+    [v] = only("present_pte_has_spt_frame", state(p, pools=pools))
+    assert (v.outcome, v.va, v.actual) == (FAIL, 0x600000, "none")
+    [v] = only("resident_within_pool", state(p, pools=pools))
+    assert (v.outcome, v.expected, v.actual) == (FAIL, "<= 3", "4")
+
+
+def test_frame_outside_the_pool_is_judged_when_the_pool_is_unknown_or_spt_claims_it():
+    p = _with_page(good_process(), STAT_VA, KERNEL_FRAME)
+    [v] = only("present_pte_has_spt_frame", state(p))               # pool range unknown
+    assert (v.outcome, v.va) == (FAIL, STAT_VA)
+    claimed = dataclasses.replace(p, spt={**p.spt, STAT_VA: SptPage(STAT_VA, ANON, frame_pa=0x777000)})
+    pools = PoolState(user_frames_total=3, user_frames_free=0, user_pool=POOL)
+    [v] = only("present_pte_has_spt_frame", state(claimed, pools=pools))
+    assert v.outcome == FAIL and v.actual == "PTE -> 0x20000"
+    assert len(only("resident_within_pool", state(claimed, pools=pools))) == 1

@@ -11,15 +11,17 @@ import textwrap
 import pytest
 
 from harness.adapters import get_adapter
-from harness.adapters.base import Ending, ProcessExit
-from harness.adapters.pintos_kaist.disks import (ARGS_SIZE, INODE_MAGIC, PintosDiskError,
-                                           PintosFileSystem, blank_disk, check_file_name,
-                                           encode_kernel_args, read_kernel_args, read_scratch,
-                                           scratch_image, write_kernel_args)
+from harness.adapters.base import Disks, Ending, ProcessExit
+from harness.adapters.pintos_kaist.disks import (ARGS_SIZE, FAT_MAGIC, INODE_MAGIC, PintosDiskError,
+                                                 PintosFileMissingError, PintosFileSystem,
+                                                 blank_disk, check_file_name,
+                                                 encode_kernel_args, read_kernel_args,
+                                                 read_scratch, scratch_image, write_kernel_args)
 from harness.adapters.pintos_kaist.adapter import (BUILD_CC, DEFAULT_SWAP_BYTES, FS_MIN_BYTES,
                                            PintosKaistAdapter, compiler_errors, find_tree,
                                            kernel_words, load_layout_mapping)
-from harness.errors import KernelBuildError, KernelNotBuiltError, UsageError
+from harness.errors import (FileNotOnDiskError, HarnessError, KernelBuildError,
+                            KernelNotBuiltError, UsageError)
 
 SECTOR = 512
 
@@ -151,6 +153,42 @@ def test_file_system_reader_rejects_an_unformatted_disk(tmp_path):
     image.write_bytes(bytes(64 * SECTOR))
     with pytest.raises(PintosDiskError, match="not a formatted Pintos file system"):
         PintosFileSystem(image).files()
+
+
+def fat_disk(sectors: int = 256) -> bytes:
+    """A disk as a -DEFILESYS kernel's format leaves it: the FAT boot
+    sector {magic, sectors per cluster, total sectors, fat_start,
+    fat_sectors, root cluster}, FAT chain ends (0x0fffffff) after it."""
+    disk = bytearray(sectors * SECTOR)
+    struct.pack_into("<6I", disk, 0, FAT_MAGIC, 1, sectors, 1, 2, 1)
+    struct.pack_into("<2I", disk, SECTOR, 0x0FFFFFFF, 0x0FFFFFFF)
+    return bytes(disk)
+
+
+def test_a_fat_file_system_is_named_as_unreadable_not_as_a_missing_file(tmp_path):
+    image = tmp_path / "fs.img"
+    image.write_bytes(fat_disk())
+    with pytest.raises(PintosDiskError, match="FAT file system .*-DEFILESYS") as raised:
+        PintosFileSystem(image).read("sample.txt")
+    assert not isinstance(raised.value, PintosFileMissingError)
+
+
+def test_a_missing_file_on_a_readable_disk_is_missing(tmp_path):
+    image = tmp_path / "fs.img"
+    image.write_bytes(pintos_fs({"hello": b"x"}))
+    with pytest.raises(PintosFileMissingError, match="no file 'sample.txt'"):
+        PintosFileSystem(image).read("sample.txt")
+
+
+def test_adapter_tells_a_missing_file_from_an_unreadable_disk(adapter, tmp_path):
+    disks = Disks(fs=tmp_path / "fs.img")
+    disks.fs.write_bytes(pintos_fs({"hello": b"x"}))
+    with pytest.raises(FileNotOnDiskError, match="sample.txt"):
+        adapter.read_fs_file(disks, "sample.txt")
+    disks.fs.write_bytes(fat_disk())
+    with pytest.raises(HarnessError, match="FAT file system") as raised:
+        adapter.read_fs_file(disks, "sample.txt")
+    assert not isinstance(raised.value, FileNotOnDiskError)
 
 
 def test_file_system_reader_rejects_a_file_outside_the_disk(tmp_path):

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from harness.run import runner
+from harness import config
+from harness.adapters.base import PINTOS_KAIST_LAYOUT
+from harness.run import checkpoints, runner
 from harness.course.compare import MakeCheck, comparison_table, select_tests
-from harness.errors import KernelBuildError, QemuDiedError
+from harness.debug.debugger import DebuggerTimeout, Stop
+from harness.errors import (FileNotOnDiskError, HarnessError, KernelBuildError, QemuDiedError,
+                            StartupTimeout)
 from results.model import ScenarioResult, Verdict
 from oracles.model.machine_state import Violation
 
@@ -46,6 +50,44 @@ def test_icount_abort_reruns_once_without_icount_and_says_so(monkeypatch):
     assert result.notes and "without -icount" in result.notes[0]
 
 
+def test_a_start_up_wait_that_ran_out_is_not_a_hang_of_the_kernel(monkeypatch):
+    def attach_times_out(*args, **kw):
+        raise DebuggerTimeout("a breakpoint at main", 10.0, Stop("signal", 0x7C00, (), None), "0x7c00")
+
+    monkeypatch.setattr(checkpoints.Debugger, "attach", attach_times_out)
+    adapter = SimpleNamespace(kernel_symbols=lambda: None, long_mode_symbol="main")
+    session = checkpoints.CheckpointSession(adapter, _scenario(), {}, {}, config.Timeouts())
+    try:
+        session.run(SimpleNamespace(gdb_socket="/nonexistent"), None)
+    except StartupTimeout as e:
+        assert "entry (main) within 10 s of wall time" in str(e)
+    else:
+        raise AssertionError("no StartupTimeout")
+
+
+def _starts(monkeypatch, timeouts):
+    """run_scenario where the first TIMEOUTS starts time out (then PASS)."""
+    calls = []
+
+    def fake_execute(adapter, sc, opts, result):
+        calls.append(opts.machine.icount)
+        if len(calls) <= timeouts:
+            raise StartupTimeout("start-up wait ran out: the guest did not reach main")
+        result.exit_status = 0
+
+    monkeypatch.setattr(runner, "_execute", fake_execute)
+    return runner.run_scenario(_Adapter(), _scenario(), runner.RunnerOptions()), calls
+
+
+def test_start_up_timeout_starts_once_more_then_is_a_harness_error(monkeypatch):
+    result, calls = _starts(monkeypatch, 1)
+    assert calls == [True, True] and result.verdict is Verdict.PASS
+    assert "started again after the first start-up wait ran out" in result.notes[0]
+    result, calls = _starts(monkeypatch, 2)
+    assert len(calls) == 2 and result.verdict is Verdict.HARNESS_ERROR
+    assert "did not reach main" in result.reason and "no power-off" not in result.reason
+
+
 def test_other_qemu_deaths_stay_harness_errors(monkeypatch):
     def fake_execute(adapter, sc, opts, result):
         raise QemuDiedError(-11, "segfault", [], None)
@@ -53,6 +95,42 @@ def test_other_qemu_deaths_stay_harness_errors(monkeypatch):
     monkeypatch.setattr(runner, "_execute", fake_execute)
     result = runner.run_scenario(_Adapter(), _scenario(), runner.RunnerOptions())
     assert result.verdict is Verdict.HARNESS_ERROR and not result.notes
+
+
+class _DiskAdapter:
+    """read_fs_file as an adapter answers for a disk with FILES, or one it cannot read."""
+
+    address_layout = PINTOS_KAIST_LAYOUT
+
+    def __init__(self, files=None):
+        self.files = files
+
+    def read_fs_file(self, disks, name):
+        if self.files is None:
+            raise HarnessError("cannot read 'sample.txt' back: the disk holds a FAT file system")
+        if name not in self.files:
+            raise FileNotOnDiskError(f"no file {name!r}")
+        return self.files[name]
+
+
+def _after_run(adapter):
+    check = SimpleNamespace(check="file_cksum", params={"file": "sample.txt", "cksum": 1,
+                                                        "size": None})
+    sc = SimpleNamespace(program="p", after=[check, check])
+    images = {"p": SimpleNamespace(symbols={})}
+    result = ScenarioResult(name="s", area="mmap", verdict=Verdict.PASS, duration_s=0)
+    runner._after_run_checks(adapter, None, sc, {}, images, result)
+    return result
+
+
+def test_after_run_checks_on_an_unreadable_disk_are_unknown_not_failed():
+    result = _after_run(_DiskAdapter(None))
+    assert result.after_violations == []
+    assert [u.outcome for u in result.after_unknowns] == ["unknown", "unknown"]
+    assert "FAT file system" in result.after_unknowns[0].message
+    missing = _after_run(_DiskAdapter({"other": b""}))
+    assert [v.actual for v in missing.after_violations] == ["no such file"] * 2
+    assert missing.after_unknowns == []
 
 
 def test_compare_selects_pintos_tagged_scenarios_by_glob():

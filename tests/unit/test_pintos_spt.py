@@ -228,6 +228,8 @@ def test_pools_count_user_frames_and_the_swap_map_found_by_its_size(kernels):
     inspector.observe(1, {3: running_process(guest, inspector)}, {})
     pools = inspector.pools()
     assert (pools.user_frames_total, pools.user_frames_free) == (10, 7)
+    assert pools.user_pool == (0x800000, 0x800000 + 10 * PAGE)   # physical: base - KERN_BASE
+    assert pools.in_user_pool(0x809000) and not pools.in_user_pool(0x80A000)
     assert (pools.swap_slots_total, pools.swap_slots_used) == (16, 3)
     assert "swap map = swap_table (16 bits = the swap disk's 128 sectors / 8)" in \
         inspector.layout_notes()

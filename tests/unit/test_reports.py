@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from oracles.model.machine_state import Violation
+from oracles.model.machine_state import PoolState, Violation
 from results.codec import load_run, run_from_json, run_to_json, save_run
 from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
 from results.model import HangRecord, Verdict
 from reports import render_report, write_report
 from reports.addrspace import regions
 from reports.pages_view import page_rows, page_state
+from reports.scenario_view import _pool_counts
 from reports.summary_view import area_summaries
 from tests.unit import report_fixtures as fx
 
@@ -385,3 +386,14 @@ def test_a_deadlock_hang_shows_its_wait_graph_with_the_cycle_marked(run, tmp_pat
     assert rows == [("on-cycle", "tid 5 swap-kid"), ("on-cycle", "tid 6 child"), ("", "tid 2 idle")]
     other = next(s for s in run.scenarios if s.verdict is not Verdict.HANG)
     assert 'id="wait-graph"' not in page_of(tmp_path / "o", other.name)
+
+
+def test_pool_range_is_shown_in_hex_and_kept_through_results_json():
+    pools = PoolState(user_frames_total=512, user_pool=(0x100000, 0x300000))
+    assert _pool_counts(pools) == [("user_frames_total", 512), ("vm_busy", False),
+                                   ("user_pool", "0x100000-0x300000")]
+    run = fx.build_run()
+    index = next(i for i, sc in enumerate(run.scenarios) if sc.checkpoints)
+    run.scenarios[index].checkpoints[0].pools = pools
+    again = run_from_json(run_to_json(run)).scenarios[index].checkpoints[0].pools
+    assert again == pools and again.user_pool == (0x100000, 0x300000)

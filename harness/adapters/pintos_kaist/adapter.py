@@ -39,10 +39,12 @@ from typing import Callable, Optional, Sequence
 from harness.adapters.base import (PINTOS_KAIST_LAYOUT, BootOutcome, Disks, Ending, KernelAdapter,
                                    check_run_words, drive_arg, find_exits, find_panic,
                                    make_qcow2_overlay, raw_fs_image)
-from harness.adapters.pintos_kaist.disks import (DISK_UNIT_BYTES, PintosDiskError, PintosFileSystem,
-                                           blank_disk, check_file_name, scratch_image,
-                                           write_kernel_args)
-from harness.errors import HarnessError, KernelBuildError, KernelNotBuiltError, UsageError
+from harness.adapters.pintos_kaist.disks import (DISK_UNIT_BYTES, PintosDiskError,
+                                                 PintosFileMissingError, PintosFileSystem,
+                                                 blank_disk, check_file_name, scratch_image,
+                                                 write_kernel_args)
+from harness.errors import (FileNotOnDiskError, HarnessError, KernelBuildError,
+                            KernelNotBuiltError, UsageError)
 
 BUILD_CC = "gcc -fcommon -Wl,-z,noseparate-code"
 BUILD_TIMEOUT_S = 900
@@ -216,6 +218,8 @@ class PintosKaistAdapter(KernelAdapter):
         image = raw_fs_image(disks)
         try:
             return PintosFileSystem(image).read(name)
+        except PintosFileMissingError as e:
+            raise FileNotOnDiskError(str(e)) from None
         except PintosDiskError as e:
             raise HarnessError(f"cannot read {name!r} back from the file-system disk: {e}") from None
 
@@ -224,6 +228,10 @@ class PintosKaistAdapter(KernelAdapter):
     def inspector(self, debugger, symbols):
         from harness.adapters.pintos_kaist.inspector import PintosInspector
         return PintosInspector(debugger, symbols, self.address_layout, self.layout_mapping)
+
+    def fault_sites(self, symbols) -> list:
+        from harness.adapters.pintos_kaist.fault_sites import pintos_fault_sites
+        return pintos_fault_sites(symbols)
 
     def injection_site(self, point: str):
         """Pintos-KAIST functions for the abstract points (pintos_points.py)."""

@@ -19,7 +19,11 @@ File system (filesys/, the base Pintos file system Project 3 keeps):
 sector 0 is the free map's inode, sector 1 the root directory's; an
 inode sector is {u32 first data sector, i32 length, u32 magic "INOD"};
 a file's data are contiguous sectors; a directory is a file of 20-byte
-entries {u32 inode sector, char name[15], bool in_use}.
+entries {u32 inode sector, char name[15], bool in_use}. A kernel built
+with -DEFILESYS (Project 4's FAT file system, e.g. the KAIST CS330 vm
+build) formats the disk with a FAT boot sector at sector 0 (u32 magic
+0xEB3C9000) instead; its layout is the student's code, so it is
+recognised and reported as unreadable, never read as the base format.
 """
 
 from __future__ import annotations
@@ -41,12 +45,17 @@ NAME_MAX = 14                  # filesys/directory.h
 FREE_MAP_SECTOR = 0
 ROOT_DIR_SECTOR = 1
 INODE_MAGIC = 0x494E4F44
+FAT_MAGIC = 0xEB3C9000         # filesys/fat.h: the FAT boot sector's first word
 _INODE = struct.Struct("<IiI")
 _DIR_ENTRY = struct.Struct("<I15s?")
 
 
 class PintosDiskError(Exception):
     """A disk image or an argument cannot be written or read as asked."""
+
+
+class PintosFileMissingError(PintosDiskError):
+    """The file system was read and holds no file of the name asked for."""
 
 
 # ---- boot disk: kernel arguments ----
@@ -159,8 +168,19 @@ class PintosFileSystem:
                                   f"sector {start}, outside the disk")
         return self._data[start * SECTOR:end]
 
+    def _check_format(self) -> None:
+        """PintosDiskError naming the format when the disk is not the base
+        Pintos file system's (a FAT boot sector at sector 0)."""
+        (first,) = struct.unpack_from("<I", self._sector(FREE_MAP_SECTOR))
+        if first == FAT_MAGIC:
+            raise PintosDiskError(
+                "the disk holds a FAT file system (boot sector magic 0xeb3c9000: a kernel "
+                "built with -DEFILESYS, Project 4), whose layout is the student's code; the "
+                "harness reads only the base Pintos file system")
+
     def files(self) -> dict[str, int]:
         """Names in the root directory -> their inode sectors."""
+        self._check_format()
         directory = self._inode_contents(ROOT_DIR_SECTOR, "root directory")
         out = {}
         for offset in range(0, len(directory) - _DIR_ENTRY.size + 1, _DIR_ENTRY.size):
@@ -173,6 +193,6 @@ class PintosFileSystem:
         """Contents of file NAME; PintosDiskError if there is none."""
         files = self.files()
         if name not in files:
-            raise PintosDiskError(f"no file {name!r} on the file-system disk "
+            raise PintosFileMissingError(f"no file {name!r} on the file-system disk "
                                   f"(it holds: {', '.join(sorted(files)) or 'nothing'})")
         return self._inode_contents(files[name], f"file {name!r}")

@@ -179,7 +179,8 @@ class PintosInspector(KernelInspector):
             return
         current = self.current_thread()
         running = next((pid for pid, t in self.threads_by_pid.items() if t == current), None)
-        self.discovery.observe(dict(self.threads_by_pid), walks, f"checkpoint {checkpoint}",
+        where = f"checkpoint {checkpoint}" if checkpoint >= 0 else "a fault stop"
+        self.discovery.observe(dict(self.threads_by_pid), walks, where,
                                running, self._running_image(running, programs))
 
     def _running_image(self, pid: Optional[int], programs: dict):
@@ -224,15 +225,18 @@ class PintosInspector(KernelInspector):
         return raw.split(b"\0", 1)[0].decode(errors="replace")
 
     def pools(self) -> PoolState:
+        """palloc's user pool (its bitmap's pages, physical range) and the swap map."""
         try:
-            _, used = self._pool("user_pool")
+            base, used = self._pool("user_pool")
         except PintosInspectError:
-            used = None
+            base, used = None, None
         swap = self._swap_bits()
+        start = None if base is None else self.address_layout.phys(base)
         return PoolState(user_frames_total=None if used is None else len(used),
                          user_frames_free=None if used is None else used.count(False),
                          swap_slots_total=None if swap is None else len(swap),
-                         swap_slots_used=None if swap is None else sum(swap))
+                         swap_slots_used=None if swap is None else sum(swap),
+                         user_pool=None if base is None else (start, start + len(used) * PAGE))
 
     def _swap_bits(self) -> Optional[list[bool]]:
         """The swap map's bits, None where the map is not identified (or

@@ -19,7 +19,8 @@ from harness.adapters.reference import fsimage
 from harness.adapters.base import (PINTOS_KAIST_LAYOUT, BootOutcome, Disks, Ending, KernelAdapter,
                                    check_run_words, drive_arg, find_exits, find_panic,
                                    make_qcow2_overlay, raw_fs_image)
-from harness.errors import HarnessError, KernelBuildError, KernelNotBuiltError, UsageError
+from harness.errors import (FileNotOnDiskError, HarnessError, KernelBuildError,
+                            KernelNotBuiltError, UsageError)
 
 QBOOT = Path("/usr/share/qemu/qboot.rom")
 QEMU_STATUS_POWEROFF = 33   # (POWER_EXIT_OK 0x10 << 1) | 1
@@ -52,6 +53,15 @@ class ReferenceAdapter(KernelAdapter):
         size = var.type.member(field).type.resolved().size
         debugger.write_virt(var.address + var.type.offset_of(field),
                             value.to_bytes(size, "little", signed=True))
+
+    def fault_sites(self, symbols) -> list:
+        """The fault hook (every kill, panic and fix-up of a fault, and
+        kernel-mode faults outside the user copies) and the panic hook, both
+        on a page no routine code runs on."""
+        from harness.adapters.fault_sites import HOOK, PANIC, FaultSite
+        return [FaultSite(symbols.address_of("vmcheck_hook_fault"), HOOK),
+                FaultSite(symbols.address_of("vmcheck_hook_panic"), PANIC,
+                          "the kernel panicked")]
 
     def leak_problem(self, outcome: BootOutcome) -> str | None:
         if outcome.poweroff_line is None:
@@ -179,6 +189,8 @@ class ReferenceAdapter(KernelAdapter):
         image = raw_fs_image(disks)
         try:
             return fsimage.read_file(image, name)
+        except fsimage.FileNotInImageError as e:
+            raise FileNotOnDiskError(f"{name!r} is not on the file-system disk: {e}") from None
         except fsimage.FsImageError as e:
             raise HarnessError(f"cannot read {name!r} back from the file-system disk: {e}") from None
 

@@ -45,6 +45,10 @@ class FsImageError(Exception):
     """A VMFS image or a request on one is invalid (message says which)."""
 
 
+class FileNotInImageError(FsImageError):
+    """The image is readable and holds no file of the name asked for."""
+
+
 @dataclass(frozen=True)
 class Superblock:
     total_sectors: int
@@ -185,7 +189,7 @@ class Image:
         for entry in self.entries():
             if entry.name == name:
                 return entry
-        raise FsImageError(f"{self.path}: no file named {name!r} in the image")
+        raise FileNotInImageError(f"{self.path}: no file named {name!r} in the image")
 
     def first_fit(self, sector_count: int) -> int:
         """Lowest start sector of a free run of SECTOR_COUNT sectors (the

@@ -8,6 +8,7 @@
 #include "arch/mmu.h"
 #include "kernel/console.h"
 #include "kernel/debug.h"
+#include "kernel/hooks.h"
 #include "kernel/process.h"
 #include "kernel/thread.h"
 #include "vm/vm.h"
@@ -30,8 +31,12 @@ static const char *const exception_names[32] = {
 /* Counters the harness reads (stable symbols). */
 uint64_t vmcheck_page_fault_count;
 
-static void kernel_exception(struct intr_frame *f, const char *what) {
+/* Panics for exception F; CR2 is the faulting address of a #PF (read at
+ * its entry), 0 otherwise. */
+static void kernel_exception(struct intr_frame *f, const char *what,
+                             uintptr_t cr2) {
   struct thread *t = vmcheck_current_thread;
+  vmcheck_hook_fault(f, cr2, VMCHECK_FAULT_PANIC);
   PANIC("exception %s (%lu) rip=0x%lx cr2=0x%lx err=0x%lx thread=%s", what,
         f->vec_no, f->rip, rcr2(), f->error_code, t ? t->name : "(none)");
 }
@@ -40,9 +45,11 @@ static void generic_exception(struct intr_frame *f) {
   const char *what = exception_names[f->vec_no & 31];
   if (what == NULL)
     what = "reserved exception";
-  if (intr_frame_is_user(f))
+  if (intr_frame_is_user(f)) {
+    vmcheck_hook_fault(f, 0, VMCHECK_FAULT_KILL);
     process_kill(f, what);
-  kernel_exception(f, what);
+  }
+  kernel_exception(f, what, 0);
 }
 
 static void page_fault(struct intr_frame *f) {
@@ -56,29 +63,36 @@ static void page_fault(struct intr_frame *f) {
   /* CR2 is read before interrupts come back on: a nested fault would
    * overwrite it. */
   vmcheck_page_fault_count++;
+  uintptr_t cr2 = (uintptr_t)pf.addr;
   if (vmcheck_current_thread == NULL)
-    kernel_exception(f, "#PF page fault (before threads)");
+    kernel_exception(f, "#PF page fault (before threads)", cr2);
   if (f->rflags & FLAG_IF)
     intr_enable();
   enum fault_result r = vm_try_handle_fault(&pf);
-  if (r == FAULT_RESOLVED)
-    return;
   struct thread *t = thread_current();
+  if (r == FAULT_RESOLVED) {
+    if (!pf.user && t->usercopy_fixup == 0)
+      vmcheck_hook_fault(f, cr2, VMCHECK_FAULT_KERNEL);
+    return;
+  }
   if (!pf.user && is_user_vaddr(pf.addr) && t->usercopy_fixup != 0) {
+    vmcheck_hook_fault(f, cr2, VMCHECK_FAULT_FIXUP);
     f->rip = t->usercopy_fixup;
     t->usercopy_fixup = 0;
     return;
   }
 #ifdef VMCHECK_MUTANT_panic_on_bad_access
   if (pf.user && r == FAULT_INVALID)
-    kernel_exception(f, "#PF page fault (invalid user access)");
+    kernel_exception(f, "#PF page fault (invalid user access)", cr2);
 #endif
-  if (pf.user)
+  if (pf.user) {
+    vmcheck_hook_fault(f, cr2, VMCHECK_FAULT_KILL);
     process_kill(f, r == FAULT_OUT_OF_MEMORY ? "#PF page fault (out of memory)"
                                              : "#PF page fault");
+  }
   /* A kernel thread with a process touching a bad user address outside
    * usercopy, or a kernel bug. */
-  kernel_exception(f, "#PF page fault");
+  kernel_exception(f, "#PF page fault", cr2);
 }
 
 void exception_init(void) {

@@ -31,6 +31,9 @@
 #include <stdint.h>
 
 #define VMCHECK_HOOK __attribute__((noinline, used, section(".vmcheck.hooks")))
+/* vmcheck_hook_fault's own page (the harness's breakpoint stays on it). */
+#define VMCHECK_FAULT_HOOK \
+  __attribute__((noinline, used, section(".vmcheck.fault_hook")))
 
 /* Declares hook NAME taking one uintptr_t argument, returning int. */
 #define DECLARE_VMCHECK_HOOK(NAME) int vmcheck_hook_##NAME(uintptr_t arg)
@@ -44,6 +47,26 @@ DECLARE_VMCHECK_HOOK(file_write);   /* arg: user page written back to a file */
 DECLARE_VMCHECK_HOOK(page_fault);   /* arg: faulting address; observe only */
 DECLARE_VMCHECK_HOOK(evict_choose); /* arg: kernel VA of the chosen frame */
 DECLARE_VMCHECK_HOOK(yield);        /* arg: point id; a preemption point */
+
+/* What the kernel does with a fault it reports to vmcheck_hook_fault. */
+enum vmcheck_fault_outcome {
+  VMCHECK_FAULT_KILL = 1,     /* a user fault ends the process (exit(-1)) */
+  VMCHECK_FAULT_PANIC = 2,    /* a kernel fault panics */
+  VMCHECK_FAULT_FIXUP = 3,    /* a user-copy fault fails its system call */
+  VMCHECK_FAULT_KERNEL = 4,   /* a kernel-mode fault outside the user copies
+                                 that the VM resolved */
+};
+
+/* Observation only, called on no fault a correct run takes routinely:
+ * FRAME is the trap frame (struct intr_frame *), CR2 the faulting address
+ * (0 for exceptions other than #PF), OUTCOME an enum vmcheck_fault_outcome.
+ * The harness stops here to explain the fault (issue 15). */
+int vmcheck_hook_fault(const void *frame, uintptr_t cr2, int outcome);
+
+/* Observation only: called by debug_panic (first level) before it prints;
+ * on the fault hook's page, so the harness's breakpoint there costs a run
+ * nothing (debug_panic shares its page with printf and the file code). */
+void vmcheck_hook_panic(void);
 
 struct vmcheck_requests {
   volatile int preempt;

@@ -1,6 +1,8 @@
-/* evict-code: a code page under memory pressure is dropped (it is clean
- * and its bytes are in the program file) and loaded again from the file
- * when it runs next; it never goes to swap and never becomes writable.
+/* evict-code: a code page under memory pressure is evicted and comes
+ * back with its bytes when it runs next: dropped (it is clean and its
+ * bytes are in the program file) and loaded again from the file, or, on
+ * a kernel that keeps code pages as anonymous pages (Pintos-KAIST's
+ * lazy_load_segment), swapped out and in; it never becomes writable.
  * cold_code is a function alone on its own page of .text (assembly below:
  * it returns COLD_MAGIC); the program calls it once, then stamps the 128
  * pages of a .bss buffer with the user pool capped at 32 frames, so the
@@ -9,8 +11,8 @@
  * Checkpoint 1: after the first call; cold_code's page present, not
  *   writable.
  * Checkpoint 2: after the pressure; cold_code's page not present but
- *   valid, not in swap, not writable in the SPT; at least 64 swap slots
- *   used (the .bss pages).
+ *   valid (dropped or in swap), not writable in the SPT; at least 64 swap
+ *   slots used (the .bss pages).
  * Checkpoint 3: after the second call; the page present, not writable,
  *   equal to the ELF image. */
 #include "extra.h"

@@ -6,7 +6,9 @@
  * sample.txt must NOT be on the disk beforehand).
  * Step for step as there.
  * Checkpoint 1: before read(); the page of probe (buffer + 32 KiB) is not
- * present.
+ * present on a kernel that grows the stack one faulting page at a time,
+ * present on one that grows it eagerly over the whole gap below its
+ * lowest stack page (both allowed; the scenario expects neither).
  * Checkpoint 2: after read(); that page is present and writable. */
 #include "textdata.h"
 #include "vmtest.h"
