@@ -1,6 +1,6 @@
 """Explaining a caught fault: what it is, where it is, what the page was.
 
-explain_fault() turns a trap frame (harness/run/fault_capture.py) into a
+explain_fault() turns a trap frame (harness/run/kernel_stack.py) into a
 FaultRecord: the error code in words, the instruction at rip decoded with
 Capstone and cross-checked against CR2 (harness/x86/fault_decode.py:
 analyze_page_fault), the operand that touched CR2, a few instructions
@@ -20,6 +20,7 @@ from harness.adapters.inspector import KernelInspector
 from harness.debug.source_lines import source_lines
 from harness.errors import HarnessError
 from harness.run.capture import DebuggerMemory
+from harness.run.kernel_stack import INTERRUPTED, SYSCALL_ENTRY, read_trap_frame
 from harness.x86.disasm import disassemble_around
 from harness.x86.fault_decode import (InstructionDecodeError, PageFaultErrorCode,
                                       analyze_page_fault, decode_instruction)
@@ -97,7 +98,7 @@ def _fault_words(vector: int, error: Optional[PageFaultErrorCode]) -> tuple:
 
 def explain_fault(dbg, frame, cr2: Optional[int], outcome: str, process: str,
                   images: dict) -> FaultRecord:
-    """A FaultRecord for the trap FRAME (a harness.run.fault_capture.TrapFrame)
+    """A FaultRecord for the trap FRAME (a harness.run.kernel_stack.TrapFrame)
     with faulting address CR2 (None unless a #PF); OUTCOME: what the kernel
     did next; IMAGES: program name -> ProgramImage (user code)."""
     regs = dict(frame.regs)
@@ -188,8 +189,9 @@ def _add_kernel_view(state: FaultPage, dbg, inspector, mem, page: int, nx: bool,
     process are walked only when needed: for the owners of a frame, or for
     an inspector that reads its SPT at observe() (Pintos-KAIST)."""
     infos = inspector.processes()
+    user_top = inspector.address_layout.user_top
     observes = images is not None and type(inspector).observe is not KernelInspector.observe
-    walks = _walks(dbg, mem, infos, nx) if observes else None
+    walks = _walks(dbg, mem, infos, nx, user_top) if observes else None
     if observes:
         inspector.observe(FAULT_STOP, walks, images)
     current = next((info for info in infos if info.current), None)
@@ -198,22 +200,25 @@ def _add_kernel_view(state: FaultPage, dbg, inspector, mem, page: int, nx: bool,
     else:
         spt, why = inspector.spt(current)
         state.spt = None if spt is None else spt.get(page)
-        state.notes.append(why if spt is None else
-                           "" if state.spt is not None else "no SPT entry for this page")
+        if spt is None and why:
+            state.notes.append(why)
+        elif spt is not None and state.spt is None:
+            state.notes.append("no SPT entry for this page")
     frame = state.frame or (state.spt.frame_pa if state.spt is not None else None)
     if frame is not None:
-        walks = walks or _walks(dbg, mem, infos, nx)
+        walks = walks or _walks(dbg, mem, infos, nx, user_top)
         state.frame = frame
         state.owners = [f"{info.name} (pid {info.pid}) at {va:#x}"
                         for info in infos for va, phys, _ in walks[info.pid].iter_user_4k()
                         if phys == frame]
-    state.notes = [n for n in state.notes if n]
 
 
-def _walks(dbg, mem, infos, nx: bool) -> dict:
-    """pid -> PageTableSnapshot of every process in INFOS."""
+def _walks(dbg, mem, infos, nx: bool, user_top: int) -> dict:
+    """pid -> PageTableSnapshot of every process in INFOS (user addresses
+    below USER_TOP, the kernel's AddressLayout)."""
     with dbg.physical_memory():
-        return {info.pid: walk_page_tables(mem, info.pml4_phys, nx_enabled=nx)
+        return {info.pid: walk_page_tables(mem, info.pml4_phys, user_top=user_top,
+                                           nx_enabled=nx)
                 for info in infos}
 
 
@@ -234,12 +239,11 @@ def _kernel_frame(dbg, address: int, is_return: bool) -> KernelFrame:
 
 
 def kernel_frames(dbg, chain: list) -> list:
-    """KernelFrames for CHAIN (harness.run.fault_capture.walk_stack): the
+    """KernelFrames for CHAIN (harness.run.kernel_stack.walk_stack): the
     first is where the CPU is, the others return addresses. A trap frame
     in the chain sets its entry's frame's `trap`; the interrupted
     instruction's frame is `interrupted`; a system call's frame names the
     call (`syscall`)."""
-    from harness.run.fault_capture import INTERRUPTED, SYSCALL_ENTRY, read_trap_frame
     out = []
     for index, (address, trap, entry) in enumerate(chain):
         frame = _kernel_frame(dbg, address, index > 0 and entry != INTERRUPTED)
