@@ -1,1 +1,2 @@
-"""The machine: one QEMU process, its QMP link, serial console, guest clock and run folder."""
+"""The machine: one QEMU process, its QMP link, serial console, guest clock, run folder and
+interrupt log."""

@@ -1,4 +1,4 @@
-"""A panic's stack through trap frames (harness/run/fault_capture.py walk_stack,
+"""A panic's stack through trap frames (harness/run/kernel_stack.py walk_stack,
 harness/run/fault_explain.py kernel_frames and panic_story), on the reference
 kernel's real code and DWARF with a crafted stack: debug_panic called from
 the page-fault handler, which interrupted sys_read in kernel mode, which ran
@@ -13,7 +13,8 @@ import pytest
 
 from harness.debug.debugger import DebuggerError
 from harness.run import fault_capture
-from harness.run.fault_capture import FaultCapture, TrapFrame, walk_stack
+from harness.run.fault_capture import FaultCapture
+from harness.run.kernel_stack import TrapFrame, walk_stack
 from harness.run.fault_explain import kernel_frames, panic_story
 from results.model import FaultRecord, TrapFrameRef
 from harness.debug.source_lines import source_lines
