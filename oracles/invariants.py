@@ -29,8 +29,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable
 
-from harness.snapshot import PTE_W
-from oracles.state import (PAGE, MachineState, ProcessState, Violation, fields_unknown,
+from oracles.model.page_tables import PTE_W
+from oracles.model.machine_state import (PAGE, MachineState, ProcessState, Violation, fields_unknown,
                            not_judged, spt_unknown, unknown)
 
 

@@ -11,7 +11,7 @@
     DIR/static/       the report's stylesheet and script
 
 It opens from disk and loads nothing from the network. Its input is the
-SubmissionResults of harness/grade/model.py (names, cells, signature).
+SubmissionResults of results/grade.py (names, cells, signature).
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@
     store.py      the class folder: settings, atomic per-submission results
     grading.py    one `grade` run: what to grade, what is already graded
     merge.py      `grade --merge`: shard jobs' class folders into one
-    model.py      SubmissionResult / ScenarioCell: what the class report reads
     progress.py   the live progress line, or plain lines
-The class report itself is reports/class_view.py; the command line is
-harness/cli_grade.py.
+What a graded submission is (SubmissionResult, read by the class
+report) is results/grade.py; the class report is reports/class_view.py;
+the command line harness/cli/grade.py.
 """

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Callable
 
 from harness import interrupt
-from harness.adapters.pintos_kaist import (PintosKaistAdapter, compiler_errors, find_tree,
+from harness.adapters.pintos_kaist.adapter import (PintosKaistAdapter, compiler_errors, find_tree,
                                            load_layout_mapping)
-from harness.adapters.reference import ReferenceAdapter
+from harness.adapters.reference.adapter import ReferenceAdapter
 from harness.errors import KernelNotBuiltError, UsageError
 from harness.grade.roster import Submission
 

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from harness import interrupt
-from harness.grade.model import SubmissionResult
+from harness.course.points import load_points, matches
 from harness.grade.progress import Progress
 from harness.grade.roster import Roster
 from harness.grade.scheduler import ClassGrader, GradePlan
 from harness.grade.store import ClassFolder, ClassSettings
-from harness.points import load_points, matches
-from harness.suite import shard
+from harness.run.suite import shard
+from results.grade import SubmissionResult
 
 ALL = "all"
 

@@ -5,7 +5,7 @@ shards.
 
 Refused (UsageError, exit 2), as `merge` refuses its shards: a folder that
 is not a grading, one of another roster or other points, a shard given
-twice or missing (reports/merge.py check_shard_set), and a submission its
+twice or missing (results/merge.py check_shard_set), and a submission its
 shard should have graded but did not finish; `--allow-partial` merges
 what is there. A submission graded in one piece is copied whole; one
 graded in scenario shards gets its shards' results merged into one
@@ -20,11 +20,11 @@ from typing import Callable
 
 from harness.errors import UsageError
 from harness.grade.grading import ClassState
-from harness.grade.model import SubmissionResult, cell_of
 from harness.grade.roster import Roster
 from harness.grade.store import RESULTS, ClassFolder, ClassSettings
-from harness.results import RunResult
-from reports.merge import MergeError, check_shard_set, merge_runs
+from results.codec import load_run
+from results.grade import SubmissionResult, cell_of
+from results.merge import MergeError, check_shard_set, merge_runs
 
 SAME = ("points", "default_points", "strict", "roster_digest")
 
@@ -123,7 +123,7 @@ def _merge_submission(target: ClassFolder, name: str, parts: list,
     """One submission graded in scenario shards: their results merged."""
     sources = [str(folder.submission_dir(name) / RESULTS) for folder, _ in parts]
     try:
-        run = merge_runs([RunResult.load(Path(p)) for p in sources], sources)
+        run = merge_runs([load_run(Path(p)) for p in sources], sources)
     except (MergeError, OSError, ValueError) as e:
         raise UsageError(f"grade --merge: {name}: {e}") from None
     folder = target.submission_dir(name)

@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Optional
 
 from harness.errors import UsageError
-from harness.schema import Field, SchemaError, one_of, validate_table
-from harness.suite import parse_shard
-from harness.toml_lines import TomlLines
+from harness.run.toml_lines import TomlLines
+from oracles.schema import Field, SchemaError, one_of, validate_table
+from results.model import parse_shard
 
 FAMILIES = ("pintos-kaist", "reference")
 NAME = re.compile(r"^\w[\w.+@-]{0,79}$")
@@ -102,7 +102,10 @@ class Roster:
         roster order from the K-th, so shards differ by one at most."""
         if spec is None:
             return list(self.submissions)
-        k, n = parse_shard(spec)
+        try:
+            k, n = parse_shard(spec)
+        except ValueError as e:
+            raise UsageError(f"--shard: {e}") from None
         return [sub for i, sub in enumerate(self.submissions) if i % n == k - 1]
 
     def named(self, names: list) -> list:

@@ -27,16 +27,16 @@ import time
 import traceback
 from typing import Callable, Optional
 
-from harness import interrupt
+from harness import config, interrupt
+from harness.course.points import apply_points
 from harness.grade.build import BuildFailed, BuildStopped, build_submission
 from harness.grade.checkout import CheckoutError, materialize
-from harness.grade.model import SubmissionResult, cell_of
 from harness.grade.progress import Progress
 from harness.grade.roster import Submission
 from harness.grade.store import ClassFolder
-from harness.points import apply_points
-from harness.results import RunResult, Verdict
-from harness.runner import RunnerOptions, build_failed_results, not_run_result, run_scenario
+from harness.run.runner import RunnerOptions, build_failed_results, not_run_result, run_scenario
+from results.grade import SubmissionResult, cell_of
+from results.model import RunResult, Verdict
 
 BUILD, SCENARIO = 0, 1
 JOIN_POLL_S = 0.5
@@ -45,7 +45,7 @@ JOIN_POLL_S = 0.5
 @dataclasses.dataclass
 class GradePlan:
     scenarios: list                 # Scenario objects, run on every submission
-    runner: RunnerOptions           # its artifacts folder is set per submission
+    runner: RunnerOptions           # its run and schedule folders are set per submission
     jobs: int
     points: tuple = ((), 1.0)       # (rules, default) of harness.points
     scenario_shard: Optional[str] = None
@@ -178,9 +178,12 @@ class ClassGrader:
 
     def _scenario(self, state: _Submission, i: int) -> None:
         sc = self.plan.scenarios[i]
-        opts = dataclasses.replace(self.plan.runner,
-                                   artifacts=self.folder.submission_dir(state.sub.name) / "artifacts")
-        opts.artifacts.mkdir(parents=True, exist_ok=True)
+        folder = self.folder.submission_dir(state.sub.name)
+        runs = folder / config.ARTIFACTS
+        runs.mkdir(parents=True, exist_ok=True)
+        opts = dataclasses.replace(
+            self.plan.runner, machine=dataclasses.replace(self.plan.runner.machine, run_root=runs),
+            schedules=folder / config.SCHEDULE_FILES)
         try:
             result = run_scenario(state.adapter, sc, opts)
         except Exception as e:   # the harness failed on this tree: this scenario's result
@@ -211,7 +214,8 @@ class ClassGrader:
                         started=state.started_at, duration_s=round(time.monotonic()
                                                                    - state.started, 2),
                         jobs=self.plan.jobs, scenarios=state.results,
-                        shard=self.plan.scenario_shard, host=self.plan.host)
+                        shard=self.plan.scenario_shard, host=self.plan.host,
+                        address_layout=getattr(state.adapter, "address_layout", None))
         apply_points(run, *self.plan.points)
         with self._finish_lock:
             work = self.folder.work_dir(name)

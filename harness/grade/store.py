@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Optional
 
 from harness.errors import UsageError
-from harness.grade.model import SubmissionResult
+from results.grade import SubmissionResult, submission_from_json, submission_to_json
+from results.model import RESULTS_FILE as RESULTS
 
 SETTINGS = "grade.json"
 LOCK = ".grade.lock"
 MARKER = "submission.json"
-RESULTS = "results.json"
 SETTINGS_SCHEMA = 1
 
 
@@ -135,7 +135,7 @@ class ClassFolder:
         """NAME's result if it is finished (marker present, results intact)."""
         folder = self.submission_dir(name)
         try:
-            result = SubmissionResult.from_dict(json.loads((folder / MARKER).read_text()))
+            result = submission_from_json(json.loads((folder / MARKER).read_text()))
             intact = file_sha256(folder / RESULTS) == result.results_sha256
         except (OSError, ValueError, TypeError, KeyError):
             return None
@@ -154,4 +154,4 @@ class ClassFolder:
         """Records RESULT (its results.json already written): the last step."""
         folder = self.submission_dir(result.name)
         result.results_sha256 = file_sha256(folder / RESULTS)
-        write_atomic(folder / MARKER, json.dumps(result.to_dict(), indent=1) + "\n")
+        write_atomic(folder / MARKER, json.dumps(submission_to_json(result), indent=1) + "\n")

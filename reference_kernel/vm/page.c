@@ -10,6 +10,7 @@
 #include "arch/intr.h"
 #include "arch/memlayout.h"
 #include "arch/mmu.h"
+#include "kernel/console.h"
 #include "kernel/debug.h"
 #include "kernel/hooks.h"
 #include "kernel/malloc.h"
@@ -88,6 +89,9 @@ bool page_load_locked(struct page *page) {
   if (ok) {
     vm_yield_point(VM_YIELD_LOAD_FRAME);
     ok = page->ops->swap_in(page, f->kva);
+    if (!ok)
+      printf("vm: %s page %p could not be read in\n", page->ops->name,
+             page->va);
   }
   vm_lock();
   if (ok) {

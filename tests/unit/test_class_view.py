@@ -11,9 +11,10 @@ import io
 import re
 import xml.etree.ElementTree as ET
 
-from harness.grade.model import ScenarioCell, SubmissionResult, failure_cause
-from harness.results import ScenarioResult, Verdict
+from oracles.model.machine_state import Violation
 from reports.class_view import ClassInput, columns, grades_csv, render_class, signature_groups
+from results.grade import ScenarioCell, SubmissionResult, failure_cause
+from results.model import HangRecord, ScenarioResult, Verdict
 
 SCENARIOS = [("lazy-a", "lazy"), ("mmap-b", "mmap"), ("swap-c", "swap")]
 
@@ -87,7 +88,7 @@ def test_the_page_links_each_cell_to_its_scenario_page(tmp_path):
 
 def test_class_junit_holds_every_submission(tmp_path):
     from reports import write_report
-    from harness.results import RunResult
+    from results.model import RunResult
     data = class_input()
     for name in data.results:
         run = RunResult(kernel="pintos-kaist", started="2026-01-01T00:00:00", duration_s=1, jobs=1,
@@ -109,10 +110,11 @@ def test_failure_causes():
         res = ScenarioResult("x", "lazy", verdict, 1.0, **fields)
         return failure_cause(res)
     assert sc(Verdict.PASS) == ""
-    assert sc(Verdict.FAIL, run_violations=[{"oracle": "pte_matches_spt"}]) == "FAIL: pte_matches_spt"
+    assert sc(Verdict.FAIL, run_violations=[Violation("pte_matches_spt", "wrong")]) == \
+        "FAIL: pte_matches_spt"
     assert sc(Verdict.FAIL, missing_output=["ok"]) == "FAIL: output"
     assert sc(Verdict.FAIL, exit_status=-1, expected_exit_status=0) == "FAIL: exit status"
-    assert sc(Verdict.HANG, hang={"kind": "deadlock"}) == "HANG: deadlock"
+    assert sc(Verdict.HANG, hang=HangRecord("deadlock")) == "HANG: deadlock"
     assert sc(Verdict.KERNEL_PANIC, reason="Kernel PANIC at vm.c:9 in spt_find_page(): bad") == \
         "KERNEL_PANIC in spt_find_page"
     assert sc(Verdict.BUILD_FAILED) == "BUILD_FAILED"

@@ -10,14 +10,13 @@ import json
 
 import pytest
 
-from harness.config import Timeouts
+from harness.cli.report import publish
 from harness.errors import UsageError
 from harness.grade.grading import GradeRequest, grade
 from harness.grade.merge import merge_class
 from harness.grade.scheduler import GradePlan
-from harness.results import Verdict
-from harness.runner import RunnerOptions
-from reports import write_report
+from harness.run.runner import RunnerOptions
+from results.model import Verdict
 from tests.unit.test_grade_scheduler import SCENARIOS, FakeClass, no_stop_left, roster  # noqa: F401
 
 NAMES = ("ann", "bob", "cy")
@@ -29,15 +28,15 @@ def grade_shard(tmp_path, monkeypatch, shard=None, scenario_shard=None, fake=Non
     label = f"{shard or 'all'}-{scenario_shard or 'all'}".replace("/", "of")
     request = GradeRequest(roster=roster(tmp_path, names), report=tmp_path / f"class-{label}",
                            scenarios=list(SCENARIOS), shard=shard, scenario_shard=scenario_shard)
-    plan = GradePlan(scenarios=[], runner=RunnerOptions(timeouts=Timeouts()), jobs=1)
-    grade(request, plan, write_report, lambda state: None, progress_stream=open("/dev/null", "w"),
+    plan = GradePlan(scenarios=[], runner=RunnerOptions(), jobs=1)
+    grade(request, plan, publish, lambda state: None, progress_stream=open("/dev/null", "w"),
           live=False)
     return request.report
 
 
 def merged(tmp_path, dirs, allow_partial=False):
     return merge_class(roster(tmp_path, NAMES), dirs, tmp_path / "class", allow_partial,
-                       write_report, ORDER)
+                       publish, ORDER)
 
 
 def test_submission_shards_merge_into_the_whole_class(tmp_path, monkeypatch):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness import interrupt
-from harness.config import Timeouts
+from harness.cli.report import publish
 from harness.errors import UsageError
 from harness.grade import scheduler
 from harness.grade.build import BuildFailed
@@ -22,9 +22,8 @@ from harness.grade.grading import GradeRequest, grade
 from harness.grade.roster import load_roster
 from harness.grade.scheduler import GradePlan
 from harness.grade.store import ClassFolder
-from harness.results import ScenarioResult, Verdict
-from harness.runner import RunnerOptions
-from reports import write_report
+from harness.run.runner import RunnerOptions
+from results.model import ScenarioResult, Verdict
 
 SCENARIOS = [types.SimpleNamespace(name=n, area=a, exit_status=0, description="")
              for n, a in (("s-lazy", "lazy"), ("s-mmap", "mmap"), ("s-swap", "swap"))]
@@ -104,9 +103,9 @@ def run_grade(tmp_path, fake, jobs=1, rerun=(), scenarios=SCENARIOS,
               names=("ann", "bob", "cy", "dee"), moved=()):
     request = GradeRequest(roster=roster(tmp_path, names, moved), report=tmp_path / "class",
                            scenarios=list(scenarios), jobs=jobs, rerun=rerun)
-    plan = GradePlan(scenarios=[], runner=RunnerOptions(timeouts=Timeouts()), jobs=jobs)
+    plan = GradePlan(scenarios=[], runner=RunnerOptions(), jobs=jobs)
     written = []
-    state = grade(request, plan, write_report, lambda st: written.append(dict(st.results)),
+    state = grade(request, plan, publish, lambda st: written.append(dict(st.results)),
                   progress_stream=open("/dev/null", "w"), live=False)
     return state, written
 
