@@ -200,16 +200,27 @@ FORMS: dict[type, tuple[Callable, Callable]] = {
 
 # ---- results.json -----------------------------------------------------------
 
+def versioned_to_json(value: Any, version: int) -> dict:
+    """VALUE (a dataclass of the model) as a JSON object with "schema": VERSION."""
+    return {**to_json(value), "schema": version}
+
+
+def versioned_from_json(hint: Any, data: Any, version: int, what: str) -> Any:
+    """The HINT that versioned_to_json made DATA of; ValueError if DATA is not
+    one, or of another VERSION (WHAT names the file's kind)."""
+    if not isinstance(data, dict) or data.get("schema") != version:
+        got = data.get("schema") if isinstance(data, dict) else None
+        raise ValueError(f"{what} schema {got!r}, expected {version}")
+    return from_json(hint, {k: v for k, v in data.items() if k != "schema"})
+
+
 def run_to_json(run: RunResult) -> dict:
-    return {**to_json(run), "schema": SCHEMA_VERSION}
+    return versioned_to_json(run, SCHEMA_VERSION)
 
 
 def run_from_json(d: dict) -> RunResult:
     """The RunResult results.json data D holds; ValueError if it is not one."""
-    if not isinstance(d, dict) or d.get("schema") != SCHEMA_VERSION:
-        got = d.get("schema") if isinstance(d, dict) else None
-        raise ValueError(f"results schema {got!r}, expected {SCHEMA_VERSION}")
-    return from_json(RunResult, {k: v for k, v in d.items() if k != "schema"})
+    return versioned_from_json(RunResult, d, SCHEMA_VERSION, "results")
 
 
 def save_run(run: RunResult, path: Path) -> None:

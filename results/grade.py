@@ -15,7 +15,7 @@ import dataclasses
 import re
 from typing import Optional
 
-from results.codec import from_json, to_json
+from results.codec import versioned_from_json, versioned_to_json
 from results.model import ScenarioResult, Verdict
 
 SCHEMA_VERSION = 1
@@ -114,12 +114,9 @@ def cell_of(sc: ScenarioResult) -> ScenarioCell:
 
 
 def submission_to_json(result: SubmissionResult) -> dict:
-    return {**to_json(result), "schema": SCHEMA_VERSION}
+    return versioned_to_json(result, SCHEMA_VERSION)
 
 
 def submission_from_json(data: dict) -> SubmissionResult:
     """The SubmissionResult of submission.json data; ValueError if it is not one."""
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA_VERSION:
-        got = data.get("schema") if isinstance(data, dict) else None
-        raise ValueError(f"submission schema {got!r}, expected {SCHEMA_VERSION}")
-    return from_json(SubmissionResult, {k: v for k, v in data.items() if k != "schema"})
+    return versioned_from_json(SubmissionResult, data, SCHEMA_VERSION, "submission")
