@@ -19,16 +19,18 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from harness import config
+from harness import config, interrupt
 
 GITLAB_CI_LOCAL = config.REPO_ROOT / "tools" / "node_modules" / ".bin" / "gitlab-ci-local"
 TEMPLATE = config.REPO_ROOT / "ci" / "grading" / ".gitlab-ci.yml"
 RUN_TIMEOUT_S = 6 * 3600
+STOP_WAIT_S = 60
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -65,13 +67,29 @@ def load() -> str:
 
 
 def timed(command: list, cwd: Path, log: Path) -> tuple:
-    """(exit status, wall seconds, load before, load after) of COMMAND."""
+    """(exit status, wall seconds, load before, load after) of COMMAND, run
+    in a process group of its own; a stop signal here (or the time limit)
+    stops the whole group (SIGTERM: a `vmcheck grade` saves what it has)."""
     before = load()
     start = time.monotonic()
     with open(log, "w") as out:
-        status = subprocess.run(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, timeout=RUN_TIMEOUT_S).returncode
+        proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            status = proc.wait(RUN_TIMEOUT_S)
+        finally:
+            if proc.poll() is None:
+                _stop_group(proc)
     return status, time.monotonic() - start, before, load()
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(STOP_WAIT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def main(argv: list) -> int:
@@ -107,4 +125,5 @@ def main(argv: list) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    with interrupt.handling():    # SIGINT, SIGTERM, SIGHUP: the running command is stopped
+        sys.exit(main(sys.argv[1:]))
