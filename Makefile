@@ -66,9 +66,9 @@ bench-hangs: all ## Hang judging: cost of a guest-clock read; the deadlock mutan
 	$(PY) -m harness.bench.hangs clock
 	$(PY) -m harness.bench.hangs deadlocks --times 10
 
-bench-grade: all ## Class grading: TREES (git repos) + the reference kernel, `grade --jobs 2` vs two CI shards (gitlab-ci-local)
+bench-grade: all ## Class grading: TREES (git repos) + reference, `grade --jobs 2` vs two gitlab-ci-local shards [SCENARIOS=...]
 	@if [ -z "$(TREES)" ]; then echo "bench-grade: give the trees: make bench-grade TREES='PATH...'"; exit 2; fi
-	$(PY) -m harness.bench.grade --out $(BUILD)/bench-grade $(TREES)
+	$(PY) -m harness.bench.grade $(TREES) --out $(BUILD)/bench-grade $(if $(SCENARIOS),--scenarios $(SCENARIOS))
 
 test-grade: all ## Only the class-grading tests: roster, resume, class report, the CI templates under gitlab-ci-local and actionlint
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 tests/unit/test_grade_*.py tests/unit/test_class_view.py \

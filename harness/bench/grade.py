@@ -3,7 +3,7 @@ on this machine with `vmcheck grade --jobs 2`, and as a two-shard CI run
 of ci/grading/.gitlab-ci.yml through gitlab-ci-local (two shard jobs of
 one machine each, then the class-report job).
 
-    /usr/bin/python3 -m harness.bench.grade --out DIR [--scenarios P...] TREE...
+    /usr/bin/python3 -m harness.bench.grade TREE... --out DIR [--scenarios P...]
 
 Each TREE (a Pintos-KAIST git repository; its HEAD is graded) becomes a
 git bundle in DIR/grading/bundles/; the reference kernel's sources are
@@ -93,7 +93,8 @@ def _stop_group(proc: subprocess.Popen) -> None:
 
 
 def main(argv: list) -> int:
-    parser = argparse.ArgumentParser(prog="harness.bench.grade", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="harness.bench.grade",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("trees", nargs="+", type=Path, metavar="TREE")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR")
     parser.add_argument("--scenarios", nargs="+", default=[], metavar="PATTERN")
