@@ -101,7 +101,8 @@ def main(argv: list) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
     if not GITLAB_CI_LOCAL.exists():
-        print(f"harness.bench.grade: {GITLAB_CI_LOCAL} is missing: run `make deps`", file=sys.stderr)
+        print(f"harness.bench.grade: {GITLAB_CI_LOCAL} is missing: run `make deps`",
+              file=sys.stderr)
         return 2
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)

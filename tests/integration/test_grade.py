@@ -205,7 +205,8 @@ def test_the_class_report_in_headless_chromium(graded_class, tmp_path):
                    index.as_uri() + "#area=fork")
     cells = re.findall(r'<td class="hm-cell" data-area="(\w+)" data-key="\d+"( hidden="")?>', dom)
     assert cells and all(bool(hidden) == (area != "fork") for area, hidden in cells)
-    assert re.search(r'<a class="hm v-HANG" href="submissions/deadlock/scenarios/dl-wait.html"', dom)
+    assert re.search(r'<a class="hm v-HANG" href="submissions/deadlock/scenarios/dl-wait.html"',
+                     dom)
     assert "5 of 5 submissions" in dom
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shot = SCREENSHOTS / "class-report.png"

@@ -120,7 +120,8 @@ def test_scenarios_of_a_submission_come_before_the_next_build(tmp_path, monkeypa
     assert [sorted(w) for w in written] == [["ann"], ["ann", "bob"], ["ann", "bob"]]
     folder = ClassFolder(tmp_path / "class")
     for name in ("ann", "bob"):
-        assert json.loads((folder.submission_dir(name) / "autograder.json").read_text())["score"] == 3
+        graded = json.loads((folder.submission_dir(name) / "autograder.json").read_text())
+        assert graded["score"] == 3
         assert not folder.work_dir(name).exists()    # the checkout is removed once graded
 
 
@@ -169,7 +170,8 @@ def test_a_damaged_result_or_a_changed_entry_is_graded_again(tmp_path, monkeypat
 
 def test_other_settings_are_refused_unless_starting_over(tmp_path, monkeypatch):
     run_grade(tmp_path, FakeClass().install(monkeypatch), names=("ann",))
-    with pytest.raises(UsageError, match="holds a grading with other settings \\(scenarios differ\\)"):
+    with pytest.raises(UsageError,
+                       match="holds a grading with other settings \\(scenarios differ\\)"):
         run_grade(tmp_path, FakeClass().install(monkeypatch), names=("ann",),
                   scenarios=SCENARIOS[:1])
     fake = FakeClass().install(monkeypatch)
