@@ -198,3 +198,13 @@ def _chain(read: ReadMemory, first: int, next_offset: int, max_items: int,
         yield elem
         count += 1
         elem = _read_pointer(read, elem + next_offset)
+
+
+def read_bitmap(read: ReadMemory, bitmap_type: TypeInfo, address: int) -> list[bool]:
+    """The bits of the `struct bitmap` at ADDRESS, as Pintos (lib/kernel/
+    bitmap.c) and the reference kernel lay it out: bit_cnt, then bits in
+    unsigned longs, least significant bit first."""
+    bitmap = read_struct(read, address, bitmap_type)
+    count = bitmap["bit_cnt"]
+    raw = read(bitmap["bits"], (count + 7) // 8) if count else b""
+    return [bool(raw[i >> 3] >> (i & 7) & 1) for i in range(count)]

@@ -102,13 +102,18 @@ class PoolState:
     kernel hands out for user pages (None where not known): a present user
     page whose frame lies outside it and that no SPT entry claims is a
     kernel page mapped into user space (e.g. a course's read-only page),
-    not a user frame."""
+    not a user frame. swap_slots_in_use: the slots the kernel's swap map
+    marks used (None where the map's bits are not read). swap_disk_slots:
+    the pages the swap disk the harness gave the kernel holds (its size /
+    4 KiB; 0 without a swap disk; None where the harness does not know)."""
     user_frames_total: Optional[int] = None
     user_frames_free: Optional[int] = None
     swap_slots_total: Optional[int] = None
     swap_slots_used: Optional[int] = None
     vm_busy: bool = False
     user_pool: Optional[tuple] = None
+    swap_slots_in_use: Optional[frozenset] = None
+    swap_disk_slots: Optional[int] = None
 
     def in_user_pool(self, phys: int) -> Optional[bool]:
         """Whether frame PHYS is one of the user pool's (None: not known)."""
@@ -117,11 +122,25 @@ class PoolState:
         return self.user_pool[0] <= phys < self.user_pool[1]
 
     def to_dict(self) -> dict:
-        """The fields for a report, the pool range in hex."""
+        """The fields for a report, the pool range in hex, the slots in use
+        as ranges ("0-31, 40")."""
         out = dataclasses.asdict(self)
         if self.user_pool is not None:
             out["user_pool"] = f"0x{self.user_pool[0]:x}-0x{self.user_pool[1]:x}"
+        if self.swap_slots_in_use is not None:
+            out["swap_slots_in_use"] = number_ranges(self.swap_slots_in_use)
         return out
+
+
+def number_ranges(numbers) -> str:
+    """NUMBERS (integers) as sorted ranges: "0-3, 7, 9-10"; "none" if empty."""
+    runs: list = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs) or "none"
 
 
 @dataclasses.dataclass(frozen=True)

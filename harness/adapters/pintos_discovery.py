@@ -24,8 +24,9 @@ from harness.adapters.pintos_evidence import Candidate, Narrowing
 from harness.adapters.pintos_frame_check import frame_check
 from harness.adapters.pintos_roles import FrameRole, Sample, SlotRole, VaRole, WritableRole
 from harness.adapters.pintos_spt import SptLayout, SptReadError, read_pages
-from harness.adapters.pintos_swap import map_candidates, read_bitmap, swap_maps
+from harness.adapters.pintos_swap import map_candidates, swap_maps
 from harness.rsp import RspMemoryError
+from harness.typed_memory import read_bitmap
 from oracles.state import ANON, SptPage
 
 ReadMemory = Callable[[int, int], bytes]

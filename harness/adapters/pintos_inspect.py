@@ -26,7 +26,6 @@ from typing import Optional, Union
 
 from harness.adapters.pintos_discovery import SptDiscovery
 from harness.adapters.pintos_spt import SptLayout, SptNotRecognised, discover_layout
-from harness.adapters.pintos_swap import read_bitmap
 from harness.adapters.pintos_waits import pintos_wait_graph
 from harness.adapters.thread_report import (describe_chain, entry_return, thread_line,
                                             walk_frame_pointers)
@@ -34,7 +33,7 @@ from harness.dwarf_types import TypeLookupError
 from harness.rsp import RspMemoryError
 from harness.state_capture import KernelInspector, ProcessInfo
 from harness.symbols import CallChain
-from harness.typed_memory import read_struct, read_value
+from harness.typed_memory import read_bitmap, read_struct, read_value
 from harness.waitgraph import WaitGraph
 from oracles.state import PoolState
 
@@ -234,6 +233,8 @@ class PintosInspector(KernelInspector):
                          user_frames_free=None if used is None else used.count(False),
                          swap_slots_total=None if swap is None else len(swap),
                          swap_slots_used=None if swap is None else sum(swap),
+                         swap_slots_in_use=None if swap is None else
+                         frozenset(i for i, used in enumerate(swap) if used),
                          user_pool=None if base is None else (start, start + len(used) * PAGE))
 
     def _swap_bits(self) -> Optional[list[bool]]:

@@ -30,7 +30,9 @@ static bool anon_swap_out(struct page *page, void *kva) {
   if (slot == SWAP_SLOT_NONE)
     return false; /* swap full: the page stays resident */
   if (!swap_write(slot, kva)) {
+#ifndef VMCHECK_MUTANT_swap_leak_write_error
     swap_free(slot);
+#endif
     return false;
   }
   page->anon.slot = slot;
