@@ -30,38 +30,38 @@ test: all ## Run the project's own tests and every scenario on the reference ker
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 tests
 	$(PY) -m pytest -q -p no:cacheprovider -p harness.pytest_plugin -n 2 scenarios/suite
 
-conformance: all ## Run the whole conformance suite on the reference kernel; report in reports/out/
-	./vmcheck run --jobs $(JOBS) --report reports/out
+conformance: all ## Run the whole conformance suite on the reference kernel; report in out/run/
+	./vmcheck run --jobs $(JOBS)
 
-report: ## Regenerate the HTML/JUnit/JSON report from reports/out/results.json
-	./vmcheck report reports/out/results.json --report reports/out
+report: ## Regenerate the HTML/JUnit/JSON report from out/run/results.json
+	./vmcheck report
 
-coverage: programs ## Kernel coverage: gcov build of the reference kernel, the suite on it, gcovr HTML in reports/out/coverage/
+coverage: programs ## Kernel coverage: gcov build of the reference kernel, the suite on it, gcovr HTML in out/coverage/
 	$(MAKE) -C reference_kernel COVERAGE=1 O=$(BUILD)/kernel-cov
-	./vmcheck coverage --jobs $(JOBS) --kernel-build $(BUILD)/kernel-cov --report reports/out/coverage
+	./vmcheck coverage --jobs $(JOBS) --kernel-build $(BUILD)/kernel-cov
 
-mutants: all ## Build every seeded-bug mutant, run the suite on each; table + reports/out/mutants.html
+mutants: all ## Build every seeded-bug mutant, run the suite on each; table + out/mutants/mutants.html
 	./vmcheck mutants --jobs $(JOBS)
 
 bench: all ## Benchmarks: boot time; harness vs bare QEMU, page-table snapshot, breakpoints, loadvm
-	$(PY) -m harness.bench
-	$(PY) -m harness.bench_harness
+	$(PY) -m harness.bench.boot_time
+	$(PY) -m harness.bench.overhead
 
 bench-vm: all ## VM benchmark: wall time, faults, evictions of swap-anon, swap-iter, page-merge-par (median of 5)
-	$(PY) -m harness.bench_vm bench
+	$(PY) -m harness.bench.vm_programs bench
 
 soak: all ## page-merge-par, page-merge-mm, swap-fork 10 times each (no -icount, user pool capped)
-	$(PY) -m harness.bench_vm soak
+	$(PY) -m harness.bench.vm_programs soak
 
 bench-debugger: all ## Breakpoint round trips: our remote-protocol client vs GDB's Python API
-	$(PY) -m harness.bench_debugger --repeat 3
+	$(PY) -m harness.bench.debugger --repeat 3
 
 bench-hangs: all ## Hang judging: cost of a guest-clock read; the deadlock mutants 10 times each (time, same verdict)
-	$(PY) -m harness.bench_hangs clock
-	$(PY) -m harness.bench_hangs deadlocks --times 10
+	$(PY) -m harness.bench.hangs clock
+	$(PY) -m harness.bench.hangs deadlocks --times 10
 
-clean: ## Remove build output
-	rm -rf $(BUILD) reports/out
+clean: ## Remove build output and run output (out/)
+	rm -rf $(BUILD) out
 
 help: ## List the make targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14

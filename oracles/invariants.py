@@ -32,8 +32,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable
 
-from oracles.state import (MachineState, ProcessState, Violation, fields_unknown,
-                           not_judged, spt_unknown, unknown)
+from oracles.model.machine_state import (MachineState, ProcessState, Violation,
+                                         fields_unknown, not_judged, spt_unknown, unknown)
 from oracles.state_queries import counts_in_transition, present_4k
 from oracles.ownership import (swap_slot_owners, swap_slots_match_disk,
                                unshared_frame_writable)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from oracles.state import (MachineState, Violation, fields_unknown, not_judged, number_ranges,
+from oracles.model.machine_state import (MachineState, Violation, fields_unknown, not_judged, number_ranges,
                            spt_unknown, unknown)
 from oracles.state_queries import counts_in_transition, present_4k
 

@@ -3,8 +3,8 @@ pages of a process, and whether machine-wide counts may be judged now."""
 
 from __future__ import annotations
 
-from harness.snapshot import PTE_W
-from oracles.state import PAGE, MachineState, ProcessState, Violation, not_judged
+from oracles.model.page_tables import PTE_W
+from oracles.model.machine_state import PAGE, MachineState, ProcessState, Violation, not_judged
 
 
 def present_4k(proc: ProcessState):

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from harness.mutants import build_mutant, load_catalogue
+from harness.course.mutants import build_mutant, load_catalogue
 
 pytestmark = pytest.mark.integration
 

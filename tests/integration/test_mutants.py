@@ -13,10 +13,11 @@ import re
 import pytest
 
 from harness import config
-from harness.adapters.reference import ReferenceAdapter
-from harness.mutants import KERNEL_SRC, build_mutant, check_switches, load_catalogue
-from harness.runner import DATA_DIR, RunnerOptions, run_scenario
-from harness.suite import load_all
+from harness.adapters.reference.adapter import ReferenceAdapter
+from harness.course.mutants import KERNEL_SRC, build_mutant, check_switches, load_catalogue
+from harness.run.runner import DATA_DIR, RunnerOptions, run_scenario
+from harness.machine.qemu import MachineOptions
+from harness.run.suite import load_all
 
 pytestmark = pytest.mark.integration
 
@@ -75,17 +76,17 @@ def test_mutant_is_killed_by_its_scenario(name, suite, tmp_path, run_root):
     mutant = {m.name: m for m in load_catalogue()}[name]
     out = tmp_path / "kernel"
     build_mutant(mutant, out)
-    opts = RunnerOptions(artifacts=run_root)
+    opts = RunnerOptions(machine=MachineOptions(run_root=run_root))
     res = run_scenario(ReferenceAdapter(kernel_dir=out), suite[scenario], opts)
     assert res.verdict.value == verdict, (
         f"mutant {name} on {scenario}: expected {verdict} ({cause!r}), "
         f"got {res.verdict.value}: {res.reason}")
     assert cause in res.reason, f"mutant {name}: reason does not name {cause!r}: {res.reason}"
     if name == "fork-uninit-zero":   # the structured findings behind that reason
-        assert [v["oracle"] for v in res.run_violations] == ["code_page_contents"]
+        assert [v.oracle for v in res.run_violations] == ["code_page_contents"]
         assert res.output_mismatch.startswith("test line 2:") and res.unreached
     if verdict == "HANG":
-        assert res.hang["kind"] == "deadlock" and len(res.hang["graph"]["cycle"]) == 2
+        assert res.hang.kind == "deadlock" and len(res.hang.graph.cycle()) == 2
     elif verdict != "FAIL":
         assert mutant.expect_crash, f"{name} is killed only by {verdict} but expect_crash is false"
     correct = run_scenario(ReferenceAdapter(), suite[scenario], opts)

@@ -6,7 +6,7 @@ field it needs is not read."""
 import dataclasses
 
 from oracles.invariants import INVARIANTS, check_invariants
-from oracles.state import FAIL, NOT_JUDGED, UNKNOWN, PoolState, by_outcome
+from oracles.model.machine_state import FAIL, NOT_JUDGED, UNKNOWN, PoolState, by_outcome
 from tests.unit.oracle_states import (CODE, DATA, RO, RW, STACK, good_process, mapping,
                                       replace_spt, state, with_maps)
 
