@@ -111,13 +111,13 @@ static inline void wait_for_flag(const char *flag, char c) {
   int fd = open_or_fail(flag);
   for (int polls = 0; polls < FLAG_MAX_POLLS; polls++) {
     char got = 0;
-    for (volatile int spin = 0; spin < FLAG_SPIN_PER_POLL; spin++)
-      continue;
     seek(fd, 0);
     if (read(fd, &got, 1) == 1 && got == c) {
       close(fd);
       return;
     }
+    for (volatile int spin = 0; spin < FLAG_SPIN_PER_POLL; spin++)
+      continue;
   }
   fail("no signal '%c' in \"%s\" after %d polls", c, flag, FLAG_MAX_POLLS);
 }

@@ -1,13 +1,17 @@
 /* stk-slack: the stack rule's line, probed on both sides byte by byte. A
  * fault below rsp is a stack access only at rsp - 8 (where a push faults)
- * or above. For each distance K from 8 to 64 the parent forks a child
- * ("slack-kid") that moves rsp to a page boundary 16 pages below the stack
- * in use and stores one byte at rsp - K, in the untouched page below (no
- * calls while rsp is moved). At K = 8 the stack must grow and the child
- * exits 0; at every K from 9 to 64 the kernel must end the child with
- * exit(-1). The parent fails at the first child that ends otherwise,
- * naming K and what a correct kernel would have done.
- * Checkpoint 1: slack-kid K = 8, after its store; probe = the byte
+ * or above. For each distance K from 8 to 64 the parent runs a child
+ * ("stk-slack K", forked and exec'd) that moves rsp to a page boundary 16
+ * pages below the stack in use and stores one byte at rsp - K, in the
+ * untouched page below (no calls while rsp is moved). At K = 8 the stack
+ * must grow and the child exits 0; at every K from 9 to 64 the kernel must
+ * end the child with exit(-1). The parent fails at the first child that
+ * ends otherwise, naming K and what a correct kernel would have done.
+ * (The child execs rather than running in the forked copy, so that it
+ * cannot die before fork has returned in the parent: a kernel whose fork
+ * reports a child that already exited with -1 as a failed fork is caught
+ * by fork-pid-exit, not here.)
+ * Checkpoint 1: the child for K = 8, after its store; probe = the byte
  *   stored; its page present, writable, anonymous.
  * Checkpoint 2: parent, after every child; probe = the page below its own
  *   boundary, which no child's growth reached: unmapped. */
@@ -16,6 +20,11 @@
 #define SLACK_PAGES 16
 #define PUSH_SLACK 8
 #define LAST_PROBE 64
+
+/* The page boundary 16 pages below the stack in use. */
+static uintptr_t probe_boundary(void) {
+  return PAGE_ROUND_DOWN(current_rsp()) - SLACK_PAGES * PGSIZE;
+}
 
 /* Stores one byte at BOUNDARY - K with rsp = BOUNDARY, then puts rsp back. */
 static void store_below(uintptr_t boundary, uintptr_t k) {
@@ -29,23 +38,20 @@ static void store_below(uintptr_t boundary, uintptr_t k) {
 }
 
 /* The child for distance K: exits 0 if its store worked. */
-static void probe_child(uintptr_t boundary, int k) {
-  test_name = "slack-kid";
+static int probe_child(int k) {
+  uintptr_t boundary = probe_boundary();
   store_below(boundary, (uintptr_t)k);
   if (k == PUSH_SLACK)
     checkpoint_at(1, boundary - PUSH_SLACK);
-  exit(0);
+  return 0;
 }
 
 /* Runs the child for distance K; fails unless it ended as a correct kernel
  * ends it. */
-static void probe_distance(uintptr_t boundary, int k) {
-  pid_t pid = fork("slack-kid");
-  if (pid == 0)
-    probe_child(boundary, k);
-  if (pid == PID_ERROR)
-    fail("fork for rsp - %d failed", k);
-  int status = wait(pid);
+static void probe_distance(int k) {
+  char cmdline[32];
+  snprintf(cmdline, sizeof cmdline, "stk-slack %d", k);
+  int status = wait(spawn(cmdline));
   if (k <= PUSH_SLACK && status != 0)
     fail("a store %d bytes below rsp ended the process with %d: a correct "
          "kernel grows the stack there (a push faults 8 bytes below rsp)",
@@ -56,16 +62,17 @@ static void probe_distance(uintptr_t boundary, int k) {
          "a stack access", k, status);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc > 1)
+    return probe_child(atoi(argv[1]));
   msg("begin");
-  uintptr_t boundary = PAGE_ROUND_DOWN(current_rsp()) - SLACK_PAGES * PGSIZE;
-  probe_distance(boundary, PUSH_SLACK);
+  probe_distance(PUSH_SLACK);
   msg("a store at rsp - %d grew the stack", PUSH_SLACK);
   for (int k = PUSH_SLACK + 1; k <= LAST_PROBE; k++)
-    probe_distance(boundary, k);
+    probe_distance(k);
   msg("a store at each of rsp - %d .. rsp - %d ended the process",
       PUSH_SLACK + 1, LAST_PROBE);
-  checkpoint_at(2, boundary - PGSIZE);
+  checkpoint_at(2, probe_boundary() - PGSIZE);
   msg("end");
   return 0;
 }
