@@ -8,9 +8,9 @@
  * end the child with exit(-1). The parent fails at the first child that
  * ends otherwise, naming K and what a correct kernel would have done.
  * (The child execs rather than running in the forked copy, so that it
- * cannot die before fork has returned in the parent: a kernel whose fork
- * reports a child that already exited with -1 as a failed fork is caught
- * by fork-pid-exit, not here.)
+ * reads the disk, and gives the parent the CPU, before it can die: a
+ * kernel whose fork reports a child that already exited with -1 as a
+ * failed fork is caught by fork-pid-exit, and named here if it shows.)
  * Checkpoint 1: the child for K = 8, after its store; probe = the byte
  *   stored; its page present, writable, anonymous.
  * Checkpoint 2: parent, after every child; probe = the page below its own
@@ -51,7 +51,16 @@ static int probe_child(int k) {
 static void probe_distance(int k) {
   char cmdline[32];
   snprintf(cmdline, sizeof cmdline, "stk-slack %d", k);
-  int status = wait(spawn(cmdline));
+  pid_t pid = fork("stk-slack");
+  if (pid == 0) {
+    exec(cmdline);
+    fail("exec \"%s\" returned", cmdline);
+  }
+  if (pid == PID_ERROR)
+    fail("fork for rsp - %d returned -1, so the stack rule could not be "
+         "probed there (a kernel whose fork reports a child that already "
+         "ended as a failure fails fork-pid-exit too)", k);
+  int status = wait(pid);
   if (k <= PUSH_SLACK && status != 0)
     fail("a store %d bytes below rsp ended the process with %d: a correct "
          "kernel grows the stack there (a push faults 8 bytes below rsp)",
