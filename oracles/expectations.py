@@ -82,7 +82,7 @@ def check_present(ctx: CheckContext, start, pages, present) -> list:
 
 
 def check_page(ctx: CheckContext, addr, type=None, writable=None, resident=None,
-               present=None, pte_writable=None, swapped=None) -> list:
+               present=None, pte_writable=None, swapped=None, file_offset=None) -> list:
     proc = ctx.state.proc
     va = ctx.addr(addr) & ~(PAGE - 1)
     out = []
@@ -95,7 +95,8 @@ def check_page(ctx: CheckContext, addr, type=None, writable=None, resident=None,
     differs("hardware present bit", present, pte is not None)
     if pte_writable is not None:
         differs("hardware W bit", pte_writable, pte is not None and bool(pte.flags & 2))
-    wanted = {"type": type, "writable": writable, "frame_pa": resident, "swap_slot": swapped}
+    wanted = {"type": type, "writable": writable, "frame_pa": resident, "swap_slot": swapped,
+              "file_offset": file_offset}
     wanted = {field: want for field, want in wanted.items() if want is not None}
     if wanted and proc.spt is None:
         out.append(spt_unknown("page", proc, va))
@@ -109,9 +110,9 @@ def check_page(ctx: CheckContext, addr, type=None, writable=None, resident=None,
             out.append(unknown("page", f"the SPT of {proc.name} records no {' or '.join(unread)} "
                                f"the harness can read, for page {_shown(addr)}", va, proc.pid))
         got = {"type": page.type, "writable": page.writable, "frame_pa": page.resident,
-               "swap_slot": page.swapped}
+               "swap_slot": page.swapped, "file_offset": page.file_offset}
         labels = {"type": "SPT type", "writable": "SPT writable", "frame_pa": "resident",
-                  "swap_slot": "swapped out"}
+                  "swap_slot": "swapped out", "file_offset": "SPT file offset"}
         for field, want in wanted.items():
             if field not in unread:
                 differs(labels[field], want, got[field])
@@ -269,7 +270,8 @@ CHECKS: dict[str, Check] = {
     "page": Check({"addr": ADDR, "type": Field(str, None, check=one_of(UNINIT, ANON, FILE)),
                    "writable": Field(bool, None), "resident": Field(bool, None),
                    "present": Field(bool, None), "pte_writable": Field(bool, None),
-                   "swapped": Field(bool, None)},
+                   "swapped": Field(bool, None),
+                   "file_offset": Field(int, None, check=in_range(0, 1 << 31))},
                   check_page, "one page's SPT record and PTE"),
     "contents": Check({"addr": ADDR, "length": Field(int, check=in_range(1, 1 << 24)),
                        "source": Field(str, check=one_of(*SOURCES)), "file": Field(str, None),

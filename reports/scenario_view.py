@@ -13,7 +13,7 @@ import dataclasses
 import re
 from typing import Optional
 
-from oracles.model.machine_state import Violation
+from oracles.model.machine_state import Violation, number_ranges
 from oracles.model.page_fault import PageFaultErrorCode
 from reports.addrspace import regions
 from reports.pages_view import page_rows, state_counts
@@ -125,13 +125,13 @@ def checkpoint_views(sc, layout) -> list:
 
 def _pool_counts(pools) -> list:
     """(field, value) of POOLS (a PoolState) the kernel reported; the user
-    pool's physical range in hex."""
+    pool's physical range in hex, the swap slots in use as ranges."""
     if pools is None:
         return []
     out = [(f.name, getattr(pools, f.name)) for f in dataclasses.fields(pools)
            if getattr(pools, f.name) is not None]
-    return [(name, f"{value[0]:#x}-{value[1]:#x}" if name == "user_pool" else value)
-            for name, value in out]
+    shown = {"user_pool": lambda v: f"{v[0]:#x}-{v[1]:#x}", "swap_slots_in_use": number_ranges}
+    return [(name, shown.get(name, lambda v: v)(value)) for name, value in out]
 
 
 def timeline(sc) -> tuple:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from results.model import RunResult
+from oracles.model.machine_state import number_ranges, parse_number_ranges
 from oracles.model.page_tables import (Anomaly, PageMapping, PageTableSnapshot, format_flags,
                                        make_snapshot, parse_flags)
 from oracles.model.wait_graph import ThreadNode, WaitGraph
@@ -195,6 +196,7 @@ def _graph_from_json(d: dict) -> WaitGraph:
 FORMS: dict[type, tuple[Callable, Callable]] = {
     PageTableSnapshot: (_snapshot_to_json, _snapshot_from_json),
     WaitGraph: (_graph_to_json, _graph_from_json),
+    frozenset: (number_ranges, parse_number_ranges),   # PoolState.swap_slots_in_use
 }
 
 

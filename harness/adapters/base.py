@@ -287,6 +287,11 @@ class KernelAdapter(ABC):
         tell)."""
         return None
 
+    def swap_disk_bytes(self, swap_mb: int) -> int | None:
+        """The size of the swap disk make_disks gives the kernel for
+        SWAP_MB (0 without one); None where not known."""
+        return None
+
 
 def check_run_words(runs: Sequence[Sequence[str]]) -> None:
     """UsageError unless each run is a non-empty list of non-empty words

@@ -1,6 +1,9 @@
-"""`vmcheck mutants`: build every seeded-bug mutant and run the suite on it.
+"""`vmcheck mutants`: build every seeded-bug mutant and run the suite on it;
+with --generate, mutants made mechanically from the code
+(harness/cli/generated_mutants.py).
 
     ./vmcheck mutants [NAME...] [--scenarios PATTERN...] [--jobs N] [--report DIR]
+    ./vmcheck mutants --generate [--files F...] [--operators OP...] [--sample N]
 """
 
 from __future__ import annotations
@@ -21,13 +24,19 @@ def register(subparsers) -> None:
     p.add_argument("--scenarios", nargs="+", default=[], metavar="PATTERN",
                    help="scenario names/globs/areas to run on each mutant (default: all)")
     p.add_argument("--jobs", "-j", type=int_in_range(1, 64), default=2, metavar="N")
-    add_report_option(p, config.MUTANTS_REPORT, "folder for mutants.html and mutants.json")
+    add_report_option(p, config.MUTANTS_REPORT, "folder for mutants.html and mutants.json "
+                      "(--generate: generated.json and survivors.diff)")
     add_common_options(p)
     add_strict_option(p)
+    from harness.cli.generated_mutants import add_generate_options
+    add_generate_options(p)
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
+    if args.generate:
+        from harness.cli.generated_mutants import handle_generate
+        return handle_generate(args)
     from harness.errors import UsageError
     from harness.course.mutants import (check_switches, load_catalogue, run_all_mutants,
                                         save_results, summary)

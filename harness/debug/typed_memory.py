@@ -194,3 +194,12 @@ def iter_hash(read: ReadMemory, hash_address: int, hash_type: TypeInfo,
             seen += 1
             yield read_struct(read, container_of(elem, entry_type, elem_path), entry_type)
 
+
+def read_bitmap(read: ReadMemory, bitmap_type: TypeInfo, address: int) -> list[bool]:
+    """The bits of the `struct bitmap` at ADDRESS, as Pintos (lib/kernel/
+    bitmap.c) and the reference kernel lay it out: bit_cnt, then bits in
+    unsigned longs, least significant bit first."""
+    bitmap = read_struct(read, address, bitmap_type)
+    count = bitmap["bit_cnt"]
+    raw = read(bitmap["bits"], (count + 7) // 8) if count else b""
+    return [bool(raw[i >> 3] >> (i & 7) & 1) for i in range(count)]

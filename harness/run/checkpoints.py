@@ -27,7 +27,7 @@ from harness.run.hang_watch import HangRules, HangWatch
 from results.model import CheckpointRecord
 from oracles.expectations import CheckContext, run_check
 from oracles.invariants import check_invariants
-from oracles.model.machine_state import FAIL, NOT_JUDGED, UNKNOWN, Violation, by_outcome
+from oracles.model.machine_state import FAIL, NOT_JUDGED, PAGE, UNKNOWN, Violation, by_outcome
 
 PROBE_SYMBOL = "vmcheck_probe"
 BACKSTOP_S = 10.0   # past the hang watch's wall limit, in case its QMP reads stall
@@ -241,7 +241,9 @@ class CheckpointSession:
         cp_id = _signed32(dbg.register("rdi"))
         state = capture_state(self.inspector, dbg, self.scenario.mem_mb << 20, cp_id, self.images)
         program = self._program_of(dbg, state.proc, candidates)
-        state = _running(state, self.images[program].code_ranges)
+        disk = self.adapter.swap_disk_bytes(self.scenario.swap_mb)
+        state = _running(state, self.images[program].code_ranges,
+                         None if disk is None else disk // PAGE)
         proc = state.proc
         self.hits[(program, cp_id)] += 1
         hit = self.hits[(program, cp_id)]
@@ -315,12 +317,14 @@ class ProgramSymbols(dict):
         return value
 
 
-def _running(state, code_ranges):
+def _running(state, code_ranges, swap_disk_slots):
     """STATE with its running process's code ranges set to CODE_RANGES
-    (those of the program whose checkpoint() it stopped at)."""
+    (those of the program whose checkpoint() it stopped at) and the size of
+    the swap disk the harness made, in pages, SWAP_DISK_SLOTS."""
     processes = dict(state.processes)
     processes[state.current] = dataclasses.replace(state.proc, code_ranges=code_ranges)
-    return dataclasses.replace(state, processes=processes)
+    pools = dataclasses.replace(state.pools, swap_disk_slots=swap_disk_slots)
+    return dataclasses.replace(state, processes=processes, pools=pools)
 
 
 def _same_code(image, pc: int, code: bytes) -> bool:

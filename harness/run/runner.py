@@ -376,7 +376,8 @@ def _judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
         # the kernel must still survive, keep its invariants, leak nothing.
         result.notes += problems
         problems = []
-    problems += [f"output contains {bad!r}" for bad in sc.output_absent if bad in result.console]
+    problems += [_absent_problem(result.console, bad) for bad in sc.output_absent
+                 if bad in result.console]
     result.run_violations = list(session.wrong_code)
     problems = [str(v) for v in session.wrong_code] + problems   # the root cause first
     unreached = session.unreached(dict(ending.checkpoints) if ending is not None else {})
@@ -394,6 +395,14 @@ def _judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
     problems += judge_unknowns(result)
     if problems:
         result.verdict, result.reason = Verdict.FAIL, "; ".join(problems)
+
+
+def _absent_problem(console: str, bad: str) -> str:
+    """The problem of BAD appearing in CONSOLE, with the first line that
+    holds it (a program's "FAIL: ..." line says what a correct kernel
+    would have done)."""
+    line = next((line for line in console.splitlines() if bad in line), bad)
+    return f"output contains {bad!r}: {line.strip()[:300]!r}"
 
 
 def judge_unknowns(result: ScenarioResult) -> list[str]:

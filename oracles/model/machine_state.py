@@ -102,19 +102,46 @@ class PoolState:
     kernel hands out for user pages (None where not known): a present user
     page whose frame lies outside it and that no SPT entry claims is a
     kernel page mapped into user space (e.g. a course's read-only page),
-    not a user frame."""
+    not a user frame. swap_slots_in_use: the slots the kernel's swap map
+    marks used (None where the map's bits are not read). swap_disk_slots:
+    the pages the swap disk the harness gave the kernel holds (its size /
+    4 KiB; 0 without a swap disk; None where the harness does not know)."""
     user_frames_total: Optional[int] = None
     user_frames_free: Optional[int] = None
     swap_slots_total: Optional[int] = None
     swap_slots_used: Optional[int] = None
     vm_busy: bool = False
     user_pool: Optional[tuple[int, int]] = None
+    swap_slots_in_use: Optional[frozenset] = None
+    swap_disk_slots: Optional[int] = None
 
     def in_user_pool(self, phys: int) -> Optional[bool]:
         """Whether frame PHYS is one of the user pool's (None: not known)."""
         if self.user_pool is None:
             return None
         return self.user_pool[0] <= phys < self.user_pool[1]
+
+
+def number_ranges(numbers) -> str:
+    """NUMBERS (integers) as sorted ranges: "0-3, 7, 9-10"; "none" if empty."""
+    runs: list = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs) or "none"
+
+
+def parse_number_ranges(text: str) -> frozenset:
+    """The numbers number_ranges wrote as TEXT; ValueError if it is not such."""
+    if text == "none":
+        return frozenset()
+    out: set = set()
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        out.update(range(int(first), int(last or first) + 1))
+    return frozenset(out)
 
 
 @dataclasses.dataclass(frozen=True)

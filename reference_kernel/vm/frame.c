@@ -92,7 +92,12 @@ void frame_unlink(struct page *page) {
   list_remove(&page->frame_elem);
   f->sharer_cnt--;
   page->frame = NULL;
+#ifdef VMCHECK_MUTANT_cow_unshare_early
+  /* write access goes back to a sharer while others still share */
+  if (f->sharer_cnt == 1 || f->sharer_cnt == 2) /* off by one */
+#else
   if (f->sharer_cnt == 1)
+#endif
     page_unshared_locked(list_entry(list_front(&f->sharers), struct page,
                                     frame_elem));
   free_if_unused(f);

@@ -129,9 +129,17 @@ static bool copy_shared_frame(struct page *page) {
 }
 
 void page_unshared_locked(struct page *page) {
+#ifdef VMCHECK_MUTANT_cow_unshare_early
+  ASSERT(vm_lock_held()); /* called with two sharers left too */
+#else
   ASSERT(vm_lock_held() && page->frame->sharer_cnt == 1);
+#endif
+#ifdef VMCHECK_MUTANT_cow_last_sharer_readonly
+  (void)page; /* the last sharer keeps its read-only PTE */
+#else
   if (page->writable && !page->busy)
     pml4_set_writable(page->spt->pml4, page->va, true);
+#endif
 }
 
 bool page_resolve(struct page *page, bool write) {

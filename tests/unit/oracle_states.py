@@ -37,10 +37,13 @@ def good_process(pid: int = 1, base: int = 0x100000) -> ProcessState:
 
 
 def state(*procs: ProcessState, pools: PoolState | None = None) -> MachineState:
+    """PROCS (the first at its checkpoint); by default pools whose counts
+    and swap map agree with the SPTs, on a 64-slot swap disk."""
+    slots = frozenset(p.swap_slot for pr in procs for p in (pr.spt or {}).values()
+                      if p.swap_slot is not None)
     pools = pools or PoolState(user_frames_total=100, user_frames_free=90,
-                               swap_slots_total=64, swap_slots_used=len(
-                                   {p.swap_slot for pr in procs for p in (pr.spt or {}).values()
-                                    if p.swap_slot is not None}))
+                               swap_slots_total=64, swap_slots_used=len(slots),
+                               swap_slots_in_use=slots, swap_disk_slots=64)
     return MachineState(checkpoint=1, current=procs[0].pid,
                         processes={p.pid: p for p in procs}, address_layout=LAYOUT,
                         pools=pools)

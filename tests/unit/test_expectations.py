@@ -42,6 +42,17 @@ def test_page():
     assert "hardware W bit" in v.message and v.actual == "False"
 
 
+def test_page_file_offset():
+    file_page = replace_spt(good_process(), DATA + 0x1000, type="file", file_offset=8192)
+    c = ctx(state(file_page))
+    assert check("page", c, addr="lazy", file_offset=8192) == []
+    [v] = check("page", c, addr="lazy", file_offset=4096)
+    assert v.outcome == FAIL and "SPT file offset" in v.message
+    assert (v.expected, v.actual) == ("4096", "8192")
+    [v] = check("page", addr="lazy", file_offset=0)   # the SPT records no offset there
+    assert v.outcome == UNKNOWN and "file_offset" in v.message
+
+
 def test_contents():
     assert check("contents", addr="data", length=5, source="text", text="hello") == []
     [v] = check("contents", addr="data", length=5, source="text", text="help!")

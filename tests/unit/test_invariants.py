@@ -131,7 +131,8 @@ def test_unreadable_spt_makes_spt_invariants_unknown_never_failed():
     assert {v.oracle for v in found[FAIL]} == {"code_not_writable"}   # hardware: still judged
     assert {v.oracle for v in found[UNKNOWN]} == {
         "present_pte_has_spt_frame", "nonresident_not_present", "writable_only_if_spt_writable",
-        "resident_within_pool", "swap_accounting"}
+        "resident_within_pool", "swap_accounting", "unshared_frame_writable",
+        "swap_slots_match_disk", "swap_slot_owners"}
     assert all("could not inspect" in str(v) for v in found[UNKNOWN])
     spt_based = [v for v in found[UNKNOWN] if v.pid == p.pid]
     assert spt_based and all("no SPT member found" in v.message for v in spt_based)

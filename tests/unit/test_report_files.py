@@ -105,6 +105,15 @@ def test_results_json_round_trips(report):
     assert loaded.address_layout == run.address_layout is not None
 
 
+def test_swap_slots_in_use_round_trip_as_ranges():
+    pools = PoolState(swap_slots_total=64, swap_slots_in_use=frozenset({0, 1, 2, 7, 9, 10}))
+    data = json.loads(json.dumps(to_json(pools)))
+    assert data["swap_slots_in_use"] == "0-2, 7, 9-10"
+    assert from_json(PoolState, data) == pools
+    empty = PoolState(swap_slots_in_use=frozenset())
+    assert from_json(PoolState, to_json(empty)) == empty
+
+
 def test_autograder_json(report):
     out, run = report
     data = json.loads((out / "autograder.json").read_text())

@@ -172,3 +172,14 @@ def test_results_written_before_unknowns_existed_still_load(tmp_path):
 def test_strict_is_an_option_of_every_command_that_judges(command):
     assert parse_args(command + ["--strict"]).strict is True
     assert parse_args(command).strict is False
+
+
+def test_a_forbidden_output_names_the_line_that_holds_it():
+    """`output_absent`: the reason quotes the program's FAIL line, which
+    says what a correct kernel would have done."""
+    sc = suite()["stk-slack"]
+    line = ("(stk-slack) FAIL: a store 9 bytes below rsp grew the stack (exit 0): a correct "
+            "kernel ends the process with exit(-1)")
+    r = judged(sc, f"(stk-slack) begin\n{line}\nstk-slack: exit(1)\n", hits=[sc.program])
+    assert r.verdict is Verdict.FAIL
+    assert f"output contains 'FAIL': {line!r}" in r.reason

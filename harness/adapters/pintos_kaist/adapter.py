@@ -150,6 +150,9 @@ class PintosKaistAdapter(KernelAdapter):
 
     # ---- disks and command line ----
 
+    def swap_disk_bytes(self, swap_mb: int) -> int:
+        return swap_mb << 20 if swap_mb else DEFAULT_SWAP_BYTES
+
     def make_disks(self, run_dir: Path, programs: dict[str, Path], files: dict[str, bytes],
                    swap_mb: int, snapshots: bool = False) -> PintosDisks:
         """Boot disk (a copy of os.dsk), blank file-system disk, scratch disk
@@ -165,7 +168,7 @@ class PintosKaistAdapter(KernelAdapter):
         fs = blank_disk(run_dir / "fs.img", max(FS_MIN_BYTES, needed))
         scratch = run_dir / "scratch.img"
         scratch.write_bytes(scratch_image(contents.values()))
-        swap = blank_disk(run_dir / "swap.img", swap_mb << 20 if swap_mb else DEFAULT_SWAP_BYTES)
+        swap = blank_disk(run_dir / "swap.img", self.swap_disk_bytes(swap_mb))
         disks = PintosDisks(fs=fs, swap=swap, boot=boot, scratch=scratch,
                             puts=tuple(contents), raw_boot=boot)
         if snapshots:

@@ -24,8 +24,9 @@ from harness.adapters.pintos_kaist.evidence import Candidate, Narrowing
 from harness.adapters.pintos_kaist.frame_check import frame_check
 from harness.adapters.pintos_kaist.roles import FrameRole, Sample, SlotRole, VaRole, WritableRole
 from harness.adapters.pintos_kaist.spt import SptLayout, SptReadError, read_pages
-from harness.adapters.pintos_kaist.swap import map_candidates, read_bitmap, swap_maps
+from harness.adapters.pintos_kaist.swap import map_candidates, swap_maps
 from harness.debug.rsp import RspMemoryError
+from harness.debug.typed_memory import read_bitmap
 from oracles.model.address_layout import AddressLayout
 from oracles.model.machine_state import ANON, SptPage
 

@@ -26,7 +26,6 @@ from typing import Optional, Union
 
 from harness.adapters.pintos_kaist.discovery import SptDiscovery
 from harness.adapters.pintos_kaist.spt import SptLayout, SptNotRecognised, discover_layout
-from harness.adapters.pintos_kaist.swap import read_bitmap
 from harness.adapters.pintos_kaist.waits import pintos_wait_graph
 from harness.adapters.thread_report import (describe_chain, entry_return, thread_line,
                                             walk_frame_pointers)
@@ -34,7 +33,7 @@ from harness.debug.dwarf_types import TypeLookupError
 from harness.debug.rsp import RspMemoryError
 from harness.adapters.inspector import KernelInspector, ProcessInfo
 from harness.debug.symbols import CallChain
-from harness.debug.typed_memory import read_struct, read_value
+from harness.debug.typed_memory import read_bitmap, read_struct, read_value
 from oracles.model.address_layout import AddressLayout
 from oracles.model.machine_state import PoolState
 from oracles.model.wait_graph import WaitGraph
@@ -236,6 +235,8 @@ class PintosInspector(KernelInspector):
                          user_frames_free=None if used is None else used.count(False),
                          swap_slots_total=None if swap is None else len(swap),
                          swap_slots_used=None if swap is None else sum(swap),
+                         swap_slots_in_use=None if swap is None else
+                         frozenset(i for i, used in enumerate(swap) if used),
                          user_pool=None if base is None else (start, start + len(used) * PAGE))
 
     def _swap_bits(self) -> Optional[list[bool]]:

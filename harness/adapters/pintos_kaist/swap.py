@@ -140,12 +140,3 @@ def swap_maps(read: ReadMemory, types, candidates: list,
 
 def bit_count(read: ReadMemory, types, address: int) -> int:
     return read_struct(read, address, types.get("struct bitmap"))["bit_cnt"]
-
-
-def read_bitmap(read: ReadMemory, bitmap_type: TypeInfo, address: int) -> list[bool]:
-    """The bits of the Pintos `struct bitmap` at ADDRESS (lib/kernel/bitmap.c:
-    bit_cnt, then bits in unsigned longs, least significant bit first)."""
-    bitmap = read_struct(read, address, bitmap_type)
-    count = bitmap["bit_cnt"]
-    raw = read(bitmap["bits"], (count + 7) // 8) if count else b""
-    return [bool(raw[i >> 3] >> (i & 7) & 1) for i in range(count)]

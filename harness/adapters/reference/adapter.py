@@ -133,6 +133,9 @@ class ReferenceAdapter(KernelAdapter):
         raise UsageError(f"no program {name_or_path!r}: not a file, and not in {self.programs_dir} "
                          "(run `make programs`)")
 
+    def swap_disk_bytes(self, swap_mb: int) -> int:
+        return max(swap_mb, 0) << 20
+
     def make_disks(self, run_dir: Path, programs: dict[str, Path], files: dict[str, bytes],
                    swap_mb: int, snapshots: bool = False) -> Disks:
         contents = dict(files)

@@ -7,7 +7,7 @@ types (docs/kernel-introspection.md) through DWARF.
   thread.process->memory.spt   struct supplemental_page_table: `pages`, a
                            hash of struct page through spt_elem
   vmcheck_frame_table      frames[frame_cnt] (kva, sharer_cnt, pin_cnt), lock
-  vmcheck_swap_map         slot_cnt, used_cnt
+  vmcheck_swap_map         slot_cnt, used_cnt, used (bitmap of slots in use)
   vmcheck_user_pages_total / vmcheck_user_pages_free
 """
 
@@ -20,7 +20,8 @@ from harness.adapters.thread_report import (describe_chain, entry_return, thread
                                             walk_frame_pointers)
 from harness.adapters.inspector import KernelInspector, ProcessInfo
 from harness.debug.symbols import CallChain
-from harness.debug.typed_memory import StructureError, iter_hash, iter_list, read_struct, read_value
+from harness.debug.typed_memory import (StructureError, iter_hash, iter_list, read_bitmap,
+                                        read_struct, read_value)
 from oracles.model.address_layout import AddressLayout
 from oracles.model.machine_state import ANON, FILE, UNINIT, PoolState, SptPage
 from oracles.model.wait_graph import WaitGraph
@@ -202,4 +203,13 @@ class ReferenceInspector(KernelInspector):
         return PoolState(user_frames_total=self._variable("vmcheck_user_pages_total"),
                          user_frames_free=self._variable("vmcheck_user_pages_free"),
                          swap_slots_total=swap["slot_cnt"], swap_slots_used=swap["used_cnt"],
-                         vm_busy=bool(table["lock.holder"]))
+                         vm_busy=bool(table["lock.holder"]),
+                         swap_slots_in_use=self._swap_slots_in_use(swap["used"]))
+
+    def _swap_slots_in_use(self, bitmap: int) -> frozenset:
+        """The slots the swap map's bitmap at BITMAP marks used (none
+        without a swap disk: no bitmap)."""
+        if not bitmap:
+            return frozenset()
+        bits = read_bitmap(self.read, self.types.get("struct bitmap"), bitmap)
+        return frozenset(i for i, used in enumerate(bits) if used)
