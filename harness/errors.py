@@ -1,8 +1,8 @@
 """Typed errors of the harness, each with the process exit code it maps to.
 
-Exit codes (DESIGN.md): 0 passed, 1 a scenario/program failed (a *result*,
-never an exception here), 2 usage or input error, 3 harness or
-infrastructure error. A kernel that panics or hangs is a result; these
+Exit codes (docs/architecture.md): 0 passed, 1 a scenario/program
+failed (a *result*, never an exception here), 2 usage or input error, 3
+harness or infrastructure error. A kernel that panics or hangs is a result; these
 exceptions are for the cases where the harness could not do its job.
 """
 

@@ -8,7 +8,7 @@ The handler is installed explicitly for each signal, also for a SIGINT
 that the process inherited as ignored (a background job of a
 non-interactive shell). On the first stop signal it:
   1. records the signal (stop_requested(), stop_signal());
-  2. runs every registered stop action at once (harness.machine registers
+  2. runs every registered stop action at once (harness.machine.qemu registers
      one that SIGKILLs every QEMU of this process): work in other threads
      sees its machine die and returns;
   3. raises Interrupted in the main thread, a KeyboardInterrupt, so `with`

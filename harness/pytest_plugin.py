@@ -10,7 +10,7 @@ comes from the command line, else the environment, else the default:
   --vmcheck-kernel        VMCHECK_KERNEL          reference
   --vmcheck-accel         VMCHECK_ACCEL           tcg
   --vmcheck-timeout-scale VMCHECK_TIMEOUT_SCALE   1
-  --vmcheck-artifacts     VMCHECK_ARTIFACTS       build/pytest-artifacts
+  --vmcheck-artifacts     VMCHECK_ARTIFACTS       out/pytest (config.PYTEST_ARTIFACTS)
   --vmcheck-inject        (repeatable)            none
 A failing scenario's report shows the verdict, every violation with
 expected vs actual, and the path of its artifact folder (console.log,
@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from harness import config, interrupt
-from harness.scenario import AREAS, ScenarioError, load_file
+from harness.run.scenario import AREAS, ScenarioError, load_file
 
 _SIGNALS = pytest.StashKey[dict]()
 
@@ -35,7 +35,7 @@ OPTIONS = {  # name: (environment variable, default, help)
     "kernel": ("VMCHECK_KERNEL", "reference", "kernel: reference or pintos-kaist:PATH"),
     "accel": ("VMCHECK_ACCEL", "tcg", "QEMU accelerator: tcg or kvm"),
     "timeout_scale": ("VMCHECK_TIMEOUT_SCALE", "1", "multiply every timeout"),
-    "artifacts": ("VMCHECK_ARTIFACTS", str(config.build_dir() / "pytest-artifacts"),
+    "artifacts": ("VMCHECK_ARTIFACTS", str(config.PYTEST_ARTIFACTS),
                   "folder for per-scenario run folders (kept on failure)"),
 }
 
@@ -110,7 +110,7 @@ def _build_failure(adapter, scenario):
     """A BUILD_FAILED result if ADAPTER's kernel does not build, else None.
     The kernel is prepared (a student tree built) once per pytest process."""
     from harness.errors import KernelBuildError
-    from harness.runner import build_failed_results
+    from harness.run.runner import build_failed_results
     key = (adapter.name, str(getattr(adapter, "tree", "")))
     if key not in _PREPARED:
         try:
@@ -134,21 +134,24 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self):
         from harness.adapters import get_adapter
-        from harness.injection import parse_cli
-        from harness.runner import RunnerOptions, run_scenario
+        from harness.run.injection import parse_cli
+        from harness.machine.qemu import MachineOptions
+        from harness.run.runner import RunnerOptions, run_scenario
         cfg = self.config
         adapter = get_adapter(_option(cfg, "kernel"))
         artifacts = Path(_option(cfg, "artifacts"))
         artifacts.mkdir(parents=True, exist_ok=True)
-        opts = RunnerOptions(accel=_option(cfg, "accel"), artifacts=artifacts,
-                             timeouts=config.Timeouts(scale=float(_option(cfg, "timeout_scale"))),
+        scale = float(_option(cfg, "timeout_scale"))
+        machine = MachineOptions(accel=_option(cfg, "accel"), run_root=artifacts,
+                                 timeouts=config.Timeouts(scale=scale))
+        opts = RunnerOptions(machine=machine,
                              inject=tuple(parse_cli(s) for s in cfg.getoption("vmcheck_inject")),
                              strict=bool(cfg.getoption("vmcheck_strict")))
         result = _build_failure(adapter, self.scenario) or run_scenario(adapter, self.scenario,
                                                                         opts)
         self.user_properties += [("verdict", result.verdict.value), ("area", result.area),
                                  ("duration_s", result.duration_s)]
-        self.user_properties += [("unknown", f"{where}: {v['oracle']}: {v['message']}")
+        self.user_properties += [("unknown", f"{where}: {v.oracle}: {v.message}")
                                  for where, v in result.unknowns]
         if result.verdict.value == "NOT_RUN":     # a stop signal came first: no verdict
             pytest.skip(result.reason)
@@ -161,10 +164,10 @@ class ScenarioItem(pytest.Item):
         r = excinfo.value.result
         lines = [f"{r.verdict.value}: {r.reason}"]
         for v in r.violations:
-            where = f" at {v['va']:#x}" if v.get("va") is not None else ""
-            lines.append(f"  {v['oracle']}{where}: {v['message']}")
-            if v.get("expected") is not None or v.get("actual") is not None:
-                lines.append(f"    expected: {v['expected']}\n    actual:   {v['actual']}")
+            where = f" at {v.va:#x}" if v.va is not None else ""
+            lines.append(f"  {v.oracle}{where}: {v.message}")
+            if v.expected is not None or v.actual is not None:
+                lines.append(f"    expected: {v.expected}\n    actual:   {v.actual}")
         tail = r.console.strip().splitlines()[-15:]
         lines += ["  console (last lines):"] + [f"    | {line}" for line in tail]
         lines.append(f"  artifacts: {r.artifacts or '(not kept)'}")

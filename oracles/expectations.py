@@ -3,7 +3,7 @@
 A check is declared in a scenario file as a table with `check = "NAME"`
 and the parameters of CHECKS[NAME].params (validated when the file is
 loaded). At run time it gets a CheckContext and returns Violations.
-Addresses are expressions over the program's ELF symbols (harness.schema).
+Addresses are expressions over the program's ELF symbols (oracles.schema).
 """
 
 from __future__ import annotations
@@ -11,14 +11,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Optional
 
-from harness.schema import Field, address_check, eval_address, in_range, one_of
+from oracles.schema import Field, address_check, eval_address, in_range, one_of
 from oracles.cksum import cksum as posix_cksum
-from oracles.page_states import STATES, check_pages, check_swap_used, frame_check
-from oracles.state import (ANON, FILE, PAGE, UNINIT, MachineState, Violation, spt_unknown,
+from oracles.model.address_layout import AddressLayout
+from oracles.page_expectations import STATES, check_pages, check_swap_used, frame_check
+from oracles.model.machine_state import (ANON, FILE, PAGE, UNINIT, MachineState, Violation, spt_unknown,
                            unknown)
-
-STACK_LIMIT = 1 << 20
-KERN_BASE = 0x8004000000
 
 
 class DiskUnreadable(Exception):
@@ -38,13 +36,14 @@ class CheckContext:
     it raises DiskUnreadable when the disk cannot be read (UNKNOWN)."""
     state: Optional[MachineState]
     symbols: dict
+    address_layout: AddressLayout
     elf_bytes: Callable[[int, int], Optional[bytes]] = lambda va, n: None
     data_file: Callable[[str], bytes] = lambda name: b""
     disk_file: Callable[[str], Optional[bytes]] = lambda name: None
     frames_at: Callable[[int], dict] = lambda checkpoint_id: {}   # va -> phys
 
     def addr(self, expr) -> int:
-        return eval_address(expr, self.symbols)
+        return eval_address(expr, self.symbols, self.address_layout.constants())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +82,7 @@ def check_present(ctx: CheckContext, start, pages, present) -> list:
 
 
 def check_page(ctx: CheckContext, addr, type=None, writable=None, resident=None,
-               present=None, pte_writable=None, swapped=None) -> list:
+               present=None, pte_writable=None, swapped=None, file_offset=None) -> list:
     proc = ctx.state.proc
     va = ctx.addr(addr) & ~(PAGE - 1)
     out = []
@@ -96,7 +95,8 @@ def check_page(ctx: CheckContext, addr, type=None, writable=None, resident=None,
     differs("hardware present bit", present, pte is not None)
     if pte_writable is not None:
         differs("hardware W bit", pte_writable, pte is not None and bool(pte.flags & 2))
-    wanted = {"type": type, "writable": writable, "frame_pa": resident, "swap_slot": swapped}
+    wanted = {"type": type, "writable": writable, "frame_pa": resident, "swap_slot": swapped,
+              "file_offset": file_offset}
     wanted = {field: want for field, want in wanted.items() if want is not None}
     if wanted and proc.spt is None:
         out.append(spt_unknown("page", proc, va))
@@ -110,9 +110,9 @@ def check_page(ctx: CheckContext, addr, type=None, writable=None, resident=None,
             out.append(unknown("page", f"the SPT of {proc.name} records no {' or '.join(unread)} "
                                f"the harness can read, for page {_shown(addr)}", va, proc.pid))
         got = {"type": page.type, "writable": page.writable, "frame_pa": page.resident,
-               "swap_slot": page.swapped}
+               "swap_slot": page.swapped, "file_offset": page.file_offset}
         labels = {"type": "SPT type", "writable": "SPT writable", "frame_pa": "resident",
-                  "swap_slot": "swapped out"}
+                  "swap_slot": "swapped out", "file_offset": "SPT file offset"}
         for field, want in wanted.items():
             if field not in unread:
                 differs(labels[field], want, got[field])
@@ -168,19 +168,19 @@ def check_unmapped(ctx: CheckContext, addr, pages) -> list:
 
 
 def check_stack(ctx: CheckContext, contiguous=True) -> list:
-    """Stack pages lie within 1 MB below the stack top; with SPT access,
-    they form one run ending at the top page."""
-    proc = ctx.state.proc
-    top = proc.stack_top
-    window = range(top - 16 * STACK_LIMIT, top, PAGE)
+    """Stack pages lie within the stack limit (1 MB) below the stack top;
+    with SPT access, they form one run ending at the top page."""
+    proc, layout = ctx.state.proc, ctx.state.address_layout
+    top, bottom = layout.user_stack, layout.stack_bottom
+    window = range(top - 16 * layout.stack_limit, top, PAGE)
     present = [va for va in window if proc.pages.lookup(va) is not None]
-    out = [Violation("stack", "stack page more than 1 MB below the stack top", va, proc.pid,
-                     f">= 0x{top - STACK_LIMIT:x}", f"0x{va:x}")
-           for va in present if va < top - STACK_LIMIT]
+    out = [Violation("stack", f"stack page more than {layout.stack_limit >> 20} MB below the "
+                     "stack top", va, proc.pid, f">= 0x{bottom:x}", f"0x{va:x}")
+           for va in present if va < bottom]
     if contiguous and proc.spt is None:
         out.append(spt_unknown("stack", proc))
     elif contiguous:
-        pages = sorted(va for va in proc.spt if top - STACK_LIMIT <= va < top)
+        pages = sorted(va for va in proc.spt if layout.in_stack(va))
         if pages and pages != list(range(pages[0], top, PAGE)):
             gap = next(va for va in range(pages[0], top, PAGE) if va not in proc.spt)
             out.append(Violation("stack", "stack pages are not contiguous", gap, proc.pid,
@@ -233,7 +233,7 @@ def check_frame_of(ctx: CheckContext, addr, equals) -> list:
     va = ctx.addr(addr) & ~(PAGE - 1)
     kva = ctx.addr(equals)
     pte = proc.pages.lookup(va)
-    got = None if pte is None else pte.translate(va) + KERN_BASE
+    got = None if pte is None else ctx.state.address_layout.kernel_va(pte.translate(va))
     if got == kva:
         return []
     return [Violation("frame_of", f"frame of {_shown(addr)} vs {_shown(equals)}", va, proc.pid,
@@ -270,7 +270,8 @@ CHECKS: dict[str, Check] = {
     "page": Check({"addr": ADDR, "type": Field(str, None, check=one_of(UNINIT, ANON, FILE)),
                    "writable": Field(bool, None), "resident": Field(bool, None),
                    "present": Field(bool, None), "pte_writable": Field(bool, None),
-                   "swapped": Field(bool, None)},
+                   "swapped": Field(bool, None),
+                   "file_offset": Field(int, None, check=in_range(0, 1 << 31))},
                   check_page, "one page's SPT record and PTE"),
     "contents": Check({"addr": ADDR, "length": Field(int, check=in_range(1, 1 << 24)),
                        "source": Field(str, check=one_of(*SOURCES)), "file": Field(str, None),

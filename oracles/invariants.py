@@ -18,10 +18,13 @@ every instant of a correct kernel is judged on every process:
   user_bit            the U bit is set when a PTE is made, never later
   no_shared_frames    frames a settled process maps (a writable mapping of a
                       frame someone else maps is wrong at any instant)
-  resident_within_pool, swap_accounting
+  resident_within_pool, swap_accounting, swap_slot_owners
                       counts over the whole machine, skipped while a thread
                       is inside the VM (PoolState.vm_busy) or a process is
                       in transition (no readable SPT while not settled)
+  swap_slots_match_disk  the swap map's size, fixed at boot
+The copy-on-write and swap-slot ownership invariants live in
+oracles/ownership.py.
 """
 
 from __future__ import annotations
@@ -29,16 +32,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable
 
-from harness.snapshot import PTE_W
-from oracles.state import (PAGE, MachineState, ProcessState, Violation, fields_unknown,
-                           not_judged, spt_unknown, unknown)
-
-
-def _present_4k(proc: ProcessState):
-    """(va, phys, writable) of every present user 4 KiB page."""
-    for m in proc.pages.iter_user_pages():
-        for off in range(0, m.size, PAGE):
-            yield m.va + off, m.phys + off, bool(m.flags & PTE_W)
+from oracles.model.machine_state import (MachineState, ProcessState, Violation,
+                                         fields_unknown, not_judged, spt_unknown, unknown)
+from oracles.state_queries import counts_in_transition, present_4k
+from oracles.ownership import (swap_slot_owners, swap_slots_match_disk,
+                               unshared_frame_writable)
 
 
 def _settled(state: MachineState):
@@ -91,7 +89,7 @@ def present_pte_has_spt_frame(state: MachineState) -> list[Violation]:
             out.append(spt_unknown("present_pte_has_spt_frame", proc))
             continue
         kernel_pages = []
-        for va, phys, writable in _present_4k(proc):
+        for va, phys, writable in present_4k(proc):
             page = proc.spt_page(va)
             if page is not None and page.busy:
                 continue
@@ -146,7 +144,7 @@ def writable_only_if_spt_writable(state: MachineState) -> list[Violation]:
             out.append(spt_unknown(name, proc))
             continue
         unread = []
-        for va, _, writable in _present_4k(proc):
+        for va, _, writable in present_4k(proc):
             page = proc.spt_page(va)
             if not writable or page is None or page.busy:
                 continue
@@ -169,7 +167,7 @@ def code_not_writable(state: MachineState) -> list[Violation]:
             out.append(unknown("code_not_writable", f"which program {proc.name} runs is not "
                                "known (no code ranges)", None, pid))
             continue
-        for va, _, writable in _present_4k(proc):
+        for va, _, writable in present_4k(proc):
             if writable and any(lo <= va < hi for lo, hi in proc.code_ranges):
                 out.append(Violation("code_not_writable", "code page is writable",
                                      va, pid, "W clear", "W set"))
@@ -204,7 +202,7 @@ def no_shared_frames(state: MachineState) -> list[Violation]:
     process maps."""
     users = defaultdict(list)
     for pid, proc in state.processes.items():
-        for va, phys, writable in _present_4k(proc):
+        for va, phys, writable in present_4k(proc):
             users[phys].append((pid, va, writable, proc.spt_page(va)))
     out = []
     for phys, maps in users.items():
@@ -215,18 +213,6 @@ def no_shared_frames(state: MachineState) -> list[Violation]:
     return out
 
 
-def _in_transition(state: MachineState, name: str) -> list[Violation]:
-    """NOT_JUDGED for global count NAME while the VM is busy or a process
-    that is not settled has no readable SPT (an exec or exit in progress)."""
-    if state.pools.vm_busy:
-        return [not_judged(name, "a thread is inside the VM; counts may be mid-update")]
-    moving = [p for p in state.processes.values() if p.spt is None and not p.settled]
-    if moving:
-        who = ", ".join(f"pid {p.pid} ({p.name})" for p in moving)
-        return [not_judged(name, f"{who} in transition: {moving[0].spt_unreadable}")]
-    return []
-
-
 def resident_within_pool(state: MachineState) -> list[Violation]:
     """Distinct resident user frames never exceed the user frames in use
     (kernel pages mapped into user space, see _kernel_page, are not user
@@ -234,10 +220,10 @@ def resident_within_pool(state: MachineState) -> list[Violation]:
     pools = state.pools
     if pools.user_frames_total is None:
         return [unknown("resident_within_pool", "the kernel does not report its user pool size")]
-    moment = _in_transition(state, "resident_within_pool")
+    moment = counts_in_transition(state, "resident_within_pool")
     if moment:
         return moment
-    frames = {phys for proc in state.processes.values() for va, phys, _ in _present_4k(proc)
+    frames = {phys for proc in state.processes.values() for va, phys, _ in present_4k(proc)
               if not _kernel_page(state, proc, va, phys)}
     limit = pools.user_frames_total
     what = "user pool size"
@@ -256,7 +242,7 @@ def swap_accounting(state: MachineState) -> list[Violation]:
     name = "swap_accounting"
     if state.pools.swap_slots_used is None:
         return [unknown(name, "the kernel does not report swap usage")]
-    moment = _in_transition(state, name)
+    moment = counts_in_transition(state, name)
     if moment:
         return moment
     for proc in state.processes.values():
@@ -278,11 +264,13 @@ INVARIANTS: dict[str, Callable[[MachineState], list[Violation]]] = {
     f.__name__: f for f in (
         present_pte_has_spt_frame, nonresident_not_present, user_bit,
         writable_only_if_spt_writable, code_not_writable, no_shared_frames,
-        resident_within_pool, swap_accounting)
+        resident_within_pool, swap_accounting, unshared_frame_writable,
+        swap_slots_match_disk, swap_slot_owners)
 }
 # Judged on settled processes only (the others get a NOT_JUDGED note).
 SETTLED_ONLY = ("present_pte_has_spt_frame", "nonresident_not_present",
-                "writable_only_if_spt_writable", "code_not_writable")
+                "writable_only_if_spt_writable", "code_not_writable",
+                "unshared_frame_writable")
 
 
 def _unsettled_notes(state: MachineState, disabled) -> list[Violation]:

@@ -13,8 +13,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from results.codec import save_run
+from results.merge import MergeError, merge_files
+from results.model import RESULTS_FILE
 from reports import write_report
-from reports.merge import MergeError, merge_files
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,6 +38,8 @@ def main(argv=None) -> int:
         run = merge_files(args.results, allow_partial=args.allow_partial)
         if args.out_dir.exists() and not args.out_dir.is_dir():
             raise MergeError(f"{args.out_dir}: exists and is not a folder")
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        save_run(run, args.out_dir / RESULTS_FILE)
         index = write_report(run, args.out_dir)
     except MergeError as bad:
         print(f"reports: error: {bad}", file=sys.stderr)

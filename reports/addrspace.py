@@ -1,24 +1,26 @@
 """The picture of an address space: regions of touched pages as cell grids.
 
-`regions(rows)` groups the PageRows of one checkpoint into regions of
-nearby pages (gaps of up to GAP_PAGES untouched pages stay inside a region
-as empty cells so holes show) and names each region after what it most
-likely is: the program image (code/data/bss) from 0x400000, the stack
-below USER_STACK, mmap regions (mostly file-backed pages), else heap /
-anonymous memory.
+`regions(rows, layout)` groups the PageRows of one checkpoint into regions
+of nearby pages (gaps of up to GAP_PAGES untouched pages stay inside a
+region as empty cells so holes show) and names each region after what it
+most likely is: the program image (code/data/bss) from the layout's
+CODE_BASE, the stack below its USER_STACK, mmap regions (mostly
+file-backed pages), else heap / anonymous memory. Without a layout (results
+saved before it was recorded) no region is named program or stack.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from harness.snapshot import PAGE_4K
+from typing import Optional
 
-PROGRAM_BASE = 0x400000
-USER_STACK = 0x47480000
-STACK_LIMIT = 1 << 20
+from oracles.model.address_layout import AddressLayout
+from oracles.model.machine_state import FILE
+from oracles.model.page_tables import PAGE_4K
+
 GAP_PAGES = 16
-PROGRAM_SPAN = 1 << 28   # a region starting this close above 0x400000 is the image
+PROGRAM_SPAN = 1 << 28   # a region starting this close above CODE_BASE is the image
 
 
 @dataclasses.dataclass
@@ -46,12 +48,13 @@ class Region:
         return (self.end - self.start) // PAGE_4K
 
 
-def _kind(start: int, end: int, rows: list, first_above_base: bool) -> str:
-    if end > USER_STACK - STACK_LIMIT and start < USER_STACK:
+def _kind(start: int, end: int, rows: list, first_above_base: bool,
+          layout: Optional[AddressLayout]) -> str:
+    if layout is not None and end > layout.stack_bottom and start < layout.user_stack:
         return "stack"
-    if first_above_base and PROGRAM_BASE <= start < PROGRAM_BASE + PROGRAM_SPAN:
+    if first_above_base and layout.code_base <= start < layout.code_base + PROGRAM_SPAN:
         return "program"
-    files = sum(1 for r in rows if r.spt and r.spt.get("type") == "file")
+    files = sum(1 for r in rows if r.spt and r.spt.type == FILE)
     return "mmap" if files * 2 > len(rows) else "anon"
 
 
@@ -68,15 +71,15 @@ def _split(rows: list) -> list:
     return groups
 
 
-def regions(rows: list) -> list:
+def regions(rows: list, layout: Optional[AddressLayout]) -> list:
     """Regions (ascending VA) covering ROWS; rows must be sorted by va."""
     out = []
-    program_seen = False
+    program_seen = layout is None    # no layout: no region is called the program
     for group in _split(rows):
         start, end = group[0].va, group[-1].va + PAGE_4K
-        first_above_base = not program_seen and start >= PROGRAM_BASE
-        kind = _kind(start, end, group, first_above_base)
-        program_seen = program_seen or kind == "program" or start >= PROGRAM_BASE
+        first_above_base = not program_seen and start >= layout.code_base
+        kind = _kind(start, end, group, first_above_base, layout)
+        program_seen = program_seen or kind == "program" or start >= layout.code_base
         by_va = {r.va: r for r in group}
         cells = [Cell(va, by_va.get(va)) for va in range(start, end, PAGE_4K)]
         out.append(Region(kind, start, end, cells))

@@ -1,6 +1,6 @@
 """What a HANG's card shows: which rule ended the run (guest time, wall
 time, deadlock, no progress), both clocks, and the wait-for graph as a
-table (harness/waitgraph.py): each thread, what it waits on, who holds it
+table (oracles/model/wait_graph.py): each thread, what it waits on, who holds it
 or is expected to signal it, and whether it is on the wait cycle."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional
 
-from harness.waitgraph import WaitGraph
+from oracles.model.wait_graph import WaitGraph
 from reports.text import printable
 
 RULES = {"guest time": "the guest clock ran out (busy guest time, under -icount)",
@@ -38,19 +38,17 @@ class HangView:
 
 def hang_view(sc) -> Optional[HangView]:
     """The card of a HANG result that recorded how it ended, else None."""
-    hang = getattr(sc, "hang", None)
-    if not hang:
+    hang = sc.hang
+    if hang is None:
         return None
-    graph_dict = hang.get("graph")
     rows, description = [], ""
-    if graph_dict:
-        graph = WaitGraph.from_dict(graph_dict)
+    graph = hang.graph
+    if graph is not None:
         cycle = {t.tid for t in graph.cycle()}
         description = printable(graph.describe())
         rows = [_row(graph, t, t.tid in cycle) for t in graph.threads]
-    kind = hang.get("kind", "")
-    return HangView(RULES.get(kind, kind), hang.get("guest_s"), hang.get("wall_s"),
-                    description, rows)
+    return HangView(RULES.get(hang.kind, hang.kind), hang.guest_s, hang.wall_s, description,
+                    rows)
 
 
 def _row(graph: WaitGraph, t, on_cycle: bool) -> WaitRow:

@@ -17,9 +17,10 @@ from typing import Optional
 
 import jinja2
 
+from results.model import RESULTS_FILE
 from reports import scenario_view, summary_view
 from reports.hang_view import hang_view
-from reports.pagestate import STATES
+from reports.pages_view import STATES
 from reports.text import hex_or_dash, printable, unique_slugs
 
 PACKAGE = Path(__file__).resolve().parent
@@ -27,7 +28,7 @@ TEMPLATES = PACKAGE / "templates"
 STATIC = PACKAGE / "static"
 # What render_report writes into OUT (and removes first, so no stale page stays).
 OWNED = ("index.html", "scenarios", "static", "schedules")
-DATA_FILES = ("results.json", "junit.xml", "autograder.json")
+DATA_FILES = (RESULTS_FILE, "junit.xml", "autograder.json")
 
 
 def _number(value: float) -> str:
@@ -81,10 +82,10 @@ def _scenario_page(env, run, sc, slug: str, out_dir: Path) -> str:
     return env.get_template("scenario.html.j2").render(
         root="../", run=run, sc=sc, failures=scenario_view.failures(sc),
         unknown_groups=sc.unknown_groups(),
-        checkpoints=scenario_view.checkpoint_views(sc), events=events,
+        checkpoints=scenario_view.checkpoint_views(sc, run.address_layout), events=events,
         events_ordered=ordered, faults=[
-            (f, scenario_view.disassembly(f), scenario_view.error_code_text(f))
-            for f in sc.faults],
+            (f, scenario_view.disassembly(f), scenario_view.error_code_text(f),
+             scenario_view.fault_spt_fields(f)) for f in sc.faults],
         console=console, console_omitted=omitted, hang=hang_view(sc),
         schedule_link=_copy_schedule(sc, out_dir, slug))
 

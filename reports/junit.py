@@ -151,3 +151,31 @@ def write_junit(run, path: Path) -> Path:
     path = Path(path)
     junit_tree(run).write(path, encoding="utf-8", xml_declaration=True)
     return path
+
+
+def write_class_junit(named_files: list, path: Path) -> Path:
+    """One JUnit document of a class (`vmcheck grade`): the testsuites of
+    each submission's junit.xml in NAMED_FILES ([(name, path)]), renamed
+    NAME/AREA (testcases' classname NAME.AREA), with the totals summed;
+    a file that is not there is left out."""
+    root = ET.Element("testsuites", name="vmcheck grade")
+    totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+    seconds = 0.0
+    for name, source in named_files:
+        if not Path(source).is_file():
+            continue
+        for suite in ET.parse(source).getroot().iter("testsuite"):
+            suite.set("name", printable(f"{name}/{suite.get('name', '')}"))
+            suite.set("id", str(len(root)))
+            for case in suite.iter("testcase"):
+                case.set("classname", printable(f"{name}.{case.get('classname', '')}"))
+            for key in totals:
+                totals[key] += int(suite.get(key, "0"))
+            seconds += float(suite.get("time", "0"))
+            root.append(suite)
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("time", f"{seconds:.3f}")
+    ET.indent(root)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    return Path(path)

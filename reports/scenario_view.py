@@ -13,10 +13,11 @@ import dataclasses
 import re
 from typing import Optional
 
-from harness.fault_decode import PageFaultErrorCode
+from oracles.model.machine_state import Violation, number_ranges
+from oracles.model.page_fault import PageFaultErrorCode
 from reports.addrspace import regions
-from reports.pagestate import page_rows, state_counts
-from reports.text import printable, to_int, violation
+from reports.pages_view import page_rows, state_counts
+from reports.text import printable
 
 MAX_CONSOLE_LINES = 4000
 # A memory operand in Capstone/Intel syntax: "qword ptr fs:[rax + 8]" or "[rip + 0x10]".
@@ -29,15 +30,11 @@ _CONSOLE_CLASSES = (("panic", re.compile(r"panic|PANIC|Kernel PANIC|triple fault
 
 @dataclasses.dataclass
 class Failure:
-    """One failed check, shown with expected vs actual."""
+    """One failed check, shown with expected vs actual: CHECK (its text
+    made printable), WHERE the run met it and the in-page ANCHOR."""
     where: str           # "checkpoint 2", "after the run", "while running", "console", ...
     anchor: str          # in-page link target
-    oracle: str
-    message: str
-    va: Optional[int] = None
-    pid: Optional[int] = None
-    expected: Optional[str] = None
-    actual: Optional[str] = None
+    check: Violation
 
 
 @dataclasses.dataclass
@@ -50,6 +47,7 @@ class CheckpointView:
     previous: object
     truncated: bool
     changes: int
+    pool_counts: list    # (what, value) of the pools the kernel reported
 
 
 @dataclasses.dataclass
@@ -76,11 +74,11 @@ def checkpoint_anchor(index: int) -> str:
     return f"cp-{index}"
 
 
-def _failure(where: str, anchor: str, d: dict) -> Failure:
-    v = violation(d)
-    return Failure(where, anchor, v.oracle, printable(v.message), v.va, v.pid,
-                   None if v.expected is None else printable(str(v.expected)),
-                   None if v.actual is None else printable(str(v.actual)))
+def _failure(where: str, anchor: str, v: Violation) -> Failure:
+    return Failure(where, anchor, dataclasses.replace(
+        v, message=printable(v.message),
+        expected=None if v.expected is None else printable(str(v.expected)),
+        actual=None if v.actual is None else printable(str(v.actual))))
 
 
 def failures(sc) -> list:
@@ -91,38 +89,49 @@ def failures(sc) -> list:
                 for v in cp.violations]
     out += [_failure("after the run", "after", v) for v in sc.after_violations]
     for line in sc.missing_output:
-        out.append(Failure("console", "console", "console output",
-                           "expected console line not seen",
-                           expected=printable(str(line)), actual="(not printed)"))
+        out.append(_failure("console", "console", Violation(
+            "console output", "expected console line not seen", expected=str(line),
+            actual="(not printed)")))
     if sc.output_mismatch:
-        out.append(Failure("console", "console", "console output",
-                           printable(sc.output_mismatch)))
-    out += [Failure("checkpoints", "timeline", "checkpoint count", printable(line))
+        out.append(_failure("console", "console", Violation("console output",
+                                                            sc.output_mismatch)))
+    out += [_failure("checkpoints", "timeline", Violation("checkpoint count", line))
             for line in sc.unreached]
     if (sc.expected_exit_status is not None
             and sc.exit_status != sc.expected_exit_status):
-        out.append(Failure("exit status", "console", "exit status",
-                           "the program exited with another status"
-                           if sc.exit_status is not None else "the program did not exit",
-                           expected=str(sc.expected_exit_status),
-                           actual=str(sc.exit_status) if sc.exit_status is not None
-                           else "no exit (the program did not finish)"))
+        exited = sc.exit_status is not None
+        out.append(_failure("exit status", "console", Violation(
+            "exit status", "the program exited with another status" if exited
+            else "the program did not exit", expected=str(sc.expected_exit_status),
+            actual=str(sc.exit_status) if exited else "no exit (the program did not finish)")))
     return out
 
 
-def checkpoint_views(sc) -> list:
+def checkpoint_views(sc, layout) -> list:
     """One CheckpointView per checkpoint; changes are against the previous
-    checkpoint of the same pid."""
+    checkpoint of the same pid. LAYOUT: the kernel's AddressLayout (None:
+    not recorded), which names the regions of the picture."""
     last_of_pid: dict = {}
     out = []
     for index, cp in enumerate(sc.checkpoints):
         previous = last_of_pid.get(cp.pid)
         rows, truncated = page_rows(cp, previous)
-        out.append(CheckpointView(cp, checkpoint_anchor(index), rows, regions(rows),
+        out.append(CheckpointView(cp, checkpoint_anchor(index), rows, regions(rows, layout),
                                   state_counts(rows), previous, truncated,
-                                  sum(1 for r in rows if r.change)))
+                                  sum(1 for r in rows if r.change), _pool_counts(cp.pools)))
         last_of_pid[cp.pid] = cp
     return out
+
+
+def _pool_counts(pools) -> list:
+    """(field, value) of POOLS (a PoolState) the kernel reported; the user
+    pool's physical range in hex, the swap slots in use as ranges."""
+    if pools is None:
+        return []
+    out = [(f.name, getattr(pools, f.name)) for f in dataclasses.fields(pools)
+           if getattr(pools, f.name) is not None]
+    shown = {"user_pool": lambda v: f"{v[0]:#x}-{v[1]:#x}", "swap_slots_in_use": number_ranges}
+    return [(name, shown.get(name, lambda v: v)(value)) for name, value in out]
 
 
 def timeline(sc) -> tuple:
@@ -169,14 +178,24 @@ def disassembly(fault) -> list:
             before, operand, after = _split_operand(text)
         else:
             before, operand, after = text, "", ""
-        out.append(DisasmLine(to_int(addr), before, operand, after, bool(at_rip)))
+        out.append(DisasmLine(addr, before, operand, after, at_rip))
     return out
+
+
+def fault_spt_fields(fault) -> list:
+    """(field, value) of the SPT entry a fault's page had (a FaultPage's
+    SptPage), the fields the kernel recorded, without its VA; [] if none."""
+    spt = fault.page.spt if fault.page is not None else None
+    if spt is None:
+        return []
+    return [(f.name, getattr(spt, f.name)) for f in dataclasses.fields(spt)
+            if f.name != "va" and getattr(spt, f.name) is not None]
 
 
 def error_code_text(fault) -> str:
     if fault.error_code is None:
         return ""
-    return PageFaultErrorCode(to_int(fault.error_code)).describe()
+    return PageFaultErrorCode(fault.error_code).describe()
 
 
 def console_lines(console: str) -> tuple:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from typing import Optional
 
-from oracles.state import Violation
+from oracles.model.machine_state import Violation
 
 # C0 control characters other than tab and newline, DEL, lone surrogates
 # and the non-characters U+FFFE/U+FFFF: XML 1.0 forbids most of them and a
 # browser shows them as nothing useful.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_VIOLATION_FIELDS = {f.name for f in dataclasses.fields(Violation)}
 
 
 def printable(text: str) -> str:
@@ -28,16 +25,8 @@ def _escape_char(match) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def to_int(value) -> Optional[int]:
-    """An int from an int or a '0x..'/decimal string (JSON forms); None stays None."""
-    if value is None or isinstance(value, int):
-        return value
-    return int(str(value), 0)
-
-
 def hex_or_dash(value) -> str:
-    number = to_int(value)
-    return "—" if number is None else f"{number:#x}"
+    return "—" if value is None else f"{value:#x}"
 
 
 def slug(name: str) -> str:
@@ -60,17 +49,8 @@ def unique_slugs(names) -> list:
     return out
 
 
-def violation(d: dict) -> Violation:
-    """A Violation from its to_dict() form (unknown keys ignored, va as int)."""
-    fields = {k: v for k, v in d.items() if k in _VIOLATION_FIELDS}
-    fields.setdefault("oracle", "?")
-    fields.setdefault("message", "")
-    fields["va"] = to_int(fields.get("va"))
-    return Violation(**fields)
-
-
-def violation_text(d: dict) -> str:
-    return printable(str(violation(d)))
+def violation_text(v: Violation) -> str:
+    return printable(str(v))
 
 
 def unknown_lines(sc) -> list:
@@ -114,6 +94,6 @@ def fault_lines(sc) -> list:
         lines.append(f"fault: {sc.faults_beyond} more not recorded")
     if sc.panic_stack:
         lines.append("panic stack: " + " < ".join(
-            printable(f"{f['function']} ({f['source']})" if f.get("source") else f["function"])
+            printable(f"{f.function} ({f.source})" if f.source else f.function)
             for f in sc.panic_stack))
     return lines

@@ -13,8 +13,8 @@ from harness.adapters.base import KernelAdapter
 from harness.errors import UsageError
 
 FAMILIES: dict[str, str] = {
-    "reference": "harness.adapters.reference:ReferenceAdapter",
-    "pintos-kaist": "harness.adapters.pintos_kaist:PintosKaistAdapter",
+    "reference": "harness.adapters.reference.adapter:ReferenceAdapter",
+    "pintos-kaist": "harness.adapters.pintos_kaist.adapter:PintosKaistAdapter",
 }
 
 

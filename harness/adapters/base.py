@@ -1,7 +1,7 @@
 """What the harness needs to know about one kernel family (KernelAdapter),
 and the kernel-independent shapes it answers with (Disks, BootOutcome).
 
-The machine layer (harness/machine.py) knows QEMU; an adapter knows how a
+The machine layer (harness/machine/qemu.py) knows QEMU; an adapter knows how a
 kernel is built, how it boots a program (disks, command line, QEMU
 arguments) and how to read the end of a run from its console and QEMU's
 exit status. Debugger-side knowledge (symbols, SPT layout, injection
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from harness.errors import HarnessError, UsageError
+from oracles.model.address_layout import AddressLayout
 
 # "NAME: exit(STATUS)": printed by the kernel when a process ends
 # (Pintos-KAIST's format; the reference kernel prints the same).
@@ -119,6 +120,16 @@ def drive_arg(path: Path, fmt: str, index: int) -> list[str]:
     return ["-drive", f"file={escaped},format={fmt},if=ide,index={index}"]
 
 
+# The Pintos-KAIST user ABI's address space (include/threads/vaddr.h,
+# include/threads/loader.h, userprog/process.c): programs linked at 0x400000,
+# the first stack page ending at USER_STACK, a stack of up to 1 MiB, user
+# space below 512 GiB, all of RAM mapped at KERN_BASE. The reference kernel
+# speaks the same ABI (docs/vm.md), so both adapters supply this layout.
+PINTOS_KAIST_LAYOUT = AddressLayout(code_base=0x400000, user_stack=0x47480000,
+                                    stack_limit=1 << 20, user_top=0x8000000000,
+                                    kern_base=0x8004000000)
+
+
 @dataclass(frozen=True)
 class InjectionSite:
     """Where an abstract injection point is in one kernel: the function
@@ -137,8 +148,11 @@ class KernelAdapter(ABC):
 
     name: str = "?"
     # Regex (MULTILINE) of the console line the kernel prints once it is
-    # ready to run programs; see harness.boot.wait_booted.
+    # ready to run programs; see harness.run.boot.wait_booted.
     boot_marker: str = ""
+    # Where the kernel puts the stack, user space and its direct map: the
+    # one copy the oracles, the capture and the reports read.
+    address_layout: AddressLayout
 
     @classmethod
     def from_spec(cls, argument: str | None) -> "KernelAdapter":
@@ -220,16 +234,16 @@ class KernelAdapter(ABC):
         thread-safe, and `run --jobs` runs scenarios in threads."""
         local = self.__dict__.setdefault("_symbols_local", threading.local())
         if getattr(local, "table", None) is None:
-            from harness.symbols import SymbolTable
+            from harness.debug.symbols import SymbolTable
             local.table = SymbolTable(self.symbol_file)
         return local.table
 
     @abstractmethod
     def inspector(self, debugger, symbols):
-        """A harness.state_capture.KernelInspector for a stopped guest."""
+        """A harness.run.capture.KernelInspector for a stopped guest."""
 
     def injection_symbol(self, point: str) -> str:
-        """The kernel symbol for abstract injection POINT (harness/injection.py):
+        """The kernel symbol for abstract injection POINT (harness/run/injection.py):
         a function whose entry the harness breaks on and whose return value
         it may force. UsageError if the kernel has no such point."""
         raise UsageError(f"the {self.name} kernel has no injection point {point!r}")
@@ -247,14 +261,14 @@ class KernelAdapter(ABC):
     def with_call_stack(self, panic_line: str | None, console: str) -> str | None:
         """PANIC_LINE followed by the "Call stack:" printed after it in
         CONSOLE, symbolised and checked like every call chain
-        (harness.symbols.format_call_chain); raw addresses when the kernel's
+        (harness.debug.symbols.format_call_chain); raw addresses when the kernel's
         symbols cannot be read."""
         match = CALL_STACK.search(console, console.find(panic_line)) if panic_line else None
         if match is None:
             return panic_line
         addresses = [int(word, 16) for word in match.group(1).split()]
         try:
-            from harness.symbols import checked_chain, format_call_chain
+            from harness.debug.symbols import checked_chain, format_call_chain
             symbols = self.kernel_symbols()
             frames = format_call_chain(symbols, checked_chain(symbols, None, addresses))
         except Exception:  # noqa: BLE001 - no symbols: the raw addresses still help
@@ -271,7 +285,7 @@ class KernelAdapter(ABC):
 
     def fault_sites(self, symbols) -> list:
         """Where this kernel goes with a fault it does not take routinely
-        (kill, panic, fix-up paths): harness.fault_capture.FaultSite list,
+        (kill, panic, fix-up paths): harness.adapters.fault_sites.FaultSite list,
         read from SYMBOLS. Default: none (faults are not caught)."""
         return []
 
@@ -279,6 +293,11 @@ class KernelAdapter(ABC):
         """A one-line description of frames or swap slots still in use
         after every process ended, or None (also when the kernel cannot
         tell)."""
+        return None
+
+    def swap_disk_bytes(self, swap_mb: int) -> int | None:
+        """The size of the swap disk make_disks gives the kernel for
+        SWAP_MB (0 without one); None where not known."""
         return None
 
 

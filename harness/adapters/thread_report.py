@@ -5,7 +5,7 @@ the program's fail()):
     page-parallel (tid 3, running): user mode at 0x401a2c
 
 A kernel call chain is read through frame pointers (saved rbp, return
-address above it) and printed by harness.symbols.format_call_chain: the
+address above it) and printed by harness.debug.symbols.format_call_chain: the
 first address is where the thread is, each caller is named at its call
 instruction, and the walk stops, saying why, at the first frame pointer
 outside the thread's kernel stack or not above the previous one, or at
@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from harness.symbols import (MAX_SHOWN_FRAMES, CallChain, SymbolTable, checked_chain,
+from harness.adapters.base import PINTOS_KAIST_LAYOUT
+from harness.debug.symbols import (MAX_SHOWN_FRAMES, CallChain, SymbolTable, checked_chain,
                              format_call_chain)
 
 ReadMemory = Callable[[int, int], bytes]
 WALK_LIMIT = 256     # frames at most: a 4 KiB stack holds no more 16-byte frames
-USER_SPACE_END = 0x8000000000   # both kernels map user programs below, themselves above
+USER_SPACE_END = PINTOS_KAIST_LAYOUT.user_top   # both kernels' (their ABI's layout)
 
 
 def _u64(read: ReadMemory, address: int) -> Optional[int]:

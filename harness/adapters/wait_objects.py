@@ -13,7 +13,7 @@ struct thread of tid 6"), or by its address. Where DWARF cannot say what
 a heap or stack object is, the waiter's call chain does: a wait inside
 lock_acquire is on a lock, one inside cond_wait on a condition.
 
-Not evidence of a deadlock (harness/waitgraph.py): a call chain through
+Not evidence of a deadlock (oracles/model/wait_graph.py): a call chain through
 timer_sleep (the timer wakes it), through a device driver's wait
 (DEVICE_FUNCTIONS: the device's interrupt wakes it) or a semaphore inside
 a struct channel (Pintos's IDE driver), and a blocked thread on no list.
@@ -25,12 +25,13 @@ import bisect
 import dataclasses
 from typing import Callable, Optional
 
-from harness.dwarf_types import TypeInfo, TypeLookupError
-from harness.waitgraph import (BLOCKED, CONDITION, DEVICE, LOCK, SEMAPHORE, TIMER, UNKNOWN,
+from harness.adapters.base import PINTOS_KAIST_LAYOUT
+from harness.debug.dwarf_types import TypeInfo, TypeLookupError
+from oracles.model.wait_graph import (BLOCKED, CONDITION, DEVICE, LOCK, SEMAPHORE, TIMER, UNKNOWN,
                                ThreadNode, Wait, WaitGraph)
 
 ReadMemory = Callable[[int, int], bytes]
-KERNEL_SPACE = 0x8000000000
+KERNEL_SPACE = PINTOS_KAIST_LAYOUT.user_top   # both kernels' (their ABI's layout)
 MAX_LIST_STEPS = 4096
 TIMER_FUNCTIONS = frozenset({"timer_sleep"})
 DEVICE_FUNCTIONS = frozenset({"disk_read", "disk_write", "identify_ata_device", "intq_getc",
@@ -344,7 +345,7 @@ def wait_graph_of(structs: list, resolver: WaitResolver, idle: int,
                   chain_of: Callable, where_of: Callable, function_at: Callable) -> WaitGraph:
     """The graph of STRUCTS (struct thread values, one per RESOLVER.threads
     span). IDLE: the idle thread's address; CHAIN_OF(struct) -> its
-    harness.symbols.CallChain, or a str saying where it is when it has
+    harness.debug.symbols.CallChain, or a str saying where it is when it has
     none (user mode); WHERE_OF(chain) -> the text thread_report shows;
     FUNCTION_AT: SymbolTable.function_at."""
     spans = {span.address: span for span in resolver.threads}

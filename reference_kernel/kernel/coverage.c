@@ -7,7 +7,7 @@
  * every way the kernel ends (power-off, halt, panic) first comes here:
  * libgcov's __gcov_info_to_gcda turns each gcov_info into the bytes of its
  * .gcda file, and the bytes leave the machine through three hook functions
- * the harness breaks on (harness/coverage.py):
+ * the harness breaks on (harness/course/coverage.py):
  *
  *   vmcheck_gcov_filename(name)   a new file begins (its .gcda path)
  *   vmcheck_gcov_dump(data, len)  the next LEN bytes of that file
@@ -143,7 +143,7 @@ void *mmap(void *addr, size_t length, int prot, int flags, int fd, long off) {
 
 /* Referenced by every gcov_info as the arc counters' merge function;
  * libgcov calls it only when merging into an existing .gcda file, which
- * happens on the host here (harness/coverage.py). */
+ * happens on the host here (harness/course/coverage.py). */
 void __gcov_merge_add(long long *counters, unsigned n_counters) {
   PANIC("coverage: __gcov_merge_add called; counts are merged on the host");
 }

@@ -1,6 +1,6 @@
 /* VMFS: mounting, the flat directory and first-fit allocation
  * (kernel/filesys.h). The on-disk format is specified in
- * docs/filesystem.md; harness/fsimage.py writes the same format.
+ * docs/filesystem.md; harness/adapters/reference/fsimage.py writes the same format.
  *
  * The whole directory is kept in memory (dir[]) and every change to it is
  * written through to its directory sector before the call returns. Free

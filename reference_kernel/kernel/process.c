@@ -141,12 +141,13 @@ void process_exit(int status) {
   process_teardown(status);
 }
 
-void process_kill(const struct intr_frame *f, const char *reason) {
+void process_kill(const struct intr_frame *f, const char *reason,
+                  uintptr_t cr2) {
   struct thread *t = thread_current();
   if (t->process == NULL)
     PANIC("process_kill: %s in kernel thread %s", reason, t->name);
   printf("vmcheck: user fault in %s: %s rip=0x%lx cr2=0x%lx err=0x%lx\n",
-         t->name, reason, f->rip, rcr2(), f->error_code);
+         t->name, reason, f->rip, cr2, f->error_code);
   process_exit(-1);
 }
 

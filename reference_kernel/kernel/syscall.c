@@ -76,6 +76,6 @@ void syscall_init(void) {
 void syscall_handler(struct intr_frame *f) {
   uint64_t number = f->R.rax;
   if (number >= SYSCALL_COUNT)
-    process_kill(f, "unknown system call");
+    process_kill(f, "unknown system call", 0);
   f->R.rax = syscall_table[number](f);
 }

@@ -13,8 +13,12 @@ void anon_become(struct page *page) {
 static bool anon_swap_in(struct page *page, void *kva) {
   size_t slot = page->anon.slot;
   ASSERT(slot != SWAP_SLOT_NONE);
-  if (!swap_read(slot, kva))
+  if (!swap_read(slot, kva)) {
+#ifdef VMCHECK_MUTANT_swap_leak_read_error
+    page->anon.slot = SWAP_SLOT_NONE; /* forgotten, never freed */
+#endif
     return false; /* the slot stays with the page */
+  }
 #ifndef VMCHECK_MUTANT_swap_leak_swapin
   swap_free(slot);
 #endif
@@ -30,7 +34,9 @@ static bool anon_swap_out(struct page *page, void *kva) {
   if (slot == SWAP_SLOT_NONE)
     return false; /* swap full: the page stays resident */
   if (!swap_write(slot, kva)) {
+#ifndef VMCHECK_MUTANT_swap_leak_write_error
     swap_free(slot);
+#endif
     return false;
   }
   page->anon.slot = slot;

@@ -14,10 +14,12 @@
 #include "arch/intr.h"
 #include "arch/memlayout.h"
 #include "arch/mmu.h"
+#include "kernel/console.h"
 #include "kernel/debug.h"
 #include "kernel/hooks.h"
 #include "kernel/malloc.h"
 #include "kernel/palloc.h"
+#include "kernel/timer.h"
 #include "vm/page.h"
 #include "vm/spt.h"
 
@@ -90,7 +92,12 @@ void frame_unlink(struct page *page) {
   list_remove(&page->frame_elem);
   f->sharer_cnt--;
   page->frame = NULL;
+#ifdef VMCHECK_MUTANT_cow_unshare_early
+  /* write access goes back to a sharer while others still share */
+  if (f->sharer_cnt == 1 || f->sharer_cnt == 2) /* off by one */
+#else
   if (f->sharer_cnt == 1)
+#endif
     page_unshared_locked(list_entry(list_front(&f->sharers), struct page,
                                     frame_elem));
   free_if_unused(f);
@@ -124,10 +131,15 @@ static bool test_and_clear_accessed(struct frame *f) {
 }
 
 /* VM lock held: the clock's victim, or NULL if no frame can be evicted
- * (all pinned). Two sweeps: the first may only clear accessed bits. */
+ * (all pinned). Two sweeps: the first may only clear accessed bits. The
+ * lock does not stop the other processes from running (interrupts stay
+ * on), so on a slow host their pages may be accessed again before the
+ * hand comes back to them: then the first evictable frame of the second
+ * sweep is the victim, never none. */
 static struct frame *clock_choose(void) {
   if (FT.frame_cnt == 0)
     return NULL;
+  struct frame *fallback = NULL;
   for (size_t n = 0; n < 2 * FT.frame_cnt + 1; n++) {
     struct frame *f = &FT.frames[FT.hand];
     FT.hand = (FT.hand + 1) % FT.frame_cnt;
@@ -139,9 +151,11 @@ static struct frame *clock_choose(void) {
 #else
     if (!test_and_clear_accessed(f))
       return f;
+    if (fallback == NULL && n >= FT.frame_cnt)
+      fallback = f;
 #endif
   }
-  return NULL;
+  return fallback;
 }
 
 /* VM lock held: pins victim F, makes its pages busy and unmaps them. */
@@ -205,9 +219,27 @@ static struct frame *finish_eviction(struct frame *f, size_t saved) {
   return NULL;
 }
 
+/* VM lock held: says on the console why the clock found no victim (every
+ * frame in use pinned), so an out-of-memory kill is explained. */
+static void report_no_victim(void) {
+  size_t used = 0, pinned = 0;
+  for (size_t i = 0; i < FT.frame_cnt; i++) {
+    const struct frame *f = &FT.frames[i];
+    if (f->kva == NULL)
+      continue;
+    used++;
+    if (f->pin_cnt > 0 || f->sharer_cnt == 0)
+      pinned++;
+  }
+  printf("vm: no frame to evict: %zu of %zu frames in use, %zu of them "
+         "pinned or not yet linked\n",
+         used, FT.frame_cnt, pinned);
+}
+
 enum eviction_result {
   EVICTED,    /* *FRAME is free, pinned for the caller */
-  NO_VICTIM,  /* every frame is pinned, or the evict_choose hook refused */
+  NO_VICTIM,  /* every frame is pinned */
+  REFUSED,    /* the evict_choose hook refused the victim (injection) */
   NOT_SAVED   /* the victim's contents could not be saved */
 };
 
@@ -215,10 +247,13 @@ enum eviction_result {
 static enum eviction_result evict_one(struct frame **frame) {
   vm_lock();
   struct frame *victim = clock_choose();
-  if (victim == NULL ||
-      vmcheck_hook_evict_choose((uintptr_t)victim->kva) != 0) {
+  if (victim == NULL) {
     vm_unlock();
     return NO_VICTIM;
+  }
+  if (vmcheck_hook_evict_choose((uintptr_t)victim->kva) != 0) {
+    vm_unlock();
+    return REFUSED;
   }
   start_eviction(victim);
 #ifdef VMCHECK_MUTANT_lock_order_read_evict
@@ -241,21 +276,58 @@ static enum eviction_result evict_one(struct frame **frame) {
   return *frame != NULL ? EVICTED : NOT_SAVED;
 }
 
+/* VM lock held: true if some frame in use is pinned or not yet linked: a
+ * load, an eviction or a copy in progress that will end. */
+static bool some_frame_in_transit(void) {
+  for (size_t i = 0; i < FT.frame_cnt; i++) {
+    const struct frame *f = &FT.frames[i];
+    if (f->kva != NULL && (f->pin_cnt > 0 || f->sharer_cnt == 0))
+      return true;
+  }
+  return false;
+}
+
+/* Whether a thread that found no victim should wait a tick and look
+ * again: only while frames are in transit, NO_VICTIM_WAIT_TICKS times at
+ * most. Says on the console why it gives up. */
+#define NO_VICTIM_WAIT_TICKS 100
+static bool wait_for_victim(int *waited) {
+  vm_lock();
+  bool wait = some_frame_in_transit() && (*waited)++ < NO_VICTIM_WAIT_TICKS;
+  if (!wait)
+    report_no_victim();
+  vm_unlock();
+  if (wait)
+    timer_sleep(1);
+  return wait;
+}
+
 /* A frame freed by eviction, pinned; NULL if none. A victim that cannot
  * be saved (swap full or absent, an I/O error) stays resident and the
- * clock moves on to the next, at most once around the table. */
+ * clock moves on to the next, at most once around the table. When every
+ * frame is pinned by a load, an eviction or a copy in progress, the
+ * thread waits for one of them to finish (wait_for_victim). */
 static struct frame *evict(void) {
-  for (size_t attempt = 0; attempt < FT.frame_cnt; attempt++) {
+  size_t not_saved = 0;
+  int waited = 0;
+  while (not_saved < FT.frame_cnt) {
     struct frame *f = NULL;
     switch (evict_one(&f)) {
     case EVICTED:
       return f;
     case NO_VICTIM:
+      if (!wait_for_victim(&waited))
+        return NULL;
+      break;
+    case REFUSED:
       return NULL;
     case NOT_SAVED:
+      not_saved++;
       break;
     }
   }
+  printf("vm: no frame: %zu victims in a row could not be saved\n",
+         not_saved);
   return NULL;
 }
 

@@ -132,7 +132,9 @@ void *vm_mmap(void *addr, size_t length, int writable, struct file *file,
   }
   size_t done = register_pages(spt, r, file_len, offset, writable != 0);
   if (done < r->page_cnt) {
-    unmap_pages(spt, r, done);
+#ifndef VMCHECK_MUTANT_mmap_no_rollback
+    unmap_pages(spt, r, done); /* (the mistake keeps the pages recorded) */
+#endif
     return NULL;
   }
   list_push_back(&spt->mappings, &r->elem);

@@ -10,6 +10,7 @@
 #include "arch/intr.h"
 #include "arch/memlayout.h"
 #include "arch/mmu.h"
+#include "kernel/console.h"
 #include "kernel/debug.h"
 #include "kernel/hooks.h"
 #include "kernel/malloc.h"
@@ -88,6 +89,9 @@ bool page_load_locked(struct page *page) {
   if (ok) {
     vm_yield_point(VM_YIELD_LOAD_FRAME);
     ok = page->ops->swap_in(page, f->kva);
+    if (!ok)
+      printf("vm: %s page %p could not be read in\n", page->ops->name,
+             page->va);
   }
   vm_lock();
   if (ok) {
@@ -125,9 +129,17 @@ static bool copy_shared_frame(struct page *page) {
 }
 
 void page_unshared_locked(struct page *page) {
+#ifdef VMCHECK_MUTANT_cow_unshare_early
+  ASSERT(vm_lock_held()); /* called with two sharers left too */
+#else
   ASSERT(vm_lock_held() && page->frame->sharer_cnt == 1);
+#endif
+#ifdef VMCHECK_MUTANT_cow_last_sharer_readonly
+  (void)page; /* the last sharer keeps its read-only PTE */
+#else
   if (page->writable && !page->busy)
     pml4_set_writable(page->spt->pml4, page->va, true);
+#endif
 }
 
 bool page_resolve(struct page *page, bool write) {

@@ -5,7 +5,11 @@
 #include "arch/memlayout.h"
 #include "kernel/thread.h"
 
+#ifdef VMCHECK_MUTANT_stack_slack_32
+#define PUSH_SLACK 32 /* "enough for any push": 24 bytes too many */
+#else
 #define PUSH_SLACK 8 /* a push faults 8 bytes below rsp */
+#endif
 
 bool stack_growth_allowed(const struct page_fault *pf) {
   uintptr_t addr = (uintptr_t)pf->addr;

@@ -25,7 +25,11 @@ void swap_init(void) {
     printf("swap: no swap disk (IDE index %d)\n", DISK_SWAP);
     return;
   }
+#ifdef VMCHECK_MUTANT_swap_slots_from_sectors
+  SM.slot_cnt = disk_size(SM.disk); /* sectors taken for pages */
+#else
   SM.slot_cnt = disk_size(SM.disk) / SECTORS_PER_SLOT;
+#endif
   SM.used = bitmap_create(SM.slot_cnt);
   if (SM.used == NULL)
     PANIC("swap_init: no memory for a bitmap of %zu slots", SM.slot_cnt);

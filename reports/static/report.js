@@ -79,6 +79,39 @@ function setupChangedFilters() {
   });
 }
 
+/* The class heat map: a text filter on submission names, and an area
+   filter that shows only that area's scenario columns. A link may set
+   both: index.html#area=mmap&q=team */
+function setupHeatmapFilter() {
+  const table = document.getElementById("heatmap");
+  if (!table) return;
+  const text = document.getElementById("h-text");
+  const area = document.getElementById("h-area");
+  const count = document.getElementById("h-count");
+  const given = new URLSearchParams(window.location.hash.slice(1));
+  if (given.has("q")) text.value = given.get("q");
+  if (given.has("area")) area.value = given.get("area");
+  function apply() {
+    const needle = text.value.trim().toLowerCase();
+    table.querySelectorAll("[data-area]").forEach(function (cell) {
+      cell.hidden = area.value !== "" && cell.dataset.area !== area.value;
+    });
+    let shown = 0;
+    const rows = Array.from(table.tBodies[0].rows);
+    rows.forEach(function (row) {
+      row.hidden = needle !== "" && !row.dataset.name.toLowerCase().includes(needle);
+      if (!row.hidden) shown++;
+    });
+    count.textContent = shown + " of " + rows.length + " submissions";
+  }
+  [text, area].forEach(function (el) {
+    el.addEventListener("input", apply);
+    el.addEventListener("change", apply);
+  });
+  apply();
+}
+
 document.querySelectorAll("table.sortable").forEach(makeSortable);
 setupScenarioFilter();
 setupChangedFilters();
+setupHeatmapFilter();

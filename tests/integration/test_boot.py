@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from harness import fsimage
+from harness.adapters.reference import fsimage
 from harness.adapters.base import Ending, ProcessExit
-from harness.adapters.reference import ReferenceAdapter
-from harness.boot import BootRequest, BootResult, boot, wait_booted
+from harness.adapters.reference.adapter import ReferenceAdapter
+from harness.run.boot import BootRequest, BootResult, boot, wait_booted
 from harness.errors import BootError
-from harness.machine import Machine, MachineOptions
+from harness.machine.qemu import Machine, MachineOptions
 
 pytestmark = pytest.mark.integration
 

@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.suite import load_all, select
+from harness.run.suite import load_all, select
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GITHUB = REPO_ROOT / "ci" / "github" / "vmcheck.yml"
 GITLAB = REPO_ROOT / "ci" / "gitlab" / ".gitlab-ci.yml"
+GRADING_GITHUB = REPO_ROOT / "ci" / "grading" / "vmcheck-grade.yml"
+GRADING_GITLAB = REPO_ROOT / "ci" / "grading" / ".gitlab-ci.yml"
 # What a run needs at least; the CI lists may add only CI_ONLY packages
 # to those of `make deps`.
 RUNTIME_PACKAGES = {"make", "gcc", "binutils", "qemu-system-x86", "qemu-utils", "seabios",
@@ -104,9 +106,11 @@ def test_gitlab_pipeline_structure():
     assert report["artifacts"]["paths"] == ["merged/"]
 
 
-@pytest.mark.parametrize("packages", [github()["env"]["VMCHECK_PACKAGES"],
-                                      gitlab()["variables"]["VMCHECK_PACKAGES"]],
-                         ids=["github", "gitlab"])
+@pytest.mark.parametrize("packages", [
+    github()["env"]["VMCHECK_PACKAGES"], gitlab()["variables"]["VMCHECK_PACKAGES"],
+    yaml.safe_load(GRADING_GITHUB.read_text())["env"]["VMCHECK_PACKAGES"],
+    yaml.safe_load(GRADING_GITLAB.read_text())["variables"]["VMCHECK_PACKAGES"]],
+    ids=["github", "gitlab", "grading-github", "grading-gitlab"])
 def test_ci_packages_are_the_runtime_subset_of_make_deps(packages):
     listed = set(packages.split())
     assert RUNTIME_PACKAGES <= listed, f"missing: {RUNTIME_PACKAGES - listed}"
@@ -222,7 +226,7 @@ def test_run_step_fails_on_bad_input(built, tmp_path):
 # ---- points and the Markdown summary (no machine) ----
 
 def fake_run(*verdicts):
-    from harness.results import RunResult, ScenarioResult, Verdict
+    from results.model import RunResult, ScenarioResult, Verdict
     scenarios = [ScenarioResult(name, area, Verdict(v), 1.0, reason=reason)
                  for name, area, v, reason in verdicts]
     return RunResult(kernel="reference", started="2026-01-01T00:00:00", duration_s=3.0, jobs=1,
@@ -230,7 +234,7 @@ def fake_run(*verdicts):
 
 
 def test_points_rules_first_match_wins(tmp_path):
-    from harness.points import apply_points, load_points
+    from harness.course.points import apply_points, load_points
     path = tmp_path / "p.toml"
     path.write_text('default = 0.5\n[points]\n"mmap-read" = 5\n"mmap-*" = 2\nswap = 3\n'
                     'typo-name = 9\n')
@@ -249,7 +253,7 @@ def test_points_rules_first_match_wins(tmp_path):
 ])
 def test_points_file_errors_name_the_key(tmp_path, text, message):
     from harness.errors import UsageError
-    from harness.points import load_points
+    from harness.course.points import load_points
     path = tmp_path / "p.toml"
     path.write_text(text)
     with pytest.raises(UsageError, match=re.escape(message)):
@@ -257,7 +261,7 @@ def test_points_file_errors_name_the_key(tmp_path, text, message):
 
 
 def test_markdown_summary_lists_failures_in_one_table_cell():
-    from harness.cli_merge import markdown_summary
+    from harness.cli.merge import markdown_summary
     run = fake_run(("hello", "core", "PASS", ""),
                    ("mmap-read", "mmap", "FAIL", "expected 'a | b'\nsecond line"))
     text = markdown_summary(run)

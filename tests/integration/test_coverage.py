@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from harness import gcda
-from harness.adapters.reference import ReferenceAdapter
-from harness.coverage import CoverageCollector, totals, write_html
-from harness.runner import DATA_DIR, RunnerOptions, run_scenario
-from harness.suite import load_all, select
+from harness.course import gcda
+from harness.adapters.reference.adapter import ReferenceAdapter
+from harness.course.coverage import CoverageCollector, totals, write_html
+from harness.run.runner import DATA_DIR, RunnerOptions, run_scenario
+from harness.machine.qemu import MachineOptions
+from harness.run.suite import load_all, select
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COV_BUILD = REPO_ROOT / "build" / "kernel-cov"
@@ -109,7 +110,7 @@ def run_with_coverage(adapter, name: str, data_dir: Path, run_root: Path):
     """Runs scenario NAME on ADAPTER with a fresh collector into DATA_DIR."""
     (sc,) = select(load_all(adapter.programs_dir, DATA_DIR), [name])
     collector = CoverageCollector(data_dir, adapter.kernel_dir)
-    result = run_scenario(adapter, sc, RunnerOptions(artifacts=run_root, coverage=collector))
+    result = run_scenario(adapter, sc, RunnerOptions(machine=MachineOptions(run_root=run_root), coverage=collector))
     assert result.verdict.value == "PASS", f"{name} on the coverage kernel: {result.reason}"
     assert collector.runs == 1
     return {p.relative_to(data_dir).as_posix(): p.read_bytes() for p in data_dir.rglob("*.gcda")}

@@ -1,17 +1,17 @@
 """The debugger against QEMU's real GDB stub: first on the probe guest (a
-tiny long-mode loop built at test time, harness/probe_guest.py), then on
+tiny long-mode loop built at test time, harness/bench/probe_guest.py), then on
 the reference kernel."""
 
 import pytest
 
 from harness.adapters.base import Ending
-from harness.adapters.reference import ReferenceAdapter
-from harness.boot import BootRequest, boot
-from harness.debugger import Debugger, DebuggerTimeout
-from harness.machine import Machine, MachineOptions
-from harness.probe_guest import build_probe_guest, probe_qemu_args
-from harness.symbols import SymbolTable
-from harness.typed_memory import iter_list
+from harness.adapters.reference.adapter import ReferenceAdapter
+from harness.run.boot import BootRequest, OnStarted, boot
+from harness.debug.debugger import Debugger, DebuggerTimeout
+from harness.machine.qemu import Machine, MachineOptions
+from harness.bench.probe_guest import build_probe_guest, probe_qemu_args
+from harness.debug.symbols import SymbolTable
+from harness.debug.typed_memory import iter_list
 
 EFER_LMA = 1 << 10
 CR0_PG = 1 << 31
@@ -153,7 +153,7 @@ def kernel_boot(built, run_root):
             with Debugger.attach(machine.gdb_socket, symbols, long_mode_at="kmain") as dbg:
                 driven.append(drive(dbg))
         result = boot(adapter, BootRequest(runs=runs, timeout=60),
-                      MachineOptions(paused=True, run_root=run_root), on_started)
+                      MachineOptions(paused=True, run_root=run_root), OnStarted(on_started))
         return result, driven[0]
     yield run
     symbols.close()

@@ -14,9 +14,10 @@ import textwrap
 import pytest
 
 from harness.adapters import get_adapter
-from harness.injection import Injection
-from harness.runner import RunnerOptions, run_scenario
-from harness.scenario import load_file
+from harness.run.injection import Injection
+from harness.run.runner import RunnerOptions, run_scenario
+from harness.machine.qemu import MachineOptions
+from harness.run.scenario import load_file
 
 pytestmark = pytest.mark.integration
 RUNS = 20
@@ -49,7 +50,7 @@ def test_twenty_runs_are_identical(built, tmp_path, run_root, inject):
         hit = "every"
         """))
     scenarios = load_file(path)
-    opts = RunnerOptions(artifacts=run_root, inject=(inject,) if inject else ())
+    opts = RunnerOptions(machine=MachineOptions(run_root=run_root), inject=(inject,) if inject else ())
     adapter = get_adapter("reference")
     for sc in scenarios:
         first = fingerprint(run_scenario(adapter, sc, opts))

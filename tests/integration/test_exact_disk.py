@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.adapters.pintos_kaist import PintosKaistAdapter, find_tree
-from harness.injection import parse_cli
-from harness.run_identity import first_parting, fingerprint
-from harness.runner import DATA_DIR, RunnerOptions, run_scenario
-from harness.suite import load_all
+from harness.adapters.pintos_kaist.adapter import PintosKaistAdapter, find_tree
+from harness.machine.qemu import MachineOptions
+from harness.run.injection import parse_cli
+from harness.run.run_identity import first_parting, fingerprint
+from harness.run.runner import DATA_DIR, RunnerOptions, run_scenario
+from harness.run.suite import load_all
 from tests.conftest import hang_guard_timeouts
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow,
@@ -40,9 +41,9 @@ def scenarios(adapter, built) -> dict:
     return {sc.name: sc for sc in load_all(adapter.programs_dir, DATA_DIR)}
 
 
-def options(run_root, **changes) -> RunnerOptions:
-    return dataclasses.replace(RunnerOptions(artifacts=run_root, timeouts=hang_guard_timeouts()),
-                               **changes)
+def options(run_root, keep: bool = False, **changes) -> RunnerOptions:
+    machine = MachineOptions(run_root=run_root, timeouts=hang_guard_timeouts(), keep=keep)
+    return dataclasses.replace(RunnerOptions(machine=machine), **changes)
 
 
 def served(result) -> dict:

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from harness.mutants import build_mutant, load_catalogue
+from harness.course.mutants import build_mutant, load_catalogue
 
 pytestmark = pytest.mark.integration
 
@@ -51,9 +51,9 @@ def test_explore_from_the_first_call_then_replay_with_a_report(built, tmp_path):
 def hand_made_schedule(tmp_path, **changes):
     """A schedule of hello on the reference kernel, recorded "here" unless
     CHANGES say otherwise."""
-    from harness.adapters.reference import ReferenceAdapter
-    from harness.machine import qemu_version
-    from harness.schedule import SCHEDULE_VERSION, build_id
+    from harness.adapters.reference.adapter import ReferenceAdapter
+    from harness.machine.qemu import qemu_version
+    from harness.run.schedule import SCHEDULE_VERSION, build_id
     schedule = {"vmcheck_schedule": SCHEDULE_VERSION, "scenario": "hello", "kernel": "reference",
                 "kernel_build_id": build_id(ReferenceAdapter().symbol_file),
                 "qemu": qemu_version(), "disks_sha256": None,

@@ -16,8 +16,9 @@ import os
 
 import pytest
 
-from harness.runner import RunnerOptions
-from harness.suite import run_suite
+from harness.machine.qemu import MachineOptions
+from harness.run.runner import RunnerOptions
+from harness.run.suite import run_suite
 from reports import write_report
 from tests.integration.test_pintos_kaist import adapter  # noqa: F401 - the tree, built
 from tests.integration.test_report_browser import (CHROMIUM, SCREENSHOTS, chromium, dom_text,
@@ -31,12 +32,12 @@ pytestmark = [pytest.mark.integration,
 @pytest.fixture(scope="module")
 def run(adapter, built, tmp_path_factory):
     from harness import config
-    from harness.runner import DATA_DIR
-    from harness.suite import load_all
+    from harness.run.runner import DATA_DIR
+    from harness.run.suite import load_all
     suite = {sc.name: sc for sc in load_all(config.build_dir() / "programs", DATA_DIR)}
     root = tmp_path_factory.mktemp("runs")
     scenarios = [suite["fault-pf-null-write"], suite["sc-read-data"]]
-    result = run_suite(adapter, scenarios, RunnerOptions(artifacts=root), jobs=1,
+    result = run_suite(adapter, scenarios, RunnerOptions(machine=MachineOptions(run_root=root)), jobs=1,
                        progress=lambda line: None)
     return {sc.name: sc for sc in result.scenarios}, result, root
 
@@ -50,7 +51,7 @@ def test_a_user_null_write_is_caught_where_the_handler_gives_up(run):
     assert (f.operand, f.operand_address) == ("dword ptr [rbp]", 0)
     assert f.outcome == "not resolved: vm_try_handle_fault() returned false"
     assert f.source.startswith("programs/core/fault-pf.c:") and f.function.startswith("main+")
-    assert f.page["levels"][-1]["flags"] == "not present"
+    assert f.page.levels[-1].flags == "not present"
 
 
 @pytest.mark.timeout(600)
@@ -66,13 +67,13 @@ def test_a_kernel_mode_fault_that_panics_is_told_at_its_fault(run, tmp_path):
     # read at power_off, after the panic: the hardware state is there; the
     # SPT only while the dying kernel's thread is still readable (2wheeh's
     # backtrace faults and panics again, overrunning its stack: not then)
-    assert f.page["levels"][-1]["level"] == "PTE" and f.page["frame"] is not None
+    assert f.page.levels[-1].level == "PTE" and f.page.frame is not None
     if f.process != "?":
-        assert f.page["spt"] is not None and f.page["owners"]
-    assert any(fr.get("syscall") == "read" for fr in f.stack)
-    split = next(i for i, fr in enumerate(sc.panic_stack) if "fault" in fr)
-    assert "interrupted" in sc.panic_stack[split + 1]
-    assert any(fr["function"].startswith("page_fault") for fr in sc.panic_stack[:split])
+        assert f.page.spt is not None and f.page.owners
+    assert any(fr.syscall == "read" for fr in f.stack)
+    split = next(i for i, fr in enumerate(sc.panic_stack) if fr.fault is not None)
+    assert sc.panic_stack[split + 1].interrupted
+    assert any(fr.function.startswith("page_fault") for fr in sc.panic_stack[:split])
     assert sc.panic_story.startswith("while running read() in ")
     assert " in kernel mode at " in sc.panic_story and "the handler then: " in sc.panic_story
     _check_report(run[1], sc, tmp_path)

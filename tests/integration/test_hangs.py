@@ -1,4 +1,4 @@
-"""Hangs judged while the guest runs (harness/hang_watch.py), on the real
+"""Hangs judged while the guest runs (harness/run/hang_watch.py), on the real
 reference kernel: the guest-time limit, "no progress", and deadlocks found
 as they happen with their wait-for graph. The deadlock mutants' CI runs
 (dl-wait, dl-abba, dl-evict) are in tests/integration/test_mutants.py."""
@@ -10,11 +10,11 @@ import textwrap
 import pytest
 
 from harness.adapters import get_adapter
-from harness.mutants import build_mutant, load_catalogue
-from harness.adapters.reference import ReferenceAdapter
-from harness.runner import RunnerOptions, run_scenario
-from harness.scenario import load_file
-from harness.waitgraph import WaitGraph
+from harness.course.mutants import build_mutant, load_catalogue
+from harness.adapters.reference.adapter import ReferenceAdapter
+from harness.run.runner import RunnerOptions, run_scenario
+from harness.machine.qemu import MachineOptions
+from harness.run.scenario import load_file
 
 pytestmark = pytest.mark.integration
 
@@ -38,10 +38,10 @@ def test_the_guest_clock_ends_a_run_that_outlives_its_timeout(built, tmp_path, r
         """)
     # the wall-clock net is 3 x 0.5 s x 150 = 225 s: far behind even on a loaded host
     res = run_scenario(get_adapter("reference"), sc,
-                       RunnerOptions(artifacts=run_root, timeouts=_scaled(150)))
+                       RunnerOptions(machine=MachineOptions(run_root=run_root, timeouts=_scaled(150))))
     assert res.verdict.value == "HANG", res.reason
     assert res.reason.startswith("no power-off within 0.5 s of guest time"), res.reason
-    assert res.hang["kind"] == "guest time" and res.hang["guest_s"] >= 0.5
+    assert res.hang.kind == "guest time" and res.hang.guest_s >= 0.5
     assert "threads when stopped:" in res.notes
 
 
@@ -56,12 +56,12 @@ def test_a_busy_guest_without_output_is_no_progress(built, tmp_path, run_root):
         timeout = 4
         """)
     res = run_scenario(get_adapter("reference"), sc,
-                       RunnerOptions(artifacts=run_root, timeouts=_scaled(20)))
+                       RunnerOptions(machine=MachineOptions(run_root=run_root, timeouts=_scaled(20))))
     assert res.verdict.value == "HANG", res.reason
     assert res.reason.startswith("no progress for 2 s of guest time"), res.reason
     assert "dl-spin (tid 3, running): user mode at 0x" in res.reason
-    assert res.hang["kind"] == "no progress"
-    assert res.hang["guest_s"] < 4
+    assert res.hang.kind == "no progress"
+    assert res.hang.guest_s < 4
 
 
 @pytest.mark.slow
@@ -73,16 +73,16 @@ def test_a_deadlock_ends_the_run_at_once_with_its_cycle(built, tmp_path, run_roo
     mutant = {m.name: m for m in load_catalogue()}["wait-holds-fs-lock"]
     build_mutant(mutant, tmp_path / "kernel")
     res = run_scenario(ReferenceAdapter(kernel_dir=tmp_path / "kernel"), suite["dl-wait"],
-                       RunnerOptions(artifacts=run_root))
+                       RunnerOptions(machine=MachineOptions(run_root=run_root)))
     assert res.verdict.value == "HANG", res.reason
     assert res.reason.startswith(
         "deadlock: tid 3 dl-wait waits for the exit of tid 4 dl-wait-child, which waits for "
         "`vmfs_lock` held by tid 3"), res.reason
-    graph = WaitGraph.from_dict(res.hang["graph"])
+    graph = res.hang.graph
     assert [t.tid for t in graph.cycle()] == [3, 4]
     main = graph.node(1)
     assert main.wait.target == "the exit" and main.wait.holder == 3     # not on the cycle
-    assert graph.node(2).idle and res.hang["guest_s"] < 30
+    assert graph.node(2).idle and res.hang.guest_s < 30
     assert any(line.startswith("dl-wait-child (tid 4, blocked)") for line in res.notes)
 
 
@@ -94,6 +94,6 @@ def _scaled(scale: float):
 @pytest.fixture(scope="module")
 def suite(built):
     from harness import config
-    from harness.runner import DATA_DIR
-    from harness.suite import load_all
+    from harness.run.runner import DATA_DIR
+    from harness.run.suite import load_all
     return {sc.name: sc for sc in load_all(config.build_dir() / "programs", DATA_DIR)}

@@ -4,13 +4,14 @@ adapter agrees with the hardware page tables."""
 
 import pytest
 
+from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
 from harness.adapters import get_adapter
-from harness.debugger import Debugger
+from harness.debug.debugger import Debugger
 from harness.errors import HarnessError
-from harness.machine import Machine, MachineOptions
-from harness.pagewalk import walk_page_tables
-from harness.program_image import load_program
-from harness.state_capture import DebuggerMemory, capture_state
+from harness.machine.qemu import Machine, MachineOptions
+from harness.x86.pagewalk import walk_page_tables
+from harness.debug.program_image import load_program
+from harness.run.capture import DebuggerMemory, capture_state
 
 pytestmark = pytest.mark.integration
 
@@ -33,14 +34,16 @@ def stopped_at_first_checkpoint(built, run_root):
 def test_stop_at_checkpoint_before_its_page_was_mapped(stopped_at_first_checkpoint):
     adapter, image, dbg, _ = stopped_at_first_checkpoint
     assert dbg.pc == image.checkpoint and dbg.register("cs") & 3 == 3
-    snap = walk_page_tables(DebuggerMemory(dbg, 20 << 20), dbg.register("cr3"))
+    snap = walk_page_tables(DebuggerMemory(dbg, 20 << 20), dbg.register("cr3"),
+                            user_top=LAYOUT.user_top)
     assert snap.lookup(image.checkpoint) is None          # lazy: never mapped yet
     with pytest.raises(HarnessError):
         dbg.read_virt(image.checkpoint, 1)
     bp = dbg.breakpoints()[0]
     dbg.run_until(bp, 30)                                 # the fetch faulted it in
     assert dbg.pc == image.checkpoint and dbg.register("rdi") == 1
-    snap = walk_page_tables(DebuggerMemory(dbg, 20 << 20), dbg.register("cr3"))
+    snap = walk_page_tables(DebuggerMemory(dbg, 20 << 20), dbg.register("cr3"),
+                            user_top=LAYOUT.user_top)
     assert snap.lookup(image.checkpoint) is not None
 
 

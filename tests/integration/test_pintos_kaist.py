@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 
 from harness.adapters.base import Ending, ProcessExit
-from harness.adapters.pintos_kaist import PintosKaistAdapter, find_tree
-from harness.boot import BootRequest, boot, collect_programs
-from harness.debugger import Debugger
+from harness.adapters.pintos_kaist.adapter import PintosKaistAdapter, find_tree
+from harness.run.boot import BootRequest, boot, collect_programs
+from harness.debug.debugger import Debugger
 from harness.errors import KernelBuildError
-from harness.machine import Machine, MachineOptions
-from harness.program_image import load_program
-from harness.rsp import RspMemoryError
-from harness.state_capture import capture_state
+from harness.machine.qemu import Machine, MachineOptions
+from harness.debug.program_image import load_program
+from harness.debug.rsp import RspMemoryError
+from harness.run.capture import capture_state
 from oracles.invariants import check_invariants
 
 pytestmark = [pytest.mark.integration,
@@ -150,7 +150,7 @@ def test_a_tree_that_does_not_build_gives_the_compiler_error(adapter, tmp_path):
 def _scenario(name: str, **changes):
     """A suite scenario by name, with fields replaced."""
     import dataclasses
-    from harness.suite import load_all
+    from harness.run.suite import load_all
     [sc] = [s for s in load_all(None, None) if s.name == name]
     return dataclasses.replace(sc, **changes)
 
@@ -158,11 +158,11 @@ def _scenario(name: str, **changes):
 def test_a_hang_says_where_every_thread_was(adapter, built, run_root):
     """Stops page-parallel mid-run by a short timeout: 3 s, doubled while
     a slow (loaded) host has not started the program by then."""
-    from harness.runner import RunnerOptions, run_scenario
-    from harness.results import Verdict
+    from harness.run.runner import RunnerOptions, run_scenario
+    from results.model import Verdict
     for timeout in (3.0, 6.0, 12.0, 24.0):
         sc = _scenario("page-parallel", timeout=timeout)
-        result = run_scenario(adapter, sc, RunnerOptions(artifacts=run_root))
+        result = run_scenario(adapter, sc, RunnerOptions(machine=MachineOptions(run_root=run_root)))
         if result.verdict is not Verdict.HANG:
             pytest.skip(f"the tree finished page-parallel in {timeout:g} s "
                         f"({result.verdict.value})")
@@ -174,12 +174,12 @@ def test_a_hang_says_where_every_thread_was(adapter, built, run_root):
 
 
 def test_injection_points_fire_on_a_student_kernel(adapter, built, run_root):
-    from harness.injection import Injection
-    from harness.runner import RunnerOptions, run_scenario
-    from harness.results import Verdict
+    from harness.run.injection import Injection
+    from harness.run.runner import RunnerOptions, run_scenario
+    from results.model import Verdict
     sc = _scenario("lazy-anon", inject=(Injection("frame_alloc", "fail", nth=3),
                                         Injection("page_fault", "preempt", nth=2)))
-    result = run_scenario(adapter, sc, RunnerOptions(artifacts=run_root))
+    result = run_scenario(adapter, sc, RunnerOptions(machine=MachineOptions(run_root=run_root)))
     kinds = sorted((r.point, r.kind) for r in result.injections)
     assert kinds == [("frame_alloc", "fail"), ("page_fault", "preempt")], result.reason
     assert result.verdict is not Verdict.HARNESS_ERROR, result.reason
@@ -189,14 +189,14 @@ def test_forced_yields_at_every_call_leave_a_passing_run_passing(adapter, built,
     """preempt makes the thread call thread_yield() at the point itself and
     then go on with its registers as they were: a program the tree passes
     still passes with a yield at every page fault and every file write."""
-    from harness.injection import Injection
-    from harness.runner import RunnerOptions, run_scenario
-    from harness.results import Verdict
-    plain = run_scenario(adapter, _scenario("mmap-write"), RunnerOptions(artifacts=run_root))
+    from harness.run.injection import Injection
+    from harness.run.runner import RunnerOptions, run_scenario
+    from results.model import Verdict
+    plain = run_scenario(adapter, _scenario("mmap-write"), RunnerOptions(machine=MachineOptions(run_root=run_root)))
     if plain.verdict is not Verdict.PASS:
         pytest.skip(f"the tree fails mmap-write without injections ({plain.reason})")
     sc = _scenario("mmap-write", inject=(Injection("page_fault", "preempt", nth=1, mode="from"),
                                          Injection("file_write", "preempt", nth=1, mode="from")))
-    result = run_scenario(adapter, sc, RunnerOptions(artifacts=run_root))
+    result = run_scenario(adapter, sc, RunnerOptions(machine=MachineOptions(run_root=run_root)))
     assert result.verdict is Verdict.PASS, result.reason
     assert len(result.injections) >= 5, result.injections

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.adapters.pintos_kaist import find_tree
+from harness.adapters.pintos_kaist.adapter import find_tree
 from tests.tools.rename_members import rename_tree
 from tests.tools.renamed_verdicts import new_failures, run
 

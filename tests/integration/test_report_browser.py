@@ -122,8 +122,8 @@ def test_failing_scenario_page_in_browser(rendered):
     dom, shot = _open(failing, tmp, "failing-scenario")
     text = " ".join(dom_text(dom).split())
     for v in fx.failing_violations(run):
-        assert f"Expected {v['expected']}" in text, f"expected text of {v['oracle']} missing"
-        assert f"Actual {v['actual']}" in text, f"actual text of {v['oracle']} missing"
+        assert f"Expected {v.expected}" in text, f"expected text of {v.oracle} missing"
+        assert f"Actual {v.actual}" in text, f"actual text of {v.oracle} missing"
     assert "Failed checks 4" in text
     assert png_size(shot) == WINDOW
 

@@ -7,9 +7,10 @@ import textwrap
 import pytest
 
 from harness.adapters import get_adapter
-from harness.runner import RunnerOptions
-from harness.scenario import load_file
-from harness.suite import run_suite
+from harness.run.runner import RunnerOptions
+from harness.machine.qemu import MachineOptions
+from harness.run.scenario import load_file
+from harness.run.suite import run_suite
 from reports import write_report
 from tests.integration.test_report_browser import CHROMIUM, SCREENSHOTS, chromium, dom_text, png_size
 
@@ -32,7 +33,7 @@ def test_report_of_a_real_failing_run(built, tmp_path, run_root):
         hit = 1
         expect = [{ check = "pages", at = "cp_buf", count = 3, state = "present" }]
         '''))
-    run = run_suite(get_adapter("reference"), load_file(path), RunnerOptions(artifacts=run_root),
+    run = run_suite(get_adapter("reference"), load_file(path), RunnerOptions(machine=MachineOptions(run_root=run_root)),
                     jobs=2, progress=lambda line: None)
     assert [s.verdict.value for s in run.scenarios] == ["PASS", "FAIL"]
     index = write_report(run, tmp_path / "report")

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from harness import artifacts, fsimage
+from harness.adapters.reference import fsimage
+from harness.machine import artifacts
 from harness.adapters import get_adapter
-from harness.runner import RunnerOptions, run_scenario
-from harness.scenario import load_file
+from harness.run.runner import RunnerOptions, run_scenario
+from harness.machine.qemu import MachineOptions
+from harness.run.scenario import load_file
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +47,7 @@ def scenarios(tmp_path_factory):
 
 
 def run(sc, run_root, keep=False):
-    options = RunnerOptions(artifacts=run_root, keep=keep)
+    options = RunnerOptions(machine=MachineOptions(run_root=run_root, keep=keep))
     result = run_scenario(get_adapter("reference"), sc, options)
     return result, Path(result.artifacts) if result.artifacts else None
 

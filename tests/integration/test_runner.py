@@ -8,10 +8,11 @@ import pytest
 
 from harness.adapters import get_adapter
 from harness.config import env_timeout_scale
-from harness.program_image import load_program
-from harness.runner import RunnerOptions, run_scenario
-from harness.scenario import load_file
-from harness.snapshot import PTE_NX, PTE_U, PTE_W, PageTableSnapshot
+from harness.debug.program_image import load_program
+from harness.run.runner import RunnerOptions, run_scenario
+from harness.machine.qemu import MachineOptions
+from harness.run.scenario import load_file
+from oracles.model.page_tables import PTE_NX, PTE_U, PTE_W
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +24,7 @@ def scenarios(tmp_path, text):
 
 
 def run(sc, run_root):
-    return run_scenario(get_adapter("reference"), sc, RunnerOptions(artifacts=run_root))
+    return run_scenario(get_adapter("reference"), sc, RunnerOptions(machine=MachineOptions(run_root=run_root)))
 
 
 def test_pass_and_fail_with_the_cause(built, tmp_path, run_root):
@@ -91,13 +92,13 @@ def test_checkpoint_snapshot_has_code_data_and_stack_pages(built, tmp_path, run_
     assert stops[:4] == [(1, 1), (2, 1), (2, 2), (2, 3)]
     cp = next(c for c in res.checkpoints if (c.id, c.hit) == (2, 2))
     assert cp.violations == [] and cp.expectations == ["contents", "present"]
-    snap = PageTableSnapshot.from_dict(cp.pages)
+    snap = cp.pages
     cp_buf = load_program(get_adapter("reference").find_program("checkpoints")).symbols["cp_buf"]
     code, data, stack = snap.lookup(0x401000), snap.lookup(cp_buf), snap.lookup(0x4747F000)
     assert code and code.flags & PTE_U and not code.flags & PTE_W and not code.flags & PTE_NX
     assert data and data.flags & PTE_U and data.flags & PTE_W
     assert stack and stack.flags & PTE_U and stack.flags & PTE_W
-    assert cp.pools["user_frames_total"] > cp.pools["user_frames_free"] > 0
+    assert cp.pools.user_frames_total > cp.pools.user_frames_free > 0
 
 
 def test_failed_expectation_names_page_expected_and_actual(built, tmp_path, run_root):
@@ -113,7 +114,7 @@ def test_failed_expectation_names_page_expected_and_actual(built, tmp_path, run_
     res = run(scs["cp-wrong"], run_root)
     assert res.verdict.value == "FAIL"
     [v] = [v for c in res.checkpoints for v in c.violations]
-    assert (v["oracle"], v["expected"], v["actual"]) == ("contents", "78", "62")
+    assert (v.oracle, v.expected, v.actual) == ("contents", "78", "62")
     assert "contents" in res.reason
 
 
@@ -131,7 +132,7 @@ def test_hang_is_a_verdict_and_leaves_nothing_running(built, tmp_path, run_root,
     # 2 s of guest time, no output for 1 s of it, or the wall-clock net
     # (3 x 2 s x the scale a loaded host may set in VMCHECK_TIMEOUT_SCALE)
     net = 3 * 2 * env_timeout_scale()
-    assert res.hang["kind"] in ("guest time", "no progress", "wall time"), res.reason
+    assert res.hang.kind in ("guest time", "no progress", "wall time"), res.reason
     assert res.reason.startswith(("no power-off within 2 s of guest time",
                                   "no progress for 1 s of guest time",
                                   f"no power-off within {net:g} s of wall time")), res.reason

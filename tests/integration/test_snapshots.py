@@ -9,9 +9,9 @@ import time
 import pytest
 
 from harness.adapters.base import Ending
-from harness.adapters.reference import ReferenceAdapter
-from harness.boot import BootRequest, collect_programs, wait_booted
-from harness.machine import Machine, MachineOptions
+from harness.adapters.reference.adapter import ReferenceAdapter
+from harness.run.boot import BootRequest, collect_programs, wait_booted
+from harness.machine.qemu import Machine, MachineOptions
 
 pytestmark = pytest.mark.integration
 

@@ -1,5 +1,5 @@
 """The last exceptions before a triple fault, from QEMU's interrupt log
-(harness/triple_fault.py): the reference kernel is stopped once it is in
+(harness/machine/triple_fault.py): the reference kernel is stopped once it is in
 long mode and sent to an unmapped address with an unmapped stack, so no
 exception can be delivered; and the runner's second run with the log on,
 which adds them to a TRIPLE_FAULT verdict's reason."""
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from harness import runner
-from harness.adapters.reference import ReferenceAdapter
-from harness.debugger import Debugger
-from harness.machine import Machine, MachineOptions
-from harness.results import Verdict
-from harness.triple_fault import INT_LOG, TAIL_BYTES, int_log_args, keep_tail, last_exceptions
+from harness.run import runner
+from harness.adapters.reference.adapter import ReferenceAdapter
+from harness.debug.debugger import Debugger
+from harness.machine.qemu import Machine, MachineOptions
+from results.model import Verdict
+from harness.machine.triple_fault import INT_LOG, TAIL_BYTES, keep_tail, last_exceptions
 
 pytestmark = pytest.mark.integration
 NOWHERE = 0x1000000000      # 64 GiB: mapped by no kernel here
@@ -21,11 +21,10 @@ NOWHERE = 0x1000000000      # 64 GiB: mapped by no kernel here
 
 def triple_fault_log(run_root) -> str:
     adapter = ReferenceAdapter()
-    with Machine(MachineOptions(run_root=run_root, paused=True)) as machine:
+    with Machine(MachineOptions(run_root=run_root, paused=True, int_log=True)) as machine:
         programs = {"hello": adapter.find_program("hello")}
         disks = adapter.make_disks(machine.run_dir, programs, {}, 0)
-        machine.start(adapter.qemu_args(disks, adapter.kernel_cmdline([["hello"]]), 64)
-                      + int_log_args(machine.run_dir))
+        machine.start(adapter.qemu_args(disks, adapter.kernel_cmdline([["hello"]]), 64))
         with Debugger.attach(machine.gdb_socket, adapter.kernel_symbols(),
                              adapter.long_mode_symbol, timeout=30) as dbg:
             dbg.write_register("rsp", NOWHERE)
@@ -68,10 +67,10 @@ def test_a_triple_fault_is_run_again_with_the_log(tmp_path, monkeypatch):
     calls = []
 
     def fake_execute(adapter, sc, opts, result):
-        calls.append(opts.int_log)
+        calls.append(opts.machine.int_log)
         result.verdict = Verdict.PASS if len(calls) == 4 else Verdict.TRIPLE_FAULT
         result.artifacts = str(tmp_path)
-        if opts.int_log:
+        if opts.machine.int_log:
             (tmp_path / INT_LOG).write_text(log_text)
 
     monkeypatch.setattr(runner, "_execute", fake_execute)

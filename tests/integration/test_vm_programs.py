@@ -17,11 +17,11 @@ that several processes fault, evict and swap at the same time (about
 import pytest
 
 from harness.adapters.base import BootOutcome, Ending, ProcessExit
-from harness.adapters.reference import ReferenceAdapter
-from harness.bench_vm import (judge, load_manifest, make_data_files, run_program,
+from harness.adapters.reference.adapter import ReferenceAdapter
+from harness.bench.vm_programs import (judge, load_manifest, make_data_files, run_program,
                               run_with_debugger)
-from harness.boot import BootResult
-from harness.machine import MachineOptions
+from harness.run.boot import BootResult
+from harness.machine.qemu import MachineOptions
 from tests.conftest import hang_guard_timeouts
 
 SPECS = load_manifest()

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
-from harness.adapters.pintos_kaist import BUILD_CC, PintosKaistAdapter
+from harness.adapters.pintos_kaist.adapter import BUILD_CC, PintosKaistAdapter
 from harness.errors import HarnessError
 
 PREFIX = "zq"
@@ -247,7 +247,7 @@ def functions(kernel_o: Path) -> dict:
 
 
 def struct_shapes(kernel_o: Path, structs: set) -> dict:
-    from harness.dwarf_types import DwarfTypes
+    from harness.debug.dwarf_types import DwarfTypes
     with open(kernel_o, "rb") as f:
         types = DwarfTypes(ELFFile(f))
         return {s: (types.get(f"struct {s}").size,

@@ -19,7 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.results import RunResult
+from results.codec import load_run
+from results.model import RunResult
 
 REPO = Path(__file__).resolve().parents[2]
 SPT_SCENARIOS = ("lazy-*", "ro-data-*", "evict-anon", "stk-evict", "swap-anon", "swap-iter",
@@ -34,7 +35,7 @@ def run(kernel: Path, out: Path, scenarios: list, jobs: int) -> RunResult:
     if done.returncode not in (0, 1):
         raise RuntimeError(f"vmcheck run on {kernel} exited {done.returncode}:\n"
                            f"{done.stderr[-2000:]}")
-    return RunResult.load(out / "results.json")
+    return load_run(out / "results.json")
 
 
 def new_failures(original: RunResult, renamed: RunResult) -> list[str]:

@@ -16,7 +16,7 @@ import os
 import socket
 import threading
 
-from harness.rsp_codec import PacketReader, checksum, frame
+from harness.debug.rsp_codec import PacketReader, checksum, frame
 
 # How long a test waits for the fake stub when it expects an answer. The
 # stub (a thread of the test process) answers at once: this only guards a

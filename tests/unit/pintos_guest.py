@@ -11,11 +11,13 @@ from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
-from harness.adapters.pintos_inspect import KERN_BASE, THREAD_MAGIC
-from harness.dwarf_types import DwarfTypes
-from harness.rsp import RspMemoryError
-from harness.snapshot import PTE_P, PTE_U, PTE_W, PageMapping, make_snapshot
+from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
+from harness.adapters.pintos_kaist.inspector import THREAD_MAGIC
+from harness.debug.dwarf_types import DwarfTypes
+from harness.debug.rsp import RspMemoryError
+from oracles.model.page_tables import PTE_P, PTE_U, PTE_W, PageMapping, make_snapshot
 
+KERN_BASE = LAYOUT.kern_base
 PAGE = 4096
 SOURCE = r"""
 #include <stdbool.h>
@@ -274,7 +276,7 @@ def walk(resident: dict, writable: bool = True):
     flags = PTE_P | PTE_U | (PTE_W if writable else 0)
     return make_snapshot(0x9000, [PageMapping(va, PAGE, phys, flags, phys | flags,
                                               (0, 0, 0, 0)) for va, phys in resident.items()],
-                         [], [])
+                         [], [], user_top=LAYOUT.user_top)
 
 
 class FakeImage:
@@ -288,7 +290,7 @@ class FakeImage:
         return bytes(length) if 0x400000 <= va and va + length <= 0x404000 else None
 
 
-STACK_PAGE = 0x47480000 - PAGE
+STACK_PAGE = LAYOUT.user_stack - PAGE
 # va: (vm_type, writable, kernel address of its frame or None)
 PROCESS_PAGES = {0x400000: (1, False, KERN_BASE + 0x200000),
                  0x401000: (1, False, KERN_BASE + 0x201000),

@@ -1,7 +1,7 @@
 """Synthetic x86-64 page tables for tests, and the walker benchmark.
 
 PageTableBuilder writes tables into a SparsePhysicalMemory with its own
-bit arithmetic (independent of harness.pagewalk), so tests can state the
+bit arithmetic (independent of harness.x86.pagewalk), so tests can state the
 exact snapshot they expect. Run this file to print the walk benchmark:
     /usr/bin/python3 -m tests.unit.pt_builder   (from the repository root)
 """
@@ -10,8 +10,9 @@ from __future__ import annotations
 import statistics
 import time
 
-from harness.pagewalk import SparsePhysicalMemory, walk_page_tables
-from harness.snapshot import PAGE_1G, PAGE_2M, PAGE_4K, PTE_P, PTE_PS, PTE_U, PTE_W
+from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
+from harness.x86.pagewalk import SparsePhysicalMemory, walk_page_tables
+from oracles.model.page_tables import PAGE_1G, PAGE_2M, PAGE_4K, PTE_P, PTE_PS, PTE_U, PTE_W
 
 URW = PTE_P | PTE_W | PTE_U
 ADDR_MASK = 0x000FFFFFFFFFF000
@@ -73,7 +74,7 @@ class PageTableBuilder:
         return addr
 
     def walk(self, **options):
-        return walk_page_tables(self.mem, self.cr3, **options)
+        return walk_page_tables(self.mem, self.cr3, **{"user_top": LAYOUT.user_top, **options})
 
 
 KERN_BASE = 0x8004000000

@@ -13,18 +13,19 @@ import dataclasses
 from pathlib import Path
 from typing import Optional
 
-from harness.disasm import disassemble_around
-from harness.results import (CheckpointRecord, FaultRecord, InjectionRecord,
+from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
+from harness.x86.disasm import disassemble_around
+from results.model import (CheckpointRecord, FaultRecord, InjectionRecord,
                              RunResult, ScenarioResult, Verdict)
-from harness.snapshot import PTE_A, PTE_D, PTE_NX, PTE_P, PTE_U, PTE_W, PageMapping, make_snapshot
+from oracles.model.page_tables import PTE_A, PTE_D, PTE_NX, PTE_P, PTE_U, PTE_W, PageMapping, make_snapshot
 from oracles.invariants import check_invariants
-from oracles.state import (ANON, FILE, UNINIT, MachineState, PoolState, ProcessState,
+from oracles.model.machine_state import (ANON, FAIL, FILE, UNINIT, MachineState, PoolState, ProcessState,
                            SptPage, Violation)
 
 PAGE = 4096
 CODE, RODATA, DATA, BSS = 0x400000, 0x404000, 0x405000, 0x407000
 BSS_PAGES = 80
-STACK_TOP = 0x47480000
+STACK_TOP = LAYOUT.user_stack
 MMAP_BASE = 0x10000000
 RO_CODE = PTE_P | PTE_U | PTE_A
 RO_DATA = PTE_P | PTE_U | PTE_A | PTE_NX
@@ -70,7 +71,8 @@ class AddressSpace:
         self.spt[va] = dataclasses.replace(self.spt[va], frame_pa=None, swap_slot=slot)
 
     def process(self) -> ProcessState:
-        snap = make_snapshot(self.cr3, list(self.ptes.values()), [], [])
+        snap = make_snapshot(self.cr3, list(self.ptes.values()), [], [],
+                             user_top=LAYOUT.user_top)
         return ProcessState(self.pid, self.name, snap, dict(self.spt),
                             code_ranges=((CODE, RODATA),))
 
@@ -78,11 +80,9 @@ class AddressSpace:
                    violations=(), expectations=()) -> CheckpointRecord:
         return CheckpointRecord(
             id=cp_id, hit=hit, pid=self.pid, process=self.name, icount=icount,
-            pages=self.process().pages.to_dict(),
-            spt=[dataclasses.asdict(p) for p in sorted(self.spt.values(),
-                                                         key=lambda p: p.va)],
-            pools=dataclasses.asdict(pools),
-            violations=[v.to_dict() for v in violations],
+            pages=self.process().pages,
+            spt=sorted(self.spt.values(), key=lambda p: p.va),
+            pools=pools, violations=list(violations),
             expectations=list(expectations))
 
 
@@ -154,8 +154,9 @@ def swap_failing_scenario(tmp: Optional[Path]) -> ScenarioResult:
     space.ptes[SWAPPED_BACK] = PageMapping(SWAPPED_BACK, PAGE, frame, RW_DATA,
                                            frame | RW_DATA, space._entry_addrs(SWAPPED_BACK))
     state = MachineState(checkpoint=2, current=4, processes={4: space.process()},
+                         address_layout=LAYOUT,
                          pools=pools(0, 21))
-    found = check_invariants(state)
+    found = [v for v in check_invariants(state) if v.outcome == FAIL]
     assert any(v.expected and v.actual for v in found), "fixture must violate an invariant"
     found.append(Violation("contents", "byte 0 of array+0x11000 differs from text",
                            SWAPPED_BACK, 4, "766d636865636b2d", "0000000000000000"))
@@ -223,7 +224,7 @@ _COPY_BASE = 0xFFFFFFFF80104A10
 
 
 def _disassembly(code: bytes, base: int, rip: int) -> list:
-    return [[line.address, line.text, line.at_rip]
+    return [(line.address, line.text, line.at_rip)
             for line in disassemble_around(code, base, rip)]
 
 
@@ -290,10 +291,17 @@ def build_run(tmp: Optional[Path] = None) -> RunResult:
         sc.kernel = KERNEL
     return RunResult(kernel=KERNEL, started="2025-03-04T10:15:30",
                      duration_s=41.7, jobs=2, scenarios=scenarios,
-                     host={"qemu": "7.2.11", "accel": "tcg"})
+                     host={"qemu": "7.2.11", "accel": "tcg"}, address_layout=LAYOUT)
 
 
 def failing_violations(run: RunResult) -> list:
-    """The violation dicts of the FAILING scenario (checkpoint 2)."""
+    """The violations of the FAILING scenario (checkpoint 2)."""
     sc = next(s for s in run.scenarios if s.name == FAILING)
     return sc.checkpoints[1].violations
+
+
+def published(run: RunResult, out: Path) -> tuple:
+    """(OUT, RUN) once RUN's results.json and report are written in OUT."""
+    from harness.cli.report import publish
+    publish(run, out)
+    return out, run

@@ -1,4 +1,4 @@
-"""What a kept run folder holds (harness/artifacts.py, Machine.close): a
+"""What a kept run folder holds (harness/machine/artifacts.py, Machine.close): a
 failed run keeps its logs and the files the runner asks for, --keep keeps
 everything with raw disk images made sparse; compression round-trips."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import gzip
 import os
 
-from harness import artifacts
-from harness.machine import Machine, MachineOptions
+from harness.machine import artifacts
+from harness.machine.qemu import Machine, MachineOptions
 
 MIB = 1 << 20
 

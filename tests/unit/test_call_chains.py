@@ -1,4 +1,4 @@
-"""Call chains (harness/symbols.py, harness/adapters/thread_report.py): return
+"""Call chains (harness/debug/symbols.py, harness/adapters/thread_report.py): return
 addresses named at their call instruction, frames validated, the same rule
 for thread lists and panic stacks. The code is a few functions assembled
 here at a known layout (a call to a function that never returns as the
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.adapters.pintos_kaist import PintosKaistAdapter
+from harness.adapters.pintos_kaist.adapter import PintosKaistAdapter
 from harness.adapters.thread_report import entry_return, walk_frame_pointers
-from harness.symbols import CallChain, SymbolTable, checked_chain, format_call_chain
+from harness.debug.symbols import CallChain, SymbolTable, checked_chain, format_call_chain
 
 TEXT_BASE = 0x8004200000
 CODE_S = r"""

@@ -93,8 +93,8 @@ def test_bad_timeout_scale_in_the_environment_exits_2(vmcheck, fake_build):
 # ---- verdicts: boot() itself is replaced by a canned result ----
 
 def canned_boot(console: str, qemu_status: int):
-    from harness.adapters.reference import ReferenceAdapter
-    from harness.boot import BootResult
+    from harness.adapters.reference.adapter import ReferenceAdapter
+    from harness.run.boot import BootResult
 
     def fake_boot(adapter, request, options):
         outcome = ReferenceAdapter().parse_exit(console, qemu_status)
@@ -113,8 +113,8 @@ def canned_boot(console: str, qemu_status: int):
 ])
 def test_boot_verdicts_and_exit_codes(monkeypatch, capsys, fake_build, console, qemu_status,
                                       code, verdict):
-    from harness import boot as boot_module
-    from harness import cli
+    from harness.run import boot as boot_module
+    from harness.cli import main as cli
     monkeypatch.setenv("VMCHECK_BUILD_DIR", str(fake_build))
     monkeypatch.setattr(boot_module, "boot", canned_boot(console, qemu_status))
     assert cli.main(["boot", "--", "hello"]) == code
@@ -122,9 +122,9 @@ def test_boot_verdicts_and_exit_codes(monkeypatch, capsys, fake_build, console, 
 
 
 def simulate_host(monkeypatch, tmp_path, modules=(), device=False) -> None:
-    """Points the KVM probes (harness.machine.SYS_MODULE, KVM_DEVICE) at a
+    """Points the KVM probes (harness.machine.qemu.SYS_MODULE, KVM_DEVICE) at a
     host made of MODULES loaded and a /dev/kvm that exists or not."""
-    from harness import machine
+    from harness.machine import qemu as machine
     sys_module = tmp_path / "sys-module"
     for name in modules:
         (sys_module / name).mkdir(parents=True)
@@ -148,18 +148,19 @@ def test_kvm_is_refused_before_anything_runs_on_hosts_that_cannot_run_it(
     scenario commands refuse as early (RunnerOptions checks the
     accelerator, so there is not one harness error per scenario). The
     host is simulated, so the test holds on any machine."""
-    from harness import cli
+    from harness.cli import main as cli
     from harness.errors import HarnessError
-    from harness.machine import Machine
-    from harness.runner import RunnerOptions
+    from harness.machine.qemu import Machine
+    from harness.run.runner import RunnerOptions
+    from harness.machine.qemu import MachineOptions
     simulate_host(monkeypatch, tmp_path, modules, device)
     monkeypatch.setenv("VMCHECK_BUILD_DIR", str(fake_build))
     monkeypatch.setattr(Machine, "start", lambda *a: pytest.fail("QEMU was started"))
     if code is None:
-        RunnerOptions(accel="kvm")   # no refusal
+        RunnerOptions(machine=MachineOptions(accel="kvm"))   # no refusal
         return
     assert cli.main(["boot", "--accel", "kvm", "--", "hello"]) == code
     err = capsys.readouterr().err
     assert text in err and len(err.strip().splitlines()) == 1, err
     with pytest.raises(HarnessError, match=text):
-        RunnerOptions(accel="kvm")
+        RunnerOptions(machine=MachineOptions(accel="kvm"))

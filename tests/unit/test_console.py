@@ -6,7 +6,7 @@ import os
 import threading
 import time
 
-from harness.console import Console
+from harness.machine.console import Console
 
 
 def make_console(tmp_path, sink=None):

@@ -3,8 +3,8 @@ stub of fake_gdb_stub.py; the real QEMU is in tests/integration."""
 
 import pytest
 
-from harness.debugger import Debugger, DebuggerError, DebuggerTimeout
-from harness.rsp import EXIT_STATUS_UNKNOWN, RspClient
+from harness.debug.debugger import Debugger, DebuggerError, DebuggerTimeout
+from harness.debug.rsp import EXIT_STATUS_UNKNOWN, RspClient
 from tests.unit.fake_gdb_stub import STUB_WAIT, FakeStub
 
 

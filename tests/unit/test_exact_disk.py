@@ -1,5 +1,5 @@
 """The exact disk of a Pintos-KAIST kernel on a fake stopped guest
-(harness/adapters/pintos_exact_disk.py, harness/cpu_access.py): a request
+(harness/adapters/pintos_kaist/exact_disk.py, harness/x86/cpu_access.py): a request
 served moves the sector between the image and the buffer, sets the A/D
 bits an `insw`/`outsw` would, counts it in the struct disk and returns to
 the caller; a request the function must handle itself (its ASSERTs), or
@@ -9,16 +9,17 @@ import dataclasses
 
 import pytest
 
-from harness.adapters.pintos_driver import DiskField, DriverLayout
-from harness.adapters.pintos_exact_disk import PintosExactDisk
-from harness.adapters.pintos_inspect import KERN_BASE
-from harness.cpu_access import CR0_WP, AccessRefused, CpuMemory
-from harness.debugger import Breakpoint, Debugger
-from harness.rsp import RspMemoryError, StopReply
-from harness.sector_disks import SECTOR, SectorDisks
-from harness.snapshot import PTE_A, PTE_D, PTE_P, PTE_W
+from harness.adapters.pintos_kaist.driver import DiskField, DriverLayout
+from harness.adapters.pintos_kaist.exact_disk import PintosExactDisk
+from harness.adapters.base import PINTOS_KAIST_LAYOUT
+from harness.x86.cpu_access import CR0_WP, AccessRefused, CpuMemory
+from harness.debug.debugger import Breakpoint, Debugger
+from harness.debug.rsp import RspMemoryError, StopReply
+from harness.machine.sector_disks import SECTOR, SectorDisks
+from oracles.model.page_tables import PTE_A, PTE_D, PTE_P, PTE_W
 from tests.unit.pt_builder import PageTableBuilder
 
+KERN_BASE = PINTOS_KAIST_LAYOUT.kern_base
 CHANNELS = KERN_BASE + 0x200000
 STACK = KERN_BASE + 0x300FF0
 RETURN_TO = KERN_BASE + 0x201234
@@ -135,7 +136,7 @@ def left_to_the_function(guest, entry, service):
 
 def test_a_read_fills_the_buffer_sets_accessed_and_dirty_and_counts(guest, images):
     _, disks = images
-    service = PintosExactDisk(LAYOUT, disks, 16 << 20)
+    service = PintosExactDisk(LAYOUT, disks, 16 << 20, KERN_BASE)
     guest.call(service, False, disk_address(3), 5, BUFFER)
     assert guest.read_virt(BUFFER, SECTOR) == bytes([3 * 16 + 5]) * SECTOR
     served_and_returned(guest, service, reads=1)
@@ -148,7 +149,7 @@ def test_a_read_fills_the_buffer_sets_accessed_and_dirty_and_counts(guest, image
 
 def test_a_write_stores_the_buffer_in_the_image_and_sets_accessed_only(guest, images):
     paths, disks = images
-    service = PintosExactDisk(LAYOUT, disks, 16 << 20)
+    service = PintosExactDisk(LAYOUT, disks, 16 << 20, KERN_BASE)
     guest.write_virt(BUFFER, b"\x5a" * SECTOR)
     guest.call(service, True, disk_address(1), 7, BUFFER)
     assert paths[1].read_bytes()[7 * SECTOR:8 * SECTOR] == b"\x5a" * SECTOR
@@ -161,7 +162,7 @@ def test_a_write_stores_the_buffer_in_the_image_and_sets_accessed_only(guest, im
 
 def test_a_buffer_across_two_pages_is_copied_to_both(guest, images):
     _, disks = images
-    service = PintosExactDisk(LAYOUT, disks, 16 << 20)
+    service = PintosExactDisk(LAYOUT, disks, 16 << 20, KERN_BASE)
     guest.call(service, False, disk_address(0), 2, BUFFER + 0xF00)
     assert guest.read_virt(BUFFER + 0xF00, SECTOR) == bytes([2]) * SECTOR
     second = guest.tables.read(guest.tables.entry_addr(1, BUFFER + 0x1000))
@@ -177,7 +178,7 @@ def test_a_buffer_across_two_pages_is_copied_to_both(guest, images):
 ])
 def test_requests_the_function_panics_on_are_left_to_it(guest, images, disk, sector, buffer):
     _, disks = images
-    service = PintosExactDisk(LAYOUT, disks, 16 << 20)
+    service = PintosExactDisk(LAYOUT, disks, 16 << 20, KERN_BASE)
     guest.call(service, False, disk, sector, buffer)
     left_to_the_function(guest, READ_ENTRY, service)
     assert service.report.exact and service.report.device == 0   # the same panic every run
@@ -186,7 +187,7 @@ def test_requests_the_function_panics_on_are_left_to_it(guest, images, disk, sec
 
 def test_a_buffer_that_would_fault_goes_to_the_device_and_the_run_is_not_exact(guest, images):
     paths, disks = images
-    service = PintosExactDisk(LAYOUT, disks, 16 << 20)
+    service = PintosExactDisk(LAYOUT, disks, 16 << 20, KERN_BASE)
     guest.call(service, True, disk_address(3), 1, USER_BUFFER)
     left_to_the_function(guest, WRITE_ENTRY, service)
     assert not service.report.exact and service.report.device == 1
@@ -198,7 +199,7 @@ def test_a_buffer_that_would_fault_goes_to_the_device_and_the_run_is_not_exact(g
 def test_a_read_into_a_read_only_page_faults_under_cr0_wp_only(guest, images):
     _, disks = images
     guest.tables.update(1, BUFFER, clear_bits=PTE_W)
-    service = PintosExactDisk(LAYOUT, disks, 16 << 20)
+    service = PintosExactDisk(LAYOUT, disks, 16 << 20, KERN_BASE)
     guest.call(service, False, disk_address(0), 1, BUFFER)
     left_to_the_function(guest, READ_ENTRY, service)
     assert "a write to a read-only page" in service.report.reason
@@ -210,7 +211,7 @@ def test_a_read_into_a_read_only_page_faults_under_cr0_wp_only(guest, images):
 def test_a_busy_channel_goes_to_the_device(guest, images):
     _, disks = images
     guest.write_u64(CHANNELS + 208 + 16, KERN_BASE + 0x500000)   # channels[1].lock.holder
-    service = PintosExactDisk(LAYOUT, disks, 16 << 20)
+    service = PintosExactDisk(LAYOUT, disks, 16 << 20, KERN_BASE)
     guest.call(service, False, disk_address(3), 0, BUFFER)
     left_to_the_function(guest, READ_ENTRY, service)
     assert service.report.device == 1 and "lock was held" in service.report.reason
@@ -220,7 +221,7 @@ def test_a_busy_channel_goes_to_the_device(guest, images):
 
 def test_a_call_another_breakpoint_took_is_not_served(guest, images):
     _, disks = images
-    service = PintosExactDisk(LAYOUT, disks, 16 << 20)
+    service = PintosExactDisk(LAYOUT, disks, 16 << 20, KERN_BASE)
     guest.regs.update(rip=RETURN_TO, rdi=disk_address(0), rsi=0, rdx=BUFFER)   # forced return
     service._callback(False)(guest, Breakpoint(READ_ENTRY, "disk_read"))
     assert guest.regs["rip"] == RETURN_TO and service.report.reads == 0
@@ -292,7 +293,7 @@ def test_a_channel_reset_is_stepped_and_its_interrupt_awaited_with_the_guest_sto
         guest, images, port, irq_bit):
     _, disks = images
     layout = dataclasses.replace(LAYOUT, reset_writes=(KERN_BASE + 0x3000,))
-    service = PintosExactDisk(layout, disks, 16 << 20)
+    service = PintosExactDisk(layout, disks, 16 << 20, KERN_BASE)
     answers = iter([PIC.format(slave=0), PIC.format(slave=0xC0 ^ irq_bit),
                     PIC.format(slave=irq_bit)])
     asked = []
@@ -308,7 +309,7 @@ def test_a_channel_reset_is_stepped_and_its_interrupt_awaited_with_the_guest_sto
 
 def test_other_port_writes_of_the_reset_are_not_awaited(guest, images):
     _, disks = images
-    service = PintosExactDisk(LAYOUT, disks, 16 << 20)
+    service = PintosExactDisk(LAYOUT, disks, 16 << 20, KERN_BASE)
     for port, value in ((0x3F6, 0x00), (0x1F6, 0x04), (0x376, 0x02)):
         guest.regs.update(rdx=port, rax=value)
         service._settle_reset(guest, lambda command: pytest.fail("no wait expected"))
@@ -317,8 +318,8 @@ def test_other_port_writes_of_the_reset_are_not_awaited(guest, images):
 
 def test_an_interrupt_that_never_comes_makes_the_run_not_exact(guest, images, monkeypatch):
     _, disks = images
-    service = PintosExactDisk(LAYOUT, disks, 16 << 20)
-    monkeypatch.setattr("harness.adapters.pintos_exact_disk.RESET_WAIT_S", 0.01)
+    service = PintosExactDisk(LAYOUT, disks, 16 << 20, KERN_BASE)
+    monkeypatch.setattr("harness.adapters.pintos_kaist.exact_disk.RESET_WAIT_S", 0.01)
     guest.regs.update(rdx=0x376, rax=0x04)
     service._settle_reset(guest, lambda command: PIC.format(slave=0x40))
     assert not service.report.exact and "did not raise IRQ 15" in service.report.reason

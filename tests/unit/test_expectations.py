@@ -5,9 +5,10 @@ import dataclasses
 
 import pytest
 
+from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
 from oracles.cksum import cksum
 from oracles.expectations import CHECKS, CheckContext, DiskUnreadable, run_check
-from oracles.state import FAIL, UNKNOWN, PoolState
+from oracles.model.machine_state import FAIL, UNKNOWN, PoolState
 from tests.unit.oracle_states import (CODE, DATA, STACK, good_process, mapping, replace_spt,
                                       state, with_maps, RW)
 
@@ -18,7 +19,7 @@ def ctx(st=None, **kw):
     st = st or state(good_process())
     memory = {DATA: b"hello", CODE: b"\x55\x48"}
     st = dataclasses.replace(st, read_user=lambda va, n: memory.get(va, bytes(n))[:n])
-    return CheckContext(state=st, symbols=SYMS, **kw)
+    return CheckContext(state=st, symbols=SYMS, address_layout=st.address_layout, **kw)
 
 
 def check(name, c=None, **params):
@@ -39,6 +40,17 @@ def test_page():
     assert (v.va, v.expected, v.actual) == (DATA + 0x1000, "True", "False")
     [v] = check("page", addr="code", pte_writable=True)
     assert "hardware W bit" in v.message and v.actual == "False"
+
+
+def test_page_file_offset():
+    file_page = replace_spt(good_process(), DATA + 0x1000, type="file", file_offset=8192)
+    c = ctx(state(file_page))
+    assert check("page", c, addr="lazy", file_offset=8192) == []
+    [v] = check("page", c, addr="lazy", file_offset=4096)
+    assert v.outcome == FAIL and "SPT file offset" in v.message
+    assert (v.expected, v.actual) == ("4096", "8192")
+    [v] = check("page", addr="lazy", file_offset=0)   # the SPT records no offset there
+    assert v.outcome == UNKNOWN and "file_offset" in v.message
 
 
 def test_contents():
@@ -71,6 +83,30 @@ def test_stack_limit_and_holes():
     spt[STACK - 0x2000] = dataclasses.replace(spt[STACK], va=STACK - 0x2000, frame_pa=None)
     [v] = check("stack", ctx(state(dataclasses.replace(p, spt=spt))))
     assert v.va == STACK - 0x1000 and "hole" in v.actual
+
+
+def test_the_stack_check_reads_the_stack_limit_from_the_layout():
+    """The same page, 1.5 MiB below the stack top, is a violation with the
+    Pintos-KAIST layout (1 MiB) and fine with a 2 MiB one."""
+    below = STACK - (3 << 19)
+    p = with_maps(good_process(), [*good_process().pages.iter_user_pages(),
+                                   mapping(below, 0x300000, RW)])
+    [v] = check("stack", ctx(state(p)), contiguous=False)
+    assert v.va == below and v.expected == f">= 0x{STACK + 0x1000 - (1 << 20):x}"
+    roomy = dataclasses.replace(state(p), address_layout=dataclasses.replace(
+        LAYOUT, stack_limit=2 << 20))
+    assert check("stack", ctx(roomy), contiguous=False) == []
+
+
+def test_frame_of_and_address_constants_read_the_layout():
+    """frame_of compares direct-map addresses through the layout's
+    KERN_BASE; USER_STACK in an address expression is the layout's."""
+    moved = dataclasses.replace(LAYOUT, kern_base=0x100000000, user_stack=STACK + 0x1000)
+    st = dataclasses.replace(state(good_process()), address_layout=moved)
+    assert check("frame_of", ctx(st), addr="data", equals=0x100101000) == []
+    [v] = check("frame_of", ctx(st), addr="data", equals=0x8004101000)
+    assert v.actual == "0x100101000"
+    assert ctx(st).addr("USER_STACK - PGSIZE") == STACK
 
 
 @pytest.mark.parametrize("at,state_,problem", [

@@ -1,9 +1,9 @@
-"""A panic's stack through trap frames (harness/fault_capture.py walk_stack,
-harness/fault_explain.py kernel_frames and panic_story), on the reference
+"""A panic's stack through trap frames (harness/run/kernel_stack.py walk_stack,
+harness/run/fault_explain.py kernel_frames and panic_story), on the reference
 kernel's real code and DWARF with a crafted stack: debug_panic called from
 the page-fault handler, which interrupted sys_read in kernel mode, which ran
 for a `syscall` from user mode. Also the bound on records and the source
-lines of code addresses (harness/source_lines.py)."""
+lines of code addresses (harness/debug/source_lines.py)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ import re
 
 import pytest
 
-from harness.debugger import DebuggerError
-from harness import fault_capture
-from harness.fault_capture import FaultCapture, TrapFrame, walk_stack
-from harness.fault_explain import kernel_frames, panic_story
-from harness.results import FaultRecord
-from harness.source_lines import source_lines
-from harness.symbols import SymbolTable
-from harness.typed_memory import read_struct
+from harness.debug.debugger import DebuggerError
+from harness.run import fault_capture
+from harness.run.fault_capture import FaultCapture
+from harness.run.kernel_stack import TrapFrame, walk_stack
+from harness.run.fault_explain import kernel_frames, panic_story
+from results.model import FaultRecord, TrapFrameRef
+from harness.debug.source_lines import source_lines
+from harness.debug.symbols import SymbolTable
+from harness.debug.typed_memory import read_struct
 
 STACK = 0xFFFF800000100000      # rsp at the stop
 R0, R1, R2, R3 = (STACK + off for off in (0x40, 0x80, 0x200, 0x240))   # frame pointers
@@ -70,7 +71,7 @@ def symbols(built):
 
 def return_into(symbols, function: str) -> int:
     """The address after the first call instruction inside FUNCTION."""
-    from harness.disasm import x86_64_decoder
+    from harness.x86.disasm import x86_64_decoder
     sym = symbols.lookup(function)
     code = symbols.code(sym.address, sym.size or 128)
     for address, size, mnemonic, _ in x86_64_decoder().disasm_lite(code, sym.address):
@@ -116,9 +117,9 @@ def test_code_interrupted_before_its_frame_was_set_up_still_names_its_caller(sym
                        rbp=R2, rsp=R2 - 0x20)
     dbg.put_u64(R2 - 0x20, return_into(symbols, "vm_mmap"))
     frames = kernel_frames(dbg, walk_stack(dbg, symbols.address_of("debug_panic"), R0, STACK))
-    assert [f["function"].split("+")[0] for f in frames][3:] == [
+    assert [f.function.split("+")[0] for f in frames][3:] == [
         "intr_entry", "file_length", "vm_mmap", "syscall_handler", "syscall_entry"]
-    assert frames[4]["interrupted"] == 14
+    assert frames[4].interrupted and frames[3].trap.vector == 14
 
 
 def test_a_word_that_is_no_return_address_ends_the_walk_before_the_trap(symbols):
@@ -131,22 +132,22 @@ def test_a_word_that_is_no_return_address_ends_the_walk_before_the_trap(symbols)
 def test_the_frames_name_the_interrupted_code_and_the_system_call(symbols):
     dbg, faulting = crafted_panic(symbols)
     frames = kernel_frames(dbg, walk_stack(dbg, symbols.address_of("debug_panic"), R0, STACK))
-    assert [f["function"].split("+")[0] for f in frames] == [
+    assert [f.function.split("+")[0] for f in frames] == [
         "debug_panic", "kernel_exception", "page_fault", "intr_entry", "sys_read",
         "syscall_handler", "syscall_entry"]
-    assert frames[3]["trap"] == {"address": R1 + 16, "vector": 14, "rip": faulting,
-                                 "user": False}
-    assert frames[4]["interrupted"] == 14 and frames[4]["address"] == faulting
-    assert frames[6]["syscall"] == "read"
-    assert all(re.fullmatch(r"[\w/.]+\.[cS]:\d+", f["source"]) for f in frames), frames
-    assert frames[0]["source"].startswith("kernel/debug.c:")
-    assert frames[4]["source"].startswith("kernel/syscall_file.c:")
+    assert frames[3].trap == TrapFrameRef(R1 + 16, 14, faulting, False)
+    assert frames[4].interrupted and frames[4].address == faulting
+    assert [f.interrupted for f in frames].count(True) == 1
+    assert frames[6].syscall == "read"
+    assert all(re.fullmatch(r"[\w/.]+\.[cS]:\d+", f.source) for f in frames), frames
+    assert frames[0].source.startswith("kernel/debug.c:")
+    assert frames[4].source.startswith("kernel/syscall_file.c:")
 
 
 def test_the_story_splits_the_stack_at_the_fault(symbols):
     dbg, faulting = crafted_panic(symbols)
     frames = kernel_frames(dbg, walk_stack(dbg, symbols.address_of("debug_panic"), R0, STACK))
-    frames[3]["fault"] = 0
+    frames[3].fault = 0
     record = FaultRecord(process="reader", reason="page fault (page not present, write, "
                          "supervisor mode) at 0x10000000", rip=faulting, mode="kernel",
                          function="sys_read+0x10 (kernel)", source="kernel/syscall_file.c:90",
@@ -193,7 +194,7 @@ def test_source_lines_of_kernel_and_program_code(symbols, built):
     source = (built.parent / "reference_kernel" / found.file).read_text().splitlines()
     assert "page_fault(" in source[found.line - 1], source[found.line - 1]
     assert lines.lookup(0x1000) is None                 # no line program covers it
-    from harness.program_image import load_program
+    from harness.debug.program_image import load_program
     image = load_program(built / "programs" / "fault-pf")
     line = source_lines(image.path).lookup(image.symbols["main"])
     assert line.file.endswith("fault-pf.c") and "main" in (

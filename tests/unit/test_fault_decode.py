@@ -5,8 +5,8 @@ is followed by the instruction it encodes.
 """
 import pytest
 
-from harness.disasm import disassemble_around
-from harness.fault_decode import (READ, READ_WRITE, WRITE,
+from harness.x86.disasm import disassemble_around
+from harness.x86.fault_decode import (READ, READ_WRITE, WRITE,
                                   InstructionDecodeError, MemoryAccess,
                                   PageFaultErrorCode, analyze_page_fault,
                                   decode_instruction)

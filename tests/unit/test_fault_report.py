@@ -9,8 +9,11 @@ from __future__ import annotations
 import html
 import re
 
-from harness.results import FaultRecord, RunResult, ScenarioResult, Verdict
-from harness.suite import summary_table
+from oracles.model.machine_state import SptPage
+from results.codec import run_from_json, run_to_json
+from results.model import (FaultPage, FaultRecord, KernelFrame, PagingEntry, RunResult,
+                           ScenarioResult, TrapFrameRef, Verdict)
+from reports.summary_table import summary_table
 from reports import write_report
 from reports.junit import junit_tree
 from reports.text import failure_lines
@@ -22,8 +25,8 @@ STORY = ("while running read() in sc-read (read_handler+0x107 (userprog/syscall.
 
 
 def fault() -> FaultRecord:
-    levels = [{"level": "PML4E", "entry": 0x246000, "value": 0x248027, "flags": "P|W|U|A"},
-              {"level": "PTE", "entry": 0x24b020, "value": 0xa26007, "flags": "P|W|U"}]
+    levels = [PagingEntry("PML4E", 0x246000, 0x248027, "P|W|U|A"),
+              PagingEntry("PTE", 0x24b020, 0xa26007, "P|W|U")]
     return FaultRecord(
         process="sc-read", reason="page fault (page not present, write, supervisor mode) "
         "at 0x404200", rip=0x8004213F7F, cr2=0x404200, error_code=0x2, vector=14,
@@ -31,27 +34,22 @@ def fault() -> FaultRecord:
         instruction="rep insw word ptr [rdi], dx", operand="word ptr [rdi]", operand_index=0,
         operand_address=0x404200, consistent=True, function="insw+0x2c (kernel)",
         source="include/threads/io.h:81",
-        disassembly=[[0x8004213F7E, "cld", False],
-                     [0x8004213F7F, "rep insw word ptr [rdi], dx", True]],
-        page={"va": 0x404000, "cr3": 0x246000, "levels": levels, "mapping": "mapped",
-              "frame": 0xA26000, "spt": {"va": 0x404000, "type": "uninit", "writable": True,
-                                        "frame_pa": None},
-              "owners": ["sc-read (pid 3) at 0x404000"], "notes": []},
-        stack=[{"address": 0x8004213F7F, "function": "insw+0x2c",
-                "source": "include/threads/io.h:81"},
-               {"address": 0x800421B597, "function": "no_sti+0xb", "source": "",
-                "syscall": "read"}],
+        disassembly=[(0x8004213F7E, "cld", False),
+                     (0x8004213F7F, "rep insw word ptr [rdi], dx", True)],
+        page=FaultPage(0x404000, 0x246000, levels, "mapped", 0xA26000,
+                       SptPage(0x404000, "uninit", writable=True),
+                       ["sc-read (pid 3) at 0x404000"]),
+        stack=[KernelFrame(0x8004213F7F, "insw+0x2c", "include/threads/io.h:81"),
+               KernelFrame(0x800421B597, "no_sti+0xb", syscall="read")],
         frame_address=0x80042B6AE0)
 
 
 def panic_run() -> RunResult:
-    stack = [{"address": 0x8004219013, "function": "debug_panic",
-              "source": "lib/kernel/debug.c:16"},
-             {"address": 0x8004209BBA, "function": "intr_entry+0x6e", "source": "",
-              "trap": {"address": 0x80042B6AE0, "vector": 14, "rip": 0x8004213F7F,
-                       "user": False}, "fault": 0},
-             {"address": 0x8004213F7F, "function": "insw+0x2c",
-              "source": "include/threads/io.h:81", "interrupted": 14}]
+    stack = [KernelFrame(0x8004219013, "debug_panic", "lib/kernel/debug.c:16"),
+             KernelFrame(0x8004209BBA, "intr_entry+0x6e",
+                         trap=TrapFrameRef(0x80042B6AE0, 14, 0x8004213F7F, False), fault=0),
+             KernelFrame(0x8004213F7F, "insw+0x2c", "include/threads/io.h:81",
+                         interrupted=True)]
     sc = ScenarioResult("sc-read-data", "lazy", Verdict.KERNEL_PANIC, 24.7,
                         reason=f"Kernel PANIC at ../../threads/synch.c:202 [{STORY}]",
                         kernel="pintos-kaist", faults=[fault()], faults_beyond=2,
@@ -66,7 +64,10 @@ def page_text(path) -> str:
 
 
 def test_the_scenario_page_shows_the_decoded_fault_and_the_split_stack(tmp_path):
-    run = RunResult.from_dict(panic_run().to_dict())          # through results.json
+    run = run_from_json(run_to_json(panic_run()))          # through results.json
+    sc = run.scenarios[0]
+    assert sc == panic_run().scenarios[0]                   # typed again, not dicts
+    assert isinstance(sc.faults[0].page.spt, SptPage) and sc.panic_stack[1].trap.vector == 14
     write_report(run, tmp_path)
     page = tmp_path / "scenarios" / "sc-read-data.html"
     text, raw = page_text(page), page.read_text()
@@ -78,7 +79,8 @@ def test_the_scenario_page_shows_the_decoded_fault_and_the_split_stack(tmp_path)
     assert "operand word ptr [rdi] at 0x404200" in text
     assert '<mark class="operand" title="faulting operand">word ptr [rdi]</mark>' in raw
     assert "PTE 0x24b020 0xa26007 P|W|U" in text
-    assert "SPT entry type uninit , writable True frame owners" in text   # tags made spaces
+    assert ("SPT entry type uninit , writable True , busy False , swap slot known True "
+            "frame owners") in text   # tags made spaces
     assert "frame owners sc-read (pid 3) at 0x404000" in text
     assert "insw+0x2c include/threads/io.h:81 < no_sti+0xb (system call read() )" in text
     assert "2 more fault(s) caught but not recorded." in text
@@ -88,7 +90,7 @@ def test_an_implicit_operand_is_not_marked_inside_the_instruction(tmp_path):
     run = panic_run()
     push = run.scenarios[0].faults[0]
     push.instruction, push.operand, push.operand_index = "push rbx", "qword ptr [rsp - 8]", None
-    push.disassembly = [[0x40101E, "push rbx", True]]
+    push.disassembly = [(0x40101E, "push rbx", True)]
     write_report(run, tmp_path)
     raw = (tmp_path / "scenarios" / "sc-read-data.html").read_text()
     assert '<mark class="operand" title="faulting operand">' not in raw

@@ -1,4 +1,4 @@
-"""harness/fsimage.py: VMFS images as docs/filesystem.md specifies them."""
+"""harness/adapters/reference/fsimage.py: VMFS images as docs/filesystem.md specifies them."""
 
 import re
 import struct
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import fsimage
-from harness.fsimage import FsImageError
+from harness.adapters.reference import fsimage
+from harness.adapters.reference.fsimage import FsImageError
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTOR = 512
@@ -200,7 +200,7 @@ def test_kernel_constants_match_the_tool():
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "harness.fsimage", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "harness.adapters.reference.fsimage", *map(str, args)],
                           cwd=cwd or ROOT, capture_output=True, text=True, timeout=60,
                           env={"PYTHONPATH": str(ROOT)})
 

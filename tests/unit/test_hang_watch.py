@@ -1,4 +1,4 @@
-"""The hang watch's rules (harness/hang_watch.py) on a fake guest clock and a
+"""The hang watch's rules (harness/run/hang_watch.py) on a fake guest clock and a
 fake wall clock, and Debugger.run_until polling a watch against the fake
 GDB stub (the real QEMU is in tests/integration/test_hangs.py)."""
 
@@ -6,13 +6,13 @@ import time
 
 import pytest
 
-from harness import hang_watch
-from harness.debugger import Debugger
-from harness.guest_clock import INSTRUCTIONS_PER_TICK, ClockSample
-from harness.hang_watch import (DEADLOCK, GUEST_TIME, NO_PROGRESS, WALL_TIME, GuestHang,
+from harness.run import hang_watch
+from harness.debug.debugger import Debugger
+from harness.machine.guest_clock import INSTRUCTIONS_PER_TICK, ClockSample
+from harness.run.hang_watch import (DEADLOCK, GUEST_TIME, NO_PROGRESS, WALL_TIME, GuestHang,
                                 HangRules, HangWatch)
-from harness.rsp import RspClient
-from harness.waitgraph import LOCK, ThreadNode, Wait, WaitGraph
+from harness.debug.rsp import RspClient
+from oracles.model.wait_graph import LOCK, ThreadNode, Wait, WaitGraph
 from tests.unit.fake_gdb_stub import FakeStub
 
 
@@ -158,7 +158,7 @@ def test_a_deadlock_is_ended_at_the_second_look_with_the_same_waits(wall):
     hang = end(watch)
     assert hang.kind == DEADLOCK and hang.graph is DEADLOCKED and hang.pc == 0x1234
     assert hang.reason.startswith("deadlock: tid 5 a waits for `x` held by tid 6 b, which waits")
-    assert hang.to_dict()["graph"]["cycle"] == [5, 6]
+    assert [t.tid for t in hang.graph.cycle()] == [5, 6]
 
 
 def test_a_busy_guest_is_never_stopped_for_a_look(wall):
@@ -345,9 +345,12 @@ def test_a_power_off_as_a_look_begins_is_the_guests_exit_not_a_harness_error(stu
         watch = ExitingWatch(stub)
         stop = dbg.run_until(timeout=5, watch=watch)
         assert stop.reason == "exited" and watch.looks == 0
+
+
 def test_a_checkpoint_session_excludes_the_time_it_holds_the_guest(wall, monkeypatch):
-    from harness import checkpoints, config
-    from harness.debugger import Stop
+    from harness import config
+    from harness.run import checkpoints
+    from harness.debug.debugger import Stop
     monkeypatch.setattr(checkpoints.time, "monotonic", wall.monotonic)
     stops = [Stop("breakpoint", 0x402000, (), None), Stop("exited", None, (), None)]
     dbg = type("Dbg", (), {"run_until": lambda self, *a, **kw: stops.pop(0)})()

@@ -4,8 +4,8 @@ kind fires at the intended matching call and nowhere else."""
 import pytest
 
 from harness.errors import UsageError
-from harness.injection import Injection, Injector, parse_cli
-from harness.scenario import ScenarioError, load_file
+from harness.run.injection import Injection, Injector, parse_cli
+from harness.run.scenario import ScenarioError, load_file
 
 
 class FakeAdapter:

@@ -14,8 +14,11 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness import interrupt
-from harness.results import RunResult, ScenarioResult, Verdict
-from harness.runner import RunnerOptions
+from results.codec import load_run
+from harness.adapters.base import PINTOS_KAIST_LAYOUT
+from results.model import RunResult, ScenarioResult, Verdict
+from harness.run.runner import RunnerOptions
+from reports.summary_table import summary_table
 
 
 @pytest.fixture
@@ -66,7 +69,7 @@ def fake_run_scenario(stop_at: int, calls: list):
     """A run_scenario that passes, and sends SIGINT to this process while
     running its STOP_AT-th scenario (which then ends cut short, as a real
     one whose machine was killed does)."""
-    from harness.runner import not_run_result
+    from harness.run.runner import not_run_result
 
     def run(adapter, sc, opts):
         if interrupt.stop_requested():
@@ -82,10 +85,11 @@ def fake_run_scenario(stop_at: int, calls: list):
 
 class Adapter:
     name = "reference"
+    address_layout = PINTOS_KAIST_LAYOUT
 
 
 def test_a_stopped_suite_returns_a_partial_run(handler, monkeypatch):
-    from harness import suite
+    from harness.run import suite
     calls: list = []
     monkeypatch.setattr(suite, "run_scenario", fake_run_scenario(3, calls))
     monkeypatch.setattr(suite, "host_info", lambda opts: {})
@@ -98,7 +102,7 @@ def test_a_stopped_suite_returns_a_partial_run(handler, monkeypatch):
     assert run.scenarios[2].reason == "cut short"
     assert "not run: the run was interrupted by SIGINT" in run.scenarios[3].reason
     assert len([line for line in lines if line.startswith("[")]) == 2   # no line per NOT_RUN
-    text = suite.summary_table(run)
+    text = summary_table(run)
     assert "PARTIAL: interrupted by SIGINT; 6 scenario(s) not run" in text
 
 
@@ -112,26 +116,26 @@ def partial_run() -> RunResult:
 
 
 def test_every_report_format_says_partial_and_not_run_is_no_failure(tmp_path):
-    from reports import write_report
+    from harness.cli.report import publish
     from reports.summary_view import banner
     run = partial_run()
     assert banner(run) == (False, "Partial: interrupted by SIGTERM; 1 of 3 scenarios not run, "
                                   "1 passed, 1 did not pass")
-    index = write_report(run, tmp_path).read_text()
+    index = publish(run, tmp_path).read_text()
     assert '<div class="big">PARTIAL</div>' in index
     failing = index.split("What did not pass", 1)[1].split("</section>", 1)[0]
     assert "scenarios/b.html" in failing and "scenarios/c.html" not in failing
     cases = {c.get("name"): c for c in ET.parse(tmp_path / "junit.xml").iter("testcase")}
     assert cases["c"].find("skipped") is not None and cases["c"].find("failure") is None
     assert cases["b"].find("failure") is not None
-    saved = RunResult.load(tmp_path / "results.json")
+    saved = load_run(tmp_path / "results.json")
     assert saved.interrupted == "SIGTERM" and saved.scenarios[2].verdict is Verdict.NOT_RUN
     grades = json.loads((tmp_path / "autograder.json").read_text())
     assert grades["output"].startswith("Partial: interrupted by SIGTERM")
 
 
 def test_a_merge_with_an_interrupted_shard_is_partial():
-    from reports import merge_runs
+    from results.merge import merge_runs
     done = RunResult(kernel="reference", started="2024-01-01T00:00:00", duration_s=1.0,
                      jobs=1, scenarios=[ScenarioResult("z", "core", Verdict.PASS, 1.0)])
     assert merge_runs([done, partial_run()]).interrupted == "SIGTERM"
@@ -143,7 +147,7 @@ def test_the_cli_exits_128_plus_the_signal(monkeypatch, capsys, catches):
     """Whether the command catches the stop to write what it has (and
     returns 0) or lets it unwind, the exit code is 128 + the signal."""
     import types
-    from harness import cli
+    from harness.cli import main as cli
 
     def command(args):
         try:

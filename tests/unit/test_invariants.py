@@ -5,9 +5,10 @@ import dataclasses
 
 import pytest
 
-from harness.snapshot import make_snapshot
+from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
+from oracles.model.page_tables import make_snapshot
 from oracles.invariants import INVARIANTS, check_invariants
-from oracles.state import ANON, FAIL, NOT_JUDGED, UNKNOWN, PoolState, SptPage, by_outcome
+from oracles.model.machine_state import ANON, FAIL, NOT_JUDGED, UNKNOWN, PoolState, SptPage, by_outcome
 from tests.unit.oracle_states import (CODE, DATA, RO, RW, STACK, good_process,
                                       mapping, process, replace_spt, state, with_maps)
 
@@ -45,7 +46,7 @@ def test_present_pte_but_spt_not_resident():
 def test_supervisor_page_in_user_space():
     p = good_process()
     snap = make_snapshot(p.pages.cr3, list(p.pages.iter_user_pages()),
-                         [mapping(0x500000, 0x300000, 0x3)], [])
+                         [mapping(0x500000, 0x300000, 0x3)], [], user_top=LAYOUT.user_top)
     [v] = only("user_bit", state(dataclasses.replace(p, pages=snap)))
     assert v.va == 0x500000 and v.expected == "U set"
 
@@ -130,7 +131,8 @@ def test_unreadable_spt_makes_spt_invariants_unknown_never_failed():
     assert {v.oracle for v in found[FAIL]} == {"code_not_writable"}   # hardware: still judged
     assert {v.oracle for v in found[UNKNOWN]} == {
         "present_pte_has_spt_frame", "nonresident_not_present", "writable_only_if_spt_writable",
-        "resident_within_pool", "swap_accounting"}
+        "resident_within_pool", "swap_accounting", "unshared_frame_writable",
+        "swap_slots_match_disk", "swap_slot_owners"}
     assert all("could not inspect" in str(v) for v in found[UNKNOWN])
     spt_based = [v for v in found[UNKNOWN] if v.pid == p.pid]
     assert spt_based and all("no SPT member found" in v.message for v in spt_based)
@@ -202,7 +204,3 @@ def test_frame_outside_the_pool_is_judged_when_the_pool_is_unknown_or_spt_claims
     [v] = only("present_pte_has_spt_frame", state(claimed, pools=pools))
     assert v.outcome == FAIL and v.actual == "PTE -> 0x20000"
     assert len(only("resident_within_pool", state(claimed, pools=pools))) == 1
-
-
-def test_pool_range_is_shown_in_hex():
-    assert PoolState(user_pool=POOL).to_dict()["user_pool"] == "0x100000-0x300000"

@@ -17,7 +17,7 @@ import pytest
 from harness.config import Timeouts
 from harness.errors import (EXIT_HARNESS, HarnessError, MachineTimeout, QemuDiedError,
                             QemuNotFoundError, UsageError)
-from harness.machine import Machine, MachineOptions
+from harness.machine.qemu import Machine, MachineOptions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NO_KERNEL = ["-M", "pc", "-bios", "/usr/share/qemu/qboot.rom", "-m", "20", "-nic", "none"]
@@ -192,7 +192,7 @@ HARNESS_SCRIPT = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {repo!r})
     from harness import interrupt
-    from harness.machine import Machine, MachineOptions
+    from harness.machine.qemu import Machine, MachineOptions
     with interrupt.handling(), Machine(MachineOptions(paused=True, run_root={root!r})) as m:
         m.start({args!r})
         print(m.pid, m.run_dir, flush=True)
@@ -227,7 +227,7 @@ def test_sigkill_of_the_harness_still_kills_qemu(run_root):
 def test_kvm_served_by_pvm_is_refused_with_the_reason(tmp_path):
     """PVM's /dev/kvm cannot run our guests (the first syscall faults);
     hardware KVM, or no module information at all, is not refused."""
-    from harness.machine import kvm_refusal
+    from harness.machine.qemu import kvm_refusal
     (tmp_path / "kvm").mkdir()
     assert kvm_refusal(tmp_path) is None
     (tmp_path / "kvm_pvm").mkdir()

@@ -3,10 +3,12 @@ import json
 
 import pytest
 
-from harness.pagewalk import (BytesPhysicalMemory, PhysicalMemory,
+from results.codec import from_json, to_json
+from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
+from harness.x86.pagewalk import (BytesPhysicalMemory, PhysicalMemory,
                               PhysicalMemoryError, SparsePhysicalMemory,
                               translate, walk_page_tables)
-from harness.snapshot import (PAGE_1G, PAGE_2M, PAGE_4K, PTE_A, PTE_D, PTE_NX,
+from oracles.model.page_tables import (PAGE_1G, PAGE_2M, PAGE_4K, PTE_A, PTE_D, PTE_NX,
                               PTE_P, PTE_PS, PTE_U, PTE_W, Anomaly,
                               PageMapping, PageTableSnapshot, diff_snapshots,
                               format_flags, parse_flags)
@@ -40,7 +42,7 @@ def test_large_pages_lookup_and_4k_expansion():
     b = PageTableBuilder()
     b.map(0x600000, 0x800000, PAGE_2M)                 # PD index 3
     b.map(0x40000000, 0x40000000, PAGE_1G)             # PDPT index 1
-    snap = walk_page_tables(b.mem, b.cr3)
+    snap = walk_page_tables(b.mem, b.cr3, user_top=LAYOUT.user_top)
     two_m = PageMapping(0x600000, PAGE_2M, 0x800000, URW,
                         0x800000 | URW | PTE_PS, (PML4, PDPT, PD + 24))
     one_g = PageMapping(0x40000000, PAGE_1G, 0x40000000, URW,
@@ -196,11 +198,11 @@ def test_reserved_bits_are_reported_and_not_followed():
 
 def test_bad_cr3():
     mem = SparsePhysicalMemory(1 << 20)
-    outside = walk_page_tables(mem, 0x200000)
+    outside = walk_page_tables(mem, 0x200000, user_top=LAYOUT.user_top)
     assert kinds(outside) == ["table_outside_ram"] and outside.anomalies[0].value \
         == 0x200000
-    assert kinds(walk_page_tables(mem, 1 << 50)) == ["reserved_bits"]
-    assert walk_page_tables(mem, 0x1018).anomalies == ()  # PCD/PWT bits ignored
+    assert kinds(walk_page_tables(mem, 1 << 50, user_top=LAYOUT.user_top)) == ["reserved_bits"]
+    assert walk_page_tables(mem, 0x1018, user_top=LAYOUT.user_top).anomalies == ()  # PCD/PWT bits ignored
 
 
 def test_user_page_mapping_a_page_table():
@@ -236,7 +238,7 @@ def test_each_table_read_once_in_bulk():
     b.write(PDPT + 8 * 1, PD | URW)                    # shared PD: walked twice
     mem = CountingMemory(b.mem)
     assert isinstance(mem, PhysicalMemory)
-    snap = walk_page_tables(mem, b.cr3)
+    snap = walk_page_tables(mem, b.cr3, user_top=LAYOUT.user_top)
     assert len(snap.user_pages) == 1200
     assert mem.reads == [(PML4, 4096), (PDPT, 4096), (PD, 4096), (PT, 4096),
                          (0x104000, 4096)]
@@ -247,7 +249,8 @@ def test_bytes_memory_from_dump_matches_sparse(tmp_path):
     b.map(0x400000, 0x1FF000, flags=URW | PTE_D)
     dump = tmp_path / "ram.bin"
     dump.write_bytes(b.mem.read_phys(0, 2 << 20))
-    from_dump = walk_page_tables(BytesPhysicalMemory.from_file(dump), b.cr3)
+    from_dump = walk_page_tables(BytesPhysicalMemory.from_file(dump), b.cr3,
+                                 user_top=LAYOUT.user_top)
     assert from_dump == b.walk()
     with pytest.raises(PhysicalMemoryError, match="outside the 0x200000-byte"):
         BytesPhysicalMemory.from_file(dump).read_phys(0x1FFFF8, 16)
@@ -340,19 +343,19 @@ def test_json_round_trip():
     b.map(0x600000, 0x800000, PAGE_2M)
     b.write(PML4 + 8 * 5, PML4 | URW)
     snap = b.walk(include_kernel=True)
-    data = json.loads(json.dumps(snap.to_dict()))
+    data = json.loads(json.dumps(to_json(snap)))   # results.json's form (results/codec.py)
     assert data["user_pages"][0] == {
         "va": "0x400000", "size": 4096, "phys": "0x500000",
         "flags": "P|W|U|A|NX", "value": hex(0x500000 | URW | PTE_NX | PTE_A | 0x200),
         "entries": ["0x100000", "0x101000", "0x102010", "0x103000"]}
-    back = PageTableSnapshot.from_dict(data)
+    back = from_json(PageTableSnapshot, data)
     assert back == snap and back.equals(snap, ignore_ad=False)
     assert back.user_pages[0x400000].software_bits == 0x200
     with pytest.raises(ValueError, match="not a page-table snapshot"):
-        PageTableSnapshot.from_dict({"format": "other"})
+        from_json(PageTableSnapshot, {"format": "other"})
     del data["user_pages"][0]["phys"]
     with pytest.raises(ValueError, match="missing key 'phys'"):
-        PageTableSnapshot.from_dict(data)
+        from_json(PageTableSnapshot, data)
 
 
 def test_flag_text_round_trip():

@@ -1,5 +1,5 @@
 """Identifying struct page members by what the running kernel does with
-them (harness/adapters/pintos_discovery.py, pintos_roles.py), on
+them (harness/adapters/pintos_kaist/discovery.py, pintos_roles.py), on
 kernels-in-miniature compiled with gcc -g (tests/unit/pintos_guest.py):
 each role decided right, left unknown (with the reason) when the evidence
 does not decide, and decided right where every name hint points at the
@@ -11,10 +11,10 @@ import re
 
 import pytest
 
-from harness.adapters.pintos_discovery import SptDiscovery
-from harness.adapters.pintos_inspect import KERN_BASE
-from harness.adapters.pintos_spt import discover_layout
-from tests.unit.pintos_guest import (PAGE, PROCESS_PAGES, STACK_PAGE, FakeImage, Guest,
+from harness.adapters.pintos_kaist.discovery import SptDiscovery
+from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
+from harness.adapters.pintos_kaist.spt import discover_layout
+from tests.unit.pintos_guest import (KERN_BASE, PAGE, PROCESS_PAGES, STACK_PAGE, FakeImage, Guest,
                                      build_process, compile_layouts, dwarf, names_of, walk)
 
 SWAPPED = {0x10000000: 2, 0x10001000: 5}      # va -> slot
@@ -31,7 +31,7 @@ def make_discovery(kernels, name: str, mapping=None):
     layout = discover_layout(types, mapping)
     guest = Guest(types, names_of(name))
     guest.swap_disk(128)
-    return guest, SptDiscovery(layout, types, guest.mem.read, KERN_BASE, mapping)
+    return guest, SptDiscovery(layout, types, guest.mem.read, LAYOUT, mapping)
 
 
 def observed(kernels, name: str):

@@ -12,11 +12,12 @@ import pytest
 
 from harness.adapters import get_adapter
 from harness.adapters.base import Disks, Ending, ProcessExit
-from harness.adapters.pintos_disks import (ARGS_SIZE, FAT_MAGIC, INODE_MAGIC, PintosDiskError,
-                                           PintosFileMissingError, PintosFileSystem, blank_disk, check_file_name,
-                                           encode_kernel_args, read_kernel_args, read_scratch,
-                                           scratch_image, write_kernel_args)
-from harness.adapters.pintos_kaist import (BUILD_CC, DEFAULT_SWAP_BYTES, FS_MIN_BYTES,
+from harness.adapters.pintos_kaist.disks import (ARGS_SIZE, FAT_MAGIC, INODE_MAGIC, PintosDiskError,
+                                                 PintosFileMissingError, PintosFileSystem,
+                                                 blank_disk, check_file_name,
+                                                 encode_kernel_args, read_kernel_args,
+                                                 read_scratch, scratch_image, write_kernel_args)
+from harness.adapters.pintos_kaist.adapter import (BUILD_CC, DEFAULT_SWAP_BYTES, FS_MIN_BYTES,
                                            PintosKaistAdapter, compiler_errors, find_tree,
                                            kernel_words, load_layout_mapping)
 from harness.errors import (FileNotOnDiskError, HarnessError, KernelBuildError,

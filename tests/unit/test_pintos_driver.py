@@ -1,5 +1,5 @@
 """Whether a Pintos-KAIST disk driver can be served by the exact disk
-(harness/adapters/pintos_driver.py), on drivers-in-miniature compiled
+(harness/adapters/pintos_kaist/driver.py), on drivers-in-miniature compiled
 here with gcc -g: the base driver's shape is accepted and laid out from
 its DWARF; a changed driver is refused with the reason."""
 
@@ -7,10 +7,10 @@ import subprocess
 
 import pytest
 
-from harness.adapters.pintos_driver import (DriverNotServable, called_functions, driver_layout,
+from harness.adapters.pintos_kaist.driver import (DriverNotServable, called_functions, driver_layout,
                                             reset_write_sites)
-from harness.disasm import x86_64_decoder
-from harness.symbols import SymbolTable
+from harness.x86.disasm import x86_64_decoder
+from harness.debug.symbols import SymbolTable
 
 SOURCE = r"""
 PREFIX

@@ -1,5 +1,5 @@
 """Where a Pintos-KAIST kernel's page_fault() goes when vm_try_handle_fault()
-returns false (harness/adapters/pintos_fault_sites.py). The handlers are
+returns false (harness/adapters/pintos_kaist/fault_sites.py). The handlers are
 assembled here in the shapes gcc -O0 emits for the large code model (`movabs
 rax, target; call rax`), with the branch both ways round, and in shapes the
 finder must refuse."""
@@ -10,9 +10,9 @@ import subprocess
 
 import pytest
 
-from harness.adapters.pintos_fault_sites import pintos_fault_sites
-from harness.fault_capture import FRAME_ARG, IN_HANDLER, PANIC
-from harness.symbols import SymbolTable
+from harness.adapters.pintos_kaist.fault_sites import pintos_fault_sites
+from harness.adapters.fault_sites import FRAME_ARG, IN_HANDLER, PANIC
+from harness.debug.symbols import SymbolTable
 
 TEXT_BASE = 0x8004200000
 COMMON = r"""

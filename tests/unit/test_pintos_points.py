@@ -8,10 +8,10 @@ import subprocess
 
 import pytest
 
-from harness.adapters.pintos_points import SLICE_OVER, injection_site, request, swap_disk_address
+from harness.adapters.pintos_kaist.points import SLICE_OVER, injection_site, request, swap_disk_address
 from harness.errors import UsageError
-from harness.injection import Injection, Injector
-from harness.symbols import SymbolTable
+from harness.run.injection import Injection, Injector
+from harness.debug.symbols import SymbolTable
 
 MINI_KERNEL_C = r"""
 #include <stdint.h>

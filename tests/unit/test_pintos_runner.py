@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from harness import checkpoints, config, runner
-from harness.debugger import DebuggerTimeout, Stop
-from harness.cli_compare import MakeCheck, comparison_table, select_tests
+from harness import config
+from harness.adapters.base import PINTOS_KAIST_LAYOUT
+from harness.run import checkpoints, runner
+from harness.course.compare import MakeCheck, comparison_table, select_tests
+from harness.debug.debugger import DebuggerTimeout, Stop
 from harness.errors import (FileNotOnDiskError, HarnessError, KernelBuildError, QemuDiedError,
                             StartupTimeout)
-from harness.results import ScenarioResult, Verdict
+from results.model import ScenarioResult, Verdict
+from oracles.model.machine_state import Violation
 
 
 def _scenario(name="mmap-read", tags=("pintos", "tests/vm/mmap-read")):
@@ -35,8 +38,8 @@ def test_icount_abort_reruns_once_without_icount_and_says_so(monkeypatch):
     calls = []
 
     def fake_execute(adapter, sc, opts, result):
-        calls.append(opts.icount)
-        if opts.icount:
+        calls.append(opts.machine.icount)
+        if opts.machine.icount:
             raise runner.IcountAbort("QEMU aborted under -icount")
         result.exit_status = 0
 
@@ -67,7 +70,7 @@ def _starts(monkeypatch, timeouts):
     calls = []
 
     def fake_execute(adapter, sc, opts, result):
-        calls.append(opts.icount)
+        calls.append(opts.machine.icount)
         if len(calls) <= timeouts:
             raise StartupTimeout("start-up wait ran out: the guest did not reach main")
         result.exit_status = 0
@@ -97,6 +100,8 @@ def test_other_qemu_deaths_stay_harness_errors(monkeypatch):
 class _DiskAdapter:
     """read_fs_file as an adapter answers for a disk with FILES, or one it cannot read."""
 
+    address_layout = PINTOS_KAIST_LAYOUT
+
     def __init__(self, files=None):
         self.files = files
 
@@ -121,10 +126,10 @@ def _after_run(adapter):
 def test_after_run_checks_on_an_unreadable_disk_are_unknown_not_failed():
     result = _after_run(_DiskAdapter(None))
     assert result.after_violations == []
-    assert [u["outcome"] for u in result.after_unknowns] == ["unknown", "unknown"]
-    assert "FAT file system" in result.after_unknowns[0]["message"]
+    assert [u.outcome for u in result.after_unknowns] == ["unknown", "unknown"]
+    assert "FAT file system" in result.after_unknowns[0].message
     missing = _after_run(_DiskAdapter({"other": b""}))
-    assert [v["actual"] for v in missing.after_violations] == ["no such file"] * 2
+    assert [v.actual for v in missing.after_violations] == ["no such file"] * 2
     assert missing.after_unknowns == []
 
 
@@ -137,8 +142,8 @@ def test_compare_selects_pintos_tagged_scenarios_by_glob():
 
 def test_compare_table_explains_differences_by_the_first_violation():
     failed = ScenarioResult("mmap-read", "mmap", Verdict.FAIL, 1.0, reason="1 oracle violation")
-    failed.after_violations = [{"oracle": "pages", "va": 0x10000000,
-                                "message": "page of 0x10000000 is not unmapped"}]
+    failed.after_violations = [Violation("pages", "page of 0x10000000 is not unmapped",
+                                         0x10000000)]
     passed = ScenarioResult("page-linear", "swap", Verdict.PASS, 1.0)
     tests = {"tests/vm/mmap-read": None, "tests/vm/page-linear": None}
     make = MakeCheck({"tests/vm/mmap-read": "pass", "tests/vm/page-linear": "pass"}, 1.0, None)

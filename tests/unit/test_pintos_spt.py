@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.adapters.pintos_inspect import KERN_BASE, PintosInspector
-from harness.adapters.pintos_spt import (SptNotRecognised, SptReadError, discover_layout,
+from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
+from harness.adapters.pintos_kaist.inspector import PintosInspector
+from harness.adapters.pintos_kaist.spt import (SptNotRecognised, SptReadError, discover_layout,
                                          read_pages)
-from harness.state_capture import ProcessInfo
-from tests.unit.pintos_guest import (PAGE, THREAD_MAGIC, FakeImage, FakeMemory, Guest,
+from harness.adapters.inspector import ProcessInfo
+from tests.unit.pintos_guest import (KERN_BASE, PAGE, THREAD_MAGIC, FakeImage, FakeMemory, Guest,
                                      build_process, compile_layouts, dwarf)
 
 
@@ -194,7 +195,7 @@ def inspector_guest(kernels, name: str = "hash", user_mode: bool = True):
     guest.mem.write(tss_var.address, tss.to_bytes(8, "little"))
     guest.mem.put(tss, types.get("struct task_state"), "rsp0", base + PAGE)
     rsp, cs = (0x4747FF00, 0x23) if user_mode else (base + 0xF00, 0x08)
-    return guest, PintosInspector(FakeDebugger(guest.mem, rsp, cs), FakeSymbols(types))
+    return guest, PintosInspector(FakeDebugger(guest.mem, rsp, cs), FakeSymbols(types), LAYOUT)
 
 
 @pytest.mark.parametrize("user_mode", [True, False])
@@ -224,7 +225,7 @@ def running_process(guest: Guest, inspector, swapped=None):
 def test_pools_count_user_frames_and_the_swap_map_found_by_its_size(kernels):
     guest, inspector = inspector_guest(kernels)
     inspector.processes()
-    inspector.observe(1, {3: running_process(guest, inspector)}, {}, 0x47480000)
+    inspector.observe(1, {3: running_process(guest, inspector)}, {})
     pools = inspector.pools()
     assert (pools.user_frames_total, pools.user_frames_free) == (10, 7)
     assert pools.user_pool == (0x800000, 0x800000 + 10 * PAGE)   # physical: base - KERN_BASE
@@ -238,7 +239,7 @@ def test_swap_is_not_reported_without_a_map_of_the_swap_disks_size(kernels):
     guest, inspector = inspector_guest(kernels)
     guest.swap_disk(8 * 1008)
     inspector.processes()
-    inspector.observe(1, {3: running_process(guest, inspector)}, {}, 0x47480000)
+    inspector.observe(1, {3: running_process(guest, inspector)}, {})
     pools = inspector.pools()
     assert pools.user_frames_total == 10 and pools.swap_slots_used is None
     assert "swap map: unknown (no struct bitmap reachable from a global has 1008 bits = the " \
@@ -251,7 +252,7 @@ def test_spt_of_a_process_and_the_reasons_when_not_readable(kernels):
     assert inspector.spt(proc)[1] == "SPT of lazy-anon (tid 3) unreadable: pid 3 was not " \
         "observed at this stop"
     tables = running_process(guest, inspector)
-    inspector.observe(1, {3: tables}, {"lazy-anon": FakeImage()}, 0x47480000)
+    inspector.observe(1, {3: tables}, {"lazy-anon": FakeImage()})
     spt, why = inspector.spt(proc)
     assert why is None and spt[0x400000].frame_pa == 0x200000 and spt[0x400000].writable is False
     notes = {note.split(" ")[0]: note for note in inspector.layout_notes()}
@@ -261,7 +262,7 @@ def test_spt_of_a_process_and_the_reasons_when_not_readable(kernels):
                                         "segment flags")
     guest.mem.put(KERN_BASE + 0x400000, guest.thread, "spt.pages.buckets",
                   KERN_BASE + 0x7FF000)                                  # unmapped
-    inspector.observe(2, {3: tables}, {}, 0x47480000)
+    inspector.observe(2, {3: tables}, {})
     spt, why = inspector.spt(proc)
     assert spt is None and why.startswith("SPT of lazy-anon (tid 3) unreadable: cannot access")
     _, skeleton = inspector_guest(kernels, "skeleton")
@@ -275,7 +276,7 @@ def test_the_writable_flag_is_learnt_only_when_the_code_at_the_stop_is_the_progr
     proc = inspector.processes()[0]
     tables = running_process(guest, inspector)
     inspector.dbg.registers["rip"] = 0x7000000          # not in the image: no evidence
-    inspector.observe(1, {3: tables}, {"lazy-anon": FakeImage()}, 0x47480000)
+    inspector.observe(1, {3: tables}, {"lazy-anon": FakeImage()})
     assert inspector.spt(proc)[0][0x400000].writable is None
     assert any(note.startswith("writable: unknown (not seen yet")
                for note in inspector.layout_notes())

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness import fsimage
+from harness.adapters.reference import fsimage
 from harness.adapters import get_adapter
 from harness.adapters.base import Disks, Ending
-from harness.adapters.reference import ReferenceAdapter
+from harness.adapters.reference.adapter import ReferenceAdapter
 from harness.errors import KernelNotBuiltError, UsageError
 
 

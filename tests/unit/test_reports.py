@@ -1,5 +1,7 @@
-"""The report writers (reports/): HTML pages, JUnit XML, Gradescope JSON,
-results round trip, merging shards and `python3 -m reports`.
+"""The HTML report (reports/): summary and scenario pages, page tables and
+their changes, the timeline, faults, hangs, escaping. JUnit, Gradescope
+JSON, results.json, merging shards and `python3 -m reports`:
+tests/unit/test_report_files.py.
 
 Most tests render tests/unit/report_fixtures.build_run(), a run with
 passing and failing scenarios, ~100-page snapshots and oracle violations.
@@ -7,28 +9,26 @@ passing and failing scenarios, ~100-page snapshots and oracle violations.
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import html
 import html.parser
 import json
 import re
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from harness.results import RunResult, Verdict
-from reports import render_report, write_junit, write_report
+from oracles.model.machine_state import PoolState, Violation
+from results.codec import load_run, run_from_json, run_to_json, save_run
+from harness.adapters.base import PINTOS_KAIST_LAYOUT as LAYOUT
+from results.model import HangRecord, Verdict
+from reports import render_report, write_report
 from reports.addrspace import regions
-from reports.merge import MergeError, merge_files, merge_runs
-from reports.pagestate import page_rows, page_state
+from reports.pages_view import page_rows, page_state
+from reports.scenario_view import _pool_counts
 from reports.summary_view import area_summaries
 from tests.unit import report_fixtures as fx
 
-REPO = Path(__file__).resolve().parents[2]
-XSD = Path(__file__).with_name("junit.xsd")
 VOID = {"meta", "link", "input", "br", "img", "hr", "col", "wbr"}
 
 
@@ -39,10 +39,8 @@ def run(tmp_path):
 
 @pytest.fixture
 def report(run, tmp_path):
-    """(out dir, run) after write_report."""
-    out = tmp_path / "out"
-    write_report(run, out)
-    return out, run
+    """(out dir, run) after the report and results.json are written."""
+    return fx.published(run, tmp_path / "out")
 
 
 def page_of(out: Path, name: str) -> str:
@@ -120,7 +118,7 @@ def test_failing_page_shows_each_violation_expected_and_actual(report):
                        r'<pre>(.*?)</pre></div>\s*'
                        r'<div class="actual"><div class="label">Actual</div><pre>(.*?)</pre>',
                        page, re.S)
-    wanted = [(html.escape(v["expected"]), html.escape(v["actual"]))
+    wanted = [(html.escape(v.expected), html.escape(v.actual))
               for v in fx.failing_violations(run)]
     assert len(wanted) == 4 and cards == wanted
 
@@ -170,7 +168,8 @@ def test_page_rows_report_removed_and_changed_pages():
 def test_page_state(pte, spt, state):
     flags = fx.RW_DATA if pte is True else fx.RO_DATA
     mapping = None if pte is None else fx.PageMapping(0x1000, 4096, 0x5000, flags, 0, ())
-    assert page_state(mapping, spt, spt_known=True) == state
+    entry = None if spt is None else fx.SptPage(0x1000, **spt)
+    assert page_state(mapping, entry, spt_known=True) == state
 
 
 def test_regions_split_on_gaps_and_name_what_they_are():
@@ -178,15 +177,25 @@ def test_regions_split_on_gaps_and_name_what_they_are():
     for i in range(3):
         space.lazy(fx.MMAP_BASE + i * fx.PAGE, fx.FILE, True, file_id=1, file_offset=0)
     rows, _ = page_rows(space.checkpoint(1, 1, 1, fx.pools(1)))
-    found = regions(rows)
+    found = regions(rows, LAYOUT)
     assert [(r.kind, r.start, r.pages) for r in found] == [
         ("program", fx.CODE, 7 + fx.BSS_PAGES), ("mmap", fx.MMAP_BASE, 3),
         ("stack", fx.STACK_TOP - fx.PAGE, 1)]
     space.spt.pop(fx.BSS + 5 * fx.PAGE)        # a hole inside the image stays a cell
     rows, _ = page_rows(space.checkpoint(1, 1, 1, fx.pools(1)))
-    image = regions(rows)[0]
+    image = regions(rows, LAYOUT)[0]
     assert image.pages == 7 + fx.BSS_PAGES
     assert [c.va for c in image.cells if c.row is None] == [fx.BSS + 5 * fx.PAGE]
+
+
+def test_regions_are_named_by_the_runs_layout_and_not_without_one():
+    """The stack is where the layout puts it; results saved without a
+    layout name no region program or stack."""
+    space = fx.program(2, "p", 0x100000, 0x800000)
+    rows, _ = page_rows(space.checkpoint(1, 1, 1, fx.pools(1)))
+    higher = dataclasses.replace(LAYOUT, user_stack=LAYOUT.user_stack + (4 << 20))
+    assert [r.kind for r in regions(rows, higher)] == ["program", "anon"]
+    assert [r.kind for r in regions(rows, None)] == ["anon", "anon"]
 
 
 def test_uninspectable_spt_and_missing_snapshot(run, tmp_path):
@@ -240,7 +249,8 @@ def test_everything_is_escaped(run, tmp_path):
     sc = next(s for s in run.scenarios if s.name == fx.FAILING)
     sc.name = "evil<img src=x onerror=alert(1)>"
     sc.console = "<script>alert('console')</script>\x1b[31mred\x00\n"
-    sc.checkpoints[1].violations[0]["expected"] = "<b>W</b> & \"quoted\""
+    cp = sc.checkpoints[1]
+    cp.violations[0] = dataclasses.replace(cp.violations[0], expected="<b>W</b> & \"quoted\"")
     out = tmp_path / "o"
     render_report(run, out)
     texts = [p.read_text() for p in [out / "index.html", *(out / "scenarios").iterdir()]]
@@ -268,171 +278,6 @@ def test_rerender_removes_pages_of_scenarios_gone(run, tmp_path):
     assert len(list((out / "scenarios").iterdir())) == 2
 
 
-# ---- JUnit -----------------------------------------------------------------
-
-def test_junit_structure(run, tmp_path):
-    root = ET.parse(write_junit(run, tmp_path / "junit.xml")).getroot()
-    assert root.tag == "testsuites"
-    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("10", "3", "1")
-    suites = {s.get("name"): s for s in root.findall("testsuite")}
-    assert list(suites) == ["lazy", "stack", "mmap", "swap", "fork", "cow", "robustness",
-                            "injection", "core"]
-    swap = suites["swap"]
-    assert (swap.get("tests"), swap.get("failures"), swap.get("errors")) == ("2", "1", "1")
-    case = swap.find(f"testcase[@name='{fx.FAILING}']")
-    assert case.get("classname") == "swap" and case.get("time") == "4.370"
-    failure = case.find("failure")
-    assert failure.get("type") == "FAIL" and failure.get("message").startswith("4 failed checks")
-    for v in fx.failing_violations(run):
-        assert f"[expected: {v['expected']}; actual: {v['actual']}]" in failure.text
-    assert "console (last 40 lines):" in failure.text and "swap-anon: exit(0)" in failure.text
-    assert "checking 64 pages" in case.find("system-out").text
-    panic = suites["stack"].find("testcase/failure")
-    assert panic.get("type") == "KERNEL_PANIC" and "exit status: expected 0" in panic.text
-    assert swap.find("testcase[@name='swap-slot-reuse']/error").get("type") == "HARNESS_ERROR"
-    assert suites["lazy"].find("testcase").findall("*") == \
-        suites["lazy"].find("testcase").findall("system-out")
-    assert swap.get("timestamp") == "2025-03-04T10:15:30"
-
-
-def test_junit_survives_control_characters(run, tmp_path):
-    run.scenarios[3].console = "a\x1b[0m\x00b\n"
-    root = ET.parse(write_junit(run, tmp_path / "j.xml")).getroot()
-    assert "a\\x1b[0m\\x00b" in "".join(root.itertext())
-
-
-def _schema():
-    etree = pytest.importorskip("lxml.etree", reason="python3-lxml not installed (make deps)")
-    return etree, etree.XMLSchema(etree.parse(str(XSD)))
-
-
-def test_junit_validates_against_the_schema(run, tmp_path):
-    etree, schema = _schema()
-    doc = etree.parse(str(write_junit(run, tmp_path / "junit.xml")))
-    assert schema.validate(doc), schema.error_log
-
-
-@pytest.mark.parametrize("bad", [
-    '<testsuites><testsuite name="a" tests="1"><testcase classname="x"/></testsuite></testsuites>',
-    '<testsuites><testcase name="t"/></testsuites>',
-    '<testsuite name="a" tests="1"><testcase name="t" time="slow"/></testsuite>',
-    '<testsuite name="a" tests="1"><testcase name="t"><failed/></testcase></testsuite>',
-    '<testsuite name="a" tests="1"><system-out/><testcase name="t"/></testsuite>'])
-def test_schema_rejects_malformed_junit(bad):
-    etree, schema = _schema()
-    assert not schema.validate(etree.fromstring(bad))
-
-
-# ---- JSON --------------------------------------------------------------------
-
-def test_results_json_round_trips(report):
-    out, run = report
-    loaded = RunResult.load(out / "results.json")
-    assert loaded.to_dict() == json.loads(json.dumps(run.to_dict()))
-    assert loaded.scenarios[3].verdict is Verdict.FAIL
-
-
-def test_autograder_json(report):
-    out, run = report
-    data = json.loads((out / "autograder.json").read_text())
-    tests = {t["name"]: t for t in data["tests"]}
-    assert set(tests) == {sc.name for sc in run.scenarios}
-    assert tests["lazy-bss-array"] | {"output": ""} == {
-        "name": "lazy-bss-array", "score": 2.0, "max_score": 2.0, "status": "passed",
-        "output": "", "tags": ["lazy"], "visibility": "visible"}
-    failing = tests[fx.FAILING]
-    assert (failing["score"], failing["max_score"], failing["status"]) == (0.0, 3.0, "failed")
-    assert "expected: 766d636865636b2d; actual: 0000000000000000" in failing["output"]
-    assert data["score"] == 8.5 and data["extra_data"]["max_score"] == 15.5
-    assert data["execution_time"] == 42
-
-
-# ---- merging shards ------------------------------------------------------------
-
-def _shards(run, n):
-    out = []
-    for k in range(n):
-        shard = copy.deepcopy(run)
-        shard.scenarios = run.scenarios[k::n]
-        shard.shard, shard.jobs = f"{k + 1}/{n}", 1
-        shard.started = f"2025-03-04T10:15:{30 + k:02d}"
-        shard.duration_s = 10.0
-        out.append(shard)
-    return out
-
-
-def test_merge_shards(run):
-    merged = merge_runs(list(reversed(_shards(run, 3))))
-    assert sorted(sc.name for sc in merged.scenarios) == sorted(sc.name for sc in run.scenarios)
-    assert [sc.name for sc in merged.scenarios[:2]] == \
-        [run.scenarios[0].name, run.scenarios[3].name]
-    assert (merged.started, merged.duration_s, merged.jobs, merged.shard) == \
-        ("2025-03-04T10:15:30", 12.0, 3, None)
-
-
-@pytest.mark.parametrize("spoil, message", [
-    (lambda s: s.pop(), "missing shard 3/3"),
-    (lambda s: setattr(s[1], "shard", "1/3"), "shard 1/3 appears twice"),
-    (lambda s: setattr(s[1], "shard", "2/4"), "of another split"),
-    (lambda s: setattr(s[1], "shard", None), "is not a shard"),
-    (lambda s: setattr(s[1], "kernel", "reference"), "different kernels"),
-    (lambda s: s[1].scenarios.append(s[0].scenarios[0]), "is in both"),
-])
-def test_merge_refuses_wrong_input(run, spoil, message):
-    shards = _shards(run, 3)
-    spoil(shards)
-    with pytest.raises(MergeError, match=message):
-        merge_runs(shards)
-
-
-def test_merge_partial_when_allowed(run):
-    shards = _shards(run, 3)[:2]
-    assert len(merge_runs(shards, allow_partial=True).scenarios) == 7
-
-
-def test_merge_files_names_the_bad_file(tmp_path):
-    bad = tmp_path / "bad.json"
-    bad.write_text("{not json")
-    with pytest.raises(MergeError, match=r"bad\.json: not JSON"):
-        merge_files([bad])
-    bad.write_text('{"schema": 99}')
-    with pytest.raises(MergeError, match="not a vmcheck results file"):
-        merge_files([bad])
-    with pytest.raises(MergeError, match="no such file"):
-        merge_files([tmp_path / "absent.json"])
-
-
-# ---- python3 -m reports -------------------------------------------------------
-
-def _main(*args):
-    return subprocess.run([sys.executable, "-m", "reports", *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
-
-
-def test_main_merges_shards_into_a_report(run, tmp_path):
-    paths = []
-    for shard in _shards(run, 2):
-        paths.append(tmp_path / f"r{shard.shard[0]}.json")
-        shard.save(paths[-1])
-    done = _main(*paths, tmp_path / "rep")
-    assert done.returncode == 0, done.stderr
-    assert "6/10 scenarios passed" in done.stdout
-    for name in ("index.html", "junit.xml", "autograder.json", "results.json"):
-        assert (tmp_path / "rep" / name).is_file()
-    assert len(RunResult.load(tmp_path / "rep" / "results.json").scenarios) == 10
-    assert 'href="junit.xml"' in (tmp_path / "rep" / "index.html").read_text()
-
-
-@pytest.mark.parametrize("args, message", [
-    (["missing.json", "out"], "missing.json: no such file"),
-    (["only-one-arg"], "the following arguments are required"),
-])
-def test_main_bad_input_is_one_line_and_status_2(tmp_path, args, message):
-    done = _main(*[tmp_path / a if a.endswith(".json") else a for a in args])
-    assert done.returncode == 2
-    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
-
-
 def test_threads_at_fail_are_shown_escaped(run, tmp_path):
     sc = next(s for s in run.scenarios if s.name == fx.FAILING)
     sc.failure_threads = ["child<x>: fail() called at 0x401550",
@@ -447,15 +292,10 @@ def test_threads_at_fail_are_shown_escaped(run, tmp_path):
     assert all('id="failure-threads"' not in p.read_text() for p in others)
 
 
-def test_a_failing_injected_run_keeps_its_schedule_file_after_rerenders(run, tmp_path):
-    from reports import write_report
-    sc = next(s for s in run.scenarios if s.name == fx.FAILING)
-    sc.schedule_file = None
-    sc.schedule = {"vmcheck_schedule": 1, "scenario": sc.name, "injections": []}
+def test_a_schedule_stays_linked_after_rerenders(run, tmp_path):
     out = tmp_path / "o"
     write_report(run, out)
     write_report(run, out)                 # a second report into the same folder
-    assert Path(sc.schedule_file).is_file() and Path(sc.schedule_file).parent.parent == out
     assert re.search(r'<a href="\.\./schedules/[^"]+" id="schedule-link">', page_of(out, fx.FAILING))
 
 
@@ -463,15 +303,15 @@ def test_wrong_code_output_difference_and_missed_checkpoints_are_failed_checks(r
     """A wrong code page found while running comes first among the failed
     checks, with the bytes; an exact-mode output difference and each missed
     checkpoint get a card too (before, only the reason line had them)."""
-    from harness.results import ScenarioResult, Verdict
+    from results.model import ScenarioResult, Verdict
     from reports.text import failure_lines
     sc = ScenarioResult("fork-code", "fork", Verdict.FAIL, 1.0, reason="see below",
                         exit_status=1, expected_exit_status=0,
                         output_mismatch="test line 2: expected '<ok>', got 'fork-kid: exit(-1)'",
                         unreached=["checkpoint 1 reached 0 times by fork-kid, expected 1"],
-                        run_violations=[{"oracle": "code_page_contents", "va": 0x405000,
-                                         "message": "fork-kid ran the code at 0x405000",
-                                         "expected": "90 c3", "actual": "00 00", "pid": None}])
+                        run_violations=[Violation("code_page_contents",
+                                                  "fork-kid ran the code at 0x405000", 0x405000,
+                                                  expected="90 c3", actual="00 00")])
     run.scenarios.append(sc)
     out = tmp_path / "o"
     render_report(run, out)
@@ -507,12 +347,12 @@ def test_scenario_page_lists_which_member_was_used_for_what(run, tmp_path):
 
 def test_layout_notes_survive_the_results_round_trip(run, tmp_path):
     run.scenarios[0].spt_layout = LAYOUT_NOTES
-    run.save(tmp_path / "results.json")
-    assert RunResult.load(tmp_path / "results.json").scenarios[0].spt_layout == LAYOUT_NOTES
-    old = run.to_dict()
+    save_run(run, tmp_path / "results.json")
+    assert load_run(tmp_path / "results.json").scenarios[0].spt_layout == LAYOUT_NOTES
+    old = run_to_json(run)
     for sc in old["scenarios"]:
         del sc["spt_layout"]                       # results written before the field
-    assert RunResult.from_dict(old).scenarios[0].spt_layout == []
+    assert run_from_json(old).scenarios[0].spt_layout == []
 
 
 def test_text_summary_counts_each_roles_outcome(run):
@@ -528,14 +368,15 @@ def test_text_summary_counts_each_roles_outcome(run):
 
 
 def test_a_deadlock_hang_shows_its_wait_graph_with_the_cycle_marked(run, tmp_path):
-    from harness.waitgraph import LOCK, ThreadNode, Wait, WaitGraph
+    from oracles.model.wait_graph import LOCK, ThreadNode, Wait, WaitGraph
     graph = WaitGraph([ThreadNode(5, "swap-kid", "blocked", wait=Wait(LOCK, "`frame_lock`", 1, 6),
                                   where="sema_down < lock_acquire"),
                        ThreadNode(6, "child", "blocked", wait=Wait(LOCK, "`filesys_lock`", 2, 5)),
                        ThreadNode(2, "idle", "running", idle=True)])
     sc = next(s for s in run.scenarios if s.verdict is Verdict.HANG)
-    sc.hang = {"kind": "deadlock", "guest_s": 3.5, "wall_s": 1.2, "graph": graph.to_dict()}
-    again = RunResult.from_dict(json.loads(json.dumps(run.to_dict(), default=str)))
+    sc.hang = HangRecord("deadlock", 3.5, 1.2, graph)
+    again = run_from_json(json.loads(json.dumps(run_to_json(run), default=str)))
+    assert again.scenarios[run.scenarios.index(sc)].hang == sc.hang
     render_report(again, tmp_path / "o")
     page = page_of(tmp_path / "o", sc.name)
     assert "every thread blocked on another: a deadlock · guest clock 3.50 s" in page
@@ -545,3 +386,14 @@ def test_a_deadlock_hang_shows_its_wait_graph_with_the_cycle_marked(run, tmp_pat
     assert rows == [("on-cycle", "tid 5 swap-kid"), ("on-cycle", "tid 6 child"), ("", "tid 2 idle")]
     other = next(s for s in run.scenarios if s.verdict is not Verdict.HANG)
     assert 'id="wait-graph"' not in page_of(tmp_path / "o", other.name)
+
+
+def test_pool_range_is_shown_in_hex_and_kept_through_results_json():
+    pools = PoolState(user_frames_total=512, user_pool=(0x100000, 0x300000))
+    assert _pool_counts(pools) == [("user_frames_total", 512), ("vm_busy", False),
+                                   ("user_pool", "0x100000-0x300000")]
+    run = fx.build_run()
+    index = next(i for i, sc in enumerate(run.scenarios) if sc.checkpoints)
+    run.scenarios[index].checkpoints[0].pools = pools
+    again = run_from_json(run_to_json(run)).scenarios[index].checkpoints[0].pools
+    assert again == pools and again.user_pool == (0x100000, 0x300000)

@@ -3,8 +3,8 @@ decoding, stop replies, target.xml) and RspClient against a fake stub."""
 
 import pytest
 
-from harness.rsp import RspClient, RspError, RspMemoryError, RspTimeout
-from harness.rsp_codec import (PacketReader, RegisterLayout, checksum, decode_body, escape,
+from harness.debug.rsp import RspClient, RspError, RspMemoryError, RspTimeout
+from harness.debug.rsp_codec import (PacketReader, RegisterLayout, checksum, decode_body, escape,
                                frame, parse_stop_reply, parse_target_description)
 from tests.unit.fake_gdb_stub import (CORE_XML, STUB_WAIT, TARGET_XML, FakeStub,
                                       _run_length_encode)

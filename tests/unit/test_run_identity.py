@@ -1,5 +1,5 @@
 """Whether two runs were the same run, and where they part
-(harness/run_identity.py), and schedules that refuse another kernel,
+(harness/run/run_identity.py), and schedules that refuse another kernel,
 QEMU or disks (harness/schedule.py)."""
 
 import dataclasses
@@ -7,10 +7,10 @@ import subprocess
 
 import pytest
 
-from harness import schedule as schedule_module
-from harness.results import CheckpointRecord, ScenarioResult, Verdict
-from harness.run_identity import first_parting, fingerprint
-from harness.schedule import ScheduleMismatch, build_id, check_disks, check_travels
+from harness.run import schedule as schedule_module
+from results.model import CheckpointRecord, ScenarioResult, Verdict
+from harness.run.run_identity import first_parting, fingerprint
+from harness.run.schedule import ScheduleMismatch, build_id, check_disks, check_travels
 
 
 def run(console="(t) begin\n(t) end\n", ticks=(10, 20), pages=None, spt=None, entry=1000):

@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 from harness.errors import EXIT_USAGE
-from harness.scenario import ScenarioError, load_file, load_suite
+from harness.run.scenario import ScenarioError, load_file, load_suite
 
 GOOD = """\
 area = "mmap"
@@ -148,7 +148,7 @@ def test_an_ending_that_says_how_often_it_reaches_each_checkpoint_loads(tmp_path
 
 
 def test_the_whole_suite_passes_the_lint():
-    from harness.suite import load_all
+    from harness.run.suite import load_all
     scenarios = {sc.name: sc for sc in load_all(None, None)}
     assert len(scenarios) >= 131
     for name in ("mmap-bad-fd", "mmap-bad-fd2", "mmap-bad-fd3", "mmap-zero-len"):

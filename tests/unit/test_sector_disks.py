@@ -1,8 +1,8 @@
-"""The disk images served a sector at a time (harness/sector_disks.py)."""
+"""The disk images served a sector at a time (harness/machine/sector_disks.py)."""
 
 import pytest
 
-from harness.sector_disks import SECTOR, DiskRequestError, SectorDisks, images_digest
+from harness.machine.sector_disks import SECTOR, DiskRequestError, SectorDisks, images_digest
 
 
 @pytest.fixture

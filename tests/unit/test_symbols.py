@@ -8,9 +8,9 @@ import subprocess
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from harness.dwarf_types import TypeLookupError
-from harness.symbols import SymbolError, SymbolTable
-from harness.typed_memory import (StructureError, container_of, iter_hash, iter_list,
+from harness.debug.dwarf_types import TypeLookupError
+from harness.debug.symbols import SymbolError, SymbolTable
+from harness.debug.typed_memory import (StructureError, container_of, iter_hash, iter_list,
                                   read_struct, read_value)
 
 MAIN_C = r"""

@@ -8,7 +8,7 @@ import pytest
 
 from oracles.expectations import CHECKS, CheckContext, run_check
 from oracles.invariants import INVARIANTS, check_invariants
-from oracles.state import (ANON, FAIL, NOT_JUDGED, UNKNOWN, PoolState, SptPage, Violation,
+from oracles.model.machine_state import (ANON, FAIL, NOT_JUDGED, UNKNOWN, PoolState, SptPage, Violation,
                            by_outcome)
 from tests.unit.oracle_states import (CODE, DATA, RO, RW, STACK, good_process, mapping,
                                       replace_spt, state, with_maps)
@@ -17,7 +17,8 @@ SYMBOLS = {"data": DATA, "lazy": DATA + 0x1000, "swapped": DATA + 0x2000, "code"
 
 
 def check(st, name, **params):
-    ctx = CheckContext(state=st, symbols=SYMBOLS, frames_at=lambda cp: {})
+    ctx = CheckContext(state=st, symbols=SYMBOLS, address_layout=st.address_layout,
+                       frames_at=lambda cp: {})
     full = {k: f.default for k, f in CHECKS[name].params.items() if not f.required}
     full.update(params)
     return run_check(ctx, name, full)
@@ -259,7 +260,7 @@ def test_a_forked_child_before_its_exec_is_judged_as_running_its_parents_program
     """Both programs have checkpoint() at the same address with the same
     bytes; the child is named after the program it will exec, but its code
     page is the parent's, so the parent's code ranges apply to it."""
-    from harness.checkpoints import CheckpointSession
+    from harness.run.checkpoints import CheckpointSession
 
     class Scenario:
         program = "parent"

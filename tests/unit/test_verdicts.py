@@ -8,21 +8,23 @@ import json
 
 import pytest
 
+from results.codec import load_run, run_to_json
 from harness.adapters.base import BootOutcome, Ending, find_exits
-from harness.adapters.reference import ReferenceAdapter
-from harness.checkpoints import CheckpointSession
-from harness.cli import parse_args
-from harness.results import CheckpointRecord, RunResult, ScenarioResult, Verdict
-from harness.runner import _judge
-from harness.suite import load_all, summary_table
-from oracles.state import Violation, unknown
-from reports import write_report
+from harness.adapters.reference.adapter import ReferenceAdapter
+from harness.run.checkpoints import CheckpointSession
+from harness.cli.main import parse_args
+from results.model import CheckpointRecord, ScenarioResult, Verdict
+from harness.run.runner import _judge
+from harness.run.suite import load_all
+from reports.summary_table import summary_table
+from oracles.model.machine_state import Violation, unknown
+from harness.cli.report import publish
 from reports.autograder import autograder_results
 from reports.junit import junit_tree
 from tests.unit import report_fixtures as fx
 
-UNKNOWN_SWAP = unknown("swap_used", "the kernel does not report swap usage").to_dict()
-WRONG_PAGE = Violation("page", "SPT writable of page buf", 0x405000, 3, "False", "True").to_dict()
+UNKNOWN_SWAP = unknown("swap_used", "the kernel does not report swap usage")
+WRONG_PAGE = Violation("page", "SPT writable of page buf", 0x405000, 3, "False", "True")
 
 
 def suite():
@@ -93,7 +95,7 @@ def _run_with_unknowns(strict=False):
     run = fx.build_run()
     sc = next(s for s in run.scenarios if s.verdict.passed)
     sc.checkpoints[0].unknowns = [UNKNOWN_SWAP, UNKNOWN_SWAP]
-    sc.after_unknowns = [unknown("file_bytes", "no file system reader").to_dict()]
+    sc.after_unknowns = [unknown("file_bytes", "no file system reader")]
     sc.strict = strict
     return run, sc
 
@@ -122,7 +124,7 @@ def test_junit_shows_each_unknown_as_a_skipped_testcase_and_the_scenario_passed(
 
 def test_junit_with_unknowns_validates_against_the_schema(tmp_path):
     etree = pytest.importorskip("lxml.etree", reason="python3-lxml not installed (make deps)")
-    from tests.unit.test_reports import XSD
+    from tests.unit.test_report_files import XSD
     schema = etree.XMLSchema(etree.parse(str(XSD)))
     run, _ = _run_with_unknowns()
     path = tmp_path / "junit.xml"
@@ -141,7 +143,7 @@ def test_autograder_keeps_the_points_and_lists_the_unknowns():
 
 def test_html_report_shows_unknowns_in_their_own_colour_and_counts(tmp_path):
     run, sc = _run_with_unknowns()
-    index = write_report(run, tmp_path)
+    index = publish(run, tmp_path)
     summary = index.read_text()
     assert 'id="unknown-total"' in summary and "3 unknown checks" in summary
     assert 'class="badge v-UNKNOWN"' in summary and "unknown-cell" in summary
@@ -149,20 +151,20 @@ def test_html_report_shows_unknowns_in_their_own_colour_and_counts(tmp_path):
     assert 'id="unknowns"' in page and 'class="unknown"' in page
     assert "could not inspect: the kernel does not report swap usage" in page
     assert "v-UNKNOWN" in page and ".v-UNKNOWN" in (tmp_path / "static/report.css").read_text()
-    loaded = RunResult.load(tmp_path / "results.json")   # and the JSON keeps them
+    loaded = load_run(tmp_path / "results.json")   # and the JSON keeps them
     again = next(s for s in loaded.scenarios if s.name == sc.name)
     assert len(again.unknowns) == 3 and again.verdict is Verdict.PASS
 
 
 def test_results_written_before_unknowns_existed_still_load(tmp_path):
     run, _ = _run_with_unknowns()
-    data = run.to_dict()
+    data = run_to_json(run)
     for s in data["scenarios"]:
         s.pop("after_unknowns"), s.pop("strict")
         for c in s["checkpoints"]:
             c.pop("unknowns"), c.pop("not_judged")
     (tmp_path / "old.json").write_text(json.dumps(data, default=str))
-    assert RunResult.load(tmp_path / "old.json").scenarios[0].unknowns == []
+    assert load_run(tmp_path / "old.json").scenarios[0].unknowns == []
 
 
 @pytest.mark.parametrize("command", [["run"], ["explore", "x", "--point", "yield"],
@@ -170,3 +172,14 @@ def test_results_written_before_unknowns_existed_still_load(tmp_path):
 def test_strict_is_an_option_of_every_command_that_judges(command):
     assert parse_args(command + ["--strict"]).strict is True
     assert parse_args(command).strict is False
+
+
+def test_a_forbidden_output_names_the_line_that_holds_it():
+    """`output_absent`: the reason quotes the program's FAIL line, which
+    says what a correct kernel would have done."""
+    sc = suite()["stk-slack"]
+    line = ("(stk-slack) FAIL: a store 9 bytes below rsp grew the stack (exit 0): a correct "
+            "kernel ends the process with exit(-1)")
+    r = judged(sc, f"(stk-slack) begin\n{line}\nstk-slack: exit(1)\n", hits=[sc.program])
+    assert r.verdict is Verdict.FAIL
+    assert f"output contains 'FAIL': {line!r}" in r.reason

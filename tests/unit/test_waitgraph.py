@@ -1,11 +1,12 @@
-"""The wait-for graph (harness/waitgraph.py) and how a blocked thread's wait
+"""The wait-for graph (oracles/model/wait_graph.py) and how a blocked thread's wait
 is found in kernel memory (harness/adapters/wait_objects.py), on a kernel
 in miniature compiled with gcc -g (tests/unit/wait_guest.py)."""
 
 import pytest
 
+from results.codec import from_json, to_json
 from harness.adapters.wait_objects import WaitResolver, list_head_of
-from harness.waitgraph import (CONDITION, DEVICE, LOCK, SEMAPHORE, TIMER, UNKNOWN, ThreadNode,
+from oracles.model.wait_graph import (CONDITION, DEVICE, LOCK, SEMAPHORE, TIMER, UNKNOWN, ThreadNode,
                                Wait, WaitGraph)
 from tests.unit.wait_guest import WaitGuest, compile_kernel
 
@@ -75,9 +76,9 @@ def test_idle_alone_is_no_deadlock_and_idle_is_never_counted():
 
 def test_round_trip_and_signature():
     g = WaitGraph([node(5, "a", wait=lock_wait("`x`", 6)), node(6, "b", wait=lock_wait("`y`", 5))])
-    again = WaitGraph.from_dict(g.to_dict())
+    again = from_json(WaitGraph, to_json(g))     # results.json's form
     assert again.describe() == g.describe() and again.signature() == g.signature()
-    assert g.to_dict()["cycle"] == [5, 6]
+    assert to_json(g)["cycle"] == [5, 6] and to_json(g)["description"] == g.describe()
     moved = WaitGraph([node(5, "a", wait=lock_wait("`x`", 6)), node(6, "b", "ready")])
     assert moved.signature() != g.signature()
 

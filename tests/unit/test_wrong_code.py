@@ -1,11 +1,11 @@
 """The checkpoint session's diagnosis of a code page with the wrong
-contents (harness/checkpoints.py): a stop at an address where one of the
+contents (harness/run/checkpoints.py): a stop at an address where one of the
 scenario's programs has checkpoint() or fail() is a wrong page only if no
 program of the scenario has those bytes there."""
 
 from types import SimpleNamespace
 
-from harness.checkpoints import CheckpointSession
+from harness.run.checkpoints import CheckpointSession
 
 CHECKPOINT = bytes.fromhex("90c3662e0f1f840000000000662e0f1f")  # nop; ret; padding
 

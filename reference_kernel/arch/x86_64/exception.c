@@ -47,7 +47,7 @@ static void generic_exception(struct intr_frame *f) {
     what = "reserved exception";
   if (intr_frame_is_user(f)) {
     vmcheck_hook_fault(f, 0, VMCHECK_FAULT_KILL);
-    process_kill(f, what);
+    process_kill(f, what, 0);
   }
   kernel_exception(f, what, 0);
 }
@@ -87,8 +87,10 @@ static void page_fault(struct intr_frame *f) {
 #endif
   if (pf.user) {
     vmcheck_hook_fault(f, cr2, VMCHECK_FAULT_KILL);
-    process_kill(f, r == FAULT_OUT_OF_MEMORY ? "#PF page fault (out of memory)"
-                                             : "#PF page fault");
+    process_kill(f,
+                 r == FAULT_OUT_OF_MEMORY ? "#PF page fault (out of memory)"
+                                          : "#PF page fault",
+                 cr2);
   }
   /* A kernel thread with a process touching a bad user address outside
    * usercopy, or a kernel bug. */

@@ -1,6 +1,6 @@
 /* The vmcheck file system ("VMFS"): a flat directory of fixed-size,
  * contiguous files on the file-system disk. Format: docs/filesystem.md and
- * harness/fsimage.py (the host-side tool). All calls are thread-safe. */
+ * harness/adapters/reference/fsimage.py (the host-side tool). All calls are thread-safe. */
 #ifndef KERNEL_FILESYS_H
 #define KERNEL_FILESYS_H
 

@@ -31,8 +31,12 @@ int process_wait(pid_t pid);
 void process_exit(int status) __attribute__((noreturn));
 
 /* Called by the page-fault and exception handlers for an illegal access or
- * fault in user context: prints one diagnostic line and exits with -1. */
-void process_kill(const struct intr_frame *f, const char *reason)
+ * fault in user context: prints one diagnostic line and exits with -1.
+ * CR2 is the faulting address the page-fault handler read before it
+ * enabled interrupts (CR2 itself may hold another thread's fault by now),
+ * 0 for other exceptions. */
+void process_kill(const struct intr_frame *f, const char *reason,
+                  uintptr_t cr2)
     __attribute__((noreturn));
 
 /* Number of user processes that exist right now (stable symbol for the

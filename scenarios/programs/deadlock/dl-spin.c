@@ -2,7 +2,7 @@
  * a process that makes no progress (no output, no exit, no checkpoint)
  * while it keeps the CPU busy. No suite scenario runs it; the harness's
  * own tests use it for the "no progress" rule (tests/integration/
- * test_hangs.py, harness/hang_watch.py). */
+ * test_hangs.py, harness/run/hang_watch.py). */
 #include "../extra/extra.h"
 
 int main(void) {

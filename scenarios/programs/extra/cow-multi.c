@@ -22,8 +22,6 @@
 #define COW_PAGES 8
 #define HALF (COW_PAGES / 2)
 #define FLAG_FILE "cow.flag"
-#define MAX_POLLS 2000
-#define SPIN_PER_POLL 100000
 
 char cow_buf[COW_PAGES * PGSIZE] __attribute__((aligned(PGSIZE)));
 
@@ -41,33 +39,6 @@ static void stamp_range(size_t first, size_t n, const char *tag) {
     stamp_page(cow_buf + i * PGSIZE, tag, i);
 }
 
-/* Waits until the flag file holds byte C (the parent's signal). Spins
- * between polls, so that the timer mostly preempts the child outside the
- * file system: a child that polled without pause could hold the file
- * system's lock at nearly every tick and starve the parent. */
-static void wait_for_flag(char c) {
-  int fd = open_or_fail(FLAG_FILE);
-  for (int polls = 0; polls < MAX_POLLS; polls++) {
-    char got = 0;
-    for (volatile int spin = 0; spin < SPIN_PER_POLL; spin++)
-      continue;
-    seek(fd, 0);
-    if (read(fd, &got, 1) == 1 && got == c) {
-      close(fd);
-      return;
-    }
-  }
-  fail("no signal '%c' in \"%s\" after %d polls", c, FLAG_FILE, MAX_POLLS);
-}
-
-/* Writes byte C into the flag file. */
-static void set_flag(char c) {
-  int fd = open_or_fail(FLAG_FILE);
-  if (write(fd, &c, 1) != 1)
-    fail("write to \"%s\" failed", FLAG_FILE);
-  close(fd);
-}
-
 static void child(void) {
   test_name = "cow-kid";
   check_range(0, COW_PAGES, "cow", "in the child");
@@ -77,7 +48,7 @@ static void child(void) {
   check_range(0, HALF, "kid", "after the child's writes");
   msg("wrote pages 0-%d", HALF - 1);
   checkpoint_at(3, (uintptr_t)cow_buf);
-  wait_for_flag('2');
+  wait_for_flag(FLAG_FILE, '2');
   check_range(HALF, HALF, "cow", "in the child after the parent's writes");
   msg("pages %d-%d keep the stamps from before fork", HALF, COW_PAGES - 1);
   exit(0);
@@ -97,7 +68,7 @@ int main(void) {
   check_range(HALF, HALF, "par", "after the parent's writes");
   msg("wrote pages %d-%d", HALF, COW_PAGES - 1);
   checkpoint_at(4, (uintptr_t)cow_buf);
-  set_flag('2');
+  set_flag(FLAG_FILE, '2');
   int status = wait(pid);
   CHECK(status == 0, "cow-kid exited with %d", status);
   check_range(0, HALF, "cow", "in the parent after wait");

@@ -99,4 +99,35 @@ static inline void read_file_at(const char *file, size_t ofs, void *dst,
   close(fd);
 }
 
+#define FLAG_MAX_POLLS 2000
+#define FLAG_SPIN_PER_POLL 100000
+
+/* Waits until the one-byte file FLAG holds byte C (another process's
+ * signal). Spins between polls, so that the timer mostly preempts the
+ * waiter outside the file system: a process that polled without pause
+ * could hold the file system's lock at nearly every tick and starve the
+ * others. */
+static inline void wait_for_flag(const char *flag, char c) {
+  int fd = open_or_fail(flag);
+  for (int polls = 0; polls < FLAG_MAX_POLLS; polls++) {
+    char got = 0;
+    seek(fd, 0);
+    if (read(fd, &got, 1) == 1 && got == c) {
+      close(fd);
+      return;
+    }
+    for (volatile int spin = 0; spin < FLAG_SPIN_PER_POLL; spin++)
+      continue;
+  }
+  fail("no signal '%c' in \"%s\" after %d polls", c, flag, FLAG_MAX_POLLS);
+}
+
+/* Writes byte C into the one-byte file FLAG (a signal to wait_for_flag). */
+static inline void set_flag(const char *flag, char c) {
+  int fd = open_or_fail(flag);
+  if (write(fd, &c, 1) != 1)
+    fail("write to \"%s\" failed", flag);
+  close(fd);
+}
+
 #endif

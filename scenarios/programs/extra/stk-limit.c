@@ -11,12 +11,17 @@
  *   stk-limit rsp8   with rsp moved to a page boundary 16 pages below the
  *                    stack in use, store at exactly rsp - 8 (a mov, not a
  *                    push): a stack access; must work
+ *   stk-limit top    store at USER_STACK - 1 (the top byte of the stack):
+ *                    must work; then at USER_STACK, just above the stack,
+ *                    far above rsp: not a stack access; exit(-1)
  * Checkpoint 1: before the access; probe = the address to be touched; its
  *   page is unmapped.
  * Checkpoint 2 (at, below, rsp8): after the access; that page is present,
  *   writable, anonymous, and its 8 bytes read "STACK-OK".
  * Checkpoint 3 (below): before the push below the limit; probe = its
- *   address; that page is unmapped. */
+ *   address; that page is unmapped.
+ * Checkpoint 4 (top): before the store at USER_STACK; probe = USER_STACK,
+ *   unmapped. */
 #include "extra.h"
 
 #define STACK_LIMIT (1024 * 1024)
@@ -82,6 +87,13 @@ int main(int argc, char **argv) {
     CHECK(*(volatile uint64_t *)(new_rsp - 8) == STACK_OK,
           "store at rsp - 8 in a new page works");
     checkpoint_at(2, new_rsp - 8);
+  } else if (strcmp(mode, "top") == 0) {
+    volatile char *top = (volatile char *)USER_STACK;
+    top[-1] = 'x';
+    CHECK(top[-1] == 'x', "store at USER_STACK - 1 works");
+    checkpoint_at(4, USER_STACK);
+    top[0] = 'x';
+    fail("store at USER_STACK (above the stack) worked");
   } else {
     fail("bad argument \"%s\"", mode);
   }

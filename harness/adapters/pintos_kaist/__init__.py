@@ -1,0 +1,1 @@
+"""The adapter for Pintos-KAIST student kernels (--kernel pintos-kaist:PATH)."""

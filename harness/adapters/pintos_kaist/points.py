@@ -1,0 +1,135 @@
+"""Fault-injection points of a Pintos-KAIST kernel: where each abstract
+point of harness/run/injection.py is, which calls belong to it, what a forced
+failure returns, and how a preemption is asked for, all from the kernel's
+symbols and DWARF (no hooks in the student's code).
+
+| point        | function (entry)                | calls that count        | failure returns |
+|--------------|---------------------------------|-------------------------|-----------------|
+| frame_alloc  | palloc_get_page                 | flags (rdi) has PAL_USER | NULL           |
+| page_alloc   | vm_alloc_page_with_initializer  | every                   | false           |
+| evict_choose | vm_get_victim                   | every                   | NULL            |
+| page_fault   | vm_try_handle_fault             | every                   | false           |
+| swap_in      | disk_read                       | disk (rdi) is the swap disk | (void)      |
+| swap_out     | disk_write                      | disk (rdi) is the swap disk | (void)      |
+| file_read    | file_read_at                    | every                   | 0 bytes         |
+| file_write   | file_write_at                   | every                   | 0 bytes         |
+| yield        | thread_yield                    | every                   | (void)          |
+
+Pintos's disk_read/disk_write return nothing (the driver panics on a real
+I/O error), so a forced failure there skips the transfer: the sector is
+neither read nor written, which the kernel cannot notice.
+
+Preemption ("preempt" at any point) is what a timer interrupt at that
+instruction would do: the thread yields the CPU right there. The harness
+makes the stopped thread call thread_yield() (Debugger.call_first): it
+goes to the back of the ready list, the others run, and when it is
+scheduled again it comes back to the function's first instruction with
+its registers as they were, and the call goes on. Where a timer interrupt
+could not preempt (interrupts off, or inside an external interrupt
+handler: interrupt.c's `in_external_intr`), the harness instead ends the
+thread's time slice (thread.c's `thread_ticks` set far past TIME_SLICE),
+so it yields at the first tick after interrupts are on again. A yield at
+a named instruction does not depend on when timer ticks come; the rest
+of a student kernel's run still does (Pintos's IDE driver sleeps until
+the disk interrupt, and QEMU completes disk requests on the host's time),
+so a replayed schedule brings back the verdict, not an identical run
+(docs/pintos-kaist.md). "delay" has no mechanism without kernel
+cooperation and is refused.
+"""
+
+from __future__ import annotations
+
+from harness.adapters.base import InjectionSite
+from harness.debug.dwarf_types import TypeLookupError
+from harness.errors import UsageError
+
+SWAP_CHANNEL, SWAP_DEVICE = 1, 1     # disk_get (1, 1): hd1:1, the swap disk (IDE index 3)
+SLICE_OVER = 1 << 16                 # thread_ticks value that is >= any TIME_SLICE
+
+_FUNCTIONS = {
+    "frame_alloc": ("palloc_get_page", 0), "page_alloc": ("vm_alloc_page_with_initializer", 0),
+    "evict_choose": ("vm_get_victim", 0), "page_fault": ("vm_try_handle_fault", 0),
+    "swap_in": ("disk_read", 0), "swap_out": ("disk_write", 0),
+    "file_read": ("file_read_at", 0), "file_write": ("file_write_at", 0),
+    "yield": ("thread_yield", 0),
+}
+
+
+def injection_site(symbols, point: str) -> InjectionSite:
+    """The InjectionSite of POINT in the kernel of SYMBOLS; UsageError if
+    the point or its function is not there."""
+    if point not in _FUNCTIONS:
+        raise UsageError(f"the pintos-kaist kernel has no injection point {point!r}")
+    function, failure = _FUNCTIONS[point]
+    if symbols.find(function) is None:
+        raise UsageError(f"injection point {point}: the kernel has no function {function}")
+    accepts = None
+    if point == "frame_alloc":
+        accepts = _flag_filter(symbols.types, "PAL_USER")
+    elif point in ("swap_in", "swap_out"):
+        accepts = _disk_filter(symbols.types)
+    return InjectionSite(function, accepts, failure)
+
+
+def _flag_filter(types, flag: str):
+    """Accepts calls whose first argument has FLAG of enum palloc_flags."""
+    try:
+        bit = types.get("enum palloc_flags").enumerators[flag]
+    except (TypeLookupError, KeyError):
+        raise UsageError(f"injection point frame_alloc: no {flag} in enum palloc_flags") from None
+    return lambda dbg: bool(dbg.register("rdi") & bit)
+
+
+def swap_disk_address(types) -> int:
+    """Address of the swap disk's struct disk: &channels[1].devices[1] in
+    devices/disk.c (what disk_get (1, 1) returns)."""
+    try:
+        channels = types.variable("channels")
+        channel = channels.type.resolved().target.resolved()
+        devices = channel.member("devices")
+        disk_size = devices.type.resolved().target.resolved().size
+    except (TypeLookupError, AttributeError) as e:
+        raise UsageError(f"injection points swap_in/swap_out: cannot place the swap disk "
+                         f"(devices/disk.c `channels`): {e}") from None
+    return (channels.address + SWAP_CHANNEL * channel.size + devices.offset
+            + SWAP_DEVICE * disk_size)
+
+
+def _disk_filter(types):
+    swap_disk = swap_disk_address(types)
+    return lambda dbg: dbg.register("rdi") == swap_disk
+
+
+IF_FLAG = 1 << 9
+
+
+def request(symbols, debugger, field: str, value: int) -> None:
+    """Carries out a harness request on the kernel stopped at an injection
+    point: "preempt" (see the module comment); others are refused with
+    UsageError."""
+    if field != "preempt":
+        raise UsageError(f"the pintos-kaist kernel takes no {field} requests "
+                         "(only preempt: it has no request block)")
+    if symbols.find("thread_yield") is None:
+        raise UsageError("preempt: the kernel has no function thread_yield")
+    if debugger.register("eflags") & IF_FLAG and not _in_external_interrupt(symbols, debugger):
+        debugger.call_first("thread_yield")
+    else:
+        _end_time_slice(symbols, debugger)
+
+
+def _in_external_interrupt(symbols, debugger) -> bool:
+    try:
+        flag = symbols.types.variable("in_external_intr")
+    except TypeLookupError:
+        return False        # no such flag: points are never in interrupt handlers
+    return debugger.read_virt(flag.address, 1) != b"\0"
+
+
+def _end_time_slice(symbols, debugger) -> None:
+    try:
+        ticks = symbols.types.variable("thread_ticks")
+    except TypeLookupError as e:
+        raise UsageError(f"preempt: no thread_ticks in threads/thread.c ({e})") from None
+    size = ticks.type.resolved().size
+    debugger.write_virt(ticks.address, SLICE_OVER.to_bytes(size, "little"))

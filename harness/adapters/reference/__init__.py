@@ -1,0 +1,1 @@
+"""The adapter for vmcheck's own reference kernel (reference_kernel/)."""

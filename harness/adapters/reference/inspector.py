@@ -1,0 +1,215 @@
+"""KernelInspector for the reference kernel: reads its stable symbols and
+types (docs/kernel-introspection.md) through DWARF.
+
+  vmcheck_all_threads      struct list of struct thread (member allelem)
+  vmcheck_current_thread   struct thread *
+  thread.pml4              direct-map address of the PML4 (NULL: kernel thread)
+  thread.process->memory.spt   struct supplemental_page_table: `pages`, a
+                           hash of struct page through spt_elem
+  vmcheck_frame_table      frames[frame_cnt] (kva, sharer_cnt, pin_cnt), lock
+  vmcheck_swap_map         slot_cnt, used_cnt, used (bitmap of slots in use)
+  vmcheck_user_pages_total / vmcheck_user_pages_free
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+from harness.adapters.reference.waits import reference_wait_graph
+from harness.adapters.thread_report import (describe_chain, entry_return, thread_line,
+                                            walk_frame_pointers)
+from harness.adapters.inspector import KernelInspector, ProcessInfo
+from harness.debug.symbols import CallChain
+from harness.debug.typed_memory import (StructureError, iter_hash, iter_list, read_bitmap,
+                                        read_struct, read_value)
+from oracles.model.address_layout import AddressLayout
+from oracles.model.machine_state import ANON, FILE, UNINIT, PoolState, SptPage
+from oracles.model.wait_graph import WaitGraph
+
+VM_TYPES = {0: UNINIT, 1: ANON, 2: FILE}
+SWAP_SLOT_NONE = (1 << 64) - 1
+PAGE = 4096
+KSTACK_PAGES = 4          # THREAD_KSTACK_PAGES, include/kernel/thread.h
+SWITCH_FRAME_RBP = 32     # switch.S: rbp among the six saved registers,
+SWITCH_FRAME_RET = 48     # then the return address
+
+
+class ReferenceInspector(KernelInspector):
+    kstack_pages = KSTACK_PAGES
+
+    def __init__(self, debugger, symbols, address_layout: AddressLayout):
+        self.dbg = debugger
+        self.address_layout = address_layout
+        self.symbols = symbols
+        self.types = symbols.types
+        self.read = debugger.read_virt
+        self.thread_type = self.types.get("struct thread")
+        self._ops: dict = {}
+        self._frames: Optional[dict] = None
+
+    def _variable(self, name: str):
+        var = self.types.variable(name)
+        return read_value(self.read, var.address, var.type)
+
+    def processes(self) -> list[ProcessInfo]:
+        threads = self.types.variable("vmcheck_all_threads")
+        current = self._variable("vmcheck_current_thread")
+        self._threads = {}
+        self._frames = None   # frames and files are read again at each stop
+        self._files: dict = {}
+        out = []
+        for t in iter_list(self.read, threads.address, threads.type, self.thread_type, "allelem"):
+            if t["pml4"]:
+                info = ProcessInfo(t["tid"], t.string("name"), self.address_layout.phys(t["pml4"]),
+                                   t.address == current)
+                self._threads[info.pid] = t
+                out.append(info)
+        return out
+
+    def current_thread_name(self) -> str:
+        return read_struct(self.read, self._variable("vmcheck_current_thread"),
+                           self.thread_type).string("name")
+
+    def thread_report(self) -> list[str]:
+        """Every thread on vmcheck_all_threads (harness/adapters/
+        thread_report.py), walked through frame pointers (the kernel is
+        built -fno-omit-frame-pointer): the running thread from the CPU's
+        registers, a waiting one from what switch_threads saved at
+        switch_rsp (rbp, then its return address)."""
+        threads = self.types.variable("vmcheck_all_threads")
+        current = self._variable("vmcheck_current_thread")
+        statuses = {v: k.removeprefix("THREAD_").lower() for k, v in
+                    self.types.get("enum thread_status").enumerators.items()}
+        lines = []
+        for t in iter_list(self.read, threads.address, threads.type, self.thread_type, "allelem"):
+            status = statuses.get(t["status"], str(t["status"]))
+            lines.append(thread_line(t.string("name"), t["tid"], status,
+                                     self._thread_where(t, t.address == current)))
+        return lines
+
+    def _thread_where(self, t, running: bool) -> str:
+        return self.describe_chain(self.thread_chain(t, running))
+
+    def thread_chain(self, t, running: bool) -> Union[CallChain, str]:
+        """Thread T's kernel call chain (frame pointers), or where it is when
+        it has none ("user mode at ...", "not started yet")."""
+        low = t["kstack"]
+        if running:
+            pc, rbp = self.dbg.register("rip"), self.dbg.register("rbp")
+            if self.dbg.register("cs") & 3:
+                return f"user mode at {pc:#x}"
+            known = entry_return(self.read, self.symbols, pc, self.dbg.register("rsp"))
+        else:
+            saved = t["switch_rsp"]
+            pc, known = None, [int.from_bytes(self.read(saved + SWITCH_FRAME_RET, 8), "little")]
+            if known[0] == self.symbols.address_of("switch_entry"):
+                return "not started yet (switch_entry)"
+            rbp = int.from_bytes(self.read(saved + SWITCH_FRAME_RBP, 8), "little")
+        return walk_frame_pointers(self.read, self.symbols, pc, known, rbp, low,
+                                   low + KSTACK_PAGES * PAGE)
+
+    def describe_chain(self, chain: Union[CallChain, str]) -> str:
+        """thread_chain's result as the thread list shows it."""
+        return chain if isinstance(chain, str) else describe_chain(self.symbols, chain)
+
+    def wait_graph(self) -> WaitGraph:
+        """What each thread waits on (harness/adapters/reference/waits.py)."""
+        return reference_wait_graph(self)
+
+    # ---- SPT ----
+
+    def spt(self, proc: ProcessInfo) -> tuple[Optional[dict], Optional[str]]:
+        thread = self._threads.get(proc.pid)
+        if thread is None or not thread["process"]:
+            return None, "not a user process"
+        process_type = self.types.get("struct process")
+        spt_addr = thread["process"] + process_type.offset_of("memory.spt")
+        spt_type = self.types.get("struct supplemental_page_table")
+        spt = read_struct(self.read, spt_addr, spt_type)
+        if not spt["pml4"]:
+            return None, "the process has no SPT at this moment (exec or exit in progress)"
+        try:
+            pages = iter_hash(self.read, spt_addr + spt_type.offset_of("pages"),
+                              spt_type.member("pages").type, self.types.get("struct page"),
+                              "spt_elem")
+            return {p.va: p for p in map(self._spt_page, pages)}, None
+        except StructureError as e:
+            return None, f"the SPT hash is broken: {e}"
+
+    def _spt_page(self, page) -> SptPage:
+        kind = self._ops_type(page["ops"])
+        frame = self._frame(page["frame"]) if page["frame"] else None
+        source = None
+        if kind == UNINIT:
+            source = page["uninit.source"]
+        elif kind == FILE:
+            source = page["file.source"]
+        slot = page["anon.slot"] if kind == ANON else None
+        file_id = offset = read_bytes = None
+        if source is not None and source["file"]:
+            file_id, offset, read_bytes = self._file_id(source["file"]), source["offset"], \
+                source["read_bytes"]
+        return SptPage(
+            va=page["va"], type=kind, writable=page["writable"],
+            frame_pa=self.address_layout.phys(frame[0]) if frame else None,
+            swap_slot=None if slot in (None, SWAP_SLOT_NONE) else slot,
+            file_id=file_id, file_offset=offset, read_bytes=read_bytes,
+            dirty=page["dirty"], cow=(frame[1] > 1) if frame else None,
+            busy=bool(page["busy"]) or bool(frame and frame[2] > 0))
+
+    def _ops_type(self, ops: int) -> str:
+        if ops not in self._ops:
+            t = read_struct(self.read, ops, self.types.get("struct page_operations"))
+            self._ops[ops] = VM_TYPES.get(t["type"], f"type{t['type']}")
+        return self._ops[ops]
+
+    def _frame(self, address: int):
+        """(kva, sharer_cnt, pin_cnt) of the struct frame at ADDRESS, from one
+        bulk read of the frame table per stop (fields sliced out by their
+        DWARF offsets: decoding thousands of records would be slow)."""
+        if self._frames is None:
+            table = self.types.variable("vmcheck_frame_table")
+            ft = read_value(self.read, table.address, table.type)
+            frame_type = self.types.get("struct frame")
+            fields = [(frame_type.offset_of(n), frame_type.member(n).type.resolved().size)
+                      for n in ("kva", "sharer_cnt", "pin_cnt")]
+            self._frames = (ft["frames"], frame_type.resolved().size, fields,
+                            self.read(ft["frames"], frame_type.resolved().size * ft["frame_cnt"])
+                            if ft["frame_cnt"] else b"")
+        base, size, fields, data = self._frames
+        start = address - base
+        if start < 0 or start + size > len(data) or start % size:
+            return None
+        return tuple(int.from_bytes(data[start + off:start + off + n], "little")
+                     for off, n in fields)
+
+    def _file_id(self, vm_file: int) -> Optional[int]:
+        if vm_file not in self._files:
+            self._files[vm_file] = self._read_file_id(vm_file)
+        return self._files[vm_file]
+
+    def _read_file_id(self, vm_file: int) -> Optional[int]:
+        vf = read_struct(self.read, vm_file, self.types.get("struct vm_file"))
+        if not vf["file"]:
+            return None
+        f = read_struct(self.read, vf["file"], self.types.get("struct file"))
+        return read_struct(self.read, f["inode"], self.types.get("struct inode"))["start"]
+
+    # ---- pools ----
+
+    def pools(self) -> PoolState:
+        swap = self._variable("vmcheck_swap_map")
+        table = self._variable("vmcheck_frame_table")
+        return PoolState(user_frames_total=self._variable("vmcheck_user_pages_total"),
+                         user_frames_free=self._variable("vmcheck_user_pages_free"),
+                         swap_slots_total=swap["slot_cnt"], swap_slots_used=swap["used_cnt"],
+                         vm_busy=bool(table["lock.holder"]),
+                         swap_slots_in_use=self._swap_slots_in_use(swap["used"]))
+
+    def _swap_slots_in_use(self, bitmap: int) -> frozenset:
+        """The slots the swap map's bitmap at BITMAP marks used (none
+        without a swap disk: no bitmap)."""
+        if not bitmap:
+            return frozenset()
+        bits = read_bitmap(self.read, self.types.get("struct bitmap"), bitmap)
+        return frozenset(i for i, used in enumerate(bits) if used)

@@ -1,0 +1,192 @@
+"""Boot-time benchmark (`make bench`): how fast the harness gets a program
+running on the reference kernel.
+
+How it is measured (time zero = just before QEMU is spawned, i.e. the
+whole cost the harness pays, QEMU's own start-up included):
+
+  * first user instruction: QEMU starts paused (-S); the harness connects
+    to the GDB stub, sets a hardware breakpoint at the program's ELF entry
+    point and continues. The stop arrives when the CPU is about to execute
+    the program's first instruction; the benchmark checks that the CPU is
+    then in ring 3 at that address. The debugger round trips are counted.
+  * power-off (with debugger): the same run, breakpoint removed, continued
+    until QEMU exits after the kernel's power-off.
+  * power-off (no debugger): a separate run started without -S and without
+    a debugger attached, to show what the debugger costs.
+  * QMP ready: QEMU start to its first QMP answer (process start-up).
+
+Each measure is the median over --runs runs (default 10) of `hello`.
+Targets: < 150 ms to the first user instruction under TCG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import struct
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+from harness.adapters.reference.adapter import ReferenceAdapter
+from harness.run.boot import collect_programs, BootRequest
+from harness.config import Timeouts
+from harness.errors import HarnessError, VmcheckError
+from harness.machine.qemu import Machine, MachineOptions
+from harness.debug.rsp import RspClient
+
+TARGET_FIRST_USER_MS = 150.0
+RUN_TIMEOUT_S = 30.0
+SIGTRAP = 5
+
+
+def elf_entry(path: Path) -> int:
+    """e_entry of an ELF64 file."""
+    header = path.read_bytes()[:32]
+    if header[:4] != b"\x7fELF" or header[4] != 2:
+        raise HarnessError(f"{path} is not an ELF64 file")
+    return struct.unpack_from("<Q", header, 24)[0]
+
+
+class BootTimer:
+    """Boots PROGRAM on the reference kernel and times the stages."""
+
+    def __init__(self, program: str, options: MachineOptions):
+        self.adapter = ReferenceAdapter()
+        self.adapter.check_built()
+        self.request = BootRequest(runs=[[program]])
+        self.programs = collect_programs(self.adapter, self.request)
+        self.entry = elf_entry(self.programs[program])
+        self.options = options
+        self.cmdline = self.adapter.kernel_cmdline(self.request.runs)
+
+    def _start(self, machine: Machine) -> None:
+        disks = self.adapter.make_disks(machine.run_dir, self.programs, {}, 0)
+        machine.start(self.adapter.qemu_args(disks, self.cmdline, self.request.mem_mb))
+
+    @contextlib.contextmanager
+    def _started(self, paused: bool) -> Iterator[Machine]:
+        """A machine running the benchmark program (its CPU stopped if PAUSED)."""
+        self.options.paused = paused
+        with Machine(self.options) as machine:
+            self._start(machine)
+            yield machine
+
+    def _power_off(self, machine: Machine) -> float:
+        """When QEMU exited (time.monotonic()), the program having exited 0."""
+        status = machine.wait_exit(RUN_TIMEOUT_S, "power-off after the program")
+        poweroff = time.monotonic()
+        self._check_exit(machine, status)
+        return poweroff
+
+    def _check_exit(self, machine: Machine, status: int) -> None:
+        outcome = self.adapter.parse_exit(machine.console.text(), status)
+        program = self.request.runs[0][0]
+        if outcome.status_of(program) != 0:
+            raise HarnessError(f"benchmark run of {program} did not exit 0 "
+                               f"({outcome.ending.value}); see {machine.console_log}")
+
+    def with_debugger(self) -> dict[str, float]:
+        """Milliseconds to QMP ready, first user instruction, power-off."""
+        with self._started(paused=True) as machine:
+            qmp_ready = time.monotonic()
+            gdb = RspClient.connect(str(machine.gdb_socket), machine.timeouts(5))
+            try:
+                gdb.insert_breakpoint(self.entry, hardware=True)
+                gdb.resume()
+                stop = gdb.wait_stop(machine.timeouts(RUN_TIMEOUT_S))
+                first_user = time.monotonic()
+                self._check_user_entry(stop, gdb)
+                gdb.remove_breakpoint(self.entry, hardware=True)
+                gdb.resume()
+                poweroff = self._power_off(machine)
+            finally:
+                gdb.close()
+            t0 = machine.start_time
+        return {"qmp": qmp_ready - t0, "user": first_user - t0, "poweroff": poweroff - t0}
+
+    def _check_user_entry(self, stop, gdb: RspClient) -> None:
+        if stop is None or stop.kind != "signal" or stop.code != SIGTRAP:
+            raise HarnessError(f"no breakpoint stop at the program entry {self.entry:#x} "
+                               f"(got {stop})")
+        pc, cs = gdb.pc(), gdb.read_register("cs")
+        if pc != self.entry or cs & 3 != 3:
+            raise HarnessError(f"stopped at pc={pc:#x} cs={cs:#x}, expected the user "
+                               f"entry {self.entry:#x} in ring 3")
+
+    def without_debugger(self) -> dict[str, float]:
+        """Milliseconds to power-off of a run started without -S or GDB."""
+        with self._started(paused=False) as machine:
+            poweroff = self._power_off(machine)
+            t0 = machine.start_time
+        return {"plain": poweroff - t0}
+
+
+ROWS = [  # key, label, target in ms (None: no target)
+    ("qmp", "QEMU start -> QMP answers", None),
+    ("user", "QEMU start -> first user instruction", TARGET_FIRST_USER_MS),
+    ("poweroff", "QEMU start -> power-off (debugger attached)", None),
+    ("plain", "QEMU start -> power-off (no debugger)", None),
+]
+
+
+def format_table(samples: dict[str, list[float]], header: str) -> tuple[str, bool]:
+    """The result table, and whether every target was met."""
+    lines = [header, f"{'measure':46} {'median':>8} {'min':>8} {'max':>8} {'target':>8} ratio"]
+    met = True
+    for key, label, target in ROWS:
+        ms = [s * 1000 for s in samples[key]]
+        median = statistics.median(ms)
+        cells = f"{label:46} {median:8.1f} {min(ms):8.1f} {max(ms):8.1f}"
+        if target is None:
+            lines.append(f"{cells} {'-':>8}")
+            continue
+        ratio = median / target
+        met = met and ratio < 1
+        verdict = "ok" if ratio < 1 else "OVER TARGET"
+        lines.append(f"{cells} {'<' + format(target, 'g'):>8} {ratio:.2f} {verdict}")
+    return "\n".join(lines), met
+
+
+def run_benchmark(program: str, runs: int, options: MachineOptions) -> tuple[str, bool]:
+    timer = BootTimer(program, options)
+    samples: dict[str, list[float]] = {key: [] for key, _, _ in ROWS}
+    timer.without_debugger()  # warm the page cache; not counted
+    for _ in range(runs):
+        for key, value in {**timer.with_debugger(), **timer.without_debugger()}.items():
+            samples[key].append(value)
+    clock = "-icount shift=0,sleep=off" if options.icount and options.accel == "tcg" \
+        else "real-time clock"
+    header = (f"vmcheck boot benchmark: `{program}` on the reference kernel, {runs} runs, "
+              f"{options.accel.upper()}, {clock}; milliseconds")
+    return format_table(samples, header)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 -m harness.bench.boot_time",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=10, help="runs per measure (default: 10)")
+    parser.add_argument("--program", default="hello", help="program to boot (default: hello)")
+    parser.add_argument("--accel", choices=("tcg", "kvm"), default="tcg",
+                        help="accelerator (default: tcg)")
+    parser.add_argument("--no-icount", dest="icount", action="store_false",
+                        help="without -icount (default: with, as the harness runs)")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 if a target is missed (default: report only)")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    options = MachineOptions(accel=args.accel, icount=args.icount, timeouts=Timeouts())
+    try:
+        table, met = run_benchmark(args.program, args.runs, options)
+    except VmcheckError as e:
+        print(f"bench: error: {e}", file=sys.stderr)
+        return e.exit_code
+    print(table)
+    return 1 if args.strict and not met else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

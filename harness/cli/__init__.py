@@ -1,0 +1,1 @@
+"""The vmcheck command line: one module per command."""

@@ -1,0 +1,191 @@
+"""Seeded-bug mutants of the reference kernel (reference_kernel/mutants.toml).
+
+Each mutant is a compile-time switch: `make -C reference_kernel
+MUTANT=NAME O=build/mutants/NAME` defines VMCHECK_MUTANT_<NAME with - as _>,
+and the kernel source changes only what that student mistake would change.
+The suite runs against each mutant build; a mutant is killed when at least
+one scenario does not pass. A kill by FAIL names its cause (an oracle or an
+expectation), as does a HANG found as a deadlock (the wait cycle); a kill
+only by another HANG, KERNEL_PANIC or TRIPLE_FAULT is marked,
+because the catalogue wants causes named where a crash is not the true
+symptom.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import time
+import tomllib
+from pathlib import Path
+from typing import Callable
+
+from harness import config, interrupt
+from harness.errors import KernelBuildError, UsageError
+from harness.run.hang_watch import DEADLOCK_REASON
+from results.model import Verdict
+from harness.run.scenario import AREAS
+from oracles.schema import Field, SchemaError, one_of, validate_table
+
+CATALOGUE = config.REPO_ROOT / "reference_kernel" / "mutants.toml"
+KERNEL_SRC = config.REPO_ROOT / "reference_kernel"
+MUTANT_FIELDS = {
+    "name": Field(str), "area": Field(str, check=one_of(*AREAS)),
+    "description": Field(str), "expect_crash": Field(bool, False),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Mutant:
+    name: str
+    area: str
+    description: str
+    expect_crash: bool = False   # a crash is the mistake's true symptom
+
+    @property
+    def macro(self) -> str:
+        return "VMCHECK_MUTANT_" + self.name.replace("-", "_")
+
+
+@dataclasses.dataclass
+class MutantResult:
+    mutant: Mutant
+    killed_by: list          # [(scenario, verdict, reason)]
+    seconds: float
+    build_error: str = ""
+    stopped: str = ""        # why it is unfinished: "not run", "N of M scenarios run"
+
+    @property
+    def killed(self) -> bool:
+        return bool(self.killed_by)
+
+    @property
+    def named_cause(self) -> bool:
+        """A FAIL names its cause; so does a HANG found as a deadlock (its
+        reason is the wait cycle)."""
+        return any(v == Verdict.FAIL.value or (v == Verdict.HANG.value
+                                               and r.startswith(DEADLOCK_REASON))
+                   for _, v, r in self.killed_by)
+
+    @property
+    def state(self) -> str:
+        """build failed, killed, killed (crash only: no scenario named the
+        cause, and a crash is not the mistake's symptom), why it is
+        unfinished, or SURVIVED."""
+        if self.build_error:
+            return "build failed"
+        if not self.killed:
+            return self.stopped or "SURVIVED"
+        return "killed" if self.named_cause or self.mutant.expect_crash else "killed (crash only)"
+
+    def row(self) -> dict:
+        """This result as a row of mutants.json (and of the mutants page)."""
+        return {"name": self.mutant.name, "area": self.mutant.area,
+                "description": self.mutant.description, "state": self.state,
+                "killed": self.killed, "kills": self.killed_by[:5], "seconds": self.seconds,
+                "build_error": self.build_error}
+
+
+def save_results(results: list[MutantResult], out_dir: Path) -> list[dict]:
+    """OUT_DIR/mutants.json: one row per mutant (MutantResult.row); the rows."""
+    rows = [r.row() for r in results]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "mutants.json").write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+def load_catalogue(path: Path = CATALOGUE) -> list[Mutant]:
+    try:
+        doc = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise UsageError(f"{path}: {e}") from None
+    mutants, seen = [], set()
+    for i, table in enumerate(doc.get("mutant", [])):
+        try:
+            m = Mutant(**validate_table(table, MUTANT_FIELDS, ["mutant", i], "mutant"))
+        except SchemaError as e:
+            raise UsageError(f"{path}: mutant {i + 1}: {e.message}") from None
+        if m.name in seen:
+            raise UsageError(f"{path}: mutant {m.name!r} is listed twice")
+        seen.add(m.name)
+        mutants.append(m)
+    return mutants
+
+
+def check_switches(mutants: list[Mutant]) -> None:
+    """UsageError for a mutant whose switch appears nowhere in the kernel."""
+    sources = [p.read_text() for p in KERNEL_SRC.rglob("*.[chS]")]
+    missing = [m.name for m in mutants if not any(m.macro in text for text in sources)]
+    if missing:
+        raise UsageError(f"mutants with no {'switch' if len(missing) == 1 else 'switches'} "
+                         f"in reference_kernel/: {', '.join(missing)}")
+
+
+def build_mutant(m: Mutant, out: Path) -> None:
+    done = subprocess.run(["make", "-s", "-C", str(KERNEL_SRC), f"MUTANT={m.name}", f"O={out}"],
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-8:])
+        raise KernelBuildError(f"mutant {m.name} does not build:\n{tail}")
+
+
+def run_mutant(m: Mutant, scenarios: list, opts, jobs: int, build_root: Path,
+               progress: Callable[[str], None]) -> MutantResult:
+    from harness.adapters.reference.adapter import ReferenceAdapter
+    from harness.run.suite import run_suite
+    t0 = time.monotonic()
+    out = build_root / m.name
+    try:
+        build_mutant(m, out)
+    except KernelBuildError as e:
+        return MutantResult(m, [], time.monotonic() - t0, build_error=str(e))
+    adapter = ReferenceAdapter(kernel_dir=out)
+    run = run_suite(adapter, scenarios, opts, jobs, progress=lambda line: None)
+    kills = [(sc.name, sc.verdict.value, sc.reason) for sc in run.scenarios
+             if not sc.verdict.passed and sc.verdict is not Verdict.NOT_RUN]
+    result = MutantResult(m, kills, time.monotonic() - t0)
+    if run.interrupted:
+        finished = sum(sc.verdict is not Verdict.NOT_RUN for sc in run.scenarios)
+        result.stopped = f"interrupted: {finished} of {len(run.scenarios)} scenarios run"
+    progress(format_row(result))
+    return result
+
+
+def run_all_mutants(mutants: list[Mutant], scenarios: list, opts, jobs: int, build_root: Path,
+                    progress: Callable[[str], None]) -> list[MutantResult]:
+    """run_mutant for each of MUTANTS in turn; after a stop signal, the
+    mutants left are results with stopped = "not run" (nothing killed)."""
+    results: list[MutantResult] = []
+    try:
+        for m in mutants:
+            if interrupt.stop_requested():
+                break
+            results.append(run_mutant(m, scenarios, opts, jobs, build_root, progress))
+    except KeyboardInterrupt:   # a stop signal while a mutant was being built
+        pass
+    done = {r.mutant.name for r in results}
+    return results + [MutantResult(m, [], 0.0, stopped="not run (interrupted)")
+                      for m in mutants if m.name not in done]
+
+
+def format_row(r: MutantResult) -> str:
+    state = r.state.upper() if r.build_error else r.state
+    by = ", ".join(f"{n} ({v})" for n, v, _ in r.killed_by[:3])
+    more = f" +{len(r.killed_by) - 3}" if len(r.killed_by) > 3 else ""
+    return f"{r.mutant.name:<26} {r.mutant.area:<11} {state:<20} {r.seconds:6.0f}s  {by}{more}"
+
+
+def summary(results: list[MutantResult]) -> str:
+    killed = sum(r.killed for r in results)
+    unfinished = [r.mutant.name for r in results if r.stopped and not r.killed]
+    crash_only = [r.mutant.name for r in results if r.state == "killed (crash only)"]
+    lines = [f"{'mutant':<26} {'area':<11} {'result':<20} {'time':>7}  killed by",
+             *map(format_row, results),
+             f"\nmutation score: {killed}/{len(results)} killed"
+             f" ({100 * killed / max(1, len(results)):.0f}%)"]
+    if crash_only:
+        lines.append(f"killed only by a crash or hang: {', '.join(crash_only)}")
+    if unfinished:
+        lines.append(f"PARTIAL: interrupted; not finished: {', '.join(unfinished)}")
+    return "\n".join(lines)

@@ -1,0 +1,3 @@
+"""The debugger link: GDB remote protocol, the Debugger, kernel symbols, DWARF types and source
+lines, typed memory, program images.
+"""

@@ -1,0 +1,205 @@
+"""Guest memory read as C values, through DWARF types (harness/debug/dwarf_types.py).
+
+READ is any callable `read(address, size) -> bytes`, such as
+Debugger.read_virt. Values come back as Python values: int (integers, enums,
+pointers), bool (_Bool), bytes (arrays of 1-byte char types, uint8_t too),
+list (other arrays) and StructValue (structs and unions, decoded lazily
+from one read).
+
+    t = types.get("struct thread")
+    thread = read_struct(dbg.read_virt, address, t)
+    thread["tid"], thread.string("name"), thread.address_of("elem")
+    for entry in iter_list(read, all_list_addr, types.get("struct list"), t, "allelem"): ...
+"""
+
+from collections.abc import Mapping
+from typing import Callable, Iterator
+
+from harness.debug.dwarf_types import TypeInfo
+
+ReadMemory = Callable[[int, int], bytes]
+DEFAULT_MAX_ITEMS = 100_000
+
+
+class StructureError(Exception):
+    """A linked structure in guest memory is broken (NULL link, cycle)."""
+
+
+def decode(data: bytes, t: TypeInfo, address: int = 0):
+    """The value of DATA (at guest ADDRESS) as type T."""
+    r = t.resolved()
+    if r.kind in ("base", "enum", "pointer"):
+        if r.kind == "base" and r.name == "_Bool":
+            return data[0] != 0
+        return int.from_bytes(data[:r.size], "little", signed=r.signed)
+    if r.kind in ("struct", "union"):
+        return StructValue(r, address, data[:r.size])
+    if r.kind == "array":
+        element = r.target.resolved()
+        if element.kind == "base" and element.size == 1 and "char" in element.name:
+            return bytes(data[:r.size])
+        step = element.size
+        return [decode(data[i * step:(i + 1) * step], r.target, address + i * step)
+                for i in range(r.count or 0)]
+    raise TypeError(f"cannot decode a value of type {t.name} ({r.kind})")
+
+
+def read_value(read: ReadMemory, address: int, t: TypeInfo):
+    """The value of type T at guest ADDRESS."""
+    size = t.resolved().size
+    if size <= 0:
+        raise TypeError(f"type {t.name} has no size (incomplete or flexible array)")
+    return decode(read(address, size), t, address)
+
+
+def read_struct(read: ReadMemory, address: int, t: TypeInfo) -> "StructValue":
+    """The struct or union of type T at guest ADDRESS (one memory read)."""
+    if t.resolved().kind not in ("struct", "union"):
+        raise TypeError(f"read_struct: {t.name} is a {t.resolved().kind}, not a struct")
+    return read_value(read, address, t)
+
+
+class StructValue(Mapping):
+    """A struct read from guest memory. value["tid"] or value.tid decodes a
+    member; a dotted path ("elem.next") reaches into nested structs."""
+
+    def __init__(self, t: TypeInfo, address: int, data: bytes):
+        self.type = t
+        self.address = address
+        self.data = bytes(data)
+
+    def __getitem__(self, path: str):
+        member = self.type.member(path)
+        size = member.type.resolved().size
+        if member.bit_size is None:
+            return decode(self.data[member.offset:member.offset + size], member.type,
+                          self.address + member.offset)
+        width = (member.bit_offset + member.bit_size + 7) // 8
+        raw = int.from_bytes(self.data[member.offset:member.offset + width], "little")
+        value = (raw >> member.bit_offset) & ((1 << member.bit_size) - 1)
+        if member.type.resolved().signed and value >> (member.bit_size - 1):
+            value -= 1 << member.bit_size
+        return value
+
+    def __getattr__(self, name: str):
+        if name.startswith("_") or name in ("type", "address", "data"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except LookupError as err:
+            raise AttributeError(str(err)) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return (m.name for m in self.type.members if m.name is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def address_of(self, path: str) -> int:
+        """Guest address of member PATH."""
+        return self.address + self.type.offset_of(path)
+
+    def string(self, path: str, encoding: str = "utf-8") -> str:
+        """A char-array member as text, up to its first NUL."""
+        raw = self[path]
+        if not isinstance(raw, bytes):
+            raise TypeError(f"{self.type.name}.{path} is not a char array")
+        return raw.split(b"\0", 1)[0].decode(encoding, errors="replace")
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={self._short(name)}" for name in self)
+        return f"<{self.type.name} @{self.address:#x} {{{fields}}}>"
+
+    def _short(self, name: str) -> str:
+        value = self[name]
+        if isinstance(value, StructValue):
+            return "{...}"
+        return hex(value) if isinstance(value, int) and not isinstance(value, bool) else repr(value)
+
+
+def container_of(member_address: int, t: TypeInfo, member: str) -> int:
+    """Address of the T whose member MEMBER is at MEMBER_ADDRESS."""
+    return member_address - t.offset_of(member)
+
+
+def _read_pointer(read: ReadMemory, address: int) -> int:
+    return int.from_bytes(read(address, 8), "little")
+
+
+def list_elements(read: ReadMemory, list_address: int, list_type: TypeInfo,
+                  max_items: int = DEFAULT_MAX_ITEMS) -> Iterator[int]:
+    """Addresses of the elements of a Pintos-style list: struct list
+    { elem head, tail; }, elem { prev, next }, head.next .. tail."""
+    elem_type = list_type.member("head").type
+    next_offset = elem_type.offset_of("next")
+    tail = list_address + list_type.offset_of("tail")
+    first = _read_pointer(read, list_address + list_type.offset_of("head") + next_offset)
+    return _links(read, first, next_offset, tail, max_items, f"list at {list_address:#x}")
+
+
+def _links(read: ReadMemory, first: int, next_offset: int, end: int, max_items: int,
+           what: str) -> Iterator[int]:
+    """Addresses along a chain of next links (at NEXT_OFFSET) from FIRST up
+    to END (a list's tail; 0 for a NULL-terminated chain). StructureError
+    for a NULL link before END, or no END after MAX_ITEMS elements."""
+    elem, count = first, 0
+    while elem != end:
+        if elem == 0:
+            raise StructureError(f"{what}: NULL next link before the tail")
+        if count == max_items:
+            raise StructureError(f"{what}: no {'tail' if end else 'end'} after {max_items} "
+                                 f"elements (a cycle or corruption)")
+        yield elem
+        count += 1
+        elem = _read_pointer(read, elem + next_offset)
+
+
+def iter_list(read: ReadMemory, list_address: int, list_type: TypeInfo,
+              entry_type: TypeInfo, member: str,
+              max_items: int = DEFAULT_MAX_ITEMS) -> Iterator[StructValue]:
+    """The entries (of ENTRY_TYPE, linked through its list element MEMBER)
+    of the Pintos-style list at LIST_ADDRESS."""
+    for elem in list_elements(read, list_address, list_type, max_items):
+        yield read_struct(read, container_of(elem, entry_type, member), entry_type)
+
+
+def iter_hash(read: ReadMemory, hash_address: int, hash_type: TypeInfo,
+              entry_type: TypeInfo, member: str,
+              max_items: int = DEFAULT_MAX_ITEMS) -> Iterator[StructValue]:
+    """The entries of a chained hash table (struct hash { ..., bucket_cnt,
+    buckets }) whose hash element is ENTRY_TYPE's member MEMBER. The DWARF
+    type of `buckets` tells the two layouts apart:
+      struct list *buckets (Pintos): each bucket is a Pintos list through
+        hash_elem.list_elem;
+      struct hash_elem **buckets (vmcheck's lib/hash.h): each bucket is a
+        NULL-terminated chain of hash_elems through hash_elem.next."""
+    table = read_struct(read, hash_address, hash_type)
+    bucket_type = hash_type.member("buckets").type.resolved().target
+    count = table["bucket_cnt"]
+    if bucket_type is None or count > max_items:
+        raise StructureError(f"hash at {hash_address:#x}: bad buckets (bucket_cnt={count})")
+    bucket_type = bucket_type.resolved()
+    chained = bucket_type.kind == "pointer"
+    elem_path = member if chained else member + ".list_elem"
+    seen = 0
+    for i in range(count):
+        bucket = table["buckets"] + i * bucket_type.size
+        if chained:
+            elems = _links(read, _read_pointer(read, bucket),
+                           bucket_type.target.offset_of("next"), 0, max_items - seen,
+                           f"hash at {hash_address:#x}, bucket {i}")
+        else:
+            elems = list_elements(read, bucket, bucket_type, max_items - seen)
+        for elem in elems:
+            seen += 1
+            yield read_struct(read, container_of(elem, entry_type, elem_path), entry_type)
+
+
+def read_bitmap(read: ReadMemory, bitmap_type: TypeInfo, address: int) -> list[bool]:
+    """The bits of the `struct bitmap` at ADDRESS, as Pintos (lib/kernel/
+    bitmap.c) and the reference kernel lay it out: bit_cnt, then bits in
+    unsigned longs, least significant bit first."""
+    bitmap = read_struct(read, address, bitmap_type)
+    count = bitmap["bit_cnt"]
+    raw = read(bitmap["bits"], (count + 7) // 8) if count else b""
+    return [bool(raw[i >> 3] >> (i & 7) & 1) for i in range(count)]

@@ -1,0 +1,2 @@
+"""The machine: one QEMU process, its QMP link, serial console, guest clock, run folder and
+interrupt log."""

@@ -1,0 +1,3 @@
+"""The machine-state model the oracles judge: page tables, processes and SPTs, pools, wait-for
+graphs.
+"""

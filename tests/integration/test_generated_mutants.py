@@ -1,0 +1,60 @@
+"""`vmcheck mutants --generate` on a real kernel build: a mutant is built
+incrementally (one object rebuilt), a change the compiler erases is found
+equivalent by its object code, one that does not compile is said so, and
+a built mutant is killed by the scenario that executes its line, while the
+worker's sources and objects are the original's again afterwards."""
+
+import pytest
+
+from harness.course.line_coverage import LineCoverage, ScenarioLines, scenario_hash
+from harness.course.mutant_gen import MutantBuilder, evaluate
+from harness.course.mutant_ops import Mutation
+from harness.machine.qemu import MachineOptions
+from harness.run.runner import RunnerOptions
+from harness.run.suite import load_all
+
+pytestmark = pytest.mark.integration
+
+LIMIT_LINE = "  if (addr >= USER_STACK || addr < USER_STACK - USER_STACK_LIMIT)"
+
+
+def line_of(text: str, line: str) -> int:
+    return text.splitlines().index(line) + 1
+
+
+@pytest.fixture(scope="module")
+def builder(tmp_path_factory):
+    b = MutantBuilder(tmp_path_factory.mktemp("gen"), jobs=1)
+    b.prepare()
+    return b
+
+
+def mutation(builder, after: str, operator="relational") -> Mutation:
+    text = (builder.base_src / "vm/stack.c").read_text()
+    return Mutation("vm/stack.c", line_of(text, LIMIT_LINE), operator, LIMIT_LINE, after)
+
+
+def test_build_states_and_the_worker_is_restored(builder):
+    state, out, note = builder.build(mutation(builder, LIMIT_LINE + " "))
+    assert (state, out) == ("equivalent", None) and "same code" in note
+    state, out, note = builder.build(mutation(builder, LIMIT_LINE[:-1]))
+    assert state == "not compiled" and "error" in note
+    state, out, _ = builder.build(mutation(builder, LIMIT_LINE.replace("addr <", "addr <=")))
+    assert state == "built" and (out / "kernel32.elf").is_file()
+    worker = builder.workers.get()
+    builder.workers.put(worker)
+    assert (worker / "src/vm/stack.c").read_text() == (builder.base_src / "vm/stack.c").read_text()
+    assert (worker / "obj/vm/stack.o").read_bytes() == (builder.base_obj / "vm/stack.o").read_bytes()
+
+
+def test_a_built_mutant_is_killed_by_the_scenario_that_runs_its_line(builder, tmp_path):
+    scs = {sc.name: sc for sc in load_all(None, None)}
+    runners = [scs["stk-limit-at"]]
+    coverage = LineCoverage(tmp_path / "lines.json", "k", ["vm/stack.c"])
+    m = mutation(builder, LIMIT_LINE.replace("addr <", "addr <="))
+    coverage.record("stk-limit-at", ScenarioLines(1.0, True, 0.5, {"vm/stack.c": [m.line]},
+                                                  scenario_hash(runners[0])))
+    opts = RunnerOptions(machine=MachineOptions(run_root=tmp_path))
+    result = evaluate(m, builder, coverage, runners, opts)
+    assert result.state == "killed" and result.killed_by[0] == "stk-limit-at"
+    assert result.named_cause and result.runs == 1

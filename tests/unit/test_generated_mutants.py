@@ -1,0 +1,89 @@
+"""`vmcheck mutants --generate` without a machine: which scenarios run a
+mutant (those that execute its line, fastest first; a stale cache is not
+used), equivalents from the catalogue, and the summary's counts."""
+
+import dataclasses
+import json
+
+from harness.course.line_coverage import LineCoverage, ScenarioLines, scenario_hash
+from harness.course.mutant_gen import (GeneratedResult, Equivalent, evaluate, load_equivalents,
+                                       summary, survivors_diff)
+from harness.course.mutant_ops import Mutation
+from harness.run.suite import load_all
+
+M = Mutation("vm/stack.c", 48, "relational", "  if (page != NULL)", "  if (page == NULL)")
+
+
+def suite(*names):
+    scs = {sc.name: sc for sc in load_all(None, None)}
+    return [scs[n] for n in names]
+
+
+def coverage(tmp_path, **runs):
+    cov = LineCoverage(tmp_path / "lines.json", "k1", ["vm/stack.c"])
+    for sc in suite(*runs):
+        seconds, lines = runs[sc.name]
+        cov.record(sc.name, ScenarioLines(seconds, True, 1.0, {"vm/stack.c": lines},
+                                          scenario_hash(sc)))
+    return cov
+
+
+def test_runners_are_those_that_execute_the_line_fastest_first(tmp_path):
+    cov = coverage(tmp_path, **{"stk-slack": (3.0, [20, 48]), "pt-grow-bad": (0.5, [20]),
+                                "stk-limit-at": (0.7, [48])})
+    scs = suite("stk-slack", "pt-grow-bad", "stk-limit-at")
+    assert [sc.name for sc in cov.runners_of("vm/stack.c", 48, scs)] == ["stk-limit-at",
+                                                                         "stk-slack"]
+    assert cov.runners_of("vm/stack.c", 99, scs) == []
+
+
+def test_the_cache_is_reused_only_for_the_same_kernel_files_and_scenario(tmp_path):
+    coverage(tmp_path, **{"stk-slack": (3.0, [48])})
+    again = LineCoverage(tmp_path / "lines.json", "k1", ["vm/stack.c"])
+    [sc] = suite("stk-slack")
+    assert again.missing([sc]) == []
+    assert again.missing([dataclasses.replace(sc, timeout=sc.timeout + 1)]) != []
+    assert LineCoverage(tmp_path / "lines.json", "k2", ["vm/stack.c"]).missing([sc]) == [sc]
+    assert json.loads((tmp_path / "lines.json").read_text())["kernel"] == "k1"
+
+
+def test_an_unexecuted_or_catalogued_mutant_is_not_built(tmp_path):
+    class NoBuilds:
+        def build(self, m):
+            raise AssertionError("built")
+    cov = coverage(tmp_path, **{"stk-slack": (3.0, [20])})
+    scs = suite("stk-slack")
+    assert evaluate(M, NoBuilds(), cov, scs, None).state == "not executed"
+    cov = coverage(tmp_path, **{"stk-slack": (3.0, [48])})
+    known = Equivalent("vm/stack.c", "if (page != NULL)", "only guards a statistic")
+    result = evaluate(M, NoBuilds(), cov, scs, None, [known])
+    assert result.state == "equivalent" and "only guards a statistic" in result.note
+
+
+def test_equivalents_match_by_text_and_the_catalogue_loads(tmp_path):
+    assert Equivalent("vm/stack.c", "if (page != NULL)", "r", "if (page == NULL)").covers(M)
+    assert not Equivalent("vm/stack.c", "if (page != NULL)", "r", "if (page)").covers(M)
+    assert not Equivalent("vm/page.c", "if (page != NULL)", "r").covers(M)
+    assert all(e.reason for e in load_equivalents())
+    bad = tmp_path / "eq.toml"
+    bad.write_text('[[equivalent]]\nfile = "vm/x.c"\n')
+    try:
+        load_equivalents(bad)
+    except Exception as e:   # UsageError, one line
+        assert "eq.toml" in str(e)
+    else:
+        raise AssertionError("a bad entry was accepted")
+
+
+def test_summary_counts_and_score_over_non_equivalent_mutants():
+    results = [GeneratedResult(M, "killed", ("stk-slack", "FAIL", "x"), 1, 2),
+               GeneratedResult(M, "killed", ("stk-slack", "KERNEL_PANIC", "x"), 1, 2),
+               GeneratedResult(M, "survived", (), 2, 2),
+               GeneratedResult(M, "equivalent"), GeneratedResult(M, "not executed"),
+               GeneratedResult(M, "not compiled", note="error")]
+    text = summary(results, 12.0)
+    assert "generated 6; executed by a scenario 5; compiled 4 (not compiled 1); " \
+        "equivalent 1 (1 same object code, 0 catalogued)" in text
+    assert "killed 2 (1 only by a crash or hang); survived 1" in text
+    assert "mutation score: 2/3 (66.7%)" in text
+    assert survivors_diff(results).count("+  if (page == NULL)") == 1
