@@ -277,7 +277,7 @@ class KernelAdapter(ABC):
 
     def exact_disk(self, disks: Disks, ram_size: int):
         """The service that answers this kernel's disk requests in guest
-        time for a run on DISKS (harness/exact_disk.py), or None when the
+        time for a run on DISKS (harness/run/exact_disk.py), or None when the
         kernel needs none: its disk waits take no guest time of their own
         (the reference kernel polls its disk with the timer frozen).
         ExactDiskUnavailable if the kernel needs one and cannot have it."""

@@ -73,17 +73,19 @@ def add_keep_option(parser, text: str) -> None:
     parser.add_argument("--keep", action="store_true", help=text)
 
 
-def add_exact_disk_option(parser: argparse.ArgumentParser, default: bool) -> None:
+def add_exact_disk_option(parser: argparse.ArgumentParser, default) -> None:
     """--exact-disk / --device-disk (harness/run/exact_disk.py); DEFAULT is
-    the command's. Sets args.exact_disk to True or False."""
+    the command's: True, False, or None (exact for the runs with
+    injections). Sets args.exact_disk to the choice or DEFAULT."""
+    said = {True: (" (default)", ""), False: ("", " (default)"),
+            None: (" (default for the scenarios with injections)", " (default otherwise)")}
+    exact_said, device_said = said[default]
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--exact-disk", dest="exact_disk", action="store_true", default=default,
                        help="answer a Pintos-KAIST kernel's disk requests in guest time, so "
-                            "a run is the same each time (docs/exact-disk.md)"
-                            + (" (default)" if default else ""))
+                            "a run is the same each time (docs/exact-disk.md)" + exact_said)
     group.add_argument("--device-disk", dest="exact_disk", action="store_false",
-                       help="let QEMU's IDE device serve them, on the host's time"
-                            + ("" if default else " (default)"))
+                       help="let QEMU's IDE device serve them, on the host's time" + device_said)
 
 
 def add_strict_option(parser: argparse.ArgumentParser) -> None:

@@ -10,10 +10,12 @@ and puts its report in the result (`exact_disk` in results.json, a line
 in the notes).
 
 When it is on: `replay` and `explore` always (a schedule is only worth
-replaying if the run is the same run), `run` by default too
-(RUN_DEFAULT; measured in docs/exact-disk.md), and `--exact-disk` /
-`--device-disk` say so on any command. Without `-icount` no run is exact
-and the exact disk is not used.
+replaying if the run is the same run); `run` (RUN_DEFAULT, None) only for
+the scenarios it injects into, whose failing runs write schedules: every
+request costs a GDB stop, and a whole suite took several times as long
+(docs/exact-disk.md, "Cost"); `--exact-disk` / `--device-disk` say so on
+any command. Without `-icount` no run is exact and the exact disk is not
+used.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ from typing import Optional
 
 from harness.adapters.exact_disk import ExactDiskReport, ExactDiskUnavailable
 
-RUN_DEFAULT = True
+RUN_DEFAULT = None     # `run`: the exact disk for the runs with injections only
+
+
+def exact_disk_wanted(choice: Optional[bool], injected: bool) -> bool:
+    """Whether a run uses the exact disk: CHOICE (--exact-disk: True,
+    --device-disk: False), or when None whether the run has injections
+    (INJECTED)."""
+    return injected if choice is None else choice
 
 
 def start_exact_disk(adapter, disks, ram_size: int, wanted: bool, guest_clock: bool):

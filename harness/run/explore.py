@@ -21,6 +21,7 @@ from typing import Callable, Optional
 from harness import interrupt
 from harness.run.injection import Injection
 from results.model import Verdict
+from harness.run.exact_disk import exact_disk_wanted
 from harness.run.runner import RunnerOptions, not_run_result, run_scenario
 from harness.run.run_identity import first_parting, fingerprint
 from harness.run.schedule import check_travels, console_digest, write_schedule
@@ -108,9 +109,10 @@ def replay(adapter, sc, schedule: dict, opts: RunnerOptions, times: int = 1,
     QEMU or disks (schedule.check_travels, check_disks)."""
     check_travels(schedule, adapter)
     clock = schedule.get("clock", {})
-    if schedule.get("exact_disk", opts.exact_disk) != opts.exact_disk:
+    exact = exact_disk_wanted(opts.exact_disk, True)     # a replay has injections
+    if schedule.get("exact_disk", exact) != exact:
         progress(f"NOTE: recorded with the {'exact' if schedule['exact_disk'] else 'device'} "
-                 f"disk, replayed with the {'exact' if opts.exact_disk else 'device'} disk: "
+                 f"disk, replayed with the {'exact' if exact else 'device'} disk: "
                  "the runs cannot be the recorded one")
     machine = dataclasses.replace(opts.machine, accel=clock.get("accel", opts.machine.accel),
                                   icount=clock.get("icount", opts.machine.icount))

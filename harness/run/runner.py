@@ -25,7 +25,7 @@ from results.model import HangRecord, ScenarioResult, Verdict
 from harness.run.boot import BootHooks, BootRequest, IcountAbort, boot
 from harness.run.checkpoints import CheckpointSession
 from harness.run.exact_disk import RUN_DEFAULT as EXACT_DISK_DEFAULT
-from harness.run.exact_disk import finish_exact_disk, start_exact_disk
+from harness.run.exact_disk import exact_disk_wanted, finish_exact_disk, start_exact_disk
 from harness.run.hang_watch import DEADLOCK, GuestHang
 from harness.run.injection import Injector
 from harness.run.output_match import missing_in_order, output_problem
@@ -48,8 +48,9 @@ class RunnerOptions:
     strict: bool = False               # --strict: an UNKNOWN check fails the scenario
     schedules: Optional[Path] = None   # where a failing run with injections writes its
                                        # replay schedule (None: nowhere)
-    exact_disk: bool = EXACT_DISK_DEFAULT  # disk requests answered in guest time
-                                           # (harness/run/exact_disk.py)
+    exact_disk: Optional[bool] = EXACT_DISK_DEFAULT  # disk requests answered in guest
+                                   # time (harness/run/exact_disk.py); None: for runs
+                                   # with injections only
     expect_disks: Optional[str] = None  # a replay: the disks' digest its schedule recorded
 
     def __post_init__(self) -> None:
@@ -246,7 +247,8 @@ class ScenarioHooks(BootHooks):
         the kernel needs one), and for a run with a schedule the digest of
         what the guest boots with (a replay's must be the recorded one)."""
         self.session.exact_disk, self.exact_report = start_exact_disk(
-            self.adapter, disks, self.sc.mem_mb << 20, self.opts.exact_disk,
+            self.adapter, disks, self.sc.mem_mb << 20,
+            exact_disk_wanted(self.opts.exact_disk, bool(self.sc.inject or self.opts.inject)),
             machine.options.icount_clock)
         if self.sc.inject or self.opts.inject:
             self.result.disks_sha256 = check_disks(machine.run_dir, self.opts.expect_disks)

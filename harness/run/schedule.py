@@ -4,7 +4,7 @@ A run is a pure function of (kernel build, scenario, schedule, disks,
 QEMU): under `-icount shift=0,sleep=off` the same inputs give the same
 instruction counts, console output and snapshots
 (tests/integration/test_determinism.py), and on a Pintos-KAIST kernel
-with the exact disk too (harness/exact_disk.py). The schedule names the
+with the exact disk too (harness/run/exact_disk.py). The schedule names the
 scenario, the kernel build (sha256 of its ELF), the QEMU version, the
 digest of the disks the guest booted with, the injections with their
 hit counts, the clock and disk settings, the verdict and the run's
@@ -29,6 +29,7 @@ from harness.errors import UsageError
 from harness.machine.qemu import qemu_version
 from harness.machine.sector_disks import images_digest
 from harness.run.injection import Injection
+from harness.run.exact_disk import exact_disk_wanted
 from harness.run.run_identity import fingerprint
 
 SCHEDULE_VERSION = 2     # 2: build ids of loaded bytes only; QEMU, disks, fingerprint
@@ -82,7 +83,7 @@ def make_schedule(sc, adapter, opts, result) -> dict:
         "injections": [i.to_dict() for i in (*sc.inject, *opts.inject)],
         "fired": [r.__dict__ for r in result.injections],
         "clock": {"accel": opts.machine.accel, "icount": opts.machine.icount},
-        "exact_disk": opts.exact_disk,
+        "exact_disk": exact_disk_wanted(opts.exact_disk, True),   # a run with injections
         "verdict": result.verdict.value,
         "reason": result.reason,
         "console_sha256": console_digest(result.console),

@@ -43,6 +43,7 @@ def scenarios(adapter, built) -> dict:
 
 def options(run_root, keep: bool = False, **changes) -> RunnerOptions:
     machine = MachineOptions(run_root=run_root, timeouts=hang_guard_timeouts(), keep=keep)
+    changes.setdefault("exact_disk", True)      # plain runs too (`run --exact-disk`)
     return dataclasses.replace(RunnerOptions(machine=machine), **changes)
 
 

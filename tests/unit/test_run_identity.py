@@ -1,6 +1,6 @@
 """Whether two runs were the same run, and where they part
 (harness/run/run_identity.py), and schedules that refuse another kernel,
-QEMU or disks (harness/schedule.py)."""
+QEMU or disks (harness/run/schedule.py)."""
 
 import dataclasses
 import subprocess
