@@ -135,8 +135,9 @@ def load_schedule(path: Path) -> dict:
         raise UsageError(f"{path}: not a readable schedule file ({e})") from None
     version = data.get("vmcheck_schedule")
     if version == 1:
-        raise UsageError(f"{path}: a schedule of an older vmcheck (version 1, which did not record "
-                         "the QEMU and the disks): record it again with `explore` or `run --inject`")
+        raise UsageError(f"{path}: a schedule of an older vmcheck (version 1, which did not "
+                         "record the QEMU and the disks): record it again with `explore` or "
+                         "`run --inject`")
     if version != SCHEDULE_VERSION:
         raise UsageError(f"{path}: not a vmcheck schedule (version {version!r})")
     try:

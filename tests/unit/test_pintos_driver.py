@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from harness.adapters.pintos_kaist.driver import (DriverNotServable, called_functions, driver_layout,
-                                            reset_write_sites)
+from harness.adapters.pintos_kaist.driver import (DriverNotServable, called_functions,
+                                                 driver_layout, reset_write_sites)
 from harness.x86.disasm import x86_64_decoder
 from harness.debug.symbols import SymbolTable
 
@@ -34,7 +34,8 @@ void lock_release (struct lock *l) { l->holder = 0; }
 void sema_down (struct semaphore *s) { s->value--; }
 void debug_panic (const char *m) { (void) m; for (;;); }
 void cache_lookup (disk_sector_t s, void *b) { (void) s; (void) b; }
-static void select_sector (struct disk *d, disk_sector_t s) { if (s >= d->capacity) debug_panic ("x"); }
+static void select_sector (struct disk *d, disk_sector_t s)
+{ if (s >= d->capacity) debug_panic ("x"); }
 static void issue_pio_command (struct channel *c, int cmd) { c->irq = cmd; }
 static bool wait_while_busy (const struct disk *d) { return d != 0; }
 static void input_sector (struct channel *c, void *b) { (void) c; (void) b; }
