@@ -5,7 +5,7 @@ JOBS ?= 2
 DEBIAN_PACKAGES := qemu-system-x86 qemu-utils gdb gcc make binutils \
   python3-pytest python3-capstone python3-pyelftools python3-jinja2 \
   python3-pytest-timeout python3-pytest-xdist python3-psutil \
-  python3-lxml chromium gcovr python3-yaml seabios git rsync
+  python3-lxml chromium gcovr python3-yaml seabios git rsync python3-pexpect
 
 .DEFAULT_GOAL := all
 
