@@ -83,8 +83,11 @@ def _schedule(args: argparse.Namespace):
         raise UsageError(f"{args.schedule} is a schedule of {schedule['scenario']!r}, "
                          f"not of {args.scenario!r}")
     recorded = schedule.get("kernel", "reference")
-    if args.kernel != "reference" and args.kernel != recorded:
-        raise UsageError(f"{args.schedule} was recorded on kernel {recorded}, not {args.kernel}")
+    if args.kernel != "reference":   # given: the same kernel, however it is spelled
+        from harness.adapters import get_adapter
+        if get_adapter(args.kernel).spec != recorded:
+            raise UsageError(f"{args.schedule} was recorded on kernel {recorded}, "
+                             f"not {args.kernel}")
     args.kernel = recorded
     return schedule
 
