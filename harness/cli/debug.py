@@ -43,19 +43,20 @@ def register(subparsers) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from harness.cli.explore import scenario_and_options
     from harness.cli.gdb_launch import GdbHandOver
+    from harness.cli.options import runner_options
     from harness.run.stop_point import HandedOver, StopRequest, parse_where
     where = parse_where(args.at)
     gdb = shutil.which(args.gdb)
     if gdb is None:
         raise HarnessError(f"no {args.gdb!r} on PATH: install Debian's gdb (make deps)")
     schedule = _schedule(args)
-    adapter, sc, opts = scenario_and_options(args, args.scenario, config.DEBUG_DIR)
+    adapter, sc = _adapter_and_scenario(args)
+    opts = runner_options(args, config.DEBUG_DIR / config.ARTIFACTS)
     if schedule is not None:
         opts = _replaying(opts, schedule, adapter, args.schedule)
     _check_where(where, adapter, sc)
-    hand_over = GdbHandOver(gdb, adapter, sc, where)
+    hand_over = GdbHandOver(gdb, args.kernel, adapter, sc, where)
     opts = dataclasses.replace(opts, stop=StopRequest(where, hand_over))
     from harness.run.runner import run_scenario
     print(f"vmcheck: running {sc.name} on {adapter.spec} to {where}", flush=True)
@@ -70,6 +71,22 @@ def handle(args: argparse.Namespace) -> int:
     if result.artifacts:
         print(f"vmcheck: run folder: {result.artifacts}")
     return 0 if result.verdict.passed else EXIT_FAILED
+
+
+def _adapter_and_scenario(args: argparse.Namespace) -> tuple:
+    """The adapter of --kernel, its kernel made ready (a student's tree is
+    built), and the scenario; UsageError for an unknown one, found before
+    anything is built."""
+    from harness.adapters import get_adapter
+    from harness.run.runner import DATA_DIR
+    from harness.run.suite import SUITE_DIR, load_all
+    adapter = get_adapter(args.kernel)
+    scenarios = {sc.name: sc for sc in load_all(adapter.programs_dir, DATA_DIR,
+                                                args.suite or SUITE_DIR)}
+    if args.scenario not in scenarios:
+        raise UsageError(f"no scenario named {args.scenario!r} (see `./vmcheck list`)")
+    adapter.prepare()
+    return adapter, scenarios[args.scenario]
 
 
 def _schedule(args: argparse.Namespace):

@@ -30,12 +30,12 @@ CONTEXT_ENV = "VMCHECK_GDB_CONTEXT"
 
 class GdbHandOver:
     """hand_over(machine, dbg, moment) for `vmcheck debug`: runs GDB_PATH
-    on the stopped machine. ADAPTER, SC: the kernel and scenario run;
-    WHERE: what the user asked for (for the banner)."""
+    on the stopped machine. KERNEL: the --kernel spec; ADAPTER, SC: the
+    kernel and scenario run; WHERE: what the user asked for (the banner)."""
 
-    def __init__(self, gdb_path: str, adapter, sc, where, extra_args: tuple = ()):
+    def __init__(self, gdb_path: str, kernel: str, adapter, sc, where):
         self.gdb_path, self.adapter, self.sc, self.where = gdb_path, adapter, sc, where
-        self.extra_args = tuple(extra_args)
+        self.kernel = kernel   # the --kernel spec, which names a student's tree
         self.run_dir: Path | None = None
         self.status: int | None = None
 
@@ -55,7 +55,7 @@ class GdbHandOver:
         sc = self.sc
         programs = {name: str(self.adapter.find_program(name)) for name in sc.programs}
         context = {
-            "kernel": self.adapter.spec, "scenario": sc.name, "program": sc.program,
+            "kernel": self.kernel, "scenario": sc.name, "program": sc.program,
             "programs": programs, "mem_mb": sc.mem_mb, "swap_mb": sc.swap_mb,
             "invariants_off": list(sc.invariants_off), "where": str(self.where),
             "moment": {"kind": moment.kind, "why": moment.why,
@@ -81,7 +81,7 @@ class GdbHandOver:
         args = [self.gdb_path, "-q"]
         for line in ex:
             args += ["-ex", line]
-        return args + ["-x", str(STARTUP), *self.extra_args]
+        return args + ["-x", str(STARTUP)]
 
 
 def run_in_foreground(command: list[str], env: dict) -> int:

@@ -1,6 +1,7 @@
 """`vmcheck debug` with a real gdb in a pseudo-terminal (pexpect).
 
-On two mutants of the reference kernel: each scenario is run first
+On two mutants of the reference kernel (and on a Pintos-KAIST tree, with
+VMCHECK_PINTOS_TREE, at a checkpoint): each scenario is run first
 (`vmcheck run`, its results.json), then `vmcheck debug` stops the same
 deterministic run at its failure and hands it to gdb. What the vm-*
 commands print at that moment is compared with what results.json recorded
@@ -20,6 +21,7 @@ import pytest
 from harness import config
 from harness.cli.gdb_text import spt_text
 from harness.course.mutants import build_mutant, load_catalogue
+from oracles.invariants import INVARIANTS
 from results.codec import load_run
 
 pexpect = pytest.importorskip("pexpect")
@@ -36,11 +38,11 @@ def _mutant_kernel(name: str) -> str:
     return f"reference:{out}"
 
 
-def _results(kernel: str, scenario: str, report) -> object:
+def _results(kernel: str, scenario: str, report, failing: bool = True) -> object:
     done = subprocess.run([str(config.REPO_ROOT / "vmcheck"), "run", "--kernel", kernel,
                            scenario, "--report", str(report)],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 1, done.stdout + done.stderr
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode in ((1,) if failing else (0, 1)), done.stdout + done.stderr
     return load_run(report / "results.json").scenarios[0]
 
 
@@ -78,31 +80,39 @@ def test_debug_lands_at_a_failed_checkpoint_and_shows_what_the_report_shows(
     kernel = _mutant_kernel("ro-writable")
     result = _results(kernel, "ro-data-read", tmp_path / "report")
     record = next(cp for cp in result.checkpoints if cp.violations)
+    assert record.violations
     gdb = GdbSession(["ro-data-read", "--kernel", kernel])
     try:
-        assert f"checkpoint {record.id} (hit {record.hit})" in gdb.banner
-        frames = gdb.run("bt")
-        assert "checkpoint" in frames[0] and any(" main " in f for f in frames), frames
-
-        code = record.pages.lookup(0x400000)
-        walk = gdb.run("vm-pt 0x400000")
-        assert f"= {code.leaf_value:#018x}" in walk[4], (walk, hex(code.leaf_value))
-
-        spt = gdb.run("vm-spt")
-        assert spt[0].endswith(f"{len(record.spt)} SPT entries"), spt
-        assert [line.split("  [")[0].strip() for line in spt[1:]] == \
-            [f"{p.va:#014x}  {spt_text(p)}" for p in sorted(record.spt, key=lambda p: p.va)]
-
-        invariants = [str(v) for v in record.violations if v.oracle not in ("page", "pages")]
-        check = gdb.run("vm-check")
-        assert check[0].endswith(f"{len(invariants)} invariant violation(s)"), check
-        assert sorted(line.strip()[len("FAIL "):] for line in check[1:]
-                      if line.strip().startswith("FAIL")) == sorted(invariants)
+        _shows_the_checkpoint(gdb, record)
         assert our_processes(), "QEMU and gdb run while gdb has the prompt"
     finally:
         ending = gdb.quit()
     assert "QEMU stopped; run folder kept" in ending, ending
     assert not our_processes()
+
+
+def _shows_the_checkpoint(gdb: GdbSession, record) -> None:
+    """At RECORD's checkpoint: the banner names it, gdb is in the program's
+    checkpoint() called from main, and vm-pt (the code page), vm-spt and
+    vm-check show what RECORD holds."""
+    assert f"checkpoint {record.id} (hit {record.hit})" in gdb.banner
+    frames = gdb.run("bt")
+    assert "checkpoint" in frames[0] and any(" main " in f for f in frames), frames
+
+    code = record.pages.lookup(0x400000)
+    walk = gdb.run("vm-pt 0x400000")
+    assert f"= {code.leaf_value:#018x}" in walk[4], (walk, hex(code.leaf_value))
+
+    spt = gdb.run("vm-spt")
+    assert spt[0].endswith(f"{len(record.spt)} SPT entries"), spt
+    assert [line.split("  [")[0].strip() for line in spt[1:]] == \
+        [f"{p.va:#014x}  {spt_text(p)}" for p in sorted(record.spt, key=lambda p: p.va)]
+
+    invariants = [str(v) for v in record.violations if v.oracle in INVARIANTS]
+    check = gdb.run("vm-check")
+    assert check[0].endswith(f"{len(invariants)} invariant violation(s)"), check
+    assert sorted(line.strip()[len("FAIL "):] for line in check[1:]
+                  if line.strip().startswith("FAIL")) == sorted(invariants)
 
 
 @pytest.mark.timeout(600)
@@ -126,6 +136,24 @@ def test_debug_lands_at_a_decoded_kernel_fault_with_its_page_walk(built, tmp_pat
         assert gdb.run("p/x $cr2") == [f"$1 = {fault.page.va:#x}"]
         threads = " ".join(gdb.run("vm-threads"))
         assert "sys_read" in threads, threads   # the harness's walk goes through the trap frame
+    finally:
+        ending = gdb.quit()
+    assert "QEMU stopped; run folder kept" in ending, ending
+    assert not our_processes()
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.skipif(not os.environ.get("VMCHECK_PINTOS_TREE"),
+                    reason="set VMCHECK_PINTOS_TREE to a Pintos-KAIST tree")
+def test_debug_on_a_pintos_kaist_tree_stops_at_a_checkpoint(built, tmp_path, our_processes):
+    kernel = f"pintos-kaist:{os.environ['VMCHECK_PINTOS_TREE']}"
+    result = _results(kernel, "lazy-file", tmp_path / "report", failing=False)
+    record = next(cp for cp in result.checkpoints if (cp.id, cp.hit) == (1, 1))
+    gdb = GdbSession(["lazy-file", "--kernel", kernel, "--at", "checkpoint:1"])
+    try:
+        _shows_the_checkpoint(gdb, record)
+        regions = gdb.run("vm-maps")
+        assert regions[0].endswith("pages") and "program image" in regions[1], regions
     finally:
         ending = gdb.quit()
     assert "QEMU stopped; run folder kept" in ending, ending
