@@ -1,6 +1,6 @@
 """`vmcheck debug` with a real gdb in a pseudo-terminal (pexpect).
 
-On two mutants of the reference kernel (and on a Pintos-KAIST tree, with
+On three mutants of the reference kernel (and on a Pintos-KAIST tree, with
 VMCHECK_PINTOS_TREE, at a checkpoint): each scenario is run first
 (`vmcheck run`, its results.json), then `vmcheck debug` stops the same
 deterministic run at its failure and hands it to gdb. What the vm-*
@@ -154,6 +154,28 @@ def test_debug_on_a_pintos_kaist_tree_stops_at_a_checkpoint(built, tmp_path, our
         _shows_the_checkpoint(gdb, record)
         regions = gdb.run("vm-maps")
         assert regions[0].endswith("pages") and "program image" in regions[1], regions
+    finally:
+        ending = gdb.quit()
+    assert "QEMU stopped; run folder kept" in ending, ending
+    assert not our_processes()
+
+
+@pytest.mark.timeout(600)
+def test_debug_lands_at_a_deadlock_and_ctrl_c_interrupts_the_guest(built, tmp_path,
+                                                                   our_processes):
+    kernel = _mutant_kernel("wait-holds-fs-lock")
+    result = _results(kernel, "dl-wait", tmp_path / "report")
+    cycle = result.reason.split("deadlock: ")[1].split(" (every thread")[0]
+    gdb = GdbSession(["dl-wait", "--kernel", kernel])
+    try:
+        assert "stopped at deadlock" in gdb.banner and cycle in gdb.banner
+        assert gdb.run("vm-threads")[-1] == f"deadlock now: {cycle}"
+        gdb.child.sendline("continue")
+        gdb.child.expect("Continuing.")
+        gdb.child.sendintr()          # the terminal's Ctrl-C: gdb's, not vmcheck's
+        stopped = gdb._prompt()
+        assert "SIGINT" in stopped, stopped
+        assert gdb.run("vm-threads")[-1] == f"deadlock now: {cycle}"
     finally:
         ending = gdb.quit()
     assert "QEMU stopped; run folder kept" in ending, ending
