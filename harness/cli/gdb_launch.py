@@ -68,8 +68,9 @@ class GdbHandOver:
         return path
 
     def command(self, socket: Path) -> list[str]:
-        """gdb's command line: symbols, source folder, the connection, our
-        commands (harness/cli/gdb_startup.py, which prints the banner)."""
+        """gdb's command line: symbols, source folder, the connection, gdb's
+        own breakpoint for --at break:SYMBOL, our commands
+        (harness/cli/gdb_startup.py, which prints the banner)."""
         ex = ["set confirm off", "set pagination off", "set architecture i386:x86-64",
               f"file {self.adapter.symbol_file}"]
         for name in self.sc.programs:
@@ -78,6 +79,8 @@ class GdbHandOver:
         if source is not None:
             ex.append(f"directory {source}")
         ex.append(f"target remote {socket}")
+        if self.where.symbol:   # `continue` stops at its next call, as the user expects
+            ex.append(f"break {self.where.symbol}")
         args = [self.gdb_path, "-q"]
         for line in ex:
             args += ["-ex", line]
