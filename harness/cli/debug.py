@@ -54,7 +54,7 @@ def handle(args: argparse.Namespace) -> int:
     adapter, sc = _adapter_and_scenario(args)
     opts = runner_options(args, config.DEBUG_DIR / config.ARTIFACTS)
     if schedule is not None:
-        opts = _replaying(opts, schedule, adapter, args.schedule)
+        opts = _replaying(opts, schedule, adapter, sc, args.schedule)
     _check_where(where, adapter, sc)
     hand_over = GdbHandOver(gdb, args.kernel, adapter, sc, where)
     opts = dataclasses.replace(opts, stop=StopRequest(where, hand_over))
@@ -109,10 +109,10 @@ def _schedule(args: argparse.Namespace):
     return schedule
 
 
-def _replaying(opts, schedule: dict, adapter, path: Path):
-    """OPTS with SCHEDULE's injections and clock; UsageError if the
-    kernel's build is not the one it was recorded on."""
-    from harness.run.schedule import build_id
+def _replaying(opts, schedule: dict, adapter, sc, path: Path):
+    """OPTS with SCHEDULE's injections (beyond SC's own) and clock;
+    UsageError if the kernel's build is not the one it was recorded on."""
+    from harness.run.schedule import added_injections, build_id
     if build_id(adapter.symbol_file) != schedule["kernel_build_id"]:
         raise UsageError(f"{path} was recorded on another build of {adapter.spec} "
                          f"(build {schedule['kernel_build_id']}, now "
@@ -120,7 +120,7 @@ def _replaying(opts, schedule: dict, adapter, path: Path):
     clock = schedule.get("clock", {})
     machine = dataclasses.replace(opts.machine, accel=clock.get("accel", opts.machine.accel),
                                   icount=clock.get("icount", opts.machine.icount))
-    return dataclasses.replace(opts, inject=tuple(schedule["injections"]), machine=machine)
+    return dataclasses.replace(opts, inject=added_injections(schedule, sc), machine=machine)
 
 
 def _check_where(where, adapter, sc) -> None:

@@ -65,6 +65,7 @@ class GdbHandOver:
         }
         path = Path(machine.run_dir) / CONTEXT_FILE
         path.write_text(json.dumps(context, indent=1))
+        machine.keep_files.append(path)   # beside the logs in the kept run folder
         return path
 
     def command(self, socket: Path) -> list[str]:
