@@ -25,7 +25,7 @@ from harness.run.capture import as_running, capture_state
 from harness.run.fault_capture import FaultCapture
 from harness.run.hang_watch import DEADLOCK, GuestHang, HangRules, HangWatch
 from harness.run.stop_point import (BREAK, CHECKPOINT, DEADLOCK as DEADLOCK_MOMENT, FAIL_CALL,
-                                    FAULT, PANIC, START, Moment)
+                                    FAULT, PANIC, START, WRONG_CODE, Moment)
 from results.model import CheckpointRecord
 from oracles.expectations import CheckContext, run_check
 from oracles.invariants import check_invariants
@@ -43,6 +43,7 @@ class CheckpointSession:
         self.adapter = adapter
         self.stop = stop              # harness.run.stop_point.StopRequest or None
         self.machine = None
+        self._stop_address = None     # the stop request's breakpoint (break:SYMBOL)
         self.injector = injector
         self.coverage = coverage      # harness.course.coverage.CoverageCollector or None
         self.scenario = scenario
@@ -102,7 +103,6 @@ class CheckpointSession:
     def _arm_stop(self, dbg, symbols) -> None:
         """For a stop request (vmcheck debug): its breakpoint (break:SYMBOL,
         a kernel symbol or one of the programs'), then the moment `start`."""
-        self._stop_address = None
         if self.stop is None:
             return
         name = self.stop.where.symbol
@@ -169,7 +169,7 @@ class CheckpointSession:
         if self.faults.handles(stop.pc):
             self._on_fault_stop(dbg)
             return
-        if stop.pc == getattr(self, "_stop_address", None):
+        if stop.pc == self._stop_address:
             self._meet(dbg, Moment(BREAK, f"the breakpoint at {self.stop.where.symbol}"))
         try:
             code = dbg.read_virt(stop.pc, 16)
@@ -186,7 +186,7 @@ class CheckpointSession:
             known = len(self.wrong_code)
             self._note_wrong_code(stop.pc, code, owners)
             if len(self.wrong_code) > known:
-                self._meet(dbg, Moment("wrong_code", str(self.wrong_code[-1]), failed=True))
+                self._meet(dbg, Moment(WRONG_CODE, str(self.wrong_code[-1]), failed=True))
         if failing and not self.failure_threads:
             self.failure_threads = [f"{' or '.join(failing)}: fail() called at "
                                     f"{stop.pc:#x}"] + self._thread_report()
@@ -197,17 +197,32 @@ class CheckpointSession:
 
     def _on_fault_stop(self, dbg) -> None:
         """A stop at a fault site: the fault recorded, then the moments of
-        a new fault (a failure unless the scenario accepts exit(-1) and the
-        kernel did not panic) and of the panic."""
+        a new fault and of the panic."""
         faults, seen, panicked = self.faults, len(self.faults.records), bool(self.faults.panic_stack)
         faults.on_stop(dbg, self.inspector)
-        if len(faults.records) > seen:
+        if len(faults.records) > seen and self.stop is not None:
             record = faults.records[-1]
-            killed_ok = any(want.exit_status == -1 for want in self.scenario.outcomes)
-            self._meet(dbg, Moment(FAULT, record.one_line(),
-                                   failed="panic" in record.outcome or not killed_ok))
+            self._meet(dbg, Moment(FAULT, record.one_line(), failed=self._fault_fails(record)))
         if faults.panic_stack and not panicked:
             self._meet(dbg, Moment(PANIC, faults.story or "the kernel panicked", failed=True))
+
+    def _fault_fails(self, record) -> bool:
+        """Whether a caught fault is a failure by itself: the kernel
+        panicked, or the scenario's own process (the oldest one running its
+        program: children are often meant to die) faulted and the scenario
+        accepts no exit(-1). Measured on the reference kernel: the 33
+        scenarios of its robustness, core and stack areas that take such a
+        fault and pass, each run by `vmcheck debug` to its end."""
+        if "panic" in record.outcome:
+            return True
+        if any(want.exit_status == -1 for want in self.scenario.outcomes):
+            return False
+        try:
+            infos = self.inspector.processes()
+        except Exception:  # noqa: BLE001 - a crashing kernel's lists may be anything
+            return True
+        mine = [info.pid for info in infos if info.name == self.scenario.program]
+        return any(info.current and mine and info.pid == min(mine) for info in infos)
 
     def _note_wrong_code(self, pc: int, code: bytes, owners: dict) -> None:
         """A process runs the instruction at PC, where one of our programs

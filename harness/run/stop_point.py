@@ -15,7 +15,9 @@ was in other hands).
 WHERE, as the command line gives it:
   failure            the first moment a correct kernel would not show: a
                      checkpoint with a failed check, fail(), a decoded fault
-                     (one the scenario does not expect), the panic, a deadlock
+                     (of the scenario's own process, when it accepts no
+                     exit(-1)), the panic, a deadlock, a program running
+                     other code than its own
   start              the kernel's first C line (the debugger's attach point)
   fault | panic      the first decoded fault / the panic
   checkpoint:N[:HIT] the HIT-th (default 1st) stop at checkpoint(N)
@@ -29,8 +31,8 @@ from typing import Callable, Optional
 
 from harness.errors import UsageError
 
-START, CHECKPOINT, FAIL_CALL, FAULT, PANIC, DEADLOCK, BREAK = (
-    "start", "checkpoint", "fail", "fault", "panic", "deadlock", "break")
+START, CHECKPOINT, FAIL_CALL, FAULT, PANIC, DEADLOCK, BREAK, WRONG_CODE = (
+    "start", "checkpoint", "fail", "fault", "panic", "deadlock", "break", "wrong code")
 FAILURE = "failure"
 WHERE_FORMS = "failure, start, fault, panic, checkpoint:N[:HIT] or break:SYMBOL"
 
