@@ -35,6 +35,8 @@ class VmCommand(gdb.Command):
             raise
         except (HarnessError, LookupError, ValueError, gdb.error) as e:
             raise gdb.GdbError(f"{self.name}: {e}") from None
+        except Exception as e:  # noqa: BLE001 - a broken kernel's memory may be anything
+            raise gdb.GdbError(f"{self.name}: {type(e).__name__}: {e}") from None
         gdb.write("\n".join(lines) + "\n")
 
     def lines(self, argument: str) -> list[str]:

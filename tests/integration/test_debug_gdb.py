@@ -1,6 +1,6 @@
 """`vmcheck debug` with a real gdb in a pseudo-terminal (pexpect).
 
-On three mutants of the reference kernel (and on a Pintos-KAIST tree, with
+On mutants of the reference kernel (and on a Pintos-KAIST tree, with
 VMCHECK_PINTOS_TREE, at a checkpoint): each scenario is run first
 (`vmcheck run`, its results.json), then `vmcheck debug` stops the same
 deterministic run at its failure and hands it to gdb. What the vm-*
@@ -179,4 +179,37 @@ def test_debug_lands_at_a_deadlock_and_ctrl_c_interrupts_the_guest(built, tmp_pa
     finally:
         ending = gdb.quit()
     assert "QEMU stopped; run folder kept" in ending, ending
+    assert not our_processes()
+
+
+@pytest.mark.timeout(600)
+def test_debug_at_a_kernel_function_keeps_gdb_breaking_there(built, our_processes):
+    """docs/debug.md's second example: the first call of
+    stack_growth_allowed is a user push; `continue` stops at the next, the
+    fault inside read(), where the mutant compares with the kernel's rsp."""
+    kernel = _mutant_kernel("stack-kernel-rsp")
+    gdb = GdbSession(["stk-sc-depth-1", "--kernel", kernel, "--at", "break:stack_growth_allowed"])
+    try:
+        assert "stopped at break" in gdb.banner
+        assert gdb.run("p pf->user") == ["$1 = true"]
+        assert "Breakpoint 1, stack_growth_allowed" in " ".join(gdb.run("continue"))
+        assert gdb.run("p pf->user") == ["$2 = false"]
+        kernel_rsp = int(gdb.run("p/x pf->frame->rsp")[0].split()[-1], 16)
+        user_rsp = int(gdb.run("p/x vmcheck_current_thread->user_rsp")[0].split()[-1], 16)
+        assert kernel_rsp >= 0x8000000000 > user_rsp
+    finally:
+        gdb.quit()
+    assert not our_processes()
+
+
+@pytest.mark.timeout(600)
+def test_debug_at_the_panic(built, our_processes):
+    kernel = _mutant_kernel("panic-on-bad-access")
+    gdb = GdbSession(["fault-pf-null-read", "--kernel", kernel, "--at", "panic"])
+    try:
+        assert "stopped at panic" in gdb.banner and "debug_panic" in gdb.banner
+        frames = " ".join(gdb.run("bt"))
+        assert "debug_panic" in frames and "page_fault" in frames, frames
+    finally:
+        gdb.quit()
     assert not our_processes()
