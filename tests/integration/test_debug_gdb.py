@@ -11,6 +11,7 @@ and vmcheck (the autouse fixture fails the test on a QEMU or gdb left).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import subprocess
@@ -32,9 +33,14 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def _mutant_kernel(name: str) -> str:
+    """The mutant built in build/mutants/NAME (as `vmcheck mutants` does),
+    one build at a time across pytest-xdist workers."""
     mutant = {m.name: m for m in load_catalogue()}[name]
     out = config.build_dir() / "mutants" / name
-    build_mutant(mutant, out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        build_mutant(mutant, out)
     return f"reference:{out}"
 
 
