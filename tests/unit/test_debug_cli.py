@@ -73,3 +73,23 @@ def test_a_schedule_of_another_build_or_scenario_is_refused(no_machine, tmp_path
     assert "recorded on another build of reference" in _one_error_line(capsys)
     assert main(["debug", "hello", "--schedule", _schedule(tmp_path)]) == 2
     assert "is a schedule of 'ro-data-read', not of 'hello'" in _one_error_line(capsys)
+
+
+def test_run_names_the_debug_command_of_its_first_failure():
+    from harness.cli.run import debug_hint
+    from results.model import RunResult, ScenarioResult, Verdict
+    passed = ScenarioResult("hello", "core", Verdict.PASS, 0.1)
+    failed = ScenarioResult("ro-data-read", "lazy", Verdict.FAIL, 0.1)
+    replayed = ScenarioResult("evict-anon-werr", "injection", Verdict.FAIL, 0.1,
+                              schedule_file="out/run/schedule-files/e.schedule.json")
+    run = RunResult(kernel="reference", started="", duration_s=0.3, jobs=1,
+                    scenarios=[passed, failed, replayed])
+    assert debug_hint(run, "pintos-kaist:/t") == (
+        "to stop at ro-data-read's failure in gdb: ./vmcheck debug ro-data-read "
+        "--kernel pintos-kaist:/t  (docs/debug.md)")
+    run.scenarios = [passed, replayed]
+    assert debug_hint(run, "reference").endswith(
+        "./vmcheck debug evict-anon-werr --schedule out/run/schedule-files/e.schedule.json"
+        "  (docs/debug.md)")
+    run.scenarios = [passed]
+    assert debug_hint(run, "reference") == ""
