@@ -63,9 +63,12 @@ def handle(args: argparse.Namespace) -> int:
     try:
         result = run_scenario(adapter, sc, opts)
     except HandedOver as done:
-        print(f"vmcheck: gdb ended (status {done.result}); QEMU stopped; run folder kept: "
+        print(f"vmcheck: gdb ended (status {done.result}); QEMU ended; run folder kept: "
               f"{hand_over.run_dir}")
         return 0
+    from results.model import Verdict
+    if result.verdict is Verdict.HARNESS_ERROR:
+        raise HarnessError(result.reason)
     said = f"{result.verdict.value}" + (f": {result.reason}" if result.reason else "")
     print(f"vmcheck: the run ended without reaching {where}: {said}")
     if result.artifacts:

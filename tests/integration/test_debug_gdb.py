@@ -93,7 +93,7 @@ def test_debug_lands_at_a_failed_checkpoint_and_shows_what_the_report_shows(
         assert our_processes(), "QEMU and gdb run while gdb has the prompt"
     finally:
         ending = gdb.quit()
-    assert "QEMU stopped; run folder kept" in ending, ending
+    assert "QEMU ended; run folder kept" in ending, ending
     assert not our_processes()
 
 
@@ -144,7 +144,7 @@ def test_debug_lands_at_a_decoded_kernel_fault_with_its_page_walk(built, tmp_pat
         assert "sys_read" in threads, threads   # the harness's walk goes through the trap frame
     finally:
         ending = gdb.quit()
-    assert "QEMU stopped; run folder kept" in ending, ending
+    assert "QEMU ended; run folder kept" in ending, ending
     assert not our_processes()
 
 
@@ -162,7 +162,7 @@ def test_debug_on_a_pintos_kaist_tree_stops_at_a_checkpoint(built, tmp_path, our
         assert regions[0].endswith("pages") and "program image" in regions[1], regions
     finally:
         ending = gdb.quit()
-    assert "QEMU stopped; run folder kept" in ending, ending
+    assert "QEMU ended; run folder kept" in ending, ending
     assert not our_processes()
 
 
@@ -184,7 +184,7 @@ def test_debug_lands_at_a_deadlock_and_ctrl_c_interrupts_the_guest(built, tmp_pa
         assert gdb.run("vm-threads")[-1] == f"deadlock now: {cycle}"
     finally:
         ending = gdb.quit()
-    assert "QEMU stopped; run folder kept" in ending, ending
+    assert "QEMU ended; run folder kept" in ending, ending
     assert not our_processes()
 
 
