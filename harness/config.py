@@ -31,6 +31,7 @@ COVERAGE_REPORT = OUT_DIR / "coverage"  # vmcheck coverage (make coverage)
 MUTANTS_REPORT = OUT_DIR / "mutants"    # vmcheck mutants (make mutants)
 GRADE_REPORT = OUT_DIR / "grade"        # vmcheck grade: the class folder
 PYTEST_ARTIFACTS = OUT_DIR / "pytest"   # the pytest plugin's run folders
+DEBUG_DIR = OUT_DIR / "debug"           # vmcheck debug: the run folders of its sessions
 ARTIFACTS = "artifacts"
 SCHEDULE_FILES = "schedule-files"
 

@@ -104,6 +104,17 @@ class Debugger:
     def close(self) -> None:
         self.client.close()
 
+    def release(self) -> None:
+        """Hands the stopped guest to another debugger: removes every
+        breakpoint and closes the link without detaching (a `D` packet
+        would resume the guest; QEMU keeps it stopped when the client just
+        goes, and its stub then accepts the next client)."""
+        for address, hardware in self.client.breakpoints():
+            self.client.remove_breakpoint(address, hardware)
+        self._breakpoints.clear()
+        self._detours.clear()
+        self.client.close()
+
     def __enter__(self) -> "Debugger":
         return self
 

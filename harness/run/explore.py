@@ -20,7 +20,7 @@ from harness import interrupt
 from harness.run.injection import Injection
 from results.model import Verdict
 from harness.run.runner import RunnerOptions, not_run_result, run_scenario
-from harness.run.schedule import build_id, console_digest
+from harness.run.schedule import added_injections, build_id, console_digest
 
 
 @dataclasses.dataclass
@@ -87,7 +87,7 @@ def replay(adapter, sc, schedule: dict, opts: RunnerOptions, times: int = 1,
     clock = schedule.get("clock", {})
     machine = dataclasses.replace(opts.machine, accel=clock.get("accel", opts.machine.accel),
                                   icount=clock.get("icount", opts.machine.icount))
-    opts = dataclasses.replace(opts, inject=tuple(schedule["injections"]), machine=machine)
+    opts = dataclasses.replace(opts, inject=added_injections(schedule, sc), machine=machine)
     out = []
     for i in range(times):
         t0 = time.monotonic()

@@ -46,6 +46,9 @@ class RunnerOptions:
     strict: bool = False               # --strict: an UNKNOWN check fails the scenario
     schedules: Optional[Path] = None   # where a failing run with injections writes its
                                        # replay schedule (None: nowhere)
+    stop: Optional[object] = None      # harness.run.stop_point.StopRequest (vmcheck debug):
+                                       # hand the machine over there; the run then ends
+                                       # with HandedOver
 
     def __post_init__(self) -> None:
         """A bad or unusable accelerator is said once, before any scenario
@@ -232,7 +235,7 @@ class ScenarioHooks(BootHooks):
         injections = tuple(sc.inject) + tuple(opts.inject)
         injector = Injector(adapter, injections) if injections else None
         self.session = CheckpointSession(adapter, sc, self.images, files, opts.machine.timeouts,
-                                         injector, coverage=opts.coverage)
+                                         injector, coverage=opts.coverage, stop=opts.stop)
         self.machine = None
 
     def started(self, machine, rules) -> bool:

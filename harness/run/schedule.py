@@ -67,3 +67,11 @@ def load_schedule(path: Path) -> dict:
     except (KeyError, TypeError) as e:
         raise UsageError(f"{path}: malformed injections ({e})") from None
     return data
+
+
+def added_injections(schedule: dict, sc) -> tuple:
+    """The injections SCHEDULE adds to scenario SC's own: a schedule lists
+    SC's `inject` first (make_schedule), and the runner applies SC's own
+    anyway, so giving the whole list would apply those twice."""
+    own, listed = list(sc.inject), list(schedule["injections"])
+    return tuple(listed[len(own):] if listed[:len(own)] == own else listed)

@@ -98,6 +98,10 @@ class PintosKaistAdapter(KernelAdapter):
         return self.build_dir / "kernel.o"
 
     @property
+    def source_root(self) -> Path:
+        return self.tree
+
+    @property
     def programs_dir(self) -> Path:
         """Where our user programs are (the reference build's; see find_program)."""
         from harness.adapters.reference.adapter import ReferenceAdapter
