@@ -17,6 +17,7 @@ from typing import Callable, Optional, Union
 
 from harness import config
 from harness.errors import HarnessError
+from harness.debug.guest_memory import MappedMemory, StubMemory
 from harness.debug.rsp import EXIT_STATUS_UNKNOWN, RspClient, RspConnectionClosed, StopReply
 from harness.debug.symbols import SymbolTable
 from harness.debug.typed_memory import read_struct, read_value
@@ -84,16 +85,20 @@ class Debugger:
         self.hardware_breakpoints = False
         self._breakpoints: dict = {}  # address -> [Breakpoint]
         self._detours: dict = {}      # (pc, rsp) a detour returns with -> saved registers
+        self.memory = StubMemory(client)   # where reads go (harness/debug/guest_memory.py)
 
     @classmethod
     def attach(cls, socket_path, symbols: Optional[SymbolTable] = None,
                long_mode_at: Optional[Location] = None, timeout: float = 10.0,
-               timeout_scale: Optional[float] = None) -> "Debugger":
+               timeout_scale: Optional[float] = None, guest_ram=None) -> "Debugger":
         """Connects to the GDB stub at SOCKET_PATH and returns once the CPU
-        runs in long mode (see wait_for_long_mode), stopped."""
+        runs in long mode (see wait_for_long_mode), stopped. GUEST_RAM: the
+        machine's mapped RAM (Machine.guest_ram), read instead of the stub."""
         scale = config.env_timeout_scale() if timeout_scale is None else timeout_scale
         client = RspClient.connect(str(socket_path), timeout * scale)
         debugger = cls(client, symbols, scale)
+        if guest_ram is not None:
+            debugger.use_guest_ram(guest_ram)
         try:
             debugger.wait_for_long_mode(long_mode_at, timeout)
         except BaseException:
@@ -143,18 +148,23 @@ class Debugger:
     def in_long_mode(self) -> bool:
         return bool(self.client.read_register("efer") & EFER_LMA)
 
+    def use_guest_ram(self, guest_ram) -> None:
+        """Reads memory from GUEST_RAM (harness.machine.guest_ram.GuestRam)
+        from now on; what is not RAM still goes over the stub."""
+        self.memory = MappedMemory(self.client, guest_ram,
+                                   StubMemory(self.client, cache=False))
+
     def read_virt(self, address: int, size: int) -> bytes:
         """SIZE bytes at virtual ADDRESS, translated by the current CR3."""
         self._require_virtual()
-        return self.client.read_memory(address, size)
+        return self.memory.read_virt(address, size)
 
     def write_virt(self, address: int, data: bytes) -> None:
         self._require_virtual()
         self.client.write_memory(address, data)
 
     def read_phys(self, address: int, size: int) -> bytes:
-        with self.client.physical_memory():
-            return self.client.read_memory(address, size)
+        return self.memory.read_phys(address, size)
 
     def write_phys(self, address: int, data: bytes) -> None:
         with self.client.physical_memory():

@@ -65,7 +65,7 @@ class CheckpointSession:
         try:
             dbg = Debugger.attach(machine.gdb_socket, symbols, self.adapter.long_mode_symbol,
                                   timeout=self.timeouts.qemu_start,
-                                  timeout_scale=self.timeouts.scale)
+                                  timeout_scale=self.timeouts.scale, guest_ram=machine.guest_ram)
         except DebuggerTimeout as e:
             entry = self.adapter.long_mode_symbol or "long mode"
             raise StartupTimeout(f"start-up wait ran out: the guest did not reach the kernel's "

@@ -237,6 +237,9 @@ class ScenarioHooks(BootHooks):
 
     def started(self, machine, rules) -> bool:
         self.machine = machine
+        if machine.guest_ram_note:
+            self.result.notes.append(f"guest memory read over the GDB stub, not mapped: "
+                                     f"{machine.guest_ram_note}")
         try:
             self.session.run(machine, rules)
         finally:
