@@ -119,6 +119,12 @@ class MappedMemory:
 
     def read_virt(self, address: int, size: int) -> bytes:
         self._require_stopped()
+        if 0 < size <= PAGE - address % PAGE:          # one page: the common case
+            frame = self.translate(address)
+            if frame is not None and frame >= 0:
+                phys = frame + address % PAGE
+                if self.in_ram(phys, size):
+                    return self.ram.read(phys, size)
         out = bytearray()
         for at, length in _pieces(address, size):
             frame = self.translate(at)
@@ -149,9 +155,10 @@ class MappedMemory:
             return -1                # not canonical
         cr3 = self.client.read_register("cr3")
         key = (cr3, address - address % PAGE)
-        if key not in self._pages:
-            self._pages[key] = self._walk(cr3 & ADDRESS_MASK, address)
-        return self._pages[key]
+        frame = self._pages.get(key)
+        if frame is None:
+            frame = self._pages[key] = self._walk(cr3 & ADDRESS_MASK, address)
+        return frame
 
     def _four_level_paging(self) -> bool:
         regs = self.client.read_registers()     # one `g` packet, cached for the stop
