@@ -45,7 +45,8 @@ def host() -> dict:
     return {"cpus": os.cpu_count(), "load": [round(x, 2) for x in os.getloadavg()]}
 
 
-def print_figures(title: str, figures: list[Figure], out: TextIO = sys.stdout) -> None:
+def print_figures(title: str, figures: list[Figure], out: Optional[TextIO] = None) -> None:
+    out = out or sys.stdout
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"{title}; host load average {load} on {os.cpu_count()} CPUs:", file=out)
     for f in figures:

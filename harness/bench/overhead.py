@@ -1,5 +1,8 @@
 """The harness benchmark (`make bench`), printed side by side with targets:
 
+  0. boot: QEMU start to the first user instruction (target <= 100 ms) and
+     where the time goes (harness/bench/boot_time.py, which also shows
+     min and max, and boots a Pintos-KAIST tree with --kernel)
   1. one scenario (lazy-anon: 4 checkpoints with page-table and SPT
      capture) run bare (QEMU alone, no debugger) vs under the harness, with
      guest RAM mapped (the default) and with memory read over the GDB stub;
@@ -28,6 +31,7 @@ import time
 from pathlib import Path
 
 from harness.adapters import get_adapter
+from harness.bench.boot_time import BootTimer, boot_figures, boot_samples
 from harness.bench.figures import Figure, print_figures, write_json
 from harness.debug.debugger import Debugger
 from harness.debug.guest_memory import StubMemory
@@ -184,7 +188,9 @@ def bench_snapshot_boot(adapter, runs: int) -> list[Figure]:
 def measure(runs: int) -> list[Figure]:
     adapter = get_adapter("reference")
     adapter.check_built()
-    return (bench_scenario(adapter, runs) + bench_capture(adapter, runs) + bench_breakpoints()
+    boot = boot_samples(BootTimer("hello", MachineOptions(), adapter), runs)
+    return (boot_figures(boot, "reference") + bench_scenario(adapter, runs)
+            + bench_capture(adapter, runs) + bench_breakpoints()
             + bench_snapshot_boot(adapter, runs))
 
 
