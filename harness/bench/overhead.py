@@ -45,6 +45,7 @@ from harness.run.suite import load_all, select
 from harness.x86.pagewalk import walk_page_tables
 
 SCENARIO = "lazy-anon"
+SPIN = ["spin", "S", "300000000"]   # about a second of output under TCG
 TOUCH_MB = 20
 TARGET_SCENARIO_RATIO = 1.15
 TARGET_CAPTURE_MS = 20.0
@@ -169,9 +170,10 @@ def bench_snapshot_boot(adapter, runs: int) -> list[Figure]:
             cold.append(time.monotonic() - m.start_time)
             m.kill()
     loads = []
-    with Machine(MachineOptions()) as m:
-        disks = adapter.make_disks(m.run_dir, program, {}, 0, snapshots=True)
-        m.start(adapter.qemu_args(disks, adapter.kernel_cmdline([["hello"]]), 20))
+    with Machine(MachineOptions()) as m:   # spin: still running when paused (hello may be done)
+        disks = adapter.make_disks(m.run_dir, {"spin": adapter.find_program("spin")}, {}, 0,
+                                   snapshots=True)
+        m.start(adapter.qemu_args(disks, adapter.kernel_cmdline([SPIN]), 20))
         wait_booted(m, adapter, 10)
         m.pause()
         m.savevm("booted")
