@@ -12,6 +12,7 @@ multiplied by the Debugger's timeout_scale (VMCHECK_TIMEOUT_SCALE by default).
 """
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
@@ -86,6 +87,9 @@ class Debugger:
         self._breakpoints: dict = {}  # address -> [Breakpoint]
         self._detours: dict = {}      # (pc, rsp) a detour returns with -> saved registers
         self.memory = StubMemory(client)   # where reads go (harness/debug/guest_memory.py)
+        # Stops handled: by breakpoint address, "look" (a watch's look at the
+        # guest), "detour" (a call_first() coming back), "interrupt".
+        self.stops: Counter = Counter()
 
     @classmethod
     def attach(cls, socket_path, symbols: Optional[SymbolTable] = None,
@@ -272,6 +276,7 @@ class Debugger:
                     if reply.kind != "signal" or reply.code != SIGINT or \
                             self.pc in self._breakpoints:
                         return reply
+                    self.stops["look"] += 1
                     watch.inspect(self)
                     self.client.resume()
                 except RspConnectionClosed:   # QEMU exited (power-off) as the look began
@@ -289,9 +294,12 @@ class Debugger:
         pc = self.pc
         hit = tuple(self._breakpoints.get(pc, ()))
         if hit and self._end_detour(pc):
+            self.stops["detour"] += 1
             return None
         if not hit:
+            self.stops["interrupt"] += 1
             return Stop("signal", pc, (), reply) if reply.code != SIGINT else None
+        self.stops[pc] += 1
         asked = False
         for bp in hit:
             bp.hits += 1

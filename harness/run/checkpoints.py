@@ -24,6 +24,7 @@ from harness.machine.guest_clock import GuestClock
 from harness.run.capture import capture_state
 from harness.run.fault_capture import FaultCapture
 from harness.run.hang_watch import HangRules, HangWatch
+from harness.run.stop_count import count_stops
 from results.model import CheckpointRecord
 from oracles.expectations import CheckContext, run_check
 from oracles.invariants import check_invariants
@@ -54,6 +55,9 @@ class CheckpointSession:
         self.wrong_code: list[Violation] = []   # checkpoint()/fail() reached on other bytes
         self.watch: HangWatch | None = None     # set by run()
         self.faults = FaultCapture(adapter, images)
+        self.checkpoint_owners: dict = {}       # set by run(): checkpoint() addresses
+        self.stops_taken: dict = {}             # harness/run/stop_count.py, after run()
+        self.stops_needed: dict = {}
 
     def run(self, machine, rules: HangRules) -> None:
         """Attaches, runs the guest to its end, handling every checkpoint,
@@ -80,7 +84,7 @@ class CheckpointSession:
             if self.coverage is not None:
                 self.coverage.arm(dbg)
             self.faults.arm(dbg, symbols, self.scenario.mem_mb << 20)
-            owners = self._arm_program_stops(dbg, "checkpoint")
+            owners = self.checkpoint_owners = self._arm_program_stops(dbg, "checkpoint")
             self.fail_owners = self._arm_program_stops(dbg, "fail", set(owners))
             self.watch = self._watch(machine, rules, symbols)
             try:
@@ -88,6 +92,8 @@ class CheckpointSession:
             except DebuggerTimeout as e:
                 e.threads = self._thread_report()
                 raise
+            finally:
+                self.stops_taken, self.stops_needed = count_stops(self, dbg)
 
     def _watch(self, machine, rules: HangRules, symbols) -> HangWatch:
         """The hang watch of this run: the guest clock if the kernel has one

@@ -260,6 +260,7 @@ class ScenarioHooks(BootHooks):
         _take_faults(result, session.faults)
         result.spt_layout = session.layout_notes()
         result.guest_s = session.watch.guest_s if session.watch else None
+        result.stops_taken, result.stops_needed = session.stops_taken, session.stops_needed
 
     def ended(self, machine, disks, outcome) -> None:
         result = self.result
