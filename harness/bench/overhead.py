@@ -16,6 +16,11 @@
   4. ready-to-run state: cold boot vs loadvm of a snapshot taken there
 
     /usr/bin/python3 -m harness.bench.overhead [--runs N] [--json FILE|-]
+        [--parts boot,scenario,capture,breakpoints,loadvm] [--kernel K]
+
+--kernel (default reference; or pintos-kaist:TREE) is the kernel of the
+boot and capture parts; the scenario and loadvm parts run on the reference
+kernel, the breakpoint part on a probe guest of its own.
 
 --json writes the figures (harness.bench.figures) for tools; the host's
 load average goes with them, since the machines this runs on are shared.
@@ -187,13 +192,22 @@ def bench_snapshot_boot(adapter, runs: int) -> list[Figure]:
             Figure("loadvm_ms", "ready state: loadvm of a snapshot (RAM mapped)", load_ms, "ms")]
 
 
-def measure(runs: int) -> list[Figure]:
-    adapter = get_adapter("reference")
-    adapter.check_built()
-    boot = boot_samples(BootTimer("hello", MachineOptions(), adapter), runs)
-    return (boot_figures(boot, "reference") + bench_scenario(adapter, runs)
-            + bench_capture(adapter, runs) + bench_breakpoints()
-            + bench_snapshot_boot(adapter, runs))
+PARTS = ("boot", "scenario", "capture", "breakpoints", "loadvm")
+
+
+def measure(runs: int, parts=PARTS, kernel: str = "reference") -> list[Figure]:
+    reference = get_adapter("reference")
+    reference.check_built()
+    chosen = get_adapter(kernel) if kernel != "reference" else reference
+    chosen.check_built()
+    measures = {
+        "boot": lambda: boot_figures(boot_samples(BootTimer("hello", MachineOptions(), chosen),
+                                                  runs), kernel),
+        "scenario": lambda: bench_scenario(reference, runs),
+        "capture": lambda: bench_capture(chosen, runs),
+        "breakpoints": bench_breakpoints,
+        "loadvm": lambda: bench_snapshot_boot(reference, runs)}
+    return [figure for part in parts for figure in measures[part]()]
 
 
 def main(argv=None) -> int:
@@ -202,11 +216,19 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="repetitions, median shown (default 5)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE "
                                                        "('-': standard output; default: none)")
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help=f"which parts, comma-separated (default: {','.join(PARTS)})")
+    parser.add_argument("--kernel", default="reference",
+                        help="kernel of the boot and capture parts: reference (default) or "
+                             "pintos-kaist:PATH (a built tree)")
     args = parser.parse_args(argv)
+    parts = [p for p in args.parts.split(",") if p]
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    if not parts or set(parts) - set(PARTS):
+        parser.error(f"--parts: choose from {', '.join(PARTS)}")
     try:
-        figures = measure(args.runs)
+        figures = measure(args.runs, parts, args.kernel)
     except VmcheckError as e:
         print(f"bench: error: {e}", file=sys.stderr)
         return e.exit_code

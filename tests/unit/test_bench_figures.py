@@ -32,7 +32,7 @@ def check_shape(data: dict, benchmark: str, runs: int) -> None:
 
 
 def test_overhead_json_has_every_figure_and_its_target(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(overhead, "measure", lambda runs: FIGURES)
+    monkeypatch.setattr(overhead, "measure", lambda runs, parts, kernel: FIGURES)
     path = tmp_path / "bench.json"
     assert overhead.main(["--runs", "2", "--json", str(path)]) == 0
     data = json.loads(path.read_text())
@@ -43,7 +43,7 @@ def test_overhead_json_has_every_figure_and_its_target(tmp_path, monkeypatch, ca
 
 
 def test_json_to_standard_output_keeps_the_table_apart(monkeypatch, capsys):
-    monkeypatch.setattr(overhead, "measure", lambda runs: FIGURES)
+    monkeypatch.setattr(overhead, "measure", lambda runs, parts, kernel: FIGURES)
     assert overhead.main(["--runs", "1", "--json", "-"]) == 0
     out = capsys.readouterr()
     check_shape(json.loads(out.out), "overhead", 1)
@@ -69,3 +69,9 @@ def test_a_ratio_and_a_rate_are_shown_in_their_units(capsys):
     print_figures("t", FIGURES)
     out = capsys.readouterr().out
     assert "12.5 ms" in out and "1.40 x" in out and "1300 /s" in out
+
+
+def test_unknown_parts_are_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        overhead.main(["--parts", "boot,warp"])
+    assert stopped.value.code == 2 and "choose from" in capsys.readouterr().err
