@@ -97,7 +97,7 @@ class MappedMemory:
         self.ram = ram
         self.remote = remote
         self._epoch = None
-        self._pages: dict = {}       # (cr3, virtual page) -> physical page, or None
+        self._pages: dict = {}       # (cr3, virtual page) -> physical page, -1: not mapped
         self.remote_reads = 0        # pieces that had to go to the stub
 
     def in_ram(self, address: int, size: int) -> bool:

@@ -313,8 +313,10 @@ class Machine:
         self._hmp_checked(f"savevm {tag}", "savevm")
 
     def loadvm(self, tag: str) -> None:
-        """Restores snapshot TAG. A GDB attached to the stub must then drop
-        its register cache (`maintenance flush register-cache`)."""
+        """Restores snapshot TAG (into the mapped guest RAM too). A GDB
+        attached to the stub must then drop its register cache (`maintenance
+        flush register-cache`); the harness's Debugger its caches
+        (`debugger.client.epoch += 1`, harness/debug/guest_memory.py)."""
         self._hmp_checked(f"loadvm {tag}", "loadvm")
 
     def delvm(self, tag: str) -> None:
