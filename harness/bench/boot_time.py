@@ -213,7 +213,8 @@ def boot_samples(timer: BootTimer, runs: int) -> dict[str, list[float]]:
 
 def boot_figures(samples: dict[str, list[float]], kernel: str) -> list[Figure]:
     """The medians as benchmark figures (keys prefixed boot_)."""
-    return [Figure(f"boot_{key}_ms", f"boot ({kernel}): {label.strip()}",
+    return [Figure(f"boot_{key}_ms", f"boot, {kernel}: {label.strip()}" if kernel != "reference"
+                   else f"boot: {label.strip()}",
                    statistics.median(samples[key]) * 1e3, "ms", target)
             for key, label, target in ROWS]
 
