@@ -49,9 +49,8 @@ coverage: programs ## Kernel coverage: gcov build of the reference kernel, the s
 mutants: all ## Build every seeded-bug mutant, run the suite on each; table + out/mutants/mutants.html
 	./vmcheck mutants --jobs $(JOBS)
 
-bench: all ## Benchmarks: boot time; harness vs bare QEMU, page-table snapshot, breakpoints, loadvm
-	$(PY) -m harness.bench.boot_time
-	$(PY) -m harness.bench.overhead
+bench: all ## Benchmarks side by side with targets: boot and its breakdown; harness vs bare QEMU, state capture (stub vs mapped RAM), breakpoints, loadvm; JSON in build/bench.json
+	$(PY) -m harness.bench.overhead --json $(BUILD)/bench.json
 
 bench-vm: all ## VM benchmark: wall time, faults, evictions of swap-anon, swap-iter, page-merge-par (median of 5)
 	$(PY) -m harness.bench.vm_programs bench

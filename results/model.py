@@ -224,6 +224,10 @@ class ScenarioResult:
     faults_beyond: int = 0               # faults caught after the first recorded ones
     panic_stack: list[KernelFrame] = dataclasses.field(default_factory=list)  # file:line
     panic_story: str = ""                # KERNEL_PANIC: the stack told at its fault
+    # Debugger stops by kind (harness/run/stop_count.py): all taken, and those
+    # that served a check (a checkpoint or fault recorded, an injection made...)
+    stops_taken: dict[str, int] = dataclasses.field(default_factory=dict)
+    stops_needed: dict[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def violations(self) -> list[Violation]:

@@ -24,6 +24,7 @@ from harness.machine.guest_clock import GuestClock
 from harness.run.capture import as_running, capture_state
 from harness.run.fault_capture import FaultCapture
 from harness.run.hang_watch import DEADLOCK, GuestHang, HangRules, HangWatch
+from harness.run.stop_count import count_stops
 from harness.run.stop_point import (BREAK, CHECKPOINT, DEADLOCK as DEADLOCK_MOMENT, FAIL_CALL,
                                     FAULT, PANIC, START, WRONG_CODE, Moment)
 from results.model import CheckpointRecord
@@ -59,6 +60,9 @@ class CheckpointSession:
         self.wrong_code: list[Violation] = []   # checkpoint()/fail() reached on other bytes
         self.watch: HangWatch | None = None     # set by run()
         self.faults = FaultCapture(adapter, images)
+        self.checkpoint_owners: dict = {}       # set by run(): checkpoint() addresses
+        self.stops_taken: dict = {}             # harness/run/stop_count.py, after run()
+        self.stops_needed: dict = {}
 
     def run(self, machine, rules: HangRules) -> None:
         """Attaches, runs the guest to its end, handling every checkpoint,
@@ -71,7 +75,7 @@ class CheckpointSession:
         try:
             dbg = Debugger.attach(machine.gdb_socket, symbols, self.adapter.long_mode_symbol,
                                   timeout=self.timeouts.qemu_start,
-                                  timeout_scale=self.timeouts.scale)
+                                  timeout_scale=self.timeouts.scale, guest_ram=machine.guest_ram)
         except DebuggerTimeout as e:
             entry = self.adapter.long_mode_symbol or "long mode"
             raise StartupTimeout(f"start-up wait ran out: the guest did not reach the kernel's "
@@ -86,7 +90,7 @@ class CheckpointSession:
             if self.coverage is not None:
                 self.coverage.arm(dbg)
             self.faults.arm(dbg, symbols, self.scenario.mem_mb << 20)
-            owners = self._arm_program_stops(dbg, "checkpoint")
+            owners = self.checkpoint_owners = self._arm_program_stops(dbg, "checkpoint")
             self.fail_owners = self._arm_program_stops(dbg, "fail", set(owners))
             self.watch = self._watch(machine, rules, symbols)
             self._arm_stop(dbg, symbols)
@@ -99,6 +103,8 @@ class CheckpointSession:
                 if e.kind == DEADLOCK:
                     self._meet(dbg, Moment(DEADLOCK_MOMENT, e.reason, failed=True))
                 raise
+            finally:
+                self.stops_taken, self.stops_needed = count_stops(self, dbg)
 
     def _arm_stop(self, dbg, symbols) -> None:
         """For a stop request (vmcheck debug): its breakpoint (break:SYMBOL,

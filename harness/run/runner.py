@@ -240,6 +240,9 @@ class ScenarioHooks(BootHooks):
 
     def started(self, machine, rules) -> bool:
         self.machine = machine
+        if machine.guest_ram_note:
+            self.result.notes.append(f"guest memory read over the GDB stub, not mapped: "
+                                     f"{machine.guest_ram_note}")
         try:
             self.session.run(machine, rules)
         finally:
@@ -260,6 +263,7 @@ class ScenarioHooks(BootHooks):
         _take_faults(result, session.faults)
         result.spt_layout = session.layout_notes()
         result.guest_s = session.watch.guest_s if session.watch else None
+        result.stops_taken, result.stops_needed = session.stops_taken, session.stops_needed
 
     def ended(self, machine, disks, outcome) -> None:
         result = self.result

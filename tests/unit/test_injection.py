@@ -1,6 +1,8 @@
 """Injection specs and the Injector's decisions, on a fake debugger: each
 kind fires at the intended matching call and nowhere else."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from harness.errors import UsageError
@@ -39,6 +41,7 @@ class FakeDebugger:
 
     def add_breakpoint(self, where, callback=None, hardware=False):
         self.callbacks[where] = callback
+        return SimpleNamespace(address=len(self.callbacks), label=where)   # a Breakpoint's
 
     def register(self, name):
         assert name == "rdi"

@@ -5,6 +5,7 @@ swap disk, PAL_USER and thread_ticks) and a fake debugger."""
 from __future__ import annotations
 
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 
@@ -63,6 +64,7 @@ class FakeDebugger:
 
     def add_breakpoint(self, where, callback=None, hardware=False):
         self.callback = callback
+        return SimpleNamespace(address=0, label=where)   # what a Breakpoint has
 
     def force_return(self, value):
         self.forced.append(value)
