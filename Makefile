@@ -5,7 +5,7 @@ JOBS ?= 2
 DEBIAN_PACKAGES := qemu-system-x86 qemu-utils gdb gcc make binutils \
   python3-pytest python3-capstone python3-pyelftools python3-jinja2 \
   python3-pytest-timeout python3-pytest-xdist python3-psutil \
-  python3-lxml chromium gcovr python3-yaml seabios git rsync
+  python3-lxml chromium gcovr python3-yaml seabios git rsync python3-pexpect
 
 .DEFAULT_GOAL := all
 
@@ -49,9 +49,8 @@ coverage: programs ## Kernel coverage: gcov build of the reference kernel, the s
 mutants: all ## Build every seeded-bug mutant, run the suite on each; table + out/mutants/mutants.html
 	./vmcheck mutants --jobs $(JOBS)
 
-bench: all ## Benchmarks: boot time; harness vs bare QEMU, page-table snapshot, breakpoints, loadvm
-	$(PY) -m harness.bench.boot_time
-	$(PY) -m harness.bench.overhead
+bench: all ## Benchmarks side by side with targets: boot and its breakdown; harness vs bare QEMU, state capture (stub vs mapped RAM), breakpoints, loadvm; JSON in build/bench.json
+	$(PY) -m harness.bench.overhead --json $(BUILD)/bench.json
 
 bench-vm: all ## VM benchmark: wall time, faults, evictions of swap-anon, swap-iter, page-merge-par (median of 5)
 	$(PY) -m harness.bench.vm_programs bench
@@ -61,6 +60,9 @@ soak: all ## page-merge-par, page-merge-mm, swap-fork 10 times each (no -icount,
 
 bench-debugger: all ## Breakpoint round trips: our remote-protocol client vs GDB's Python API
 	$(PY) -m harness.bench.debugger --repeat 3
+
+bench-debug: all ## vmcheck debug: command to gdb's prompt, each vm-* command inside gdb, quit (two mutants)
+	$(PY) -m harness.bench.debug_session --repeat 3
 
 bench-hangs: all ## Hang judging: cost of a guest-clock read; the deadlock mutants 10 times each (time, same verdict)
 	$(PY) -m harness.bench.hangs clock
@@ -80,4 +82,4 @@ clean: ## Remove build output and run output (out/)
 help: ## List the make targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-.PHONY: all kernel programs deps test conformance report mutants bench bench-vm soak bench-debugger bench-hangs bench-grade test-grade clean help
+.PHONY: all kernel programs deps test conformance report mutants bench bench-vm soak bench-debugger bench-debug bench-hangs bench-grade test-grade clean help

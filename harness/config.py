@@ -7,6 +7,8 @@ environment variable (named below), then the default here.
   VMCHECK_BUILD_DIR       build output of `make` (default REPO/build)
   VMCHECK_TIMEOUT_SCALE   multiplies every wall-clock timeout (default 1.0; not the
                           guest-time limits of harness/run/hang_watch.py)
+  VMCHECK_SHM_DIR         where guest RAM files are made for the harness to map
+                          (default /dev/shm; harness/machine/guest_ram.py)
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ COVERAGE_REPORT = OUT_DIR / "coverage"  # vmcheck coverage (make coverage)
 MUTANTS_REPORT = OUT_DIR / "mutants"    # vmcheck mutants (make mutants)
 GRADE_REPORT = OUT_DIR / "grade"        # vmcheck grade: the class folder
 PYTEST_ARTIFACTS = OUT_DIR / "pytest"   # the pytest plugin's run folders
+DEBUG_DIR = OUT_DIR / "debug"           # vmcheck debug: the run folders of its sessions
 ARTIFACTS = "artifacts"
 SCHEDULE_FILES = "schedule-files"
 
@@ -41,6 +44,11 @@ DEFAULT_RUN_TIMEOUT_S = 60.0  # Pintos-KAIST's test default
 
 def qemu_binary() -> str:
     return os.environ.get("VMCHECK_QEMU", DEFAULT_QEMU)
+
+
+def shm_dir() -> Path:
+    """The memory file system guest RAM files go in (guest_ram.py)."""
+    return Path(os.environ.get("VMCHECK_SHM_DIR", "/dev/shm"))
 
 
 def build_dir() -> Path:

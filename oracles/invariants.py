@@ -34,7 +34,7 @@ from typing import Callable
 
 from oracles.model.machine_state import (MachineState, ProcessState, Violation,
                                          fields_unknown, not_judged, spt_unknown, unknown)
-from oracles.state_queries import counts_in_transition, present_4k
+from oracles.state_queries import counts_in_transition, present_4k, swap_slots_unreadable
 from oracles.ownership import (swap_slot_owners, swap_slots_match_disk,
                                unshared_frame_writable)
 
@@ -245,12 +245,9 @@ def swap_accounting(state: MachineState) -> list[Violation]:
     moment = counts_in_transition(state, name)
     if moment:
         return moment
-    for proc in state.processes.values():
-        if proc.spt is None:
-            return [spt_unknown(name, proc)]
-        if not all(page.swap_slot_known for page in proc.spt.values()):
-            return [unknown(name, f"the SPT of {proc.name} records no swap slot the harness "
-                            "can read", None, proc.pid)]
+    unreadable = swap_slots_unreadable(state, name)
+    if unreadable:
+        return unreadable
     slots = {page.swap_slot for proc in state.processes.values()
              for page in proc.spt.values() if page.swap_slot is not None}
     if len(slots) != state.pools.swap_slots_used:

@@ -25,7 +25,7 @@ from collections import Counter, defaultdict
 
 from oracles.model.machine_state import (MachineState, Violation, fields_unknown, not_judged, number_ranges,
                            spt_unknown, unknown)
-from oracles.state_queries import counts_in_transition, present_4k
+from oracles.state_queries import counts_in_transition, present_4k, swap_slots_unreadable
 
 SECTORS_PER_SLOT = 8
 
@@ -142,12 +142,9 @@ def swap_slot_owners(state: MachineState) -> list[Violation]:
     moment = counts_in_transition(state, name)
     if moment:
         return moment
-    for proc in state.processes.values():
-        if proc.spt is None:
-            return [spt_unknown(name, proc)]
-        if not all(page.swap_slot_known for page in proc.spt.values()):
-            return [unknown(name, f"the SPT of {proc.name} records no swap slot the harness "
-                            "can read", None, proc.pid)]
+    unreadable = swap_slots_unreadable(state, name)
+    if unreadable:
+        return unreadable
     holders, any_busy = _slot_holders(state)
     out = []
     for slot in sorted(holders):

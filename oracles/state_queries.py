@@ -4,7 +4,8 @@ pages of a process, and whether machine-wide counts may be judged now."""
 from __future__ import annotations
 
 from oracles.model.page_tables import PTE_W
-from oracles.model.machine_state import PAGE, MachineState, ProcessState, Violation, not_judged
+from oracles.model.machine_state import (PAGE, MachineState, ProcessState, Violation, not_judged,
+                                         spt_unknown, unknown)
 
 
 def present_4k(proc: ProcessState):
@@ -24,4 +25,16 @@ def counts_in_transition(state: MachineState, name: str) -> list[Violation]:
     if moving:
         who = ", ".join(f"pid {p.pid} ({p.name})" for p in moving)
         return [not_judged(name, f"{who} in transition: {moving[0].spt_unreadable}")]
+    return []
+
+
+def swap_slots_unreadable(state: MachineState, name: str) -> list[Violation]:
+    """UNKNOWN for check NAME when a process's SPT, or the swap slot its
+    pages record, cannot be read; [] when every page's slot is known."""
+    for proc in state.processes.values():
+        if proc.spt is None:
+            return [spt_unknown(name, proc)]
+        if not all(page.swap_slot_known for page in proc.spt.values()):
+            return [unknown(name, f"the SPT of {proc.name} records no swap slot the harness "
+                            "can read", None, proc.pid)]
     return []

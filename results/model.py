@@ -228,6 +228,10 @@ class ScenarioResult:
     exact_disk: Optional[dict] = None    # ExactDiskReport (harness/adapters/exact_disk.py)
     entry_icount: Optional[int] = None   # instructions executed when the kernel's entry ran
     disks_sha256: Optional[str] = None   # the disks' contents at boot (schedule runs)
+    # Debugger stops by kind (harness/run/stop_count.py): all taken, and those
+    # that served a check (a checkpoint or fault recorded, an injection made...)
+    stops_taken: dict[str, int] = dataclasses.field(default_factory=dict)
+    stops_needed: dict[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def violations(self) -> list[Violation]:

@@ -183,6 +183,12 @@ class KernelAdapter(ABC):
     def symbol_file(self) -> Path:
         """The kernel ELF with debug info that GDB loads."""
 
+    @property
+    def source_root(self) -> Path | None:
+        """The folder of the kernel's sources, for a debugger's source path
+        (the debug info's own paths are tried first). Default: not known."""
+        return None
+
     @abstractmethod
     def find_program(self, name_or_path: str) -> Path:
         """The host file of a user program given by path or by name;

@@ -7,6 +7,7 @@
     ./vmcheck merge RESULTS_JSON... --report DIR merge shards' results into one report
     ./vmcheck explore SCENARIO --point P         fail the 1st, 2nd, ... call of P
     ./vmcheck replay SCHEDULE_FILE               reproduce a recorded run
+    ./vmcheck debug SCENARIO [--at WHERE]        stop at the failure, open gdb there
     ./vmcheck coverage [SCENARIO]...             kernel coverage of the suite (gcovr HTML)
     ./vmcheck compare --kernel pintos-kaist:PATH a tree's `make check` next to our scenarios
     ./vmcheck grade ROSTER                       grade a class of submissions, one class report
@@ -28,16 +29,16 @@ import sys
 from typing import Callable
 
 from harness import interrupt
-from harness.cli import (boot, compare, coverage, explore, grade, listing, merge, mutants, replay,
-                         report, run)
+from harness.cli import (boot, compare, coverage, debug, explore, grade, listing, merge, mutants,
+                         replay, report, run)
 from harness.cli.options import OneLineParser
 from harness.errors import UsageError, VmcheckError
 
 
 SUBCOMMANDS: list[Callable] = [boot.register, run.register, listing.register, report.register,
                                merge.register, explore.register, replay.register,
-                               coverage.register, mutants.register, compare.register,
-                               grade.register]
+                               debug.register, coverage.register, mutants.register,
+                               compare.register, grade.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

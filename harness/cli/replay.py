@@ -36,9 +36,9 @@ def register(subparsers) -> None:
 def handle(args: argparse.Namespace) -> int:
     from results.model import Verdict
     from harness.run.explore import replay
-    from harness.run.schedule import load_schedule
+    from harness.run.schedule import load_schedule, schedule_kernel
     schedule = load_schedule(args.schedule)
-    args.kernel = args.kernel if args.kernel != "reference" else schedule.get("kernel", "reference")
+    args.kernel = schedule_kernel(schedule, args.kernel)
     report = args.report.resolve()
     adapter, sc, opts = scenario_and_options(args, schedule["scenario"], report)
     opts = dataclasses.replace(opts, schedules=report / config.SCHEDULE_FILES)

@@ -59,9 +59,28 @@ def handle(args: argparse.Namespace) -> int:
     print(summary_table(run))
     for line in layout_summary(run):
         print(line)
+    hint = debug_hint(run, args.kernel)
+    if hint:
+        print(hint)
     index = publish(run, args.report)
     print(f"report: {index}")
     return 0 if run.passed else EXIT_FAILED
+
+
+def debug_hint(run, kernel: str) -> str:
+    """The command that opens gdb at the first failed scenario's failure
+    (docs/debug.md), '' if none failed."""
+    from results.model import Verdict
+    failed = next((sc for sc in run.scenarios if sc.verdict in
+                   (Verdict.FAIL, Verdict.KERNEL_PANIC, Verdict.HANG)), None)
+    if failed is None:
+        return ""
+    command = f"./vmcheck debug {failed.name}"
+    if failed.schedule_file:
+        command += f" --schedule {failed.schedule_file}"
+    elif kernel != "reference":
+        command += f" --kernel {kernel}"
+    return f"to stop at {failed.name}'s failure in gdb: {command}  (docs/debug.md)"
 
 
 def _report_build_failure(adapter, scenarios, error: KernelBuildError, args) -> int:

@@ -12,11 +12,13 @@ multiplied by the Debugger's timeout_scale (VMCHECK_TIMEOUT_SCALE by default).
 """
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
 from harness import config
 from harness.errors import HarnessError
+from harness.debug.guest_memory import MappedMemory, StubMemory
 from harness.debug.rsp import EXIT_STATUS_UNKNOWN, RspClient, RspConnectionClosed, StopReply
 from harness.debug.symbols import SymbolTable
 from harness.debug.typed_memory import read_struct, read_value
@@ -88,16 +90,23 @@ class Debugger:
         self.hardware_breakpoints = False
         self._breakpoints: dict = {}  # address -> [Breakpoint]
         self._detours: dict = {}      # (pc, rsp) a detour returns with -> saved registers
+        self.memory = StubMemory(client)   # where reads go (harness/debug/guest_memory.py)
+        # Stops handled: by breakpoint address, "look" (a watch's look at the
+        # guest), "detour" (a call_first() coming back), "interrupt".
+        self.stops: Counter = Counter()
 
     @classmethod
     def attach(cls, socket_path, symbols: Optional[SymbolTable] = None,
                long_mode_at: Optional[Location] = None, timeout: float = 10.0,
-               timeout_scale: Optional[float] = None) -> "Debugger":
+               timeout_scale: Optional[float] = None, guest_ram=None) -> "Debugger":
         """Connects to the GDB stub at SOCKET_PATH and returns once the CPU
-        runs in long mode (see wait_for_long_mode), stopped."""
+        runs in long mode (see wait_for_long_mode), stopped. GUEST_RAM: the
+        machine's mapped RAM (Machine.guest_ram), read instead of the stub."""
         scale = config.env_timeout_scale() if timeout_scale is None else timeout_scale
         client = RspClient.connect(str(socket_path), timeout * scale)
         debugger = cls(client, symbols, scale)
+        if guest_ram is not None:
+            debugger.use_guest_ram(guest_ram)
         try:
             debugger.wait_for_long_mode(long_mode_at, timeout)
         except BaseException:
@@ -106,6 +115,17 @@ class Debugger:
         return debugger
 
     def close(self) -> None:
+        self.client.close()
+
+    def release(self) -> None:
+        """Hands the stopped guest to another debugger: removes every
+        breakpoint and closes the link without detaching (a `D` packet
+        would resume the guest; QEMU keeps it stopped when the client just
+        goes, and its stub then accepts the next client)."""
+        for address, hardware in self.client.breakpoints():
+            self.client.remove_breakpoint(address, hardware)
+        self._breakpoints.clear()
+        self._detours.clear()
         self.client.close()
 
     def __enter__(self) -> "Debugger":
@@ -147,18 +167,23 @@ class Debugger:
     def in_long_mode(self) -> bool:
         return bool(self.client.read_register("efer") & EFER_LMA)
 
+    def use_guest_ram(self, guest_ram) -> None:
+        """Reads memory from GUEST_RAM (harness.machine.guest_ram.GuestRam)
+        from now on; what is not RAM still goes over the stub."""
+        self.memory = MappedMemory(self.client, guest_ram,
+                                   StubMemory(self.client, cache=False))
+
     def read_virt(self, address: int, size: int) -> bytes:
         """SIZE bytes at virtual ADDRESS, translated by the current CR3."""
         self._require_virtual()
-        return self.client.read_memory(address, size)
+        return self.memory.read_virt(address, size)
 
     def write_virt(self, address: int, data: bytes) -> None:
         self._require_virtual()
         self.client.write_memory(address, data)
 
     def read_phys(self, address: int, size: int) -> bytes:
-        with self.client.physical_memory():
-            return self.client.read_memory(address, size)
+        return self.memory.read_phys(address, size)
 
     def write_phys(self, address: int, data: bytes) -> None:
         with self.client.physical_memory():
@@ -269,6 +294,7 @@ class Debugger:
                     if reply.kind != "signal" or reply.code != SIGINT or \
                             self.pc in self._breakpoints:
                         return reply
+                    self.stops["look"] += 1
                     watch.inspect(self)
                     self.client.resume()
                 except RspConnectionClosed:   # QEMU exited (power-off) as the look began
@@ -286,12 +312,15 @@ class Debugger:
         pc = self.pc
         hit = tuple(self._breakpoints.get(pc, ()))
         if hit and self._end_detour(pc):
+            self.stops["detour"] += 1
             for bp in hit:    # the code here "runs as if nothing had happened"
                 if bp.replaces_code and bp.callback is not None and self.pc == pc:
                     bp.callback(self, bp)
             return None
         if not hit:
+            self.stops["interrupt"] += 1
             return Stop("signal", pc, (), reply) if reply.code != SIGINT else None
+        self.stops[pc] += 1
         asked = False
         for bp in hit:
             bp.hits += 1

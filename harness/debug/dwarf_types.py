@@ -57,6 +57,8 @@ class TypeInfo:
     members: list = field(default_factory=list)
     signed: bool = False
     enumerators: dict = field(default_factory=dict)  # enum: name -> value
+    _found: dict = field(default_factory=dict, repr=False)  # member(): path -> Member
+    plain_members: dict = field(default_factory=dict, repr=False)  # typed_memory's cache
 
     def __repr__(self) -> str:
         return f"<TypeInfo {self.name} ({self.kind}, {self.size} bytes)>"
@@ -70,7 +72,15 @@ class TypeInfo:
 
     def member(self, path: str) -> Member:
         """The member at dotted PATH ("elem.next"), offset from the start of
-        this type; anonymous struct/union members are searched through."""
+        this type; anonymous struct/union members are searched through.
+        Found once per path (a capture asks for the same members of
+        thousands of structs)."""
+        known = self._found.get(path)
+        if known is None:
+            known = self._found[path] = self._lookup(path)
+        return known
+
+    def _lookup(self, path: str) -> Member:
         t, offset, found = self, 0, None
         for part in path.split("."):
             found = _find_member(t.resolved(), part)

@@ -71,6 +71,9 @@ class RspClient:
         self.physical_mode = False
         self._breakpoints: set = set()  # (address, hardware)
         self._registers: dict = {}  # values read since the last stop, by name
+        # Counts the moments guest memory may change under a reader's cache:
+        # the target runs, or the client writes memory or a register.
+        self.epoch = 0
 
     @classmethod
     def connect(cls, path: str, timeout: float = 5.0) -> "RspClient":
@@ -222,6 +225,7 @@ class RspClient:
         data = value.to_bytes(reg.bitsize // 8, "little")
         self._expect_ok(b"P%x=%s" % (reg.number, data.hex().encode()))
         self._registers[name] = value
+        self.epoch += 1
 
     def pc(self) -> int:
         return self.read_register(self.layout.pc_name)
@@ -241,6 +245,7 @@ class RspClient:
         return bytes(out)
 
     def write_memory(self, address: int, data: bytes) -> None:
+        self.epoch += 1
         chunk = (self.packet_size - 64) // 2
         for start in range(0, len(data), chunk):
             piece = data[start:start + chunk]
@@ -320,6 +325,7 @@ class RspClient:
         self._send(packet)
         self.running = True
         self._registers = {}
+        self.epoch += 1
 
     def wait_stop(self, timeout: Optional[float]) -> Optional[StopReply]:
         """Waits for the running target's stop reply; None after TIMEOUT

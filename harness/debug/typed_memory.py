@@ -69,6 +69,12 @@ class StructValue(Mapping):
         self.data = bytes(data)
 
     def __getitem__(self, path: str):
+        plain = self.type.plain_members.get(path)
+        if plain is None:
+            plain = self.type.plain_members[path] = _plain_integer(self.type.member(path))
+        if plain:
+            start, end, signed = plain
+            return int.from_bytes(self.data[start:end], "little", signed=signed)
         member = self.type.member(path)
         size = member.type.resolved().size
         if member.bit_size is None:
@@ -115,6 +121,16 @@ class StructValue(Mapping):
         if isinstance(value, StructValue):
             return "{...}"
         return hex(value) if isinstance(value, int) and not isinstance(value, bool) else repr(value)
+
+
+def _plain_integer(member) -> tuple:
+    """(start, end, signed) of MEMBER's bytes if it decodes as a plain
+    integer (an integer, enum or pointer that is not a bit field), else ()."""
+    r = member.type.resolved()
+    if member.bit_size is not None or r.kind not in ("base", "enum", "pointer") or \
+            (r.kind == "base" and r.name == "_Bool"):
+        return ()
+    return member.offset, member.offset + r.size, r.signed
 
 
 def container_of(member_address: int, t: TypeInfo, member: str) -> int:

@@ -6,7 +6,10 @@ Per run, a fresh directory holds:
   qemu-stderr.log  what QEMU printed on stderr
   qmp.sock         QMP (Unix socket)           -> Machine.qmp
   gdb.sock         GDB remote stub (Unix socket) -> Machine.gdb_socket
-plus whatever the kernel adapter puts there (disk images).
+plus whatever the kernel adapter puts there (disk images). Guest RAM is a
+file in /dev/shm that the harness maps read-only (Machine.guest_ram,
+harness/machine/guest_ram.py), or, where none can be made,
+Machine.guest_ram_note says why and memory is read over the GDB stub.
 
 Teardown (close(), also on `with` exit and on every error path): QMP
 `quit` -> timed wait -> SIGKILL to QEMU's process group -> reap -> remove
@@ -41,6 +44,7 @@ from pathlib import Path
 from harness import config, interrupt
 from harness.machine import artifacts
 from harness.machine.console import Console, OutputSink
+from harness.machine.guest_ram import GuestRam, SharedRamPlan, plan_shared_ram
 from harness.errors import (HarnessError, MachineTimeout, QemuDiedError,
                             QemuNotFoundError, QMPError, UsageError)
 from harness.machine.qmp import QMPClient
@@ -64,6 +68,7 @@ class MachineOptions:
     qemu: str = field(default_factory=config.qemu_binary)
     console_sink: OutputSink | None = None  # gets serial output live (e.g. stdout)
     int_log: bool = False         # QEMU's interrupt log in the run folder (triple_fault.py)
+    shared_ram: bool = True       # guest RAM in a file the harness maps (guest_ram.py)
 
     @property
     def icount_clock(self) -> bool:
@@ -133,6 +138,8 @@ class Machine:
         self.failed = False
         self.closed = False
         self.keep_files: list[Path] = []   # kept besides the logs when only those are
+        self._ram_plan = SharedRamPlan(None, note="QEMU not started yet")
+        self.guest_ram: GuestRam | None = None   # the mapped RAM once QEMU answers
 
     def _choose_socket_dir(self) -> Path:
         """The run directory, unless socket paths there would exceed the
@@ -157,7 +164,7 @@ class Machine:
             cmd.append("-S")
         if opts.int_log:
             cmd += int_log_args(self.run_dir)
-        return cmd + guest_args
+        return cmd + guest_args + self._ram_plan.qemu_args()
 
     def start(self, guest_args: list[str]) -> None:
         """Starts QEMU and connects QMP. Returns once QEMU has initialised the
@@ -170,6 +177,8 @@ class Machine:
         if binary is None:
             raise QemuNotFoundError(f"QEMU not found: {self.options.qemu!r} is not an executable "
                                     "on PATH (install qemu-system-x86, e.g. `make deps`)")
+        self._ram_plan = plan_shared_ram(guest_args, self.run_dir.name) \
+            if self.options.shared_ram else SharedRamPlan(None, note="shared guest RAM is off")
         cmd = self.command_line(guest_args)
         cmd[0] = binary
         self._spawn(_with_parent_death_signal(cmd))
@@ -183,6 +192,23 @@ class Machine:
             self._raise_if_died(grace=0.5)
             raise MachineTimeout(f"QEMU to answer on QMP ({e})", timeout,
                                  self._tail(), self.console_log) from None
+        self._map_guest_ram()
+
+    def _map_guest_ram(self) -> None:
+        """Maps the RAM file QEMU now has open (see guest_ram.py)."""
+        if self._ram_plan.path is None:
+            return
+        try:
+            self.guest_ram = GuestRam.open(self._ram_plan)
+        except (OSError, ValueError) as e:
+            self._ram_plan.note = f"cannot map the guest RAM file: {e}"
+            self._ram_plan.remove_file()
+
+    @property
+    def guest_ram_note(self) -> str | None:
+        """Why guest RAM is not mapped (memory is then read over the GDB
+        stub); None when it is."""
+        return None if self.guest_ram is not None else self._ram_plan.note
 
     def _spawn(self, cmd: list[str]) -> None:
         read_fd, write_fd = os.pipe()
@@ -288,8 +314,10 @@ class Machine:
         self._hmp_checked(f"savevm {tag}", "savevm")
 
     def loadvm(self, tag: str) -> None:
-        """Restores snapshot TAG. A GDB attached to the stub must then drop
-        its register cache (`maintenance flush register-cache`)."""
+        """Restores snapshot TAG (into the mapped guest RAM too). A GDB
+        attached to the stub must then drop its register cache (`maintenance
+        flush register-cache`); the harness's Debugger its caches
+        (`debugger.client.epoch += 1`, harness/debug/guest_memory.py)."""
         self._hmp_checked(f"loadvm {tag}", "loadvm")
 
     def delvm(self, tag: str) -> None:
@@ -326,6 +354,9 @@ class Machine:
             self._stop_process()
         finally:
             _LIVE.discard(self)
+            if self.guest_ram is not None:
+                self.guest_ram.close()
+            self._ram_plan.remove_file()
             if self.qmp is not None:
                 self.qmp.close()
             if self.console is not None:

@@ -9,6 +9,8 @@ assembling the state the oracles check.
 
 from __future__ import annotations
 
+import dataclasses
+
 from harness.adapters.inspector import KernelInspector
 from harness.x86.pagewalk import walk_page_tables
 from oracles.model.machine_state import MachineState, ProcessState
@@ -56,3 +58,13 @@ def capture_state(inspector: KernelInspector, debugger, ram_size: int, checkpoin
         raise LookupError("the running thread is not a user process")
     return MachineState(checkpoint=checkpoint, current=current, processes=procs,
                         address_layout=layout, pools=pools, read_user=debugger.read_virt)
+
+
+def as_running(state: MachineState, code_ranges, swap_disk_slots) -> MachineState:
+    """STATE with its running process's code ranges set to CODE_RANGES
+    (those of the program it runs: whose checkpoint() it stopped at) and
+    the size of the swap disk the harness made, in pages, SWAP_DISK_SLOTS."""
+    processes = dict(state.processes)
+    processes[state.current] = dataclasses.replace(state.proc, code_ranges=code_ranges)
+    pools = dataclasses.replace(state.pools, swap_disk_slots=swap_disk_slots)
+    return dataclasses.replace(state, processes=processes, pools=pools)

@@ -21,9 +21,12 @@ from collections import Counter
 from harness.debug.debugger import Debugger, DebuggerTimeout
 from harness.errors import HarnessError, StartupTimeout
 from harness.machine.guest_clock import TICK_SYMBOL, GuestClock
-from harness.run.capture import capture_state
+from harness.run.capture import as_running, capture_state
 from harness.run.fault_capture import FaultCapture
-from harness.run.hang_watch import HangRules, HangWatch
+from harness.run.hang_watch import DEADLOCK, GuestHang, HangRules, HangWatch
+from harness.run.stop_count import count_stops
+from harness.run.stop_point import (BREAK, CHECKPOINT, DEADLOCK as DEADLOCK_MOMENT, FAIL_CALL,
+                                    FAULT, PANIC, START, WRONG_CODE, Moment)
 from results.model import CheckpointRecord
 from oracles.expectations import CheckContext, run_check
 from oracles.invariants import check_invariants
@@ -37,8 +40,11 @@ class CheckpointSession:
     """One scenario's checkpoint handling on one machine."""
 
     def __init__(self, adapter, scenario, images: dict, data_files: dict, timeouts,
-                 injector=None, coverage=None):
+                 injector=None, coverage=None, stop=None):
         self.adapter = adapter
+        self.stop = stop              # harness.run.stop_point.StopRequest or None
+        self.machine = None
+        self._stop_address = None     # the stop request's breakpoint (break:SYMBOL)
         self.injector = injector
         self.coverage = coverage      # harness.course.coverage.CoverageCollector or None
         self.scenario = scenario
@@ -56,6 +62,9 @@ class CheckpointSession:
         self.faults = FaultCapture(adapter, images)
         self.exact_disk = None                  # the run's exact disk (harness/run/exact_disk.py)
         self.entry_icount = None                # instructions done at the kernel's entry
+        self.checkpoint_owners: dict = {}       # set by run(): checkpoint() addresses
+        self.stops_taken: dict = {}             # harness/run/stop_count.py, after run()
+        self.stops_needed: dict = {}
 
     def run(self, machine, rules: HangRules) -> None:
         """Attaches, runs the guest to its end, handling every checkpoint,
@@ -64,10 +73,11 @@ class CheckpointSession:
         guest does not reach the kernel's entry within the start-up wait
         (wall time: a loaded host, not a hang of the kernel)."""
         symbols = self.adapter.kernel_symbols()
+        self.machine = machine
         try:
             dbg = Debugger.attach(machine.gdb_socket, symbols, self.adapter.long_mode_symbol,
                                   timeout=self.timeouts.qemu_start,
-                                  timeout_scale=self.timeouts.scale)
+                                  timeout_scale=self.timeouts.scale, guest_ram=machine.guest_ram)
         except DebuggerTimeout as e:
             entry = self.adapter.long_mode_symbol or "long mode"
             raise StartupTimeout(f"start-up wait ran out: the guest did not reach the kernel's "
@@ -85,16 +95,43 @@ class CheckpointSession:
             if self.coverage is not None:
                 self.coverage.arm(dbg)
             self.faults.arm(dbg, symbols, self.scenario.mem_mb << 20)
-            owners = self._arm_program_stops(dbg, "checkpoint")
+            owners = self.checkpoint_owners = self._arm_program_stops(dbg, "checkpoint")
             self.fail_owners = self._arm_program_stops(dbg, "fail", set(owners))
             self.watch = self._watch(machine, rules, symbols)
             if self.exact_disk is not None:     # its requests are the harness's time
                 self.exact_disk.on_held = self.watch.exclude
+            self._arm_stop(dbg, symbols)
             try:
                 self._run_to_end(dbg, owners)
             except DebuggerTimeout as e:
                 e.threads = self._thread_report()
                 raise
+            except GuestHang as e:
+                if e.kind == DEADLOCK:
+                    self._meet(dbg, Moment(DEADLOCK_MOMENT, e.reason, failed=True))
+                raise
+            finally:
+                self.stops_taken, self.stops_needed = count_stops(self, dbg)
+
+    def _arm_stop(self, dbg, symbols) -> None:
+        """For a stop request (vmcheck debug): its breakpoint (break:SYMBOL,
+        a kernel symbol or one of the programs'), then the moment `start`."""
+        if self.stop is None:
+            return
+        name = self.stop.where.symbol
+        if name is not None:
+            address = next((image.symbols[name] for image in self.images.values()
+                            if name in image.symbols), None)
+            self._stop_address = address if address is not None else symbols.address_of(name)
+            dbg.add_breakpoint(self._stop_address)
+        self._meet(dbg, Moment(START, f"the kernel's entry ({dbg.describe(dbg.pc)}), "
+                                      f"before {self.scenario.program} runs"))
+
+    def _meet(self, dbg, moment: Moment) -> None:
+        """Tells the stop request (if any) of MOMENT; it may hand the
+        machine over and end the run (HandedOver)."""
+        if self.stop is not None:
+            self.stop.meet(self.machine, dbg, moment)
 
     def _watch(self, machine, rules: HangRules, symbols) -> HangWatch:
         """The hang watch of this run: the guest clock if the kernel has one
@@ -145,8 +182,10 @@ class CheckpointSession:
         if stop.reason != "breakpoint":
             raise HarnessError(f"unexpected stop ({stop.reason}) at {dbg.describe(stop.pc)}")
         if self.faults.handles(stop.pc):
-            self.faults.on_stop(dbg, self.inspector)
+            self._on_fault_stop(dbg)
             return
+        if stop.pc == self._stop_address:
+            self._meet(dbg, Moment(BREAK, f"the breakpoint at {self.stop.where.symbol}"))
         try:
             code = dbg.read_virt(stop.pc, 16)
         except HarnessError:
@@ -159,12 +198,46 @@ class CheckpointSession:
             self._on_checkpoint(dbg, candidates)
         failing = [p for p, b in self.fail_owners.get(stop.pc, ()) if b == code]
         if not candidates and not failing:
+            known = len(self.wrong_code)
             self._note_wrong_code(stop.pc, code, owners)
+            if len(self.wrong_code) > known:
+                self._meet(dbg, Moment(WRONG_CODE, str(self.wrong_code[-1]), failed=True))
         if failing and not self.failure_threads:
             self.failure_threads = [f"{' or '.join(failing)}: fail() called at "
                                     f"{stop.pc:#x}"] + self._thread_report()
             self.failure_threads += [f"fault before it: {r.one_line()}"
                                      for r in self.faults.records]
+            self._meet(dbg, Moment(FAIL_CALL, f"{' or '.join(failing)} called fail()",
+                                   failed=True, program=failing[0]))
+
+    def _on_fault_stop(self, dbg) -> None:
+        """A stop at a fault site: the fault recorded, then the moments of
+        a new fault and of the panic."""
+        faults, seen, panicked = self.faults, len(self.faults.records), bool(self.faults.panic_stack)
+        faults.on_stop(dbg, self.inspector)
+        if len(faults.records) > seen and self.stop is not None:
+            record = faults.records[-1]
+            self._meet(dbg, Moment(FAULT, record.one_line(), failed=self._fault_fails(record)))
+        if faults.panic_stack and not panicked:
+            self._meet(dbg, Moment(PANIC, faults.story or "the kernel panicked", failed=True))
+
+    def _fault_fails(self, record) -> bool:
+        """Whether a caught fault is a failure by itself: the kernel
+        panicked, or the scenario's own process (the oldest one running its
+        program: children are often meant to die) faulted and the scenario
+        accepts no exit(-1). Measured on the reference kernel: the 33
+        scenarios of its robustness, core and stack areas that take such a
+        fault and pass, each run by `vmcheck debug` to its end."""
+        if "panic" in record.outcome:
+            return True
+        if any(want.exit_status == -1 for want in self.scenario.outcomes):
+            return False
+        try:
+            infos = self.inspector.processes()
+        except Exception:  # noqa: BLE001 - a crashing kernel's lists may be anything
+            return True
+        mine = [info.pid for info in infos if info.name == self.scenario.program]
+        return any(info.current and mine and info.pid == min(mine) for info in infos)
 
     def _note_wrong_code(self, pc: int, code: bytes, owners: dict) -> None:
         """A process runs the instruction at PC, where one of our programs
@@ -251,7 +324,7 @@ class CheckpointSession:
         state = capture_state(self.inspector, dbg, self.scenario.mem_mb << 20, cp_id, self.images)
         program = self._program_of(dbg, state.proc, candidates)
         disk = self.adapter.swap_disk_bytes(self.scenario.swap_mb)
-        state = _running(state, self.images[program].code_ranges,
+        state = as_running(state, self.images[program].code_ranges,
                          None if disk is None else disk // PAGE)
         proc = state.proc
         self.hits[(program, cp_id)] += 1
@@ -268,9 +341,6 @@ class CheckpointSession:
                 run.append(exp.check)
                 findings += run_check(ctx, exp.check, exp.params)
         self.frames[cp_id] = {va: phys for va, phys, _ in proc.pages.iter_user_4k()}
-        steal = sum(spec.steal_frames for spec in specs)
-        if steal:
-            self.adapter.request(dbg, "steal_frames", steal)
         found = by_outcome(findings)
         self.records.append(CheckpointRecord(
             id=cp_id, hit=hit, pid=proc.pid, process=proc.name, icount=self.icount(),
@@ -278,6 +348,15 @@ class CheckpointSession:
             pages=proc.pages, spt=None if proc.spt is None else list(proc.spt.values()),
             spt_note=proc.spt_unreadable, pools=state.pools, violations=found[FAIL],
             expectations=run, unknowns=found[UNKNOWN], not_judged=found[NOT_JUDGED]))
+        failed = f", {len(found[FAIL])} failed check(s), first: {found[FAIL][0]}" \
+            if found[FAIL] else ""
+        self._meet(dbg, Moment(CHECKPOINT, f"checkpoint {cp_id} (hit {hit}) of {program} in "
+                                           f"{proc.name} (pid {proc.pid}){failed}",
+                               failed=bool(found[FAIL]), checkpoint=(cp_id, hit),
+                               program=program))
+        steal = sum(spec.steal_frames for spec in specs)
+        if steal:   # after the moment: a debugger sees the state that was judged
+            self.adapter.request(dbg, "steal_frames", steal)
 
     def _ticks(self, dbg):
         """The kernel's timer ticks now (GuestClock's variable), None if it
@@ -334,16 +413,6 @@ class ProgramSymbols(dict):
                            "never set it)") from None
         self["probe"] = value
         return value
-
-
-def _running(state, code_ranges, swap_disk_slots):
-    """STATE with its running process's code ranges set to CODE_RANGES
-    (those of the program whose checkpoint() it stopped at) and the size of
-    the swap disk the harness made, in pages, SWAP_DISK_SLOTS."""
-    processes = dict(state.processes)
-    processes[state.current] = dataclasses.replace(state.proc, code_ranges=code_ranges)
-    pools = dataclasses.replace(state.pools, swap_disk_slots=swap_disk_slots)
-    return dataclasses.replace(state, processes=processes, pools=pools)
 
 
 def _same_code(image, pc: int, code: bytes) -> bool:

@@ -24,7 +24,7 @@ from results.model import Verdict
 from harness.run.exact_disk import exact_disk_wanted
 from harness.run.runner import RunnerOptions, not_run_result, run_scenario
 from harness.run.run_identity import first_parting, fingerprint
-from harness.run.schedule import check_travels, console_digest, write_schedule
+from harness.run.schedule import added_injections, check_travels, console_digest, write_schedule
 
 
 @dataclasses.dataclass
@@ -101,23 +101,31 @@ class ReplayRun:
         return self.parts_from_first is None
 
 
+def replay_options(adapter, sc, schedule: dict, opts: RunnerOptions) -> RunnerOptions:
+    """OPTS for a run of SC as SCHEDULE recorded it: its injections beyond
+    SC's own, its clock, the disks it booted with. ScheduleMismatch (a
+    UsageError) if it was recorded with another kernel build or QEMU
+    (schedule.check_travels; the disks are checked once made)."""
+    check_travels(schedule, adapter)
+    clock = schedule.get("clock", {})
+    machine = dataclasses.replace(opts.machine, accel=clock.get("accel", opts.machine.accel),
+                                  icount=clock.get("icount", opts.machine.icount))
+    return dataclasses.replace(opts, inject=added_injections(schedule, sc), machine=machine,
+                               expect_disks=schedule.get("disks_sha256"))
+
+
 def replay(adapter, sc, schedule: dict, opts: RunnerOptions, times: int = 1,
            progress: Callable[[str], None] = print) -> list:
     """Runs SCHEDULE TIMES times; returns a ReplayRun for each (NOT_RUN
     results for the replays a stop signal cut off). ScheduleMismatch
     (a UsageError) if the schedule was recorded with another kernel build,
     QEMU or disks (schedule.check_travels, check_disks)."""
-    check_travels(schedule, adapter)
-    clock = schedule.get("clock", {})
     exact = exact_disk_wanted(opts.exact_disk, True)     # a replay has injections
     if schedule.get("exact_disk", exact) != exact:
         progress(f"NOTE: recorded with the {'exact' if schedule['exact_disk'] else 'device'} "
                  f"disk, replayed with the {'exact' if exact else 'device'} disk: "
                  "the runs cannot be the recorded one")
-    machine = dataclasses.replace(opts.machine, accel=clock.get("accel", opts.machine.accel),
-                                  icount=clock.get("icount", opts.machine.icount))
-    opts = dataclasses.replace(opts, inject=tuple(schedule["injections"]), machine=machine,
-                               expect_disks=schedule.get("disks_sha256"))
+    opts = replay_options(adapter, sc, schedule, opts)
     recorded = schedule.get("fingerprint")
     out: list[ReplayRun] = []
     for i in range(times):

@@ -124,6 +124,7 @@ class Injector:
         self.hits = {i: 0 for i in range(len(self.injections))}   # matching calls
         self.calls = {}                                            # point -> all calls
         self.records: list[InjectionRecord] = []
+        self.addresses: set = set()   # where its breakpoints are (harness/run/stop_count.py)
         self.rngs = {i: random.Random(inj.seed) for i, inj in enumerate(self.injections)}
 
     def arm(self, dbg, inspector) -> None:
@@ -133,7 +134,7 @@ class Injector:
         for i, inj in enumerate(self.injections):
             by_symbol.setdefault(self.sites[inj.point].symbol, []).append(i)
         for symbol, indexes in by_symbol.items():
-            dbg.add_breakpoint(symbol, self._callback(indexes))
+            self.addresses.add(dbg.add_breakpoint(symbol, self._callback(indexes)).address)
 
     def _accepted_points(self, dbg, indexes) -> set:
         """The points among INDEXES' injections this call belongs to; each

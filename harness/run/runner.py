@@ -52,6 +52,9 @@ class RunnerOptions:
                                    # time (harness/run/exact_disk.py); None: for runs
                                    # with injections only
     expect_disks: Optional[str] = None  # a replay: the disks' digest its schedule recorded
+    stop: Optional[object] = None      # harness.run.stop_point.StopRequest (vmcheck debug):
+                                       # hand the machine over there; the run then ends
+                                       # with HandedOver
 
     def __post_init__(self) -> None:
         """A bad or unusable accelerator is said once, before any scenario
@@ -238,7 +241,7 @@ class ScenarioHooks(BootHooks):
         injections = tuple(sc.inject) + tuple(opts.inject)
         injector = Injector(adapter, injections) if injections else None
         self.session = CheckpointSession(adapter, sc, self.images, files, opts.machine.timeouts,
-                                         injector, coverage=opts.coverage)
+                                         injector, coverage=opts.coverage, stop=opts.stop)
         self.machine = None
         self.exact_report = None   # the exact disk's ExactDiskReport, when one was asked for
 
@@ -255,6 +258,9 @@ class ScenarioHooks(BootHooks):
 
     def started(self, machine, rules) -> bool:
         self.machine = machine
+        if machine.guest_ram_note:
+            self.result.notes.append(f"guest memory read over the GDB stub, not mapped: "
+                                     f"{machine.guest_ram_note}")
         try:
             self.session.run(machine, rules)
         finally:
@@ -278,6 +284,7 @@ class ScenarioHooks(BootHooks):
         result.entry_icount = session.entry_icount
         finish_exact_disk(session.exact_disk, self.exact_report, result)
         session.exact_disk = self.exact_report = None
+        result.stops_taken, result.stops_needed = session.stops_taken, session.stops_needed
 
     def ended(self, machine, disks, outcome) -> None:
         result = self.result

@@ -91,6 +91,19 @@ def make_schedule(sc, adapter, opts, result) -> dict:
     }
 
 
+def schedule_kernel(schedule: dict, given: str) -> str:
+    """The --kernel to replay SCHEDULE on: the one it recorded (family and
+    tree or build folder) unless GIVEN names another place; that must be
+    of the same family (the build id then decides: check_travels), so a
+    student's tree copied or moved to another path replays there."""
+    recorded = schedule.get("kernel", "reference")
+    if given == "reference":        # the option's default: not given
+        return recorded
+    if given.partition(":")[0] != recorded.partition(":")[0]:
+        raise ScheduleMismatch(f"the schedule was recorded on kernel {recorded}, not {given}")
+    return given
+
+
 def check_travels(schedule: dict, adapter) -> None:
     """ScheduleMismatch (one line) if SCHEDULE was recorded with another
     kernel build or QEMU than ADAPTER's kernel and this host's QEMU (the
@@ -145,3 +158,11 @@ def load_schedule(path: Path) -> dict:
     except (KeyError, TypeError) as e:
         raise UsageError(f"{path}: malformed injections ({e})") from None
     return data
+
+
+def added_injections(schedule: dict, sc) -> tuple:
+    """The injections SCHEDULE adds to scenario SC's own: a schedule lists
+    SC's `inject` first (make_schedule), and the runner applies SC's own
+    anyway, so giving the whole list would apply those twice."""
+    own, listed = list(sc.inject), list(schedule["injections"])
+    return tuple(listed[len(own):] if listed[:len(own)] == own else listed)

@@ -94,11 +94,13 @@ commit = "HEAD"
 
 
 def qemu_logger(root: Path) -> Path:
-    """A QEMU that logs its command line to ROOT/boots-$BOOT_LOG and execs the real one."""
+    """A QEMU that logs its run folder (VMCHECK_RUN_DIR: the command line names
+    it only while its socket paths fit; longer ones move to /tmp) and its
+    command line to ROOT/boots-$BOOT_LOG, and execs the real one."""
     wrapper = root / "qemu-logged"
     real = shutil.which(os.environ.get("VMCHECK_QEMU", "qemu-system-x86_64"))
     wrapper.write_text(f'#!/bin/sh\ncase " $* " in *" --version "*) ;; *) '
-                       f'printf "%s\\n" "$*" >> "{root}/boots-$BOOT_LOG" ;; esac\n'
+                       f'printf "%s %s\\n" "$VMCHECK_RUN_DIR" "$*" >> "{root}/boots-$BOOT_LOG" ;; esac\n'
                        f'exec "{real}" "$@"\n')
     wrapper.chmod(0o755)
     return wrapper
@@ -120,7 +122,10 @@ def boots(root: Path, log: str) -> list:
     """[(submission, program)] of every boot logged as LOG."""
     path = root / f"boots-{log}"
     lines = path.read_text().splitlines() if path.exists() else []
-    return [BOOT.search(line).groups() for line in lines]
+    found = [(BOOT.search(line), line) for line in lines]
+    unknown = [line for match, line in found if match is None]
+    assert not unknown, f"a boot of no submission's scenario: {unknown[0][:300]}"
+    return [match.groups() for match, _ in found]
 
 
 def saved(report: Path) -> set:

@@ -1,6 +1,8 @@
 """Injection specs and the Injector's decisions, on a fake debugger: each
 kind fires at the intended matching call and nowhere else."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from harness.errors import UsageError
@@ -39,6 +41,7 @@ class FakeDebugger:
 
     def add_breakpoint(self, where, callback=None, hardware=False):
         self.callbacks[where] = callback
+        return SimpleNamespace(address=len(self.callbacks), label=where)   # a Breakpoint's
 
     def register(self, name):
         assert name == "rdi"
@@ -148,3 +151,17 @@ def test_scenario_inject_key_is_validated(tmp_path):
                     'inject = [{ point = "frame_alloc", nth = -1 }]\n')
     with pytest.raises(ScenarioError, match=r"s.toml:5: scenario 'x': inject\[0\].nth: must be between 1"):
         load_file(path)
+
+
+def test_a_schedule_adds_only_the_injections_beyond_the_scenarios_own():
+    """A schedule lists the scenario's own injections first; replaying it
+    must not apply those twice (seen: evict-anon-werr's swap write failed
+    twice, one more slot leaked, the console differed)."""
+    import types
+    from harness.run.schedule import added_injections
+    own = Injection("swap_out", "io_error", 1)
+    extra = Injection("yield", "preempt", 3)
+    sc = types.SimpleNamespace(inject=[own])
+    assert added_injections({"injections": [own, extra]}, sc) == (extra,)
+    assert added_injections({"injections": [own]}, sc) == ()
+    assert added_injections({"injections": [extra]}, sc) == (extra,)   # recorded without it

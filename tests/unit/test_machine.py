@@ -234,3 +234,25 @@ def test_kvm_served_by_pvm_is_refused_with_the_reason(tmp_path):
     assert "PVM" in kvm_refusal(tmp_path) and "--accel tcg" in kvm_refusal(tmp_path)
     (tmp_path / "kvm_amd").mkdir()
     assert kvm_refusal(tmp_path) is None
+
+
+def test_guest_ram_is_mapped_and_its_file_unlinked(run_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("VMCHECK_SHM_DIR", str(tmp_path))
+    with Machine(paused(run_root)) as m:
+        m.start(NO_KERNEL)
+        line = m.command_line(NO_KERNEL)
+        assert "memory-backend=vmcheck-ram" in line and m.guest_ram_note is None
+        assert m.guest_ram.size == 20 << 20
+        assert len(m.guest_ram.read((20 << 20) - 16, 16)) == 16
+        assert list(tmp_path.iterdir()) == []     # unlinked once both sides had it
+
+
+@pytest.mark.parametrize("options, note", [({"shared_ram": False}, "shared guest RAM is off"),
+                                           ({}, "no writable memory file system")])
+def test_without_shared_ram_the_machine_says_why(run_root, tmp_path, monkeypatch, options,
+                                                 note):
+    monkeypatch.setenv("VMCHECK_SHM_DIR", str(tmp_path / "missing"))
+    with Machine(paused(run_root, **options)) as m:
+        m.start(NO_KERNEL)
+        assert m.guest_ram is None and note in m.guest_ram_note
+        assert not any("memory-backend" in arg for arg in m.command_line(NO_KERNEL))

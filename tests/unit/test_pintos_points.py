@@ -5,6 +5,7 @@ swap disk, PAL_USER and thread_ticks) and a fake debugger."""
 from __future__ import annotations
 
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 
@@ -27,6 +28,9 @@ void disk_write(struct disk *d, uint32_t sec, const void *buf) { (void) d; (void
 void *vm_get_victim(void) { return 0; }
 int vm_try_handle_fault(void *f) { return f != 0; }
 void thread_yield(void) { thread_ticks = 0; }
+struct file { int pos; };
+static struct file *free_map_file;
+int file_write_at(struct file *f, const void *b, int n, int o) { (void) b; (void) o; return f == free_map_file ? n : 0; }
 void _start(void) { for (;;) { thread_yield(); in_external_intr = !in_external_intr; } }
 """
 
@@ -63,6 +67,7 @@ class FakeDebugger:
 
     def add_breakpoint(self, where, callback=None, hardware=False):
         self.callback = callback
+        return SimpleNamespace(address=0, label=where)   # what a Breakpoint has
 
     def force_return(self, value):
         self.forced.append(value)
@@ -85,6 +90,19 @@ def test_swap_points_filter_on_the_swap_disk(symbols):
     assert site.symbol == "disk_write"
     assert site.accepts(FakeDebugger(rdi=expected))
     assert not site.accepts(FakeDebugger(rdi=expected - types.get("struct disk").size))
+
+
+def test_file_points_leave_out_the_file_systems_free_map(symbols):
+    """Formatting at boot and create() write the free map through
+    file_write_at: not a file of the program's, so not the point's call."""
+    site = injection_site(symbols, "file_write")
+    assert site.symbol == "file_write_at"
+    dbg = FakeDebugger(rdi=0x5000)
+    where = symbols.types.variable("free_map_file").address
+    dbg.memory[where] = (0x5000).to_bytes(8, "little")          # free_map_file == rdi
+    assert not site.accepts(dbg)
+    dbg.registers["rdi"] = 0x6000                                # another file
+    assert site.accepts(dbg)
 
 
 def test_other_points_and_missing_functions(symbols):

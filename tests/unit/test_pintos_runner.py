@@ -58,7 +58,7 @@ def test_a_start_up_wait_that_ran_out_is_not_a_hang_of_the_kernel(monkeypatch):
     adapter = SimpleNamespace(kernel_symbols=lambda: None, long_mode_symbol="main")
     session = checkpoints.CheckpointSession(adapter, _scenario(), {}, {}, config.Timeouts())
     try:
-        session.run(SimpleNamespace(gdb_socket="/nonexistent"), None)
+        session.run(SimpleNamespace(gdb_socket="/nonexistent", guest_ram=None), None)
     except StartupTimeout as e:
         assert "entry (main) within 10 s of wall time" in str(e)
     else:

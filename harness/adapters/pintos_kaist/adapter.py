@@ -94,8 +94,18 @@ class PintosKaistAdapter(KernelAdapter):
         return cls(find_tree(Path(argument)), load_layout_mapping(os.environ.get(LAYOUT_ENV)))
 
     @property
+    def spec(self) -> str:
+        """`pintos-kaist:TREE` (the tree's resolved path): what a schedule
+        records, so that `replay` and `debug --schedule` find the tree."""
+        return f"{self.name}:{self.tree}"
+
+    @property
     def symbol_file(self) -> Path:
         return self.build_dir / "kernel.o"
+
+    @property
+    def source_root(self) -> Path:
+        return self.tree
 
     @property
     def programs_dir(self) -> Path:

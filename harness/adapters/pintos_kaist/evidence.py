@@ -51,6 +51,9 @@ class Candidate:
     values: frozenset = frozenset()   # up to two distinct values seen
 
 
+_UNKNOWN = object()
+
+
 class Narrowing:
     """The candidates for ROLE and what the samples so far say of them.
     EVIDENCE describes a match for the note, with {matched} and {tried}
@@ -68,12 +71,14 @@ class Narrowing:
         self.best_misfit = ""        # when no candidate fits: the closest one
         self.decided_at: Optional[str] = None
         self._last: Optional[Candidate] = None
+        self._decided: object = _UNKNOWN   # `decided`, until the next observe()
 
     def observe(self, trials: dict, where: str) -> None:
         """One sample: candidate -> Trial (None: the sample says nothing
         about it). WHERE names the sample for the note."""
         if self.fixed is not None:
             return
+        self._decided = _UNKNOWN
         tried = {c: t for c, t in trials.items() if c in self.alive and t}
         if not tried:
             return
@@ -103,7 +108,13 @@ class Narrowing:
         """The candidate that plays the role, None while undecided. Among
         candidates that fitted with the same values everywhere, members at
         one place are one value; members at several places (copies) are
-        told apart only by a name hint on exactly one of those places."""
+        told apart only by a name hint on exactly one of those places.
+        Worked out once per sample: a capture asks it for every page."""
+        if self._decided is _UNKNOWN:
+            self._decided = self._decide()
+        return self._decided
+
+    def _decide(self) -> Optional[Candidate]:
         if self.fixed is not None:
             return self.fixed
         alive = self.alive

@@ -11,13 +11,20 @@ symbols and DWARF (no hooks in the student's code).
 | page_fault   | vm_try_handle_fault             | every                   | false           |
 | swap_in      | disk_read                       | disk (rdi) is the swap disk | (void)      |
 | swap_out     | disk_write                      | disk (rdi) is the swap disk | (void)      |
-| file_read    | file_read_at                    | every                   | 0 bytes         |
-| file_write   | file_write_at                   | every                   | 0 bytes         |
+| file_read    | file_read_at                    | not on the free map file | 0 bytes        |
+| file_write   | file_write_at                   | not on the free map file | 0 bytes        |
 | yield        | thread_yield                    | every                   | (void)          |
 
 Pintos's disk_read/disk_write return nothing (the driver panics on a real
 I/O error), so a forced failure there skips the transfer: the sector is
 neither read nor written, which the kernel cannot notice.
+
+The file system keeps its free map in a file too (filesys/free-map.c's
+`free_map_file`): formatting at boot and every create() write it through
+file_write_at. Those calls are the file system's own, not a file the
+program or its mappings read or write (on the reference kernel the points
+are the VM's reads and write-backs), so they do not count: an io_error at
+the first file_write must not fail the format at boot.
 
 Preemption ("preempt" at any point) is what a timer interrupt at that
 instruction would do: the thread yields the CPU right there. The harness
@@ -68,6 +75,8 @@ def injection_site(symbols, point: str) -> InjectionSite:
         accepts = _flag_filter(symbols.types, "PAL_USER")
     elif point in ("swap_in", "swap_out"):
         accepts = _disk_filter(symbols.types)
+    elif point in ("file_read", "file_write"):
+        accepts = _not_free_map_filter(symbols.types)
     return InjectionSite(function, accepts, failure)
 
 
@@ -98,6 +107,17 @@ def swap_disk_address(types) -> int:
 def _disk_filter(types):
     swap_disk = swap_disk_address(types)
     return lambda dbg: dbg.register("rdi") == swap_disk
+
+
+def _not_free_map_filter(types):
+    """Accepts calls whose file (rdi) is not the file system's free map
+    file (filesys/free-map.c's `free_map_file`, read at each call: it is
+    opened at boot); every call if the kernel has no such variable."""
+    try:
+        where = types.variable("free_map_file").address
+    except (TypeLookupError, AttributeError):
+        return None
+    return lambda dbg: dbg.register("rdi") != int.from_bytes(dbg.read_virt(where, 8), "little")
 
 
 IF_FLAG = 1 << 9

@@ -105,6 +105,10 @@ class ReferenceAdapter(KernelAdapter):
     def symbol_file(self) -> Path:
         return self.kernel_dir / "kernel.elf"
 
+    @property
+    def source_root(self) -> Path:
+        return config.REPO_ROOT / "reference_kernel"
+
     def build(self) -> None:
         try:
             done = subprocess.run(["make", "-C", str(config.REPO_ROOT), "all"],

@@ -1,0 +1,51 @@
+"""Stops taken vs stops needed in one scenario run.
+
+Every stop of the guest costs a round trip through QEMU (stop, report,
+resume; a breakpoint's also a single step over it). The debugger counts the
+stops it handles (Debugger.stops: by breakpoint address, plus "look",
+"detour" and "interrupt"); this module names them by what the checkpoint
+session armed there and says how many served a check:
+
+  kind        taken: stops at ...                 needed: those that ...
+  attach      the kernel's long-mode symbol       all (the debugger attaches there)
+  checkpoint  a program's checkpoint()            made a checkpoint record
+  fail        a program's fail()                  recorded where the threads were
+  fault_site  the adapter's fault sites           recorded a fault (or the panic)
+  injection   an injection point                  injected (the others count calls)
+  look        the hang watch's looks              all (the guest-clock reads)
+  detour      a call_first() coming back          all
+  other:NAME  any other breakpoint (e.g. coverage hooks)   all
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+
+def stop_kinds(session, dbg) -> dict:
+    """Address -> kind of each breakpoint SESSION (a CheckpointSession)
+    armed on DBG."""
+    kinds = {bp.address: f"other:{bp.label}" for bp in dbg.breakpoints()}
+    symbol = session.adapter.long_mode_symbol
+    if symbol is not None:
+        kinds[dbg.resolve(symbol)] = "attach"
+    if session.injector is not None:
+        kinds.update(dict.fromkeys(session.injector.addresses, "injection"))
+    kinds.update(dict.fromkeys(session.faults.sites, "fault_site"))
+    kinds.update(dict.fromkeys(session.fail_owners, "fail"))
+    kinds.update(dict.fromkeys(session.checkpoint_owners, "checkpoint"))
+    return kinds
+
+
+def count_stops(session, dbg) -> tuple[dict, dict]:
+    """(taken, needed): stops by kind, as the module docstring says."""
+    kinds = stop_kinds(session, dbg)
+    taken: Counter = Counter()
+    for key, count in dbg.stops.items():
+        taken[key if isinstance(key, str) else kinds.get(key, f"other:{key:#x}")] += count
+    faults = session.faults
+    served = {"checkpoint": len(session.records), "fail": len(session.failure_threads),
+              "fault_site": len(faults.records) + faults.beyond + bool(faults.panic_stack),
+              "injection": session.injector.fired() if session.injector else 0}
+    needed = {kind: min(count, served.get(kind, count)) for kind, count in taken.items()}
+    return dict(taken), needed
