@@ -57,12 +57,13 @@ class CheckpointRecord:
     FAILED; unknowns: those that could not inspect what they need (UNKNOWN:
     never a failure unless --strict); not_judged: invariants left out
     because a process was caught mid-flight (notes); icount: instruction
-    count."""
+    count; ticks: the kernel's timer ticks (its clock), None if it has none."""
     id: int
     hit: int
     pid: int
     process: str
     icount: Optional[int] = None
+    ticks: Optional[int] = None
     pages: Optional[PageTableSnapshot] = None
     spt: Optional[list[SptPage]] = None
     spt_note: Optional[str] = None
@@ -224,6 +225,9 @@ class ScenarioResult:
     faults_beyond: int = 0               # faults caught after the first recorded ones
     panic_stack: list[KernelFrame] = dataclasses.field(default_factory=list)  # file:line
     panic_story: str = ""                # KERNEL_PANIC: the stack told at its fault
+    exact_disk: Optional[dict] = None    # ExactDiskReport (harness/adapters/exact_disk.py)
+    entry_icount: Optional[int] = None   # instructions executed when the kernel's entry ran
+    disks_sha256: Optional[str] = None   # the disks' contents at boot (schedule runs)
     # Debugger stops by kind (harness/run/stop_count.py): all taken, and those
     # that served a check (a checkpoint or fault recorded, an injection made...)
     stops_taken: dict[str, int] = dataclasses.field(default_factory=dict)

@@ -281,6 +281,14 @@ class KernelAdapter(ABC):
             frames = " < ".join(hex(a) for a in addresses)
         return f"{panic_line} [call stack: {frames}]"
 
+    def exact_disk(self, disks: Disks, ram_size: int):
+        """The service that answers this kernel's disk requests in guest
+        time for a run on DISKS (harness/run/exact_disk.py), or None when the
+        kernel needs none: its disk waits take no guest time of their own
+        (the reference kernel polls its disk with the timer frozen).
+        ExactDiskUnavailable if the kernel needs one and cannot have it."""
+        return None
+
     def fault_sites(self, symbols) -> list:
         """Where this kernel goes with a fault it does not take routinely
         (kill, panic, fix-up paths): harness.adapters.fault_sites.FaultSite list,

@@ -54,7 +54,8 @@ def handle(args: argparse.Namespace) -> int:
     adapter, sc = _adapter_and_scenario(args)
     opts = runner_options(args, config.DEBUG_DIR / config.ARTIFACTS)
     if schedule is not None:
-        opts = _replaying(opts, schedule, adapter, sc, args.schedule)
+        from harness.run.explore import replay_options
+        opts = replay_options(adapter, sc, schedule, opts)
     _check_where(where, adapter, sc)
     hand_over = GdbHandOver(gdb, args.kernel, adapter, sc, where)
     opts = dataclasses.replace(opts, stop=StopRequest(where, hand_over))
@@ -97,33 +98,13 @@ def _schedule(args: argparse.Namespace):
     against SCENARIO and --kernel; its kernel becomes the default."""
     if args.schedule is None:
         return None
-    from harness.run.schedule import load_schedule
+    from harness.run.schedule import load_schedule, schedule_kernel
     schedule = load_schedule(args.schedule)
     if schedule["scenario"] != args.scenario:
         raise UsageError(f"{args.schedule} is a schedule of {schedule['scenario']!r}, "
                          f"not of {args.scenario!r}")
-    recorded = schedule.get("kernel", "reference")
-    if args.kernel != "reference":   # given: the same kernel, however it is spelled
-        from harness.adapters import get_adapter
-        if get_adapter(args.kernel).spec != recorded:
-            raise UsageError(f"{args.schedule} was recorded on kernel {recorded}, "
-                             f"not {args.kernel}")
-    args.kernel = recorded
+    args.kernel = schedule_kernel(schedule, args.kernel)
     return schedule
-
-
-def _replaying(opts, schedule: dict, adapter, sc, path: Path):
-    """OPTS with SCHEDULE's injections (beyond SC's own) and clock;
-    UsageError if the kernel's build is not the one it was recorded on."""
-    from harness.run.schedule import added_injections, build_id
-    if build_id(adapter.symbol_file) != schedule["kernel_build_id"]:
-        raise UsageError(f"{path} was recorded on another build of {adapter.spec} "
-                         f"(build {schedule['kernel_build_id']}, now "
-                         f"{build_id(adapter.symbol_file)}): its moment would not come back")
-    clock = schedule.get("clock", {})
-    machine = dataclasses.replace(opts.machine, accel=clock.get("accel", opts.machine.accel),
-                                  icount=clock.get("icount", opts.machine.icount))
-    return dataclasses.replace(opts, inject=added_injections(schedule, sc), machine=machine)
 
 
 def _check_where(where, adapter, sc) -> None:

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from harness import config
-from harness.cli.options import (add_common_options, add_strict_option, int_in_range,
-                                 runner_options)
+from harness.cli.options import (add_common_options, add_exact_disk_option, add_strict_option,
+                                 int_in_range, runner_options)
 from harness.errors import UsageError
 from harness.run.injection import KINDS, POINTS
 
@@ -39,8 +39,11 @@ def register(subparsers) -> None:
     p.add_argument("--schedules", type=Path, default=schedules, metavar="DIR",
                    help=f"where failing runs' schedule files go (default: "
                         f"{config.shown(schedules)})")
+    p.add_argument("--all-schedules", action="store_true",
+                   help="write the schedule of every run, passing ones too (default: failing)")
     p.add_argument("--suite", type=Path, default=None, metavar="DIR")
     add_common_options(p)
+    add_exact_disk_option(p, True)
     add_strict_option(p)
     p.set_defaults(handler=handle)
 
@@ -69,7 +72,8 @@ def handle(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     runs = explore(adapter, sc, args.point, args.kind, opts, args.schedules, args.max_n,
                    args.jobs, progress=lambda line: print(line, flush=True),
-                   stop_on_failure=args.stop_on_failure, mode=args.mode)
+                   stop_on_failure=args.stop_on_failure, mode=args.mode,
+                   all_schedules=args.all_schedules)
     failing = [r for r in runs if not r.result.verdict.passed]
     minutes = (time.monotonic() - t0) / 60
     print(f"\n{len(runs)} run(s) with an injection, {len(failing)} failing, "
@@ -77,4 +81,7 @@ def handle(args: argparse.Namespace) -> int:
     for r in failing:
         print(f"  ({args.point}, {r.n}): {r.result.verdict.value}: {r.result.reason}")
         print(f"    replay: ./vmcheck replay {r.result.schedule_file}")
+    for r in runs:
+        if r.result.verdict.passed and r.result.schedule_file:
+            print(f"  ({args.point}, {r.n}): PASS: ./vmcheck replay {r.result.schedule_file}")
     return EXIT_FAILED if failing else 0

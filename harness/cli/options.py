@@ -73,6 +73,21 @@ def add_keep_option(parser, text: str) -> None:
     parser.add_argument("--keep", action="store_true", help=text)
 
 
+def add_exact_disk_option(parser: argparse.ArgumentParser, default) -> None:
+    """--exact-disk / --device-disk (harness/run/exact_disk.py); DEFAULT is
+    the command's: True, False, or None (exact for the runs with
+    injections). Sets args.exact_disk to the choice or DEFAULT."""
+    said = {True: (" (default)", ""), False: ("", " (default)"),
+            None: (" (default for the scenarios with injections)", " (default otherwise)")}
+    exact_said, device_said = said[default]
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--exact-disk", dest="exact_disk", action="store_true", default=default,
+                       help="answer a Pintos-KAIST kernel's disk requests in guest time, so "
+                            "a run is the same each time (docs/exact-disk.md)" + exact_said)
+    group.add_argument("--device-disk", dest="exact_disk", action="store_false",
+                       help="let QEMU's IDE device serve them, on the host's time" + device_said)
+
+
 def add_strict_option(parser: argparse.ArgumentParser) -> None:
     """--strict, for commands that judge scenarios."""
     parser.add_argument("--strict", action="store_true",
@@ -113,10 +128,12 @@ def machine_options(args: argparse.Namespace, **overrides):
 def runner_options(args: argparse.Namespace, artifacts: Path, **fields):
     """RunnerOptions of a command that judges scenarios: its machine
     options, run folders under ARTIFACTS (made here), --strict, and
-    FIELDS (schedules, inject, coverage...). The accelerator is checked
-    here, once."""
+    FIELDS (schedules, inject, coverage...), --exact-disk/--device-disk
+    where the command has them. The accelerator is checked here, once."""
     from harness.run.runner import RunnerOptions
     artifacts.mkdir(parents=True, exist_ok=True)
+    if hasattr(args, "exact_disk"):
+        fields.setdefault("exact_disk", args.exact_disk)
     return RunnerOptions(machine=machine_options(args, run_root=artifacts),
                          strict=getattr(args, "strict", False), **fields)
 

@@ -1,5 +1,6 @@
 """`vmcheck replay`: run a schedule file again, and say whether the
-verdict and the console came back.
+verdict came back and whether each run was the same run as the first and
+as the recorded one (harness/run/run_identity.py).
 
     ./vmcheck replay SCHEDULE_FILE [--times N]
 """
@@ -12,8 +13,8 @@ from pathlib import Path
 
 from harness import config, interrupt
 from harness.cli.explore import scenario_and_options
-from harness.cli.options import (add_common_options, add_report_option, add_strict_option,
-                                 int_in_range)
+from harness.cli.options import (add_common_options, add_exact_disk_option, add_report_option,
+                                 add_strict_option, int_in_range)
 from harness.cli.report import publish
 
 EXIT_FAILED = 1
@@ -27,6 +28,7 @@ def register(subparsers) -> None:
     p.add_argument("--suite", type=Path, default=None, metavar="DIR")
     add_report_option(p, config.REPLAY_REPORT, "report of the replays")
     add_common_options(p)
+    add_exact_disk_option(p, True)
     add_strict_option(p)
     p.set_defaults(handler=handle)
 
@@ -34,9 +36,9 @@ def register(subparsers) -> None:
 def handle(args: argparse.Namespace) -> int:
     from results.model import Verdict
     from harness.run.explore import replay
-    from harness.run.schedule import load_schedule
+    from harness.run.schedule import load_schedule, schedule_kernel
     schedule = load_schedule(args.schedule)
-    args.kernel = args.kernel if args.kernel != "reference" else schedule.get("kernel", "reference")
+    args.kernel = schedule_kernel(schedule, args.kernel)
     report = args.report.resolve()
     adapter, sc, opts = scenario_and_options(args, schedule["scenario"], report)
     opts = dataclasses.replace(opts, schedules=report / config.SCHEDULE_FILES)
@@ -44,14 +46,25 @@ def handle(args: argparse.Namespace) -> int:
           f"{schedule['verdict']} ({schedule['reason'] or 'passed'})", flush=True)
     results = replay(adapter, sc, schedule, opts, args.times,
                      progress=lambda line: print(line, flush=True))
-    ran = [(res, v, c) for res, v, c in results if res.verdict is not Verdict.NOT_RUN]
-    same = sum(1 for _, v, _ in ran if v)
-    identical = sum(1 for _, _, c in ran if c)
+    ran = [run for run in results if run.result.verdict is not Verdict.NOT_RUN]
     not_run = f"; {len(results) - len(ran)} not run (interrupted)" if len(ran) < len(results) else ""
-    print(f"{same}/{len(ran)} runs reproduced the verdict {schedule['verdict']}; "
-          f"{identical}/{len(ran)} had an identical console{not_run}")
+    print(f"{sum(r.same_verdict for r in ran)}/{len(ran)} runs reproduced the verdict "
+          f"{schedule['verdict']}; {sum(r.identical for r in ran)}/{len(ran)} were identical "
+          f"to the first (console, guest clock at each checkpoint, page tables and SPT); "
+          f"{sum(r.parts_from_recorded is None for r in ran)}/{len(ran)} to the recorded "
+          f"run{not_run}")
+    _say_exactness(ran)
     print(f"report: {_replay_report(adapter, results, args.report)}")
-    return 0 if all(res.verdict.passed for res, _, _ in results) else EXIT_FAILED
+    return 0 if all(run.result.verdict.passed for run in results) else EXIT_FAILED
+
+
+def _say_exactness(runs: list) -> None:
+    """One line if the runs were not exact by construction (the exact disk
+    not used, or requests left to the device), with the reason."""
+    notes = {run.result.exact_disk["reason"] for run in runs
+             if run.result.exact_disk and not run.result.exact_disk["exact"]}
+    for reason in sorted(notes):
+        print(f"NOTE: not exact: {reason}")
 
 
 def _replay_report(adapter, results: list, out_dir: Path) -> Path:
@@ -59,7 +72,7 @@ def _replay_report(adapter, results: list, out_dir: Path) -> Path:
     import datetime
     from results.model import RunResult
     scenarios = []
-    for i, (res, _, _) in enumerate(results, 1):
+    for i, res in enumerate((run.result for run in results), 1):
         res.name = f"{res.name} (replay {i})" if len(results) > 1 else res.name
         scenarios.append(res)
     stopped = interrupt.stop_signal()

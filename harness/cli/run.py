@@ -9,11 +9,12 @@ import argparse
 import sys
 
 from harness import config
-from harness.cli.options import (add_common_options, add_report_option, add_scenario_options,
-                                 add_strict_option, int_in_range, load_scenarios,
-                                 report_runner_options)
+from harness.cli.options import (add_common_options, add_exact_disk_option, add_report_option,
+                                 add_scenario_options, add_strict_option, int_in_range,
+                                 load_scenarios, report_runner_options)
 from harness.cli.report import publish
 from harness.errors import EXIT_USAGE, KernelBuildError
+from harness.run.exact_disk import RUN_DEFAULT as EXACT_DISK_RUN_DEFAULT
 
 EXIT_FAILED = 1
 
@@ -30,6 +31,7 @@ def register(subparsers) -> None:
                    help="add an injection to every scenario: POINT:KIND[:key=value,...], "
                         "e.g. frame_alloc:fail:nth=3 (repeatable)")
     add_common_options(p)
+    add_exact_disk_option(p, EXACT_DISK_RUN_DEFAULT)
     add_strict_option(p)
     p.set_defaults(handler=handle)
 

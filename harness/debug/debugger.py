@@ -50,12 +50,16 @@ class DebuggerTimeout(DebuggerError):
 @dataclass(eq=False)
 class Breakpoint:
     """One breakpoint. CALLBACK(debugger, breakpoint) runs at each hit while
-    the guest is stopped there; a true return value ends run_until()."""
+    the guest is stopped there; a true return value ends run_until().
+    REPLACES_CODE: the callback carries out the code at its address (a
+    harness service, e.g. the exact disk), so it runs again when a
+    call_first() detour comes back to the address."""
     address: int
     label: str
     callback: Optional[Callable] = None
     hardware: bool = False
     hits: int = 0
+    replaces_code: bool = False
 
     def __repr__(self) -> str:
         return f"<Breakpoint {self.label} @{self.address:#x} hits={self.hits}>"
@@ -253,9 +257,11 @@ class Debugger:
         the guest runs, at least every watch.interval seconds (poll() says
         itself when it is due): when watch.poll() returns true the guest is stopped, watch.inspect(debugger) runs
         (it may raise to end the run, the guest left stopped) and the guest
-        goes on. Raises DebuggerTimeout (guest stopped) after TIMEOUT seconds."""
+        goes on. Raises DebuggerTimeout (guest stopped) after TIMEOUT seconds,
+        not counting the time WATCH says the harness held the guest stopped
+        meanwhile (its held_s: e.g. the exact disk's requests)."""
         seconds = timeout * self.timeout_scale
-        deadline = time.monotonic() + seconds
+        deadline = time.monotonic() + seconds - getattr(watch, "held_s", 0.0)
         if isinstance(until, Breakpoint):
             until = (until,)
         elif until is not None and not callable(until):
@@ -274,11 +280,12 @@ class Debugger:
                 raise DebuggerTimeout(_awaited(until), seconds, stop, self.describe(stop.pc))
 
     def _wait_stop(self, deadline: float, watch) -> Optional[StopReply]:
-        """The running guest's next stop reply, None at DEADLINE (still
-        running). Polls WATCH meanwhile; its looks at the stopped guest are
-        not stops of their own unless a breakpoint came first."""
+        """The running guest's next stop reply, None at DEADLINE plus the
+        harness's time WATCH counts (still running). Polls WATCH
+        meanwhile; its looks at the stopped guest are not stops of their
+        own unless a breakpoint came first."""
         while True:
-            left = deadline - time.monotonic()
+            left = deadline + getattr(watch, "held_s", 0.0) - time.monotonic()
             if left <= 0:
                 return None
             if watch is not None and watch.poll():
@@ -306,6 +313,9 @@ class Debugger:
         hit = tuple(self._breakpoints.get(pc, ()))
         if hit and self._end_detour(pc):
             self.stops["detour"] += 1
+            for bp in hit:    # the code here "runs as if nothing had happened"
+                if bp.replaces_code and bp.callback is not None and self.pc == pc:
+                    bp.callback(self, bp)
             return None
         if not hit:
             self.stops["interrupt"] += 1
@@ -347,8 +357,9 @@ class Debugger:
         arguments) before it goes on from here. The call returns to this
         address; the debugger recognises that stop by its stack pointer,
         puts back every general register and the flags as they are now, and
-        resumes without counting a hit or running callbacks, so the code
-        here then runs as if nothing had happened in between. The call's
+        resumes without counting a hit or running callbacks (except those
+        of breakpoints that replace the code here), so the code here then
+        runs as if nothing had happened in between. The call's
         frame goes RED_ZONE bytes below the stack pointer, aligned as the
         SysV ABI wants at a function's entry."""
         saved = {name: self.register(name) for name in DETOUR_REGISTERS}

@@ -123,6 +123,15 @@ class Variable:
     compile_unit: str
 
 
+@dataclass(frozen=True)
+class Function:
+    """A function defined out of line (it has code of its own): its
+    compilation unit and its parameters as (name, TypeInfo) in order."""
+    name: str
+    compile_unit: str
+    parameters: tuple
+
+
 VOID = TypeInfo("void", "void")
 
 
@@ -135,6 +144,7 @@ class DwarfTypes:
         self._dwarf = elffile.get_dwarf_info()
         self._types: Optional[dict] = None  # "struct thread" -> [DIE]
         self._variables: Optional[dict] = None  # name -> [(DIE, cu name)]
+        self._functions: dict = {}  # name -> [(DIE, cu name)], definitions with code
         self._cache: dict = {}  # DIE offset -> TypeInfo
 
     def get(self, name: str) -> TypeInfo:
@@ -175,6 +185,20 @@ class DwarfTypes:
         self._index()
         return sorted(self._variables)
 
+    def function(self, name: str) -> Function:
+        """The function NAME defined with code of its own (not only inlined):
+        its compilation unit and parameter types. TypeLookupError if there
+        is none or more than one."""
+        self._index()
+        found = self._functions.get(name, [])
+        if len(found) != 1:
+            where = ", ".join(cu for _, cu in found) or "no compilation unit"
+            raise TypeLookupError(f"function {name!r}: {len(found)} definitions ({where})")
+        die, cu = found[0]
+        parameters = tuple((_name(p), self._die_type(p)) for p in die.iter_children()
+                           if p.tag == "DW_TAG_formal_parameter")
+        return Function(name, cu, parameters)
+
     def _index(self) -> None:
         if self._types is not None:
             return
@@ -185,6 +209,10 @@ class DwarfTypes:
             for die in top.iter_children():
                 if die.tag in _NAMED_TAGS and _name(die):
                     types.setdefault(_NAMED_TAGS[die.tag] + _name(die), []).append(die)
+                elif die.tag == "DW_TAG_subprogram" and "DW_AT_low_pc" in die.attributes:
+                    fn_name = _name(_spec(die))
+                    if fn_name:
+                        self._functions.setdefault(fn_name, []).append((die, cu_name))
                 elif die.tag == "DW_TAG_variable" and "DW_AT_location" in die.attributes:
                     var_name = _name(_spec(die))
                     if var_name and _location_address(die) is not None:

@@ -31,6 +31,7 @@ no QEMU outlives the harness:
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import signal
@@ -410,6 +411,17 @@ class Machine:
     def __exit__(self, exc_type, exc, tb) -> None:
         # An error keeps the logs (keep_on_error); an interrupt does not.
         self.close(failed=exc_type is not None and issubclass(exc_type, Exception))
+
+
+@functools.lru_cache(maxsize=None)
+def qemu_version(binary: str | None = None) -> str:
+    """The first line of `QEMU --version` (default: the configured QEMU),
+    "unknown" if it cannot be run."""
+    try:
+        return subprocess.run([binary or config.qemu_binary(), "--version"], capture_output=True,
+                              text=True, timeout=10).stdout.splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "unknown"
 
 
 # ---- safety nets: no QEMU outlives the harness ----

@@ -104,6 +104,10 @@ class BootHooks:
         nothing more and judges the run's time itself."""
         return False
 
+    def before_start(self, machine: Machine, disks: Disks) -> None:
+        """The disks are made and the kernel's command line written; QEMU is
+        not started yet (a UsageError here refuses the boot)."""
+
     def wall_clock_start(self, machine: Machine) -> float:
         """After started() returned True: the moment (time.monotonic) the
         run's wall-clock limit counts from. Default: QEMU's start."""
@@ -145,7 +149,9 @@ def boot(adapter: KernelAdapter, request: BootRequest, options: MachineOptions,
     with Machine(dataclasses.replace(options, paused=True)) as machine:
         try:
             disks = adapter.make_disks(machine.run_dir, programs, request.files, request.swap_mb)
-            machine.start(adapter.qemu_args(disks, cmdline, request.mem_mb))
+            args = adapter.qemu_args(disks, cmdline, request.mem_mb)
+            hooks.before_start(machine, disks)
+            machine.start(args)
             if not options.paused:
                 machine.resume()
             status = _run_to_end(machine, adapter, rules, hooks, _awaited(runs))

@@ -20,7 +20,7 @@ from collections import Counter
 
 from harness.debug.debugger import Debugger, DebuggerTimeout
 from harness.errors import HarnessError, StartupTimeout
-from harness.machine.guest_clock import GuestClock
+from harness.machine.guest_clock import TICK_SYMBOL, GuestClock
 from harness.run.capture import as_running, capture_state
 from harness.run.fault_capture import FaultCapture
 from harness.run.hang_watch import DEADLOCK, GuestHang, HangRules, HangWatch
@@ -60,6 +60,8 @@ class CheckpointSession:
         self.wrong_code: list[Violation] = []   # checkpoint()/fail() reached on other bytes
         self.watch: HangWatch | None = None     # set by run()
         self.faults = FaultCapture(adapter, images)
+        self.exact_disk = None                  # the run's exact disk (harness/run/exact_disk.py)
+        self.entry_icount = None                # instructions done at the kernel's entry
         self.checkpoint_owners: dict = {}       # set by run(): checkpoint() addresses
         self.stops_taken: dict = {}             # harness/run/stop_count.py, after run()
         self.stops_needed: dict = {}
@@ -82,17 +84,22 @@ class CheckpointSession:
                                  f"entry ({entry}) within {e.seconds:g} s of wall time after "
                                  f"QEMU started (host too loaded?); {e}") from None
         self.icount = lambda: machine.qmp.execute("query-replay").get("icount")
+        self.entry_icount = self.icount()       # stopped at the kernel's entry
         with dbg:
             self.inspector = self.adapter.inspector(dbg, symbols)
             if self.injector is not None:
                 self.injector.icount = self.icount
                 self.injector.arm(dbg, self.inspector)
+            if self.exact_disk is not None:     # after the injections: see its arm()
+                self.exact_disk.arm(dbg, machine.qmp.human_monitor_command)
             if self.coverage is not None:
                 self.coverage.arm(dbg)
             self.faults.arm(dbg, symbols, self.scenario.mem_mb << 20)
             owners = self.checkpoint_owners = self._arm_program_stops(dbg, "checkpoint")
             self.fail_owners = self._arm_program_stops(dbg, "fail", set(owners))
             self.watch = self._watch(machine, rules, symbols)
+            if self.exact_disk is not None:     # its requests are the harness's time
+                self.exact_disk.on_held = self.watch.exclude
             self._arm_stop(dbg, symbols)
             try:
                 self._run_to_end(dbg, owners)
@@ -133,7 +140,9 @@ class CheckpointSession:
         clock = GuestClock.for_kernel(machine.qmp, symbols)
         if clock is None:
             rules = dataclasses.replace(rules, guest_clock=False)
-        if self.injector is not None:   # a stop at a host-chosen moment would break replay
+        if self.injector is not None or self.exact_disk is not None:
+            # a stop at a host-chosen moment would break replay (and under the exact
+            # disk every request's stop lets the clock jump: the guest looks idle)
             rules = dataclasses.replace(rules, idle_looks=False)
         return HangWatch(rules, clock, lambda: (machine.console.length, len(self.records),
                                                 len(self.failure_threads)),
@@ -335,6 +344,7 @@ class CheckpointSession:
         found = by_outcome(findings)
         self.records.append(CheckpointRecord(
             id=cp_id, hit=hit, pid=proc.pid, process=proc.name, icount=self.icount(),
+            ticks=self._ticks(dbg),
             pages=proc.pages, spt=None if proc.spt is None else list(proc.spt.values()),
             spt_note=proc.spt_unreadable, pools=state.pools, violations=found[FAIL],
             expectations=run, unknowns=found[UNKNOWN], not_judged=found[NOT_JUDGED]))
@@ -347,6 +357,15 @@ class CheckpointSession:
         steal = sum(spec.steal_frames for spec in specs)
         if steal:   # after the moment: a debugger sees the state that was judged
             self.adapter.request(dbg, "steal_frames", steal)
+
+    def _ticks(self, dbg):
+        """The kernel's timer ticks now (GuestClock's variable), None if it
+        has none or it cannot be read."""
+        symbol = self.adapter.kernel_symbols().find(TICK_SYMBOL)
+        try:
+            return None if symbol is None else dbg.read_u64(symbol.address)
+        except HarnessError:
+            return None
 
     def unreached(self, ending_counts: dict | None = None) -> list[str]:
         """Declared checkpoints reached too few (or, with `count`, a

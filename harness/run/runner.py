@@ -24,10 +24,12 @@ from harness.machine.triple_fault import INT_LOG, keep_tail, last_exceptions
 from results.model import HangRecord, ScenarioResult, Verdict
 from harness.run.boot import BootHooks, BootRequest, IcountAbort, boot
 from harness.run.checkpoints import CheckpointSession
+from harness.run.exact_disk import RUN_DEFAULT as EXACT_DISK_DEFAULT
+from harness.run.exact_disk import exact_disk_wanted, finish_exact_disk, start_exact_disk
 from harness.run.hang_watch import DEADLOCK, GuestHang
 from harness.run.injection import Injector
 from harness.run.output_match import missing_in_order, output_problem
-from harness.run.schedule import make_schedule, write_schedule
+from harness.run.schedule import check_disks, make_schedule, write_schedule
 from oracles.expectations import CheckContext, DiskUnreadable, run_check
 from oracles.model.machine_state import FAIL, UNKNOWN, by_outcome
 
@@ -46,6 +48,10 @@ class RunnerOptions:
     strict: bool = False               # --strict: an UNKNOWN check fails the scenario
     schedules: Optional[Path] = None   # where a failing run with injections writes its
                                        # replay schedule (None: nowhere)
+    exact_disk: Optional[bool] = EXACT_DISK_DEFAULT  # disk requests answered in guest
+                                   # time (harness/run/exact_disk.py); None: for runs
+                                   # with injections only
+    expect_disks: Optional[str] = None  # a replay: the disks' digest its schedule recorded
     stop: Optional[object] = None      # harness.run.stop_point.StopRequest (vmcheck debug):
                                        # hand the machine over there; the run then ends
                                        # with HandedOver
@@ -237,6 +243,18 @@ class ScenarioHooks(BootHooks):
         self.session = CheckpointSession(adapter, sc, self.images, files, opts.machine.timeouts,
                                          injector, coverage=opts.coverage, stop=opts.stop)
         self.machine = None
+        self.exact_report = None   # the exact disk's ExactDiskReport, when one was asked for
+
+    def before_start(self, machine, disks) -> None:
+        """The disks are made: the exact disk over them (when asked for and
+        the kernel needs one), and for a run with a schedule the digest of
+        what the guest boots with (a replay's must be the recorded one)."""
+        self.session.exact_disk, self.exact_report = start_exact_disk(
+            self.adapter, disks, self.sc.mem_mb << 20,
+            exact_disk_wanted(self.opts.exact_disk, bool(self.sc.inject or self.opts.inject)),
+            machine.options.icount_clock)
+        if self.sc.inject or self.opts.inject:
+            self.result.disks_sha256 = check_disks(machine.run_dir, self.opts.expect_disks)
 
     def started(self, machine, rules) -> bool:
         self.machine = machine
@@ -263,6 +281,9 @@ class ScenarioHooks(BootHooks):
         _take_faults(result, session.faults)
         result.spt_layout = session.layout_notes()
         result.guest_s = session.watch.guest_s if session.watch else None
+        result.entry_icount = session.entry_icount
+        finish_exact_disk(session.exact_disk, self.exact_report, result)
+        session.exact_disk = self.exact_report = None
         result.stops_taken, result.stops_needed = session.stops_taken, session.stops_needed
 
     def ended(self, machine, disks, outcome) -> None:
@@ -279,6 +300,7 @@ class ScenarioHooks(BootHooks):
         """The console and (if it was kept) the run folder, once the
         machine is closed, whatever ended the boot."""
         machine = self.machine
+        finish_exact_disk(self.session.exact_disk, self.exact_report, self.result)
         if machine is not None:
             self.result.console = machine.console.text()
         self.result.artifacts = str(machine.run_dir) if machine and machine.kept else None

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 import fnmatch
 import platform
-import subprocess
 import sys
 import threading
 import time
@@ -18,6 +17,7 @@ from typing import Callable, Optional
 
 from harness import config, interrupt
 from harness.errors import UsageError
+from harness.machine.qemu import qemu_version
 from results.model import RunResult, Verdict, parse_shard
 from harness.run.runner import RunnerOptions, not_run_result, run_scenario
 from harness.run.scenario import load_suite
@@ -105,12 +105,7 @@ def run_suite(adapter, scenarios: list, opts: RunnerOptions, jobs: int,
 
 
 def host_info(opts: RunnerOptions) -> dict:
-    try:
-        qemu = subprocess.run([config.qemu_binary(), "--version"], capture_output=True,
-                              text=True, timeout=10).stdout.splitlines()[0]
-    except (OSError, IndexError, subprocess.TimeoutExpired):
-        qemu = "unknown"
-    return {"qemu": qemu, "accel": opts.machine.accel, "icount": opts.machine.icount,
+    return {"qemu": qemu_version(), "accel": opts.machine.accel, "icount": opts.machine.icount,
             "python": sys.version.split()[0], "machine": platform.machine()}
 
 

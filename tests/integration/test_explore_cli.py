@@ -39,8 +39,45 @@ def test_explore_from_the_first_call_then_replay_with_a_report(built, tmp_path):
     again = vmcheck("replay", str(schedule), "--kernel", kernel, "--times", "2",
                     "--report", str(report))
     assert again.returncode == 1, again.stdout + again.stderr
-    assert "2/2 runs reproduced the verdict FAIL; 2/2 had an identical console" in again.stdout
+    assert ("2/2 runs reproduced the verdict FAIL; 2/2 were identical to the first (console, "
+            "guest clock at each checkpoint, page tables and SPT); 2/2 to the recorded run"
+            in again.stdout), again.stdout
     results = json.loads((report / "results.json").read_text())
     assert [s["name"] for s in results["scenarios"]] == ["mmap-zero-len (replay 1)",
                                                          "mmap-zero-len (replay 2)"]
     assert (report / "index.html").is_file()
+
+
+def hand_made_schedule(tmp_path, **changes):
+    """A schedule of hello on the reference kernel, recorded "here" unless
+    CHANGES say otherwise."""
+    from harness.adapters.reference.adapter import ReferenceAdapter
+    from harness.machine.qemu import qemu_version
+    from harness.run.schedule import SCHEDULE_VERSION, build_id
+    schedule = {"vmcheck_schedule": SCHEDULE_VERSION, "scenario": "hello", "kernel": "reference",
+                "kernel_build_id": build_id(ReferenceAdapter().symbol_file),
+                "qemu": qemu_version(), "disks_sha256": None,
+                "injections": [{"point": "yield", "kind": "preempt"}], "fired": [],
+                "clock": {"accel": "tcg", "icount": True}, "exact_disk": True,
+                "verdict": "PASS", "reason": "", "console_sha256": "0" * 16, **changes}
+    path = tmp_path / "hello.schedule.json"
+    path.write_text(json.dumps(schedule))
+    return path
+
+
+@pytest.mark.parametrize("changes, reason", [
+    ({"kernel_build_id": "0123456789abcdef"}, "the schedule was recorded on another kernel "
+                                              "build (0123456789abcdef), not this one"),
+    ({"qemu": "QEMU emulator version 0.1"}, "the schedule was recorded with QEMU emulator "
+                                            "version 0.1, not QEMU emulator version"),
+    ({"disks_sha256": "0123456789abcdef"}, "the guest's disks differ from the ones the "
+                                           "schedule was recorded with"),
+    ({"vmcheck_schedule": 1}, "a schedule of an older vmcheck"),
+])
+def test_replay_refuses_a_schedule_recorded_elsewhere_in_one_line(built, tmp_path, changes,
+                                                                  reason):
+    refused = vmcheck("replay", str(hand_made_schedule(tmp_path, **changes)),
+                      "--report", str(tmp_path / "replay"))
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    [line] = refused.stderr.strip().splitlines()
+    assert reason in line and "Traceback" not in refused.stderr, line

@@ -5,10 +5,14 @@ before it is filled. Systematic exploration (preempt the thread at the
 n-th VM race window, n = 1, 2, ...) on the fill-race scenario must find
 a failing n within a bounded number of runs and write a schedule file;
 replaying that file on the mutant must fail the same way, with the same
-console, every time; the same schedule on the correct kernel passes.
+console, every time; replaying it on the correct kernel is refused (the
+schedule names the mutant's build), and the same injections run on the
+correct kernel pass.
 (`./vmcheck replay FILE --kernel reference:build/mutants/evict-filling
 --times 20` is the manual 20/20 check; here a few replays keep the test
 within budget.)"""
+
+import dataclasses
 
 import pytest
 
@@ -16,9 +20,9 @@ from harness import config
 from harness.adapters.reference.adapter import ReferenceAdapter
 from harness.run.explore import explore, replay
 from harness.course.mutants import build_mutant, load_catalogue
-from harness.run.runner import DATA_DIR, RunnerOptions
+from harness.run.runner import DATA_DIR, RunnerOptions, run_scenario
 from harness.machine.qemu import MachineOptions
-from harness.run.schedule import load_schedule
+from harness.run.schedule import ScheduleMismatch, load_schedule
 from harness.run.suite import load_all
 from tests.conftest import hang_guard_timeouts
 
@@ -47,11 +51,14 @@ def test_explore_finds_the_fill_race_and_replay_reproduces_it(built, tmp_path, r
     assert schedule["injections"][0].nth == first.n
 
     again = replay(racy, sc, schedule, opts, times=REPLAYS, progress=lambda line: None)
-    verdicts = [(res.verdict.value, same_v, same_c) for res, same_v, same_c in again]
-    assert all(v and c for _, v, c in verdicts), (
+    verdicts = [(r.result.verdict.value, r.same_verdict, r.parts_from_recorded) for r in again]
+    assert all(v and parts is None for _, v, parts in verdicts), (
         f"replays of {first.result.schedule_file} on the mutant did not reproduce "
-        f"{schedule['verdict']} with the same console: {verdicts}")
+        f"{schedule['verdict']} as the same run: {verdicts}")
 
-    correct = replay(ReferenceAdapter(), sc, schedule, opts, times=2, progress=lambda line: None)
-    assert all(res.verdict.passed for res, _, _ in correct), (
-        f"the correct kernel failed the race schedule: {[r.reason for r, _, _ in correct]}")
+    with pytest.raises(ScheduleMismatch, match="another kernel build"):
+        replay(ReferenceAdapter(), sc, schedule, opts, times=1, progress=lambda line: None)
+    injected = dataclasses.replace(opts, inject=tuple(schedule["injections"]))
+    correct = [run_scenario(ReferenceAdapter(), sc, injected) for _ in range(2)]
+    assert all(r.verdict.passed for r in correct), (
+        f"the correct kernel failed the race's injections: {[r.reason for r in correct]}")

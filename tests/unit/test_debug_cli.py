@@ -49,7 +49,8 @@ def test_a_missing_gdb_is_exit_3(no_machine, capsys):
 
 def _schedule(tmp_path, **fields):
     from harness.adapters import get_adapter
-    schedule = {"vmcheck_schedule": 1, "scenario": "ro-data-read", "kernel": "reference",
+    from harness.run.schedule import SCHEDULE_VERSION
+    schedule = {"vmcheck_schedule": SCHEDULE_VERSION, "scenario": "ro-data-read", "kernel": "reference",
                 "kernel_build_id": build_id(get_adapter("reference").symbol_file),
                 "injections": [], "clock": {"accel": "tcg", "icount": True},
                 "verdict": "FAIL", "reason": "", "console_sha256": ""}
@@ -58,19 +59,33 @@ def _schedule(tmp_path, **fields):
     return str(path)
 
 
-def test_a_schedule_of_another_kernel_is_refused(no_machine, tmp_path, capsys, build_dir):
+def test_a_schedule_of_another_kernel_family_is_refused(no_machine, tmp_path, capsys):
+    argv = ["debug", "ro-data-read", "--kernel", f"pintos-kaist:{tmp_path}",
+            "--schedule", _schedule(tmp_path)]
+    assert main(argv) == 2
+    assert "recorded on kernel reference, not pintos-kaist:" in _one_error_line(capsys)
+
+
+def test_a_schedule_follows_its_kernel_to_another_folder_of_the_same_build(
+        no_machine, tmp_path, build_dir):
+    """A schedule names the kernel it was recorded on; --kernel may name
+    another folder of the same family (a tree moved or copied): the build
+    id decides, and a copy of the same build is accepted."""
+    from harness.run.schedule import load_schedule, schedule_kernel
     other = tmp_path / "other-kernel"
     shutil.copytree(build_dir / "kernel", other)
-    argv = ["debug", "ro-data-read", "--schedule", _schedule(tmp_path),
-            "--kernel", f"reference:{other}"]
-    assert main(argv) == 2
-    assert "was recorded on kernel reference, not reference:" in _one_error_line(capsys)
+    schedule = load_schedule(_schedule(tmp_path))
+    assert schedule_kernel(schedule, "reference") == "reference"
+    assert schedule_kernel(schedule, f"reference:{other}") == f"reference:{other}"
+    from harness.adapters import get_adapter
+    from harness.run.schedule import check_travels
+    check_travels(schedule, get_adapter(f"reference:{other}"))   # the same bytes: no refusal
 
 
 def test_a_schedule_of_another_build_or_scenario_is_refused(no_machine, tmp_path, capsys):
     assert main(["debug", "ro-data-read", "--schedule",
                  _schedule(tmp_path, kernel_build_id="0123456789abcdef")]) == 2
-    assert "recorded on another build of reference" in _one_error_line(capsys)
+    assert "recorded on another kernel build" in _one_error_line(capsys)
     assert main(["debug", "hello", "--schedule", _schedule(tmp_path)]) == 2
     assert "is a schedule of 'ro-data-read', not of 'hello'" in _one_error_line(capsys)
 

@@ -222,6 +222,8 @@ def adapter(tree):
 def test_spec_resolves_to_the_tree_root_also_from_its_vm_dir(tree):
     assert get_adapter(f"pintos-kaist:{tree}").tree == tree
     assert find_tree(tree / "vm") == tree
+    # what a schedule records: `replay` and `debug --schedule` find the tree again
+    assert get_adapter(f"pintos-kaist:{tree}/vm").spec == f"pintos-kaist:{tree}"
     with pytest.raises(UsageError, match="not a Pintos-KAIST tree"):
         find_tree(tree / "threads")
     with pytest.raises(UsageError, match="pintos-kaist:PATH"):

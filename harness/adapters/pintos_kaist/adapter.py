@@ -94,6 +94,12 @@ class PintosKaistAdapter(KernelAdapter):
         return cls(find_tree(Path(argument)), load_layout_mapping(os.environ.get(LAYOUT_ENV)))
 
     @property
+    def spec(self) -> str:
+        """`pintos-kaist:TREE` (the tree's resolved path): what a schedule
+        records, so that `replay` and `debug --schedule` find the tree."""
+        return f"{self.name}:{self.tree}"
+
+    @property
     def symbol_file(self) -> Path:
         return self.build_dir / "kernel.o"
 
@@ -235,6 +241,25 @@ class PintosKaistAdapter(KernelAdapter):
             raise HarnessError(f"cannot read {name!r} back from the file-system disk: {e}") from None
 
     # ---- debugger side ----
+
+    def exact_disk(self, disks: Disks, ram_size: int):
+        """A PintosExactDisk serving the four disks of DISKS; ExactDiskUnavailable
+        saying why the device must serve them (a driver the exact disk
+        cannot stand in for, images that are not raw)."""
+        from harness.adapters.exact_disk import ExactDiskUnavailable
+        from harness.adapters.pintos_kaist.driver import DriverNotServable, driver_layout
+        from harness.adapters.pintos_kaist.exact_disk import PintosExactDisk
+        from harness.machine.sector_disks import DiskRequestError, SectorDisks
+        if not isinstance(disks, PintosDisks):
+            raise HarnessError("pintos-kaist: exact_disk needs the disks from its make_disks")
+        try:
+            layout = driver_layout(self.kernel_symbols())
+            images = SectorDisks.open(dict(enumerate(
+                (disks.boot, disks.fs, disks.scratch, disks.swap))), disks.format)
+        except (DriverNotServable, DiskRequestError) as e:
+            raise ExactDiskUnavailable(str(e)) from None
+        return PintosExactDisk(layout, images, ram_size, self.address_layout.kern_base)
+
 
     def inspector(self, debugger, symbols):
         from harness.adapters.pintos_kaist.inspector import PintosInspector
