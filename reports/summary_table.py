@@ -21,6 +21,10 @@ def summary_table(run: RunResult) -> str:
     lines.append(f"\n{passed}/{len(run.scenarios)} passed ({counts}) in {run.duration_s:.1f}s "
                  f"with {run.jobs} job(s) on the {run.kernel} kernel")
     lines.append(unknown_count_line(run))
+    not_judged = run.counts().get(Verdict.NOT_JUDGED.value, 0)
+    if not_judged:
+        lines.append(f"{not_judged} scenario(s) NOT_JUDGED: this kernel cannot observe the "
+                     "failure they inject; not failures (with --strict too), no points at stake")
     lines += fault_summary_lines(run)
     if run.interrupted:
         lines.append(f"PARTIAL: interrupted by {run.interrupted}; "

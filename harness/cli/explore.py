@@ -62,7 +62,10 @@ def scenario_and_options(args, name: str, folder: Path):
 
 def handle(args: argparse.Namespace) -> int:
     from harness.run.explore import explore
+    from harness.run.injection import Injection, refuse_unobservable
     adapter, sc, opts = scenario_and_options(args, args.scenario, config.EXPLORE_DIR)
+    refuse_unobservable(adapter, (*sc.inject, Injection(args.point, args.kind)),
+                        f"explore {sc.name} --point {args.point} --kind {args.kind}")
     every = " and every later call" if args.mode == "from" else ""
     print(f"vmcheck: exploring {args.kind} at the n-th{every} {args.point} in {sc.name}",
           flush=True)
@@ -70,7 +73,7 @@ def handle(args: argparse.Namespace) -> int:
     runs = explore(adapter, sc, args.point, args.kind, opts, args.schedules, args.max_n,
                    args.jobs, progress=lambda line: print(line, flush=True),
                    stop_on_failure=args.stop_on_failure, mode=args.mode)
-    failing = [r for r in runs if not r.result.verdict.passed]
+    failing = [r for r in runs if r.result.verdict.failed]
     minutes = (time.monotonic() - t0) / 60
     print(f"\n{len(runs)} run(s) with an injection, {len(failing)} failing, "
           f"{len(runs) / minutes if minutes else 0:.0f} runs/minute")
