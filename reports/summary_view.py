@@ -113,6 +113,8 @@ def banner(run) -> tuple:
         judged = sum(sc.verdict.passed for sc in run.scenarios)
         if judged == total:
             return True, f"All {total} scenarios passed{unsure_text}"
+        if judged == 0:
+            return True, f"No scenario could be judged on this kernel{unsure_text}"
         return True, f"All {judged} judged scenarios passed{unsure_text}"
     kinds = ", ".join(f"{n} {v}" for v, n in verdict_counts(bad))
     return False, f"{len(bad)} of {total} scenarios did not pass ({kinds}){unsure_text}"

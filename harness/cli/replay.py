@@ -34,13 +34,13 @@ def register(subparsers) -> None:
 def handle(args: argparse.Namespace) -> int:
     from results.model import Verdict
     from harness.run.explore import replay
-    from harness.run.injection import refuse_unobservable
     from harness.run.schedule import load_schedule
     schedule = load_schedule(args.schedule)
     args.kernel = args.kernel if args.kernel != "reference" else schedule.get("kernel", "reference")
     report = args.report.resolve()
-    adapter, sc, opts = scenario_and_options(args, schedule["scenario"], report)
-    refuse_unobservable(adapter, (*sc.inject, *schedule["injections"]), f"replay {args.schedule}")
+    adapter, sc, opts = scenario_and_options(args, schedule["scenario"], report,
+                                             added=schedule["injections"],
+                                             what=f"replay {args.schedule}")
     opts = dataclasses.replace(opts, schedules=report / config.SCHEDULE_FILES)
     print(f"vmcheck: replaying {args.schedule}: {sc.name}, recorded verdict "
           f"{schedule['verdict']} ({schedule['reason'] or 'passed'})", flush=True)
