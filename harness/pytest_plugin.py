@@ -153,8 +153,8 @@ class ScenarioItem(pytest.Item):
                                  ("duration_s", result.duration_s)]
         self.user_properties += [("unknown", f"{where}: {v.oracle}: {v.message}")
                                  for where, v in result.unknowns]
-        if result.verdict.value == "NOT_RUN":     # a stop signal came first: no verdict
-            pytest.skip(result.reason)
+        if result.verdict.value in ("NOT_RUN", "NOT_JUDGED"):   # no verdict: a stop signal
+            pytest.skip(result.reason)       # came first, or the kernel cannot observe it
         if not result.verdict.passed:
             raise ScenarioFailure(result)
 

@@ -9,6 +9,9 @@ A test's output lists its UNKNOWN checks ("could not inspect: ...") after
 the verdict; they cost no points unless the run was --strict.
 
 A scenario earns its points (ScenarioResult.points) when it passes, else 0.
+A NOT_JUDGED scenario (the kernel cannot observe what it injects) is
+listed with max_score 0 and status "passed": it is not at stake, and its
+output says why; extra_data counts it under "verdicts".
 """
 
 from __future__ import annotations
@@ -37,9 +40,11 @@ def _test_output(sc) -> str:
 def autograder_results(run) -> dict:
     """RUN (a RunResult) in Gradescope's results format."""
     tests = [{"name": printable(sc.name),
-              "score": sc.points if sc.verdict.passed else 0.0,
-              "max_score": sc.points,
-              "status": "passed" if sc.verdict.passed else "failed",   # NOT_RUN too
+              "score": sc.points_earned,
+              "max_score": sc.points_possible,
+              # NOT_RUN fails (the run is partial); NOT_JUDGED is not wrong
+              "status": "passed" if sc.verdict.passed or sc.verdict.value == "NOT_JUDGED"
+                        else "failed",
               "output": _test_output(sc),
               "tags": [sc.area],
               "visibility": "visible"} for sc in run.scenarios]

@@ -30,7 +30,7 @@ from reports.text import unique_slugs
 
 # One letter per verdict in a heat-map cell (the colour says it too).
 CODES = {"PASS": "✓", "FAIL": "F", "KERNEL_PANIC": "P", "TRIPLE_FAULT": "T", "HANG": "H",
-         "BUILD_FAILED": "B", "HARNESS_ERROR": "E", "NOT_RUN": "–"}
+         "BUILD_FAILED": "B", "HARNESS_ERROR": "E", "NOT_JUDGED": "·", "NOT_RUN": "–"}
 GRADES_CSV = "grades.csv"
 
 
@@ -77,7 +77,7 @@ def columns(data: ClassInput) -> list:
         cells = [cell for r in data.results.values() for cell in r.cells if cell.name == name]
         causes: dict = {}
         for cell in cells:
-            if not cell.passed:
+            if cell.failed:
                 causes[cell.cause] = causes.get(cell.cause, 0) + 1
         ranked = sorted(causes.items(), key=lambda kv: (-kv[1], kv[0]))
         out.append(Column(name, area, sum(causes.values()), len(cells), ranked))
@@ -122,13 +122,14 @@ def area_points(result) -> dict:
     out: dict = {}
     for cell in result.cells:
         earned, most = out.get(cell.area, (0.0, 0.0))
-        out[cell.area] = (earned + cell.earned, most + cell.points)
+        out[cell.area] = (earned + cell.earned, most + cell.possible)
     return out
 
 
 def grades_csv(data: ClassInput) -> str:
     """One row per submission: name, source, commit, build, passed,
-    points per area, total and maximum; '' for one not graded yet."""
+    scenarios judged (NOT_JUDGED ones left out), points per area, total
+    and maximum (at stake); '' for one not graded yet."""
     areas = [a for a, _ in AREAS if any(area == a for _, area in data.scenarios)]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -144,7 +145,8 @@ def grades_csv(data: ClassInput) -> str:
         points = area_points(result)
         writer.writerow([name, source, result.commit or "",
                          "ok" if result.built else "BUILD_FAILED",
-                         sum(c.passed for c in result.cells), len(result.cells),
+                         sum(c.passed for c in result.cells),
+                         sum(not c.not_judged for c in result.cells),   # judged ones
                          *[f"{points.get(a, (0.0, 0.0))[0]:g}" for a in areas],
                          f"{result.earned:g}", f"{result.max_points:g}"])
     return out.getvalue()

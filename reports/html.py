@@ -40,9 +40,16 @@ def environment() -> jinja2.Environment:
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters.update(hex=hex_or_dash, seconds=lambda s: f"{s:.2f}",
-                       num=_number, printable=printable)
+                       num=_number, printable=printable, outcome=outcome_class)
     env.globals.update(STATES=STATES)
     return env
+
+
+def outcome_class(verdict) -> str:
+    """The CSS class of a Verdict's banner and table row: pass, fail,
+    partial (NOT_RUN: no verdict yet) or not-judged (NOT_JUDGED: neither)."""
+    return {"PASS": "pass", "NOT_RUN": "partial", "NOT_JUDGED": "not-judged"}.get(
+        verdict.value, "fail")
 
 
 def _clear(out_dir: Path) -> None:
@@ -99,10 +106,11 @@ def _summary_page(env, run, pages: list, out_dir: Path) -> str:
         areas=summary_view.area_summaries(run),
         verdicts=summary_view.verdict_counts(run.scenarios),
         verdict_order=summary_view.VERDICT_ORDER,
-        points=sum(sc.points for sc in run.scenarios if sc.verdict.passed),
+        points=sum(sc.points_earned for sc in run.scenarios),
+        not_judged=[row for row in rows if row[0].verdict.value == "NOT_JUDGED"],
         unknown_total=sum(len(sc.unknowns) for sc in run.scenarios),
         unknown_scenarios=sum(1 for sc in run.scenarios if sc.unknowns),
-        max_points=sum(sc.points for sc in run.scenarios),
+        max_points=sum(sc.points_possible for sc in run.scenarios),
         data_files=[name for name in DATA_FILES if (out_dir / name).is_file()])
 
 

@@ -5,7 +5,8 @@
         <properties> kernel, jobs, shard, host facts </properties>
         <testcase name=SCENARIO classname=AREA time>
           <failure message=REASON type=VERDICT> failed checks + console tail
-          or <error ...> (harness error) or <skipped message=...>
+          or <error ...> (harness error) or <skipped message=REASON>
+          (NOT_RUN; NOT_JUDGED: the kernel cannot observe the injection)
           <system-out> console </system-out>
         </testcase>
         <testcase name="SCENARIO · unknown: ORACLE" classname=AREA time="0">
@@ -34,7 +35,7 @@ from reports.text import failure_lines, printable, tail_lines
 VERDICT_ELEMENTS = {"FAIL": "failure", "KERNEL_PANIC": "failure",
                     "TRIPLE_FAULT": "failure", "HANG": "failure",
                     "BUILD_FAILED": "failure", "HARNESS_ERROR": "error",
-                    "SKIPPED": "skipped", "NOT_RUN": "skipped"}
+                    "SKIPPED": "skipped", "NOT_RUN": "skipped", "NOT_JUDGED": "skipped"}
 CONSOLE_TAIL_LINES = 40
 MAX_MESSAGE = 300
 MAX_SYSTEM_OUT = 200_000

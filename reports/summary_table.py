@@ -18,9 +18,14 @@ def summary_table(run: RunResult) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     counts = ", ".join(f"{n} {v}" for v, n in sorted(run.counts().items()))
     passed = sum(sc.verdict is Verdict.PASS for sc in run.scenarios)
-    lines.append(f"\n{passed}/{len(run.scenarios)} passed ({counts}) in {run.duration_s:.1f}s "
-                 f"with {run.jobs} job(s) on the {run.kernel} kernel")
+    not_judged = run.counts().get(Verdict.NOT_JUDGED.value, 0)
+    judged = " judged" if not_judged else ""
+    lines.append(f"\n{passed}/{len(run.scenarios) - not_judged}{judged} passed ({counts}) in "
+                 f"{run.duration_s:.1f}s with {run.jobs} job(s) on the {run.kernel} kernel")
     lines.append(unknown_count_line(run))
+    if not_judged:
+        lines.append(f"{not_judged} scenario(s) NOT_JUDGED: this kernel cannot observe the "
+                     "failure they inject; not failures (with --strict too), no points at stake")
     lines += fault_summary_lines(run)
     if run.interrupted:
         lines.append(f"PARTIAL: interrupted by {run.interrupted}; "

@@ -10,7 +10,7 @@ AREAS = (("lazy", "Lazy loading"), ("stack", "Stack growth"), ("mmap", "mmap"),
          ("robustness", "Robustness"), ("injection", "Fault injection"),
          ("core", "Kernel core"))
 VERDICT_ORDER = ("PASS", "FAIL", "KERNEL_PANIC", "TRIPLE_FAULT", "HANG",
-                 "BUILD_FAILED", "HARNESS_ERROR", "NOT_RUN")
+                 "BUILD_FAILED", "HARNESS_ERROR", "NOT_JUDGED", "NOT_RUN")
 
 
 @dataclasses.dataclass
@@ -28,8 +28,13 @@ class AreaSummary:
         return sum(1 for sc in self.scenarios if sc.verdict.passed)
 
     @property
+    def not_judged(self) -> int:
+        """NOT_JUDGED scenarios: neither passed nor failed."""
+        return sum(1 for sc in self.scenarios if sc.verdict.value == "NOT_JUDGED")
+
+    @property
     def not_passed(self) -> int:
-        return self.total - self.passed
+        return self.total - self.passed - self.not_judged
 
     @property
     def counts(self) -> list:
@@ -51,15 +56,18 @@ class AreaSummary:
 
     @property
     def points(self) -> float:
-        return sum(sc.points for sc in self.scenarios if sc.verdict.passed)
+        return sum(sc.points_earned for sc in self.scenarios)
 
     @property
     def max_points(self) -> float:
-        return sum(sc.points for sc in self.scenarios)
+        """The points at stake: NOT_JUDGED scenarios count for none."""
+        return sum(sc.points_possible for sc in self.scenarios)
 
     @property
     def pass_percent(self) -> float:
-        return 100.0 * self.passed / self.total if self.total else 0.0
+        """Passed among the judged scenarios."""
+        judged = self.total - self.not_judged
+        return 100.0 * self.passed / judged if judged else 0.0
 
 
 def verdict_counts(scenarios) -> list:
@@ -91,14 +99,29 @@ def banner(run) -> tuple:
     if run.interrupted:
         not_run = sum(sc.verdict.value == "NOT_RUN" for sc in run.scenarios)
         done = [sc for sc in run.scenarios if sc.verdict.value != "NOT_RUN"]
-        bad = sum(not sc.verdict.passed for sc in done)
+        bad = sum(sc.verdict.failed for sc in done)
+        passed = sum(sc.verdict.passed for sc in done)
         return False, (f"Partial: interrupted by {run.interrupted}; {not_run} of {total} "
-                       f"scenarios not run, {len(done) - bad} passed, {bad} did not pass")
-    bad = [sc for sc in run.scenarios if not sc.verdict.passed]
+                       f"scenarios not run, {passed} passed, {bad} did not pass"
+                       + _not_judged_text(run))
+    bad = [sc for sc in run.scenarios if not sc.verdict.passed
+           and sc.verdict.value != "NOT_JUDGED"]
     unsure = sum(1 for sc in run.scenarios if sc.unknowns and sc.verdict.passed)
     unsure_text = (f"; {unsure} passed with unknown checks (could not inspect)"
-                   if unsure else "")
+                   if unsure else "") + _not_judged_text(run)
     if not bad:
-        return True, f"All {total} scenarios passed{unsure_text}"
+        judged = sum(sc.verdict.passed for sc in run.scenarios)
+        if judged == total:
+            return True, f"All {total} scenarios passed{unsure_text}"
+        if judged == 0:
+            return True, f"No scenario could be judged on this kernel{unsure_text}"
+        return True, f"All {judged} judged scenarios passed{unsure_text}"
     kinds = ", ".join(f"{n} {v}" for v, n in verdict_counts(bad))
     return False, f"{len(bad)} of {total} scenarios did not pass ({kinds}){unsure_text}"
+
+
+def _not_judged_text(run) -> str:
+    """'; N not judged on this kernel (...)' or ''."""
+    n = sum(1 for sc in run.scenarios if sc.verdict.value == "NOT_JUDGED")
+    return (f"; {n} not judged on this kernel (it cannot observe the injected failure)"
+            if n else "")

@@ -69,8 +69,11 @@ def tail_lines(text: str, count: int) -> str:
 def failure_lines(sc) -> list:
     """Why a ScenarioResult did not pass, one line each: the reason, every
     violation (found while running, at checkpoints, after the run), missing
-    console lines or the output difference, missed checkpoints, exit status."""
+    console lines or the output difference, missed checkpoints, exit status.
+    A NOT_JUDGED scenario did not run: only its reason."""
     lines = [printable(sc.reason)] if sc.reason else []
+    if sc.verdict.value == "NOT_JUDGED":
+        return lines
     lines += [f"while running: {violation_text(v)}" for v in sc.run_violations]
     for cp in sc.checkpoints:
         lines += [f"checkpoint {cp.id}: {violation_text(v)}" for v in cp.violations]

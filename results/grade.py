@@ -40,8 +40,24 @@ class ScenarioCell:
         return self.verdict == Verdict.PASS.value
 
     @property
+    def not_judged(self) -> bool:
+        """NOT_JUDGED: the kernel cannot observe what the scenario injects;
+        neither passed nor failed, its points not at stake."""
+        return self.verdict == Verdict.NOT_JUDGED.value
+
+    @property
+    def failed(self) -> bool:
+        """Not passed and not NOT_JUDGED (a cell of a finished submission
+        is never NOT_RUN)."""
+        return not self.passed and not self.not_judged
+
+    @property
     def earned(self) -> float:
         return self.points if self.passed else 0.0
+
+    @property
+    def possible(self) -> float:
+        return 0.0 if self.not_judged else self.points
 
 
 @dataclasses.dataclass
@@ -64,21 +80,22 @@ class SubmissionResult:
 
     @property
     def max_points(self) -> float:
-        return sum(c.points for c in self.cells)
+        """The points at stake: NOT_JUDGED scenarios count for none."""
+        return sum(c.possible for c in self.cells)
 
     def signature(self) -> tuple:
         """The failing scenarios with their causes: two submissions with the
         same signature fail the same way (often the same misconception)."""
         if not self.built:
             return (("(build)", Verdict.BUILD_FAILED.value),)
-        return tuple((c.name, c.cause) for c in self.cells if not c.passed)
+        return tuple((c.name, c.cause) for c in self.cells if c.failed)
 
 def failure_cause(sc: ScenarioResult) -> str:
-    """SC's failure in a few words ('' if it passed): the verdict and, for
+    """SC's failure in a few words ('' if it passed or was NOT_JUDGED): the verdict and, for
     a FAIL, the first failing state check (or what else failed), for a
     HANG the rule that fired, for a KERNEL_PANIC the function it named."""
     verdict = sc.verdict
-    if verdict is Verdict.PASS:
+    if verdict in (Verdict.PASS, Verdict.NOT_JUDGED):
         return ""
     if verdict is Verdict.FAIL:
         return f"FAIL: {_fail_cause(sc)}"

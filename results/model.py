@@ -43,10 +43,27 @@ class Verdict(str, enum.Enum):
     BUILD_FAILED = "BUILD_FAILED"
     HARNESS_ERROR = "HARNESS_ERROR"
     NOT_RUN = "NOT_RUN"              # a stop signal came first (the run is partial)
+    # What the scenario injects is a failure this kernel family's ABI gives a
+    # kernel no way to notice (KernelAdapter.injection_unobservable): neither
+    # pass nor fail, the reason says why; decided before booting.
+    NOT_JUDGED = "NOT_JUDGED"
 
     @property
     def passed(self) -> bool:
         return self is Verdict.PASS
+
+    @property
+    def judged(self) -> bool:
+        """A verdict on the kernel: not NOT_RUN (no run came to an end)
+        and not NOT_JUDGED (nothing any kernel of the family could get
+        right or wrong)."""
+        return self not in (Verdict.NOT_RUN, Verdict.NOT_JUDGED)
+
+    @property
+    def failed(self) -> bool:
+        """Judged and not passed: a verdict against the kernel (or the
+        harness: HARNESS_ERROR)."""
+        return self.judged and not self.passed
 
 
 @dataclasses.dataclass
@@ -257,6 +274,16 @@ class ScenarioResult:
                 wheres.append(where)
         return [(oracle, reason, wheres) for (oracle, reason), wheres in groups.items()]
 
+    @property
+    def points_possible(self) -> float:
+        """The points this scenario counts for: none when NOT_JUDGED (no
+        kernel of the family could earn them)."""
+        return 0.0 if self.verdict is Verdict.NOT_JUDGED else self.points
+
+    @property
+    def points_earned(self) -> float:
+        return self.points if self.verdict.passed else 0.0
+
     def unknown_note(self) -> str:
         """One line naming the UNKNOWN checks, '' if there are none."""
         parts = [f"{oracle} ({', '.join(wheres)}): {reason}"
@@ -286,4 +313,8 @@ class RunResult:
 
     @property
     def passed(self) -> bool:
-        return all(sc.verdict.passed for sc in self.scenarios)
+        """Every scenario passed or was NOT_JUDGED (not judged on this
+        kernel is not a failure, with --strict too: docs/pintos-kaist.md);
+        a NOT_RUN scenario means the run is partial: not passed."""
+        return all(sc.verdict.passed or sc.verdict is Verdict.NOT_JUDGED
+                   for sc in self.scenarios)

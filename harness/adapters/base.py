@@ -17,7 +17,7 @@ import subprocess
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 from harness.errors import HarnessError, UsageError
 from oracles.model.address_layout import AddressLayout
@@ -136,11 +136,17 @@ class InjectionSite:
     SYMBOL whose entry the harness breaks on; ACCEPTS(debugger), if given,
     tells from the registers at entry whether this call is one of the
     point's (e.g. an allocation from the user pool); FAILURE_VALUE is what
-    the function returns to its caller when a failure is forced."""
+    the function returns to its caller when a failure is forced;
+    UNOBSERVABLE: the forced-failure kinds ("fail", "io_error") the kernel
+    has no way to notice here, each with the reason (a function that
+    returns nothing: the forced return only skips its work). A scenario
+    that asks for one is NOT_JUDGED on this kernel (harness/run/injection.py).
+    """
 
     symbol: str
     accepts: Optional[Callable] = None
     failure_value: int = 1
+    unobservable: Mapping[str, str] = field(default_factory=dict)
 
 
 class KernelAdapter(ABC):
@@ -258,6 +264,14 @@ class KernelAdapter(ABC):
         """The InjectionSite of POINT: by default injection_symbol(POINT),
         every call, failure value 1 (the reference kernel's hooks)."""
         return InjectionSite(self.injection_symbol(point))
+
+    def injection_unobservable(self, point: str, kind: str) -> str | None:
+        """Why a forced KIND at POINT is a failure this kernel cannot
+        observe (InjectionSite.unobservable), None if it can or KIND is
+        not a failure. Answered without booting or building: by default
+        from injection_site(POINT); an adapter whose sites need the
+        kernel's symbols overrides it with what it knows statically."""
+        return self.injection_site(point).unobservable.get(kind)
 
     def request(self, debugger, field: str, value: int) -> None:
         """Asks the stopped kernel for a preemption, a delay or memory

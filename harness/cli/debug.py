@@ -70,6 +70,8 @@ def handle(args: argparse.Namespace) -> int:
     from results.model import Verdict
     if result.verdict is Verdict.HARNESS_ERROR:
         raise HarnessError(result.reason)
+    if result.verdict is Verdict.NOT_JUDGED:     # decided before booting: nothing to debug
+        raise UsageError(f"{sc.name}: {result.reason}")
     said = f"{result.verdict.value}" + (f": {result.reason}" if result.reason else "")
     print(f"vmcheck: the run ended without reaching {where}: {said}")
     if result.artifacts:

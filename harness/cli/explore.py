@@ -48,10 +48,13 @@ def register(subparsers) -> None:
     p.set_defaults(handler=handle)
 
 
-def scenario_and_options(args, name: str, folder: Path):
+def scenario_and_options(args, name: str, folder: Path, added=(), what: str = ""):
     """(adapter, the scenario NAME, RunnerOptions) for explore and replay,
-    whose run folders go to FOLDER/artifacts."""
+    whose run folders go to FOLDER/artifacts. UsageError (WHAT: the
+    command) if the scenario's injections with ADDED ask for a failure the
+    kernel cannot observe: no run could give a verdict."""
     from harness.adapters import get_adapter
+    from harness.run.injection import refuse_unobservable
     from harness.run.runner import DATA_DIR
     from harness.run.suite import SUITE_DIR, load_all
     adapter = get_adapter(args.kernel)
@@ -59,13 +62,17 @@ def scenario_and_options(args, name: str, folder: Path):
     scenarios = {sc.name: sc for sc in load_all(adapter.programs_dir, DATA_DIR, args.suite or SUITE_DIR)}
     if name not in scenarios:
         raise UsageError(f"no scenario named {name!r} (see `./vmcheck list`)")
+    refuse_unobservable(adapter, (*scenarios[name].inject, *added), what or name)
     opts = runner_options(args, folder / config.ARTIFACTS)
     return adapter, scenarios[name], opts
 
 
 def handle(args: argparse.Namespace) -> int:
     from harness.run.explore import explore
-    adapter, sc, opts = scenario_and_options(args, args.scenario, config.EXPLORE_DIR)
+    from harness.run.injection import Injection
+    adapter, sc, opts = scenario_and_options(
+        args, args.scenario, config.EXPLORE_DIR, added=[Injection(args.point, args.kind)],
+        what=f"explore {args.scenario} --point {args.point} --kind {args.kind}")
     every = " and every later call" if args.mode == "from" else ""
     print(f"vmcheck: exploring {args.kind} at the n-th{every} {args.point} in {sc.name}",
           flush=True)
@@ -74,7 +81,7 @@ def handle(args: argparse.Namespace) -> int:
                    args.jobs, progress=lambda line: print(line, flush=True),
                    stop_on_failure=args.stop_on_failure, mode=args.mode,
                    all_schedules=args.all_schedules)
-    failing = [r for r in runs if not r.result.verdict.passed]
+    failing = [r for r in runs if r.result.verdict.failed]
     minutes = (time.monotonic() - t0) / 60
     print(f"\n{len(runs)} run(s) with an injection, {len(failing)} failing, "
           f"{len(runs) / minutes if minutes else 0:.0f} runs/minute")

@@ -75,13 +75,17 @@ def _cell(text: str) -> str:
     return one_line if len(one_line) <= REASON_CHARS else one_line[:REASON_CHARS - 1] + "…"
 
 
+def _bold_if(text: str, bold: bool) -> str:
+    return f"**{text}**" if bold else text
+
+
 def markdown_summary(run) -> str:
     """The headline, a table by area, the scenarios that did not pass and,
     folded, every scenario."""
     from reports.summary_view import area_summaries, banner
     _, headline = banner(run)
-    earned = sum(sc.points for sc in run.scenarios if sc.verdict.passed)
-    total = sum(sc.points for sc in run.scenarios)
+    earned = sum(sc.points_earned for sc in run.scenarios)
+    total = sum(sc.points_possible for sc in run.scenarios)
     lines = [f"## vmcheck: {headline}", "",
              f"Kernel `{run.kernel}`, {len(run.scenarios)} scenarios, points "
              f"**{earned:g} / {total:g}**, {run.duration_s:.0f} s.", "",
@@ -90,14 +94,14 @@ def markdown_summary(run) -> str:
     lines += [f"| {a.title} | {a.passed} | {a.not_passed} | {a.unknown_checks} | "
               f"{a.points:g} / {a.max_points:g} |" for a in area_summaries(run) if a.total]
     bad = [sc for sc in run.scenarios if not sc.verdict.passed]
-    if bad:
+    if bad:   # NOT_JUDGED ones too, not in bold: not failures
         lines += ["", "| scenario | area | verdict | reason |", "|---|---|---|---|"]
-        lines += [f"| {_cell(sc.name)} | {sc.area} | **{sc.verdict.value}** | {_cell(sc.reason)} |"
-                  for sc in bad]
+        lines += [f"| {_cell(sc.name)} | {sc.area} | {_bold_if(sc.verdict.value, sc.verdict.judged)} "
+                  f"| {_cell(sc.reason)} |" for sc in bad]
     lines += ["", "<details><summary>All scenarios</summary>", "",
               "| scenario | area | verdict | points | time |", "|---|---|---|---:|---:|"]
     lines += [f"| {_cell(sc.name)} | {sc.area} | {sc.verdict.value} | "
-              f"{sc.points if sc.verdict.passed else 0:g} / {sc.points:g} | {sc.duration_s:.1f} s |"
+              f"{sc.points_earned:g} / {sc.points_possible:g} | {sc.duration_s:.1f} s |"
               for sc in run.scenarios]
     lines += ["", "</details>", ""]
     return "\n".join(lines) + "\n"

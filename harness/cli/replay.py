@@ -40,7 +40,9 @@ def handle(args: argparse.Namespace) -> int:
     schedule = load_schedule(args.schedule)
     args.kernel = schedule_kernel(schedule, args.kernel)
     report = args.report.resolve()
-    adapter, sc, opts = scenario_and_options(args, schedule["scenario"], report)
+    adapter, sc, opts = scenario_and_options(args, schedule["scenario"], report,
+                                             added=schedule["injections"],
+                                             what=f"replay {args.schedule}")
     opts = dataclasses.replace(opts, schedules=report / config.SCHEDULE_FILES)
     print(f"vmcheck: replaying {args.schedule}: {sc.name}, recorded verdict "
           f"{schedule['verdict']} ({schedule['reason'] or 'passed'})", flush=True)

@@ -38,11 +38,13 @@ def register(subparsers) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from harness.adapters import get_adapter
-    from harness.run.injection import parse_cli
+    from harness.run.injection import parse_cli, refuse_unobservable
     from harness.run.suite import run_suite, shard
     from reports.layout_view import layout_summary
     from reports.summary_table import summary_table
     adapter = get_adapter(args.kernel)
+    injections = tuple(parse_cli(spec) for spec in args.inject)
+    refuse_unobservable(adapter, injections, "--inject")   # every scenario would be NOT_JUDGED
     scenarios = shard(load_scenarios(args, getattr(adapter, "programs_dir", None)), args.shard)
     try:
         adapter.prepare()
@@ -50,8 +52,7 @@ def handle(args: argparse.Namespace) -> int:
         return _report_build_failure(adapter, scenarios, e, args)
     if not scenarios:
         print("no scenarios in this shard")   # still write results, so merge sees the shard
-    opts = report_runner_options(args, args.report,
-                                 inject=tuple(parse_cli(spec) for spec in args.inject))
+    opts = report_runner_options(args, args.report, inject=injections)
     print(f"vmcheck: {len(scenarios)} scenario(s) on the {adapter.name} kernel, "
           f"{args.jobs} job(s)", flush=True)
     run = run_suite(adapter, scenarios, opts, args.jobs,

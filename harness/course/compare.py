@@ -110,6 +110,8 @@ def comparison_table(tests: dict, make: MakeCheck, ours: dict) -> str:
         theirs, result = make.results.get(test, "no result"), ours[test]
         agree = (theirs == "pass") == result.verdict.passed
         note = "" if agree else explanation(result)
+        if result.verdict.value == "NOT_JUDGED":     # neither side of a disagreement
+            agree, note = True, result.reason
         if not agree and result.verdict.passed:
             why = make.reasons.get(test, "see make-check.log")
             note = f"only make check fails ({why}); timing-dependent? run it again"

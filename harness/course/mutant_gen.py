@@ -191,7 +191,7 @@ def run_on_mutant(kernel_dir: Path, runners: list, coverage, opts) -> tuple[tupl
         result = run_scenario(adapter, _bounded(sc, coverage.scenarios.get(sc.name)), opts)
         if result.verdict is Verdict.NOT_RUN:
             return (), n - 1
-        if not result.verdict.passed:
+        if result.verdict.failed:          # NOT_JUDGED kills nothing
             return (sc.name, result.verdict.value, result.reason), n
     return (), len(runners)
 

@@ -143,7 +143,7 @@ def run_mutant(m: Mutant, scenarios: list, opts, jobs: int, build_root: Path,
     adapter = ReferenceAdapter(kernel_dir=out)
     run = run_suite(adapter, scenarios, opts, jobs, progress=lambda line: None)
     kills = [(sc.name, sc.verdict.value, sc.reason) for sc in run.scenarios
-             if not sc.verdict.passed and sc.verdict is not Verdict.NOT_RUN]
+             if sc.verdict.failed]
     result = MutantResult(m, kills, time.monotonic() - t0)
     if run.interrupted:
         finished = sum(sc.verdict is not Verdict.NOT_RUN for sc in run.scenarios)

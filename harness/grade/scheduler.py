@@ -242,9 +242,11 @@ def summary_line(result: SubmissionResult) -> str:
         first = result.build_error.splitlines()[1:2] or result.build_error.splitlines()[:1]
         return f"{result.name}: BUILD_FAILED ({result.seconds:.0f} s): {first[0] if first else ''}"
     passed = sum(c.passed for c in result.cells)
-    line = (f"{result.name}: {passed}/{len(result.cells)} passed, "
-            f"{result.earned:g}/{result.max_points:g} points ({result.seconds:.0f} s)")
-    bad = [f"{c.name} {c.verdict}" for c in result.cells if not c.passed]
+    not_judged = sum(c.not_judged for c in result.cells)
+    line = (f"{result.name}: {passed}/{len(result.cells) - not_judged} passed"
+            + (f" ({not_judged} not judged)" if not_judged else "")
+            + f", {result.earned:g}/{result.max_points:g} points ({result.seconds:.0f} s)")
+    bad = [f"{c.name} {c.verdict}" for c in result.cells if c.failed]
     if bad:
         line += "; " + ", ".join(bad[:4]) + (f" +{len(bad) - 4}" if len(bad) > 4 else "")
     return line

@@ -31,6 +31,7 @@ POINTS = ("frame_alloc", "page_alloc", "swap_out", "swap_in", "file_read", "file
 KINDS = ("fail", "io_error", "preempt", "delay")
 MODES = ("once", "from", "probability")
 IO_POINTS = ("swap_out", "swap_in", "file_read", "file_write")
+FAILURE_KINDS = ("fail", "io_error")   # a forced return (Debugger.force_return)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,6 +113,29 @@ def _site(adapter, point: str) -> InjectionSite:
     if hasattr(adapter, "injection_site"):
         return adapter.injection_site(point)
     return InjectionSite(adapter.injection_symbol(point))
+
+
+def unobservable(adapter, injections) -> list[str]:
+    """"KIND at POINT: why" for each of INJECTIONS that forces a failure
+    ADAPTER's kernel has no way to notice (KernelAdapter.injection_unobservable,
+    known without booting). A scenario with one is NOT_JUDGED there."""
+    ask = getattr(adapter, "injection_unobservable", None)
+    out = []
+    for inj in injections:
+        why = ask(inj.point, inj.kind) if ask and inj.kind in FAILURE_KINDS else None
+        if why and f"{inj.kind} at {inj.point}: {why}" not in out:
+            out.append(f"{inj.kind} at {inj.point}: {why}")
+    return out
+
+
+def refuse_unobservable(adapter, injections, what: str) -> None:
+    """UsageError if any of INJECTIONS (those of WHAT, e.g. "--inject" or
+    "scenario evict-anon-werr") cannot be observed by ADAPTER's kernel:
+    running it would give no verdict."""
+    unseen = unobservable(adapter, injections)
+    if unseen:
+        raise UsageError(f"{what}: not judged on the {adapter.name} kernel, which cannot "
+                         f"observe the injected failure ({'; '.join(unseen)})")
 
 
 class Injector:

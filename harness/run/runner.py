@@ -27,7 +27,7 @@ from harness.run.checkpoints import CheckpointSession
 from harness.run.exact_disk import RUN_DEFAULT as EXACT_DISK_DEFAULT
 from harness.run.exact_disk import exact_disk_wanted, finish_exact_disk, start_exact_disk
 from harness.run.hang_watch import DEADLOCK, GuestHang
-from harness.run.injection import Injector
+from harness.run.injection import Injector, unobservable
 from harness.run.output_match import missing_in_order, output_problem
 from harness.run.schedule import check_disks, make_schedule, write_schedule
 from oracles.expectations import CheckContext, DiskUnreadable, run_check
@@ -75,6 +75,19 @@ def not_run_result(adapter, sc, reason: str = "") -> ScenarioResult:
     return result
 
 
+def not_judged_result(adapter, sc, opts: RunnerOptions) -> Optional[ScenarioResult]:
+    """SC as NOT_JUDGED, without booting, if it injects a failure ADAPTER's
+    kernel cannot observe (harness/run/injection.py: unobservable); else None."""
+    unseen = unobservable(adapter, (*sc.inject, *opts.inject))
+    if not unseen:
+        return None
+    result = _new_result(adapter, sc, opts.strict)
+    result.verdict = Verdict.NOT_JUDGED
+    result.reason = (f"not judged on the {adapter.name} kernel: it has no way to observe the "
+                     f"injected failure ({'; '.join(unseen)})")
+    return result
+
+
 def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
     """Runs scenario SC on ADAPTER's kernel; never raises for a kernel's
     behaviour. If QEMU aborts under -icount (IcountAbort), runs it once
@@ -82,9 +95,14 @@ def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
     in the start-up wait (StartupTimeout), starts it once more, and a
     second time-out is HARNESS_ERROR; either retry is said in the result's
     notes. After a stop signal (harness/interrupt.py) the result is
-    NOT_RUN: not started, or cut short (its machine killed) with no verdict."""
+    NOT_RUN: not started, or cut short (its machine killed) with no verdict.
+    A scenario that injects a failure the kernel cannot observe is
+    NOT_JUDGED, without booting."""
     if interrupt.stop_requested():
         return not_run_result(adapter, sc)
+    skipped = not_judged_result(adapter, sc, opts)
+    if skipped is not None:
+        return skipped
     start = time.monotonic()
     result = _new_result(adapter, sc, opts.strict)
     try:

@@ -92,6 +92,15 @@ def test_swap_points_filter_on_the_swap_disk(symbols):
     assert not site.accepts(FakeDebugger(rdi=expected - types.get("struct disk").size))
 
 
+def test_void_sites_declare_forced_failures_unobservable(symbols):
+    """disk_read/disk_write and thread_yield return nothing: a forced
+    failure there only skips the work, which no kernel can notice."""
+    assert "disk_write returns nothing" in injection_site(symbols, "swap_out").unobservable["io_error"]
+    assert set(injection_site(symbols, "swap_in").unobservable) == {"fail", "io_error"}
+    assert injection_site(symbols, "frame_alloc").unobservable == {}
+    assert injection_site(symbols, "file_write").unobservable == {}
+
+
 def test_file_points_leave_out_the_file_systems_free_map(symbols):
     """Formatting at boot and create() write the free map through
     file_write_at: not a file of the program's, so not the point's call."""

@@ -277,6 +277,12 @@ class PintosKaistAdapter(KernelAdapter):
     def injection_symbol(self, point: str) -> str:
         return self.injection_site(point).symbol
 
+    def injection_unobservable(self, point: str, kind: str) -> str | None:
+        """From the ABI (points.UNOBSERVABLE), without the kernel's symbols:
+        decided before the tree is built or booted."""
+        from harness.adapters.pintos_kaist.points import unobservable_kinds
+        return unobservable_kinds(point).get(kind)
+
     def request(self, debugger, field: str, value: int) -> None:
         """Only "preempt": ends the running thread's time slice (pintos_points.py)."""
         from harness.adapters.pintos_kaist.points import request

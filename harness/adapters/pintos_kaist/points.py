@@ -3,21 +3,27 @@ point of harness/run/injection.py is, which calls belong to it, what a forced
 failure returns, and how a preemption is asked for, all from the kernel's
 symbols and DWARF (no hooks in the student's code).
 
-| point        | function (entry)                | calls that count        | failure returns |
-|--------------|---------------------------------|-------------------------|-----------------|
-| frame_alloc  | palloc_get_page                 | flags (rdi) has PAL_USER | NULL           |
-| page_alloc   | vm_alloc_page_with_initializer  | every                   | false           |
-| evict_choose | vm_get_victim                   | every                   | NULL            |
-| page_fault   | vm_try_handle_fault             | every                   | false           |
-| swap_in      | disk_read                       | disk (rdi) is the swap disk | (void)      |
-| swap_out     | disk_write                      | disk (rdi) is the swap disk | (void)      |
-| file_read    | file_read_at                    | not on the free map file | 0 bytes        |
-| file_write   | file_write_at                   | not on the free map file | 0 bytes        |
-| yield        | thread_yield                    | every                   | (void)          |
+| point        | function (entry)               | calls that count            | failure returns |
+|--------------|--------------------------------|-----------------------------|-----------------|
+| frame_alloc  | palloc_get_page                | flags (rdi) has PAL_USER    | NULL            |
+| page_alloc   | vm_alloc_page_with_initializer | every                       | false           |
+| evict_choose | vm_get_victim                  | every                       | NULL            |
+| page_fault   | vm_try_handle_fault            | every                       | false           |
+| swap_in      | disk_read                      | disk (rdi) is the swap disk | (void): unobservable |
+| swap_out     | disk_write                     | disk (rdi) is the swap disk | (void): unobservable |
+| file_read    | file_read_at                   | not on the free map file    | 0 bytes         |
+| file_write   | file_write_at                  | not on the free map file    | 0 bytes         |
+| yield        | thread_yield                   | every                       | (void): unobservable |
 
 Pintos's disk_read/disk_write return nothing (the driver panics on a real
 I/O error), so a forced failure there skips the transfer: the sector is
-neither read nor written, which the kernel cannot notice.
+neither read nor written, which the kernel cannot notice. The same holds
+for "fail" at yield (thread_yield returns nothing: the yield is skipped).
+These sites declare such kinds unobservable (UNOBSERVABLE below,
+InjectionSite.unobservable): a scenario that asks for one, e.g.
+evict-anon-werr (io_error at swap_out) or evict-anon-rerr (io_error at
+swap_in), is NOT_JUDGED on a Pintos-KAIST kernel, decided before booting,
+and `vmcheck explore`/`replay`/`run --inject` refuse it (docs/pintos-kaist.md).
 
 The file system keeps its free map in a file too (filesys/free-map.c's
 `free_map_file`): formatting at boot and every create() write it through
@@ -53,6 +59,19 @@ from harness.errors import UsageError
 SWAP_CHANNEL, SWAP_DEVICE = 1, 1     # disk_get (1, 1): hd1:1, the swap disk (IDE index 3)
 SLICE_OVER = 1 << 16                 # thread_ticks value that is >= any TIME_SLICE
 
+_VOID_DISK = ("Pintos-KAIST's {f} returns nothing (its driver panics on a real I/O error): "
+              "a forced failure only skips the sector transfer, and a kernel cannot notice "
+              "a failed swap {what}")
+_SWAP_OUT_WHY = _VOID_DISK.format(f="disk_write", what="write")
+_SWAP_IN_WHY = _VOID_DISK.format(f="disk_read", what="read")
+# (point, forced-failure kind) -> why a kernel cannot observe it.
+UNOBSERVABLE = {
+    ("swap_out", "io_error"): _SWAP_OUT_WHY, ("swap_out", "fail"): _SWAP_OUT_WHY,
+    ("swap_in", "io_error"): _SWAP_IN_WHY, ("swap_in", "fail"): _SWAP_IN_WHY,
+    ("yield", "fail"): ("Pintos-KAIST's thread_yield returns nothing: a forced failure only "
+                        "skips one yield, which a kernel cannot notice"),
+}
+
 _FUNCTIONS = {
     "frame_alloc": ("palloc_get_page", 0), "page_alloc": ("vm_alloc_page_with_initializer", 0),
     "evict_choose": ("vm_get_victim", 0), "page_fault": ("vm_try_handle_fault", 0),
@@ -77,7 +96,13 @@ def injection_site(symbols, point: str) -> InjectionSite:
         accepts = _disk_filter(symbols.types)
     elif point in ("file_read", "file_write"):
         accepts = _not_free_map_filter(symbols.types)
-    return InjectionSite(function, accepts, failure)
+    return InjectionSite(function, accepts, failure, unobservable_kinds(point))
+
+
+def unobservable_kinds(point: str) -> dict:
+    """{kind: reason} of the forced failures at POINT a Pintos-KAIST kernel
+    cannot observe (known from the ABI alone: no symbols needed)."""
+    return {kind: why for (where, kind), why in UNOBSERVABLE.items() if where == point}
 
 
 def _flag_filter(types, flag: str):

@@ -16,8 +16,8 @@ from typing import Sequence
 
 from harness import config
 from harness.adapters.reference import fsimage
-from harness.adapters.base import (PINTOS_KAIST_LAYOUT, BootOutcome, Disks, Ending, KernelAdapter,
-                                   check_run_words, drive_arg, find_exits, find_panic,
+from harness.adapters.base import (PINTOS_KAIST_LAYOUT, BootOutcome, Disks, Ending, InjectionSite,
+                                   KernelAdapter, check_run_words, drive_arg, find_exits, find_panic,
                                    make_qcow2_overlay, raw_fs_image)
 from harness.errors import (FileNotOnDiskError, HarnessError, KernelBuildError,
                             KernelNotBuiltError, UsageError)
@@ -31,6 +31,12 @@ FS_SLACK_BYTES = 2 << 20    # free space for files the programs create
 MIN_FS_BYTES = fsimage.DEFAULT_SIZE_BYTES
 BUILD_TIMEOUT_S = 600
 
+
+# Every hook's caller fails the operation on a nonzero return
+# (include/kernel/hooks.h), except the page-fault hook, which only observes.
+_PAGE_FAULT_WHY = ("the reference kernel's page_fault hook only observes (vm/vm.c ignores its "
+                   "return value): a forced failure there changes nothing")
+UNOBSERVABLE = {"page_fault": {"fail": _PAGE_FAULT_WHY}}
 
 POWEROFF_COUNTS = re.compile(r"user_frames_free=(\d+)/(\d+) swap_slots_free=(\d+)/(\d+)")
 
@@ -47,6 +53,12 @@ class ReferenceAdapter(KernelAdapter):
 
     def injection_symbol(self, point: str) -> str:
         return f"vmcheck_hook_{point}"   # kernel/hooks.h
+
+    def injection_site(self, point: str) -> InjectionSite:
+        """Every call of the hook; a forced return of 1 fails the operation
+        (page_fault: nothing, see UNOBSERVABLE)."""
+        return InjectionSite(self.injection_symbol(point),
+                             unobservable=UNOBSERVABLE.get(point, {}))
 
     def request(self, debugger, field: str, value: int) -> None:
         var = self.kernel_symbols().types.variable("vmcheck_requests")
