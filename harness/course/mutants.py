@@ -17,7 +17,6 @@ import dataclasses
 import json
 import subprocess
 import time
-import tomllib
 from pathlib import Path
 from typing import Callable
 
@@ -26,6 +25,7 @@ from harness.errors import KernelBuildError, UsageError
 from harness.run.hang_watch import DEADLOCK_REASON
 from results.model import Verdict
 from harness.run.scenario import AREAS
+from harness.run.toml_lines import read_toml
 from oracles.schema import Field, SchemaError, one_of, validate_table
 
 CATALOGUE = config.REPO_ROOT / "reference_kernel" / "mutants.toml"
@@ -96,10 +96,7 @@ def save_results(results: list[MutantResult], out_dir: Path) -> list[dict]:
 
 
 def load_catalogue(path: Path = CATALOGUE) -> list[Mutant]:
-    try:
-        doc = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise UsageError(f"{path}: {e}") from None
+    doc, _ = read_toml(path, "the mutant catalogue")
     mutants, seen = [], set()
     for i, table in enumerate(doc.get("mutant", [])):
         try:

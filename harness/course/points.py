@@ -17,21 +17,16 @@ does not silently give 1 point.
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from pathlib import Path
 
 from harness.errors import UsageError
+from harness.run.toml_lines import read_toml
 
 
 def load_points(path: Path) -> tuple:
     """(rules [(pattern, points)], default) from PATH; UsageError with the
     file and key when the file is not valid."""
-    try:
-        table = tomllib.loads(Path(path).read_text())
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read the points file: {e.strerror}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise UsageError(f"{path}: not valid TOML: {e}") from None
+    table, _ = read_toml(path, "the points file")
     unknown = set(table) - {"default", "points"}
     if unknown:
         raise UsageError(f"{path}: unknown key {sorted(unknown)[0]!r} "

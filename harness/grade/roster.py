@@ -27,12 +27,11 @@ import hashlib
 import json
 import re
 import subprocess
-import tomllib
 from pathlib import Path
 from typing import Optional
 
 from harness.errors import UsageError
-from harness.run.toml_lines import TomlLines
+from harness.run.toml_lines import TomlLines, read_toml
 from oracles.schema import Field, SchemaError, one_of, validate_table
 from results.model import parse_shard
 
@@ -122,15 +121,7 @@ def load_roster(path: Path, check_sources: bool = True) -> Roster:
     CHECK_SOURCES: that every tree, repository and commit is there (not
     needed to merge shards' results)."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read the roster: {e.strerror}") from None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise UsageError(f"{path}: not valid TOML: {e}") from None
-    lines = TomlLines(text)
+    doc, lines = read_toml(path, "the roster")
     try:
         top = validate_table(doc, TOP_FIELDS, [], "the roster")
         base = path.resolve().parent

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tomllib
 from pathlib import Path
 from typing import Optional
 
@@ -18,7 +17,7 @@ from harness.errors import UsageError
 from harness.run.injection import injection_from_table
 from harness.run.scenario_lint import counts_check, lint
 from oracles.schema import Field, SchemaError, in_range, one_of, validate_table
-from harness.run.toml_lines import TomlLines
+from harness.run.toml_lines import TomlLines, read_toml
 from oracles.expectations import CHECKS, cross_check
 from oracles.invariants import INVARIANTS
 
@@ -225,18 +224,7 @@ def _located(path: Path, lines: TomlLines, err: SchemaError, name: Optional[str]
 
 def load_file(path: Path) -> list[Scenario]:
     """Scenarios of one file, validated; raises ScenarioError."""
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise ScenarioError(f"{path}: cannot read: {e.strerror}") from None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        m = re.search(r"\(at line (\d+), column \d+\)", str(e))
-        line = m.group(1) if m else "1"
-        reason = re.sub(r" \(at line.*", "", str(e))
-        raise ScenarioError(f"{path}:{line}: not valid TOML: {reason}") from None
-    lines = TomlLines(text)
+    doc, lines = read_toml(path, "the scenario file", ScenarioError)
     try:
         v = validate_table(doc, FILE_FIELDS, [], "scenario file")
     except SchemaError as e:

@@ -12,13 +12,34 @@ that assigns the next key of the path.
 from __future__ import annotations
 
 import re
+import tomllib
+from pathlib import Path
 from typing import Sequence
+
+from harness.errors import UsageError
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
 _INLINE_KEY = r"(?:^|[{,\s])%s\s*="
 
 PathItem = str | int
+_AT_LINE = re.compile(r" \(at line (\d+), column \d+\)")
+
+
+def read_toml(path: Path, what: str, error: type = UsageError) -> tuple[dict, "TomlLines"]:
+    """The TOML document at PATH and its TomlLines. ERROR (a UsageError)
+    when it cannot be read ("PATH: cannot read WHAT: ...") or is not TOML
+    ("PATH:LINE: not valid TOML: ...", the line tomllib names)."""
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise error(f"{path}: cannot read {what}: {e.strerror}") from None
+    try:
+        return tomllib.loads(text), TomlLines(text)
+    except tomllib.TOMLDecodeError as e:
+        m = _AT_LINE.search(str(e))
+        raise error(f"{path}:{m.group(1) if m else 1}: not valid TOML: "
+                    f"{_AT_LINE.sub('', str(e))}") from None
 
 
 class TomlLines:

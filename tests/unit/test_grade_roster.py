@@ -94,7 +94,7 @@ commit = "HEAD"
     ('points = "p.toml"\n[[submission]]\nname = "a"\npath = "t"\n', "the points file"),
     ('scenarios = "all"\n', "roster.toml:1: must be a list"),
     ('', "no [[submission]] in the roster"),
-    ('[[submission]\n', "not valid TOML"),
+    ('name = 1\n\n[[submission]\n', "roster.toml:3: not valid TOML"),
 ])
 def test_roster_mistakes_name_file_line_and_key(tmp_path, repo, body, message):
     (tmp_path / "t").mkdir()
