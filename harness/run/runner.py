@@ -28,7 +28,7 @@ from harness.run.exact_disk import RUN_DEFAULT as EXACT_DISK_DEFAULT
 from harness.run.exact_disk import exact_disk_wanted, finish_exact_disk, start_exact_disk
 from harness.run.hang_watch import DEADLOCK, GuestHang
 from harness.run.injection import Injector, unobservable
-from harness.run.output_match import missing_in_order, output_problem
+from harness.run.verdict import judge
 from harness.run.schedule import check_disks, make_schedule, write_schedule
 from oracles.expectations import CheckContext, DiskUnreadable, run_check
 from oracles.model.machine_state import FAIL, UNKNOWN, by_outcome
@@ -311,7 +311,7 @@ class ScenarioHooks(BootHooks):
             _after_run_checks(self.adapter, disks, self.sc, self.files, self.images, result)
             if result.after_violations and not self.opts.machine.keep:
                 _keep_fs_image(machine, disks, result)
-        _judge(self.adapter, self.sc, outcome, self.session, result)
+        judge(self.adapter, self.sc, outcome, self.session, result)
         machine.failed = not result.verdict.passed
 
     def record_machine(self) -> None:
@@ -368,97 +368,3 @@ def _keep_fs_image(machine, disks, result: ScenarioResult) -> None:
     result.notes.append(f"file-system image kept for the failed check: {packed.name} "
                         f"(gzip, {packed.stat().st_size / 1024:.0f} KiB; "
                         f"raw {raw_size / 1024:.0f} KiB)")
-
-
-def _outcome_problems(sc, result: ScenarioResult) -> tuple:
-    """(problems, ending): no problems and the accepted outcome that the
-    exit status and output match; else the problems against the primary
-    (first) outcome, and None."""
-    first, first_mismatch = None, ""
-    for want in sc.outcomes:
-        problems = []
-        if result.exit_status is None:
-            problems.append(f"{sc.program} printed no exit line")
-        elif result.exit_status != want.exit_status:
-            problems.append(f"exit status {result.exit_status}, expected {want.exit_status}")
-        mismatch = output_problem(result.console, sc.output_mode, want.output,
-                                  want.other_lines, sc.program)
-        if mismatch:
-            problems.append(mismatch)
-        if not problems:
-            return [], want
-        if first is None:
-            first, first_mismatch = problems, mismatch or ""
-    if sc.output_mode == "lines":
-        result.missing_output = missing_in_order(result.console, sc.output)
-    else:
-        result.output_mismatch = first_mismatch
-    return first, None
-
-
-def _fault_tolerant(sc, session) -> bool:
-    """True if an injected failure (fail/io_error) fired: then the program's
-    own output and status may differ. Preemption and delay never change
-    what a correct kernel computes, so they are judged strictly."""
-    injector = session.injector
-    return injector is not None and any(r.kind in ("fail", "io_error") for r in injector.records)
-
-
-def _judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
-    """Sets the verdict and a one-line reason."""
-    if outcome.ending is Ending.PANIC:
-        result.verdict, result.reason = Verdict.KERNEL_PANIC, outcome.panic_line or "kernel panic"
-        if result.panic_story:   # the story names every frame, with file:line
-            result.reason = result.reason.split(" [call stack:")[0] + f" [{result.panic_story}]"
-        return
-    if outcome.ending is Ending.TRIPLE_FAULT:
-        result.verdict, result.reason = Verdict.TRIPLE_FAULT, "the CPU reset (triple fault)"
-        return
-    result.exit_status = outcome.status_of(sc.program)
-    problems, ending = _outcome_problems(sc, result)
-    if ending is not None:   # the report shows the status of the ending that passed
-        result.expected_exit_status = ending.exit_status
-    if problems and _fault_tolerant(sc, session):
-        # An injected failure may end the process or fail its system call;
-        # the kernel must still survive, keep its invariants, leak nothing.
-        result.notes += problems
-        problems = []
-    problems += [_absent_problem(result.console, bad) for bad in sc.output_absent
-                 if bad in result.console]
-    result.run_violations = list(session.wrong_code)
-    problems = [str(v) for v in session.wrong_code] + problems   # the root cause first
-    unreached = session.unreached(dict(ending.checkpoints) if ending is not None else {})
-    if unreached and _fault_tolerant(sc, session):
-        result.notes = list(result.notes) + unreached   # the process was ended by the injection
-    else:
-        problems += unreached
-        result.unreached = unreached
-    violations = result.violations[len(result.run_violations):]   # said above
-    if violations:   # the first with what a correct kernel would have
-        problems.append(f"{len(violations)} oracle violation(s), first: {violations[0]}")
-    leak = adapter.leak_problem(outcome)
-    if leak:
-        problems.append(leak)
-    problems += judge_unknowns(result)
-    if problems:
-        result.verdict, result.reason = Verdict.FAIL, "; ".join(problems)
-
-
-def _absent_problem(console: str, bad: str) -> str:
-    """The problem of BAD appearing in CONSOLE, with the first line that
-    holds it (a program's "FAIL: ..." line says what a correct kernel
-    would have done)."""
-    line = next((line for line in console.splitlines() if bad in line), bad)
-    return f"output contains {bad!r}: {line.strip()[:300]!r}"
-
-
-def judge_unknowns(result: ScenarioResult) -> list[str]:
-    """The problems RESULT's UNKNOWN checks make: none (a note says which
-    they are), or under --strict one problem saying they were unknown."""
-    summary = result.unknown_note()
-    if not summary:
-        return []
-    if result.strict:
-        return [f"unknown under --strict: {summary}"]
-    result.notes = list(result.notes) + [summary]
-    return []

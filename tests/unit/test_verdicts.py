@@ -14,7 +14,7 @@ from harness.adapters.reference.adapter import ReferenceAdapter
 from harness.run.checkpoints import CheckpointSession
 from harness.cli.main import parse_args
 from results.model import CheckpointRecord, ScenarioResult, Verdict
-from harness.run.runner import _judge
+from harness.run.verdict import judge
 from harness.run.suite import load_all
 from reports.summary_table import summary_table
 from oracles.model.machine_state import Violation, unknown
@@ -43,7 +43,7 @@ def judged(sc, console: str, strict=False, unknowns=(), fails=(), hits=()):
                                            unknowns=list(unknowns))]
     result.console = console
     outcome = BootOutcome(Ending.POWEROFF, 0, find_exits(console))
-    _judge(ReferenceAdapter(), sc, outcome, session, result)
+    judge(ReferenceAdapter(), sc, outcome, session, result)
     return result
 
 

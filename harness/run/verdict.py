@@ -1,0 +1,106 @@
+"""The verdict of one scenario run: from how the machine ended (its
+outcome), the program's exit status and output against the scenario's
+accepted endings, the checkpoint session's findings and the UNKNOWN
+checks (harness/run/runner.py calls judge once the run is over).
+"""
+
+from __future__ import annotations
+
+from harness.adapters.base import Ending
+from harness.run.output_match import missing_in_order, output_problem
+from results.model import ScenarioResult, Verdict
+
+
+def _outcome_problems(sc, result: ScenarioResult) -> tuple:
+    """(problems, ending): no problems and the accepted outcome that the
+    exit status and output match; else the problems against the primary
+    (first) outcome, and None."""
+    first, first_mismatch = None, ""
+    for want in sc.outcomes:
+        problems = []
+        if result.exit_status is None:
+            problems.append(f"{sc.program} printed no exit line")
+        elif result.exit_status != want.exit_status:
+            problems.append(f"exit status {result.exit_status}, expected {want.exit_status}")
+        mismatch = output_problem(result.console, sc.output_mode, want.output,
+                                  want.other_lines, sc.program)
+        if mismatch:
+            problems.append(mismatch)
+        if not problems:
+            return [], want
+        if first is None:
+            first, first_mismatch = problems, mismatch or ""
+    if sc.output_mode == "lines":
+        result.missing_output = missing_in_order(result.console, sc.output)
+    else:
+        result.output_mismatch = first_mismatch
+    return first, None
+
+
+def _fault_tolerant(sc, session) -> bool:
+    """True if an injected failure (fail/io_error) fired: then the program's
+    own output and status may differ. Preemption and delay never change
+    what a correct kernel computes, so they are judged strictly."""
+    injector = session.injector
+    return injector is not None and any(r.kind in ("fail", "io_error") for r in injector.records)
+
+
+def judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
+    """Sets RESULT's verdict and a one-line reason from the run's OUTCOME
+    (harness/run/boot.py) and the checkpoint SESSION's findings."""
+    if outcome.ending is Ending.PANIC:
+        result.verdict, result.reason = Verdict.KERNEL_PANIC, outcome.panic_line or "kernel panic"
+        if result.panic_story:   # the story names every frame, with file:line
+            result.reason = result.reason.split(" [call stack:")[0] + f" [{result.panic_story}]"
+        return
+    if outcome.ending is Ending.TRIPLE_FAULT:
+        result.verdict, result.reason = Verdict.TRIPLE_FAULT, "the CPU reset (triple fault)"
+        return
+    result.exit_status = outcome.status_of(sc.program)
+    problems, ending = _outcome_problems(sc, result)
+    if ending is not None:   # the report shows the status of the ending that passed
+        result.expected_exit_status = ending.exit_status
+    if problems and _fault_tolerant(sc, session):
+        # An injected failure may end the process or fail its system call;
+        # the kernel must still survive, keep its invariants, leak nothing.
+        result.notes += problems
+        problems = []
+    problems += [_absent_problem(result.console, bad) for bad in sc.output_absent
+                 if bad in result.console]
+    result.run_violations = list(session.wrong_code)
+    problems = [str(v) for v in session.wrong_code] + problems   # the root cause first
+    unreached = session.unreached(dict(ending.checkpoints) if ending is not None else {})
+    if unreached and _fault_tolerant(sc, session):
+        result.notes = list(result.notes) + unreached   # the process was ended by the injection
+    else:
+        problems += unreached
+        result.unreached = unreached
+    violations = result.violations[len(result.run_violations):]   # said above
+    if violations:   # the first with what a correct kernel would have
+        problems.append(f"{len(violations)} oracle violation(s), first: {violations[0]}")
+    leak = adapter.leak_problem(outcome)
+    if leak:
+        problems.append(leak)
+    problems += judge_unknowns(result)
+    if problems:
+        result.verdict, result.reason = Verdict.FAIL, "; ".join(problems)
+
+
+def _absent_problem(console: str, bad: str) -> str:
+    """The problem of BAD appearing in CONSOLE, with the first line that
+    holds it (a program's "FAIL: ..." line says what a correct kernel
+    would have done)."""
+    line = next((line for line in console.splitlines() if bad in line), bad)
+    return f"output contains {bad!r}: {line.strip()[:300]!r}"
+
+
+def judge_unknowns(result: ScenarioResult) -> list[str]:
+    """The problems RESULT's UNKNOWN checks make: none (a note says which
+    they are), or under --strict one problem saying they were unknown."""
+    summary = result.unknown_note()
+    if not summary:
+        return []
+    if result.strict:
+        return [f"unknown under --strict: {summary}"]
+    result.notes = list(result.notes) + [summary]
+    return []
