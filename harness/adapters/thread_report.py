@@ -52,12 +52,16 @@ def walk_frame_pointers(read: ReadMemory, symbols: SymbolTable, pc: Optional[int
     above the one before. An rbp of 0 or a return address of 0 is the
     natural end (the first frame of a thread); anything else that stops
     the walk is named in END (a user-mode frame pointer: the thread came
-    from a system call or an interrupt in user mode)."""
+    from a system call or an interrupt in user mode). A stack that is
+    itself a user address (LOW: kernel code running on the user's stack,
+    as after an interrupt between restoring the user rsp and `sysretq`)
+    holds its kernel frames at user addresses: they are walked too."""
     chain = checked_chain(symbols, pc, known_returns)
     chain.frame_pointers = [None] * len(chain.returns)
     previous = None
+    kernel_on_user_stack = low < USER_SPACE_END
     while chain.end is None and rbp != 0 and len(chain.returns) < limit:
-        if rbp < USER_SPACE_END:
+        if rbp < USER_SPACE_END and not kernel_on_user_stack:
             chain.end = f"frame pointer {rbp:#x} is a user address (entered from user mode)"
             break
         if not low <= rbp <= high - 16:

@@ -24,6 +24,7 @@ from harness.machine.triple_fault import INT_LOG, keep_tail, last_exceptions
 from results.model import HangRecord, ScenarioResult, Verdict
 from harness.run.boot import BootHooks, BootRequest, IcountAbort, boot
 from harness.run.checkpoints import CheckpointSession
+from harness.run.entry_race import rerun_note
 from harness.run.exact_disk import RUN_DEFAULT as EXACT_DISK_DEFAULT
 from harness.run.exact_disk import exact_disk_wanted, finish_exact_disk, start_exact_disk
 from harness.run.hang_watch import DEADLOCK, GuestHang
@@ -90,8 +91,9 @@ def not_judged_result(adapter, sc, opts: RunnerOptions) -> Optional[ScenarioResu
 
 def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
     """Runs scenario SC on ADAPTER's kernel; never raises for a kernel's
-    behaviour. If QEMU aborts under -icount (IcountAbort), runs it once
-    more without -icount; if the guest does not reach the kernel's entry
+    behaviour. If QEMU aborts under -icount (IcountAbort), or the kernel
+    panics on the skeleton's system-call return race
+    (harness/run/entry_race.py), runs it once more without -icount; if the guest does not reach the kernel's entry
     in the start-up wait (StartupTimeout), starts it once more, and a
     second time-out is HARNESS_ERROR; either retry is said in the result's
     notes. After a stop signal (harness/interrupt.py) the result is
@@ -111,6 +113,12 @@ def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
         except (StartupTimeout, IcountAbort) as e:
             result, again = _second_run(adapter, sc, opts, result, e)
             _execute(adapter, sc, again, result)
+        else:
+            note = rerun_note(result, opts.machine.icount_clock, adapter.kernel_symbols())
+            if note is not None:     # the skeleton's race, not the student's code
+                result = _new_result(adapter, sc, opts.strict)
+                result.notes.append(note)
+                _execute(adapter, sc, _with_machine(opts, icount=False), result)
     except GuestHang as e:
         _hang_result(result, e, adapter, sc)
     except DebuggerTimeout as e:

@@ -16,7 +16,7 @@ from harness.run import fault_capture
 from harness.run.fault_capture import FaultCapture
 from harness.run.kernel_stack import TrapFrame, walk_stack
 from harness.run.fault_explain import kernel_frames, panic_story
-from results.model import FaultRecord, TrapFrameRef
+from results.model import FaultRecord, ScenarioResult, TrapFrameRef, Verdict
 from harness.debug.source_lines import source_lines
 from harness.debug.symbols import SymbolTable
 from harness.debug.typed_memory import read_struct
@@ -214,3 +214,56 @@ def test_a_panic_stop_is_a_panic_only_with_debug_panic_on_the_stack(symbols):
     assert [entry for _, _, entry in frames].count("intr_entry") == 1
     dbg.put_u64(STACK, return_into(symbols, "kernel_exception"))
     assert FaultCapture._panic_frames(dbg, hook, R0, STACK) == []
+
+
+USER_SP = 0x4747F500            # rsp at the stop: kernel code on the user's stack
+U0, U1 = USER_SP + 0x40, USER_SP + 0x80
+
+
+def crafted_user_stack_panic(symbols, interrupted: int) -> FakeDebugger:
+    """A debugger stopped at debug_panic's entry in an interrupt handler
+    that interrupted kernel code at INTERRUPTED whose rsp was a user
+    address (the system-call return's `popq %rsp`; `sysretq` window): the
+    whole chain, trap frame included, lies on the user's stack."""
+    dbg = FakeDebugger(symbols)
+    dbg.put_u64(USER_SP, return_into(symbols, "kernel_exception"))
+    dbg.put_u64(U0, U1)
+    dbg.put_u64(U0 + 8, return_into(symbols, "page_fault"))
+    dbg.put_u64(U1, 0)
+    dbg.put_u64(U1 + 8, symbols.address_of("intr_exit"))
+    dbg.put_trap_frame(U1 + 16, vec_no=0x20, rip=interrupted, cs=0x8, rbp=0, rsp=U1 + 0x200)
+    return dbg
+
+
+def test_kernel_code_on_the_user_stack_is_walked_through_its_trap_frame(symbols):
+    """Without walking frame pointers at user addresses when the stack is
+    itself one, the walk ended at the first frame ('a user address')."""
+    sysret = symbols.address_of("syscall_entry") + 0x40
+    dbg = crafted_user_stack_panic(symbols, sysret)
+    chain = walk_stack(dbg, symbols.address_of("debug_panic"), U0, USER_SP)
+    assert [(entry, trap) for _, trap, entry in chain][3:] == [
+        ("intr_entry", U1 + 16), ("interrupted", None)]
+    assert chain[4][0] == sysret
+
+
+def test_a_panic_on_the_user_stack_in_the_syscall_return_is_the_skeletons_race(symbols):
+    from harness.run.entry_race import interrupt_on_user_stack, rerun_note
+    sysret = symbols.address_of("syscall_entry") + 0x40
+    dbg = crafted_user_stack_panic(symbols, sysret)
+    frames = kernel_frames(dbg, walk_stack(dbg, symbols.address_of("debug_panic"), U0, USER_SP))
+    why = interrupt_on_user_stack(frames, symbols)
+    assert why is not None and "vector 0x20" in why and f"{U1 + 16:#x}" in why
+    result = ScenarioResult(name="page-merge-seq", area="swap", verdict=Verdict.KERNEL_PANIC, duration_s=1.0,
+                            panic_stack=frames, artifacts="/tmp/first")
+    note = rerun_note(result, True, symbols)
+    assert note.startswith("run again without -icount") and "/tmp/first" in note
+    assert rerun_note(result, False, symbols) is None            # not under -icount
+    result.verdict = Verdict.FAIL
+    assert rerun_note(result, True, symbols) is None
+    # the same stack, interrupted elsewhere; a panic on the kernel's own stack
+    other = crafted_user_stack_panic(symbols, symbols.address_of("sys_read") + 0x10)
+    assert interrupt_on_user_stack(kernel_frames(other, walk_stack(
+        other, symbols.address_of("debug_panic"), U0, USER_SP)), symbols) is None
+    usual, _ = crafted_panic(symbols)
+    assert interrupt_on_user_stack(kernel_frames(usual, walk_stack(
+        usual, symbols.address_of("debug_panic"), R0, STACK)), symbols) is None

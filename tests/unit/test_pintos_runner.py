@@ -13,7 +13,7 @@ from harness.course.compare import MakeCheck, comparison_table, select_tests
 from harness.debug.debugger import DebuggerTimeout, Stop
 from harness.errors import (FileNotOnDiskError, HarnessError, KernelBuildError, QemuDiedError,
                             StartupTimeout)
-from results.model import ScenarioResult, Verdict
+from results.model import KernelFrame, ScenarioResult, TrapFrameRef, Verdict
 from oracles.model.machine_state import Violation
 
 
@@ -48,6 +48,48 @@ def test_icount_abort_reruns_once_without_icount_and_says_so(monkeypatch):
     assert calls == [True, False]
     assert result.verdict is Verdict.PASS
     assert result.notes and "without -icount" in result.notes[0]
+
+
+def test_a_panic_on_the_skeletons_syscall_return_race_reruns_once_without_icount(monkeypatch):
+    """An interrupt between syscall_entry's `popq %rsp` and `sysretq`
+    (harness/run/entry_race.py) says nothing of the student's code."""
+    calls = []
+    entry = SimpleNamespace(address=0x8004210000)
+    adapter = SimpleNamespace(name="pintos-kaist",
+                              kernel_symbols=lambda: SimpleNamespace(find=lambda name: entry))
+
+    def fake_execute(adapter, sc, opts, result):
+        calls.append(opts.machine.icount)
+        if opts.machine.icount:
+            result.verdict, result.reason = Verdict.KERNEL_PANIC, "assertion `is_thread (t)'"
+            trap = TrapFrameRef(0x4747F5D0, 0x2E, entry.address + 0x6B, False)
+            result.panic_stack = [KernelFrame(0x8004209000, "intr_entry+0x6e", trap=trap),
+                                  KernelFrame(entry.address + 0x6B, "no_sti+0x30",
+                                              interrupted=True)]
+            return
+        result.exit_status = 0
+
+    monkeypatch.setattr(runner, "_execute", fake_execute)
+    result = runner.run_scenario(adapter, _scenario(), runner.RunnerOptions())
+    assert calls == [True, False]
+    assert result.verdict is Verdict.PASS
+    assert "no_sti+0x30" in result.notes[0] and "syscall-entry.S" in result.notes[0]
+
+
+def test_a_panic_on_the_kernels_own_stack_is_not_run_again(monkeypatch):
+    calls = []
+    adapter = SimpleNamespace(name="pintos-kaist", kernel_symbols=lambda: SimpleNamespace(
+        find=lambda name: SimpleNamespace(address=0x8004210000)))
+
+    def fake_execute(adapter, sc, opts, result):
+        calls.append(opts.machine.icount)
+        result.verdict, result.reason = Verdict.KERNEL_PANIC, "assertion"
+        trap = TrapFrameRef(0x8004250F00, 0x2E, 0x800421006B, False)
+        result.panic_stack = [KernelFrame(0x8004209000, "intr_entry+0x6e", trap=trap)]
+
+    monkeypatch.setattr(runner, "_execute", fake_execute)
+    result = runner.run_scenario(adapter, _scenario(), runner.RunnerOptions())
+    assert calls == [True] and result.verdict is Verdict.KERNEL_PANIC
 
 
 def test_a_start_up_wait_that_ran_out_is_not_a_hang_of_the_kernel(monkeypatch):
