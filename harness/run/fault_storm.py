@@ -137,6 +137,7 @@ class FaultStormRule:
         self._backoff = QUIET_S
         self._not_before = 0.0          # wall time before which it does not arm
         self._disarmed_at = 0.0
+        self._to_arm = False            # the stop wants_stop asked for is to arm
 
     @property
     def armed(self) -> bool:
@@ -146,29 +147,34 @@ class FaultStormRule:
         """Polled while the guest runs (QUIET_SINCE: wall time of the last
         progress): True if the guest must be stopped to arm or disarm."""
         if self.armed:
+            self._to_arm = False
             return quiet_since > self._armed_at or \
                 now - self._armed_at >= SAMPLE_S * self.scale
         if quiet_since > self._disarmed_at:       # progress since the last arming
             self._backoff, self._not_before = QUIET_S, 0.0
-        return now >= self._not_before and now - quiet_since >= QUIET_S * self.scale
+        self._to_arm = now >= self._not_before and now - quiet_since >= QUIET_S * self.scale
+        return self._to_arm
 
     def toggle(self, dbg) -> None:
-        """The guest is stopped for this rule: arms, or disarms."""
+        """The guest is stopped for this rule (wants_stop): arms, or disarms."""
         if self.armed:
-            self.disarm(dbg)
-            return
-        self.breakpoint = dbg.add_breakpoint(self.address, self.on_fault)
-        self.streak, self._marker = FaultStreak(), self.progress()
-        self._armed_at = time.monotonic()
-        self.armings += 1
+            self.disarm(dbg, progressed=self.progress() != self._marker)
+        elif self._to_arm:
+            self.breakpoint = dbg.add_breakpoint(self.address, self.on_fault)
+            self.streak, self._marker = FaultStreak(), self.progress()
+            self._armed_at = time.monotonic()
+            self.armings += 1
 
-    def disarm(self, dbg) -> None:
-        """Removes the breakpoint; the next arming waits out the back-off
-        (reset by progress in wants_stop)."""
+    def disarm(self, dbg, progressed: bool = False) -> None:
+        """Removes the breakpoint. Without progress (PROGRESSED False) the
+        next arming waits out the back-off, which doubles; progress resets it."""
         if self.breakpoint is not None:
             dbg.remove_breakpoint(self.breakpoint)
         self.breakpoint = None
         now = self._disarmed_at = time.monotonic()
+        if progressed:
+            self._backoff, self._not_before = QUIET_S, 0.0
+            return
         self._not_before = now + self._backoff * self.scale
         self._backoff = min(self._backoff * 2, BACKOFF_MAX_S)
 
@@ -176,7 +182,7 @@ class FaultStormRule:
         """The breakpoint's callback: one sample; never asks run_until to
         return (a storm raises through on_storm)."""
         if self.progress() != self._marker:
-            self.disarm(dbg)
+            self.disarm(dbg, progressed=True)
             return False
         verdict = self.streak.add(self.read(dbg), time.monotonic())
         if verdict == STORM:

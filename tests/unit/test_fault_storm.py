@@ -6,10 +6,14 @@ fault samples (the real QEMU: a 2wheeh stk-evict run, docs/pintos-kaist.md
 import pytest
 
 from harness.adapters.fault_sites import FRAME_ARG, handler_entry
+from harness.debug.debugger import Debugger
+from harness.debug.rsp import RspClient
+from harness.machine.guest_clock import INSTRUCTIONS_PER_TICK, ClockSample
 from harness.run import fault_storm
 from harness.run.fault_storm import (STORM, STORM_FAULTS, VARIETY, VARIETY_SEEN, FaultSample,
                                      FaultStreak)
 from harness.run.hang_watch import FAULT_STORM, GuestHang, HangRules, HangWatch
+from tests.unit.fake_gdb_stub import STUB_WAIT, FakeStub
 from tests.unit.test_hang_watch import RUNNING, FakeClock, FakeInspector, wall  # noqa: F401
 
 ENTRY = 0xFFFF800000123000
@@ -173,3 +177,51 @@ def test_the_page_fault_entry_is_found_by_symbol():
     site = handler_entry(Symbols())
     assert site.address == 0x8000 and site.kind == FRAME_ARG
     assert handler_entry(Symbols(), "no_such_handler") is None
+
+
+def test_progress_seen_by_a_poll_resets_a_grown_back_off(wall):  # noqa: F811
+    marker = [0]
+    watch, clock = storm_watch(wall, marker)
+    dbg = FaultingDebugger()
+    pages = [FaultSample(0x5000, True, 0x401234, 0x10000000 + p * 4096, 0x6)
+             for p in range(VARIETY + 1)]
+    run_for(watch, wall, clock, 3.1, dbg)
+    for back_off in (3.0, 6.0):                         # variety twice: the back-off doubles
+        for sample in pages:
+            dbg.fault(sample)
+        assert not dbg.armed
+        assert run_for(watch, wall, clock, back_off - 0.1, dbg) == 0
+        assert run_for(watch, wall, clock, 0.2, dbg) == 1 and dbg.armed
+    marker[0] += 1                                      # progress while armed, no fault
+    assert run_for(watch, wall, clock, 0.1, dbg) == 1 and not dbg.armed
+    assert run_for(watch, wall, clock, 2.9, dbg) == 0
+    assert run_for(watch, wall, clock, 0.2, dbg) == 1 and dbg.armed   # not 12 s later
+
+
+class TickingClock:
+    """A guest clock that runs one busy tick a read (real wall time)."""
+    ticks = 0
+
+    def sample(self):
+        self.ticks += 1
+        return ClockSample(0.0, self.ticks, self.ticks * INSTRUCTIONS_PER_TICK)
+
+
+def test_run_until_arms_the_entry_and_a_storm_ends_the_run_stopped_there(tmp_path, monkeypatch):
+    """Through the real Debugger and the fake GDB stub, whose CPU stops at
+    the (only) breakpoint again at every continue: a fault storm."""
+    monkeypatch.setattr(fault_storm, "QUIET_S", 0.05)
+    monkeypatch.setattr(fault_storm, "SAMPLE_S", 600.0)
+    stub = FakeStub(tmp_path)
+    try:
+        with Debugger(RspClient.connect(stub.path, timeout=STUB_WAIT),
+                      timeout_scale=1.0) as dbg:
+            watch = HangWatch(HangRules(600), TickingClock(), lambda: "quiet",
+                              fault_entry=0x2000)
+            watch.storm.read = lambda debugger: USER_FAULT
+            with pytest.raises(GuestHang) as caught:
+                dbg.run_until(timeout=STUB_WAIT, watch=watch)
+            assert caught.value.kind == FAULT_STORM and caught.value.pc == 0x2000
+            assert dbg.stops[0x2000] == STORM_FAULTS and not stub.running
+    finally:
+        stub.close()
