@@ -1,5 +1,5 @@
 """What a HANG's card shows: which rule ended the run (guest time, wall
-time, deadlock, no progress), both clocks, and the wait-for graph as a
+time, deadlock, no progress, fault storm), both clocks, and the wait-for graph as a
 table (oracles/model/wait_graph.py): each thread, what it waits on, who holds it
 or is expected to signal it, and whether it is on the wait cycle."""
 
@@ -14,7 +14,9 @@ from reports.text import printable
 RULES = {"guest time": "the guest clock ran out (busy guest time, under -icount)",
          "wall time": "the wall clock ran out",
          "deadlock": "every thread blocked on another: a deadlock",
-         "no progress": "no console output, checkpoint or exit for a long stretch of guest time"}
+         "no progress": "no console output, checkpoint or exit for a long stretch of guest time",
+         "fault storm": "the same user fault again and again, the kernel never making the "
+                        "page usable: a page-fault storm"}
 
 
 @dataclasses.dataclass

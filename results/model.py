@@ -200,8 +200,8 @@ class FaultRecord:
 @dataclasses.dataclass
 class HangRecord:
     """How a HANG ended: KIND, the rule that fired (guest time, wall time,
-    deadlock, no progress; harness/run/hang_watch.py), both clocks, and the
-    wait-for graph seen (None if it was not read)."""
+    deadlock, no progress, fault storm; harness/run/hang_watch.py), both
+    clocks, and the wait-for graph seen (None if it was not read)."""
     kind: str
     guest_s: Optional[float] = None
     wall_s: float = 0.0

@@ -309,6 +309,12 @@ class KernelAdapter(ABC):
         read from SYMBOLS. Default: none (faults are not caught)."""
         return []
 
+    def fault_entry(self, symbols):
+        """The entry of this kernel's page-fault handler, whose first
+        argument is the trap frame (a FRAME_ARG FaultSite), for the hang
+        watch's fault-storm rule; None (the default): no such rule."""
+        return None
+
     def leak_problem(self, outcome: BootOutcome) -> str | None:
         """A one-line description of frames or swap slots still in use
         after every process ended, or None (also when the kernel cannot

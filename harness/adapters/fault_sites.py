@@ -13,6 +13,11 @@ Kinds of site:
   PANIC       on the panic's way (the reference kernel's vmcheck_hook_panic,
               Pintos's power_off): a panic if debug_panic is on the stack,
               which is then walked for trap frames
+
+Apart from these, KernelAdapter.fault_entry names the entry of the
+kernel's page-fault handler (FRAME_ARG), which every fault passes: the
+hang watch's fault-storm rule (harness/run/fault_storm.py) arms it only for
+a moment, in a run that has made no progress for a while.
 """
 
 from __future__ import annotations
@@ -30,3 +35,15 @@ class FaultSite:
     kind: str
     outcome: str = ""                  # what the kernel does next (HOOK: from its argument)
     cr2_slot: Optional[int] = None     # IN_HANDLER: rbp offset of the saved CR2
+
+
+PAGE_FAULT_HANDLER = "page_fault"   # both kernels: static void page_fault(struct intr_frame *)
+
+
+def handler_entry(symbols, name: str = PAGE_FAULT_HANDLER) -> Optional[FaultSite]:
+    """The FRAME_ARG site at the entry of the page-fault handler NAME, None
+    if the kernel has no such function."""
+    symbol = symbols.find(name)
+    if symbol is None:
+        return None
+    return FaultSite(symbol.address, FRAME_ARG, "the page-fault handler's entry")

@@ -19,6 +19,7 @@ import time
 from collections import Counter
 
 from harness.debug.debugger import Debugger, DebuggerTimeout
+from harness.debug.symbols import SymbolError
 from harness.errors import HarnessError, StartupTimeout
 from harness.machine.guest_clock import TICK_SYMBOL, GuestClock
 from harness.run.capture import as_running, capture_state
@@ -146,7 +147,17 @@ class CheckpointSession:
             rules = dataclasses.replace(rules, idle_looks=False)
         return HangWatch(rules, clock, lambda: (machine.console.length, len(self.records),
                                                 len(self.failure_threads)),
-                         lambda: self.inspector, started=machine.start_time)
+                         lambda: self.inspector, started=machine.start_time,
+                         fault_entry=self._fault_entry(symbols), images=self.images)
+
+    def _fault_entry(self, symbols):
+        """The page-fault entry's address for the fault-storm rule, None if
+        the adapter names none (or its symbol cannot be read)."""
+        try:
+            site = self.adapter.fault_entry(symbols)
+        except (SymbolError, HarnessError, LookupError):
+            return None
+        return None if site is None else site.address
 
     def _arm_program_stops(self, dbg, what: str, armed: frozenset = frozenset()) -> dict:
         """Breakpoints on each program's WHAT (an attribute of ProgramImage:

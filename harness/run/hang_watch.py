@@ -31,7 +31,17 @@ ends the run as a HANG, saying which rule fired (GuestHang.kind):
   no progress  no console output, checkpoint or process exit for
                NO_PROGRESS_S of busy guest time (half the timeout if less),
                or for the scaled timeout in wall time (a guest whose clock
-               crawls: a loop through disk waits or a page-fault storm).
+               crawls: a loop through disk waits or a page-fault storm);
+  fault storm  after a few seconds of wall time without progress, a
+               breakpoint at the kernel's page-fault entry samples the next
+               faults: the same user fault 100 times in a row, nothing else
+               faulting and no progress, ends the run at once
+               (harness/run/fault_storm.py: the rule, its numbers, why a
+               correct kernel cannot do this, its cost). A storm crawls in
+               guest time, so the guest-time rules would not see it, and the
+               wall rule above would end it only after the scaled timeout.
+               Not in runs that must replay exactly (idle_looks False): to
+               arm, it stops the guest at a moment the host picks.
 
 A look at the threads needs the guest stopped (their structures are read
 over GDB), so looks are taken only when the guest idles: under -icount an
@@ -68,6 +78,7 @@ from typing import Callable, Optional
 
 from harness.errors import QMPError
 from harness.machine.guest_clock import INSTRUCTIONS_PER_TICK, TIMER_HZ, ClockSample
+from harness.run.fault_storm import FaultStormRule, storm_reason
 
 POLL_INTERVAL_S = 0.1
 WALL_NET_FACTOR = 3
@@ -78,6 +89,7 @@ NO_PROGRESS_S = 30.0
 LOOK_BACKOFF_MAX_TICKS = 1000
 
 GUEST_TIME, WALL_TIME, DEADLOCK, NO_PROGRESS = "guest time", "wall time", "deadlock", "no progress"
+FAULT_STORM = "fault storm"
 DEADLOCK_REASON = "deadlock: "     # how a deadlock HANG's reason starts
 
 
@@ -127,14 +139,22 @@ class HangWatch:
     docstring). CLOCK: a GuestClock or None (no tick counter: the wall
     rule only); PROGRESS() -> a value that changes when the program makes
     progress; INSPECTOR() -> the KernelInspector of the stopped guest (None:
-    no thread looks); STARTED: time.monotonic() when QEMU started."""
+    no thread looks); STARTED: time.monotonic() when QEMU started.
+    FAULT_ENTRY: the kernel's page-fault entry (KernelAdapter.fault_entry)
+    for the fault-storm rule (harness/run/fault_storm.py), None: no such
+    rule; IMAGES: the programs (name -> ProgramImage), for its story."""
 
     interval = POLL_INTERVAL_S
 
     def __init__(self, rules: HangRules, clock, progress: Callable[[], object],
                  inspector: Optional[Callable[[], object]] = None,
-                 started: Optional[float] = None):
+                 started: Optional[float] = None, fault_entry: Optional[int] = None,
+                 images: Optional[dict] = None):
         self.rules, self.clock, self.progress, self.inspector = rules, clock, progress, inspector
+        self.storm = None if fault_entry is None or not rules.idle_looks else \
+            FaultStormRule(fault_entry, rules.scale, progress, self._on_storm)
+        self.images = images or {}
+        self._storm_reason = ""
         self.started = time.monotonic() if started is None else started
         self.last: Optional[ClockSample] = None
         self.busy_ticks = 0.0                    # guest ticks while the CPU worked
@@ -172,6 +192,8 @@ class HangWatch:
             self._progress = (marker, self.busy_ticks, sample.ticks, now)
         elif self._candidate is None and self._no_progress(sample, now):
             return self._request(NO_PROGRESS)
+        if self.storm is not None and self.storm.wants_stop(now, self._progress[3]):
+            return self._request(FAULT_STORM)
         return self._look_due(sample)
 
     def _no_progress(self, sample: ClockSample, now: float) -> bool:
@@ -201,7 +223,9 @@ class HangWatch:
         """The guest is stopped: a deadlock look, or the end of the run
         (raises GuestHang). The look's own time is excluded (exclude())."""
         kind, self._pending = self._pending, None
-        if kind == DEADLOCK:
+        if kind == FAULT_STORM:
+            self.storm.toggle(debugger)
+        elif kind == DEADLOCK:
             began = time.monotonic()
             self._look(debugger)
             self.exclude(time.monotonic() - began)
@@ -272,6 +296,11 @@ class HangWatch:
             return
         raise self._hang(DEADLOCK, debugger, graph)
 
+    def _on_storm(self, debugger, streak) -> None:
+        """The fault-storm rule found one: ends the run (GuestHang)."""
+        self._storm_reason = storm_reason(debugger, streak, self.images)
+        raise self._hang(FAULT_STORM, debugger, None)
+
     def _graph(self):
         if self.inspector is None:
             return None
@@ -294,6 +323,8 @@ class HangWatch:
     def _reason(self, kind: str, wall: float, graph) -> str:
         rules, guest = self.rules, self.guest_s
         said = "not read yet" if guest is None else f"at {guest:.2f} s"
+        if kind == FAULT_STORM:
+            return f"{FAULT_STORM}: {self._storm_reason}"
         if kind == DEADLOCK:
             return (f"{DEADLOCK_REASON}{graph.describe()} (every thread blocked, the same waits "
                     f"{DEADLOCK_STRETCH_TICKS / TIMER_HZ:g} guest s apart)")

@@ -13,6 +13,7 @@ session armed there and says how many served a check:
   fault_site  the adapter's fault sites           recorded a fault (or the panic)
   injection   an injection point                  injected (the others count calls)
   look        the hang watch's looks              all (the guest-clock reads)
+  fault_storm the fault-storm rule's samples      all (harness/run/fault_storm.py)
   detour      a call_first() coming back          all
   other:NAME  any other breakpoint (e.g. coverage hooks)   all
 """
@@ -32,6 +33,9 @@ def stop_kinds(session, dbg) -> dict:
     if session.injector is not None:
         kinds.update(dict.fromkeys(session.injector.addresses, "injection"))
     kinds.update(dict.fromkeys(session.faults.sites, "fault_site"))
+    storm = getattr(getattr(session, "watch", None), "storm", None)
+    if storm is not None:
+        kinds[storm.address] = "fault_storm"
     kinds.update(dict.fromkeys(session.fail_owners, "fail"))
     kinds.update(dict.fromkeys(session.checkpoint_owners, "checkpoint"))
     return kinds

@@ -50,3 +50,9 @@ def test_the_table_lists_the_surplus_and_the_totals():
     assert len(lines) == 3 and lines[1].split()[:3] == ["lazy", "6", "5"]
     assert "checkpoint 1" in lines[1] and lines[2].split()[-2:] == ["checkpoint", "1"]
     assert len(stops_table([a, b], show_all=True)) == 4
+
+
+def test_the_fault_storm_rules_samples_are_named():
+    session, dbg = session_and_debugger({0x6000: 7})
+    session.watch = SimpleNamespace(storm=SimpleNamespace(address=0x6000))
+    assert count_stops(session, dbg) == ({"fault_storm": 7}, {"fault_storm": 7})

@@ -269,6 +269,12 @@ class PintosKaistAdapter(KernelAdapter):
         from harness.adapters.pintos_kaist.fault_sites import pintos_fault_sites
         return pintos_fault_sites(symbols)
 
+    def fault_entry(self, symbols):
+        """page_fault() in userprog/exception.c (the handler fault_sites decodes)."""
+        from harness.adapters.fault_sites import handler_entry
+        from harness.adapters.pintos_kaist.fault_sites import HANDLER
+        return handler_entry(symbols, HANDLER)
+
     def injection_site(self, point: str):
         """Pintos-KAIST functions for the abstract points (pintos_points.py)."""
         from harness.adapters.pintos_kaist.points import injection_site

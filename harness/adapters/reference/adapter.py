@@ -75,6 +75,11 @@ class ReferenceAdapter(KernelAdapter):
                 FaultSite(symbols.address_of("vmcheck_hook_panic"), PANIC,
                           "the kernel panicked")]
 
+    def fault_entry(self, symbols):
+        """page_fault() in arch/x86_64/exception.c."""
+        from harness.adapters.fault_sites import handler_entry
+        return handler_entry(symbols)
+
     def leak_problem(self, outcome: BootOutcome) -> str | None:
         if outcome.poweroff_line is None:
             return None

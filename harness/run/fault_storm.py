@@ -1,0 +1,224 @@
+"""A page-fault storm, found in seconds: a user instruction that faults
+again and again because the kernel returns from each fault without making
+the page usable.
+
+Under TCG such a storm runs so slowly that the guest clock crawls (2wheeh's
+stk-evict: 27.7 busy guest s in 306 s of wall time), so the busy-guest-time rule
+of harness/run/hang_watch.py never fires and only its wall-time rule ended
+the run, after the scaled timeout. This rule costs nothing while the
+program makes progress: no breakpoint is armed. After QUIET_S of wall time
+(x --timeout-scale) without progress, the hang watch stops the guest once
+and arms a breakpoint at the kernel's page-fault entry (the adapter's
+fault_entry: `page_fault(struct intr_frame *)` on both kernels, whose
+first argument is the trap frame); each fault then stops there and is
+sampled (address space CR3, user or kernel mode, rip, CR2's page, error
+code), and the guest goes on:
+
+  storm    STORM_FAULTS consecutive samples are the same user fault, with
+           no progress in between: the run ends at once as HANG "fault
+           storm", naming the instruction, the address and the rate;
+  variety  more than VARIETY different faults, or SAMPLE_LIMIT samples, or
+           SAMPLE_S of wall time without a storm, or progress: the
+           breakpoint is removed, and it is armed again only after a
+           back-off of wall time without progress that doubles from
+           QUIET_S up to BACKOFF_MAX_S (progress resets it).
+
+Why a correct kernel cannot produce a storm: it answers a user fault
+either by mapping the page (with the access the fault needed) and
+returning, or by ending the process. After a mapping, the instruction is
+retried at once and completes, unless the page is taken away before it
+runs again; eviction only happens when a frame is allocated, so a second
+identical fault needs another thread to be scheduled in that window and
+allocate (and, on its way, usually fault: a different sample) each time.
+The same fault twice in a row is rare (measured: the reference suite with
+QUIET_S cut to 0.2 s armed 141 times in 12 scenarios, and no fault ever
+came twice in a row); STORM_FAULTS = 100 in a row, with nothing else
+faulting and no progress, does not happen. A correct kernel
+under heavy paging faults on page after page (a different CR2 page each
+time: variety after VARIETY + 1 samples); a kernel-mode fault is never
+part of a storm (it breaks the streak).
+
+Cost: a sample is one breakpoint stop plus a read of the trap frame,
+1.5-4 ms under TCG (100 samples took 147 ms at a load average of 4, 413
+ms at 8), so a storm is judged in well under a second of sampling; a
+correct run that sits without progress pays one stop to arm, a few
+samples and one stop to disarm, then backs off. Why QUIET_S = 3 s: no
+scenario of the reference suite goes 3 s of wall time without progress
+(none armed the rule), it is 1% of the 300 s the wall rule took, and a
+storm is still ended within seconds on a loaded host.
+
+Runs that must replay exactly (HangRules.idle_looks False: injections, the
+exact disk) do not get this rule: arming needs the guest stopped at a
+moment the host's speed picks (the same reason the hang watch takes no
+thread looks there), and a sample that finds variety lets the run go on,
+changed. Those runs keep the wall-time rule.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable, Optional
+
+from harness.run.fault_explain import explain_fault
+from harness.run.kernel_stack import read_trap_frame
+
+QUIET_S = 3.0          # wall s without progress before sampling (x scale)
+STORM_FAULTS = 100     # the same user fault this many times in a row is a storm
+VARIETY = 4            # more different faults than this in one sample: a workload
+SAMPLE_LIMIT = 4 * STORM_FAULTS   # samples in one arming at most
+SAMPLE_S = 5.0         # wall s one arming may last (x scale)
+BACKOFF_MAX_S = 60.0   # the longest back-off (x scale)
+PAGE_MASK = ~0xFFF
+STORM, VARIETY_SEEN = "storm", "variety"
+
+
+@dataclasses.dataclass(frozen=True)
+class FaultSample:
+    """One fault at the page-fault entry: SPACE (CR3), USER mode, RIP,
+    CR2, ERROR_CODE; FRAME: the trap frame (for the verdict's story)."""
+    space: int
+    user: bool
+    rip: int
+    cr2: int
+    error_code: int
+    frame: object = dataclasses.field(default=None, compare=False)
+
+    @property
+    def key(self) -> tuple:
+        return (self.space, self.user, self.rip, self.cr2 & PAGE_MASK, self.error_code)
+
+
+class FaultStreak:
+    """The samples of one arming: add() says STORM, VARIETY_SEEN or None."""
+
+    def __init__(self, storm_faults: int = STORM_FAULTS, variety: int = VARIETY,
+                 limit: int = SAMPLE_LIMIT):
+        self.storm_faults, self.variety, self.limit = storm_faults, variety, limit
+        self.kinds: set = set()
+        self.samples = 0
+        self.run = 0                     # length of the current run of equal samples
+        self.run_began = self.last_at = 0.0   # wall time of its first and last sample
+        self.last: Optional[FaultSample] = None
+
+    def add(self, sample: FaultSample, now: float = 0.0) -> Optional[str]:
+        """SAMPLE, taken at wall time NOW."""
+        self.samples += 1
+        self.kinds.add(sample.key)
+        if self.last is not None and self.last.key == sample.key:
+            self.run += 1
+        else:
+            self.run, self.run_began = 1, now
+        self.last, self.last_at = sample, now
+        if sample.user and self.run >= self.storm_faults:
+            return STORM
+        if len(self.kinds) > self.variety or self.samples >= self.limit:
+            return VARIETY_SEEN
+        return None
+
+
+def read_sample(dbg) -> FaultSample:
+    """The fault of a stop at the page-fault entry (rdi: the trap frame;
+    CR2 is still the fault's: interrupts are off at the entry)."""
+    frame = read_trap_frame(dbg, dbg.register("rdi"))
+    return FaultSample(dbg.register("cr3"), frame.user, frame.regs["rip"],
+                       dbg.register("cr2"), frame.error_code, frame)
+
+
+class FaultStormRule:
+    """The rule's timing and its breakpoint (see the module doc). ADDRESS:
+    the page-fault entry; SCALE: --timeout-scale; PROGRESS() the hang
+    watch's progress marker; ON_STORM(dbg, streak): ends the run
+    (raises); READ(dbg) -> FaultSample."""
+
+    def __init__(self, address: int, scale: float, progress: Callable[[], object],
+                 on_storm: Callable, read: Callable = read_sample):
+        self.address, self.scale, self.progress = address, scale, progress
+        self.on_storm, self.read = on_storm, read
+        self.breakpoint = None
+        self.streak: Optional[FaultStreak] = None
+        self.armings = 0
+        self._armed_at = 0.0
+        self._marker: object = None
+        self._backoff = QUIET_S
+        self._not_before = 0.0          # wall time before which it does not arm
+        self._disarmed_at = 0.0
+        self._to_arm = False            # the stop wants_stop asked for is to arm
+
+    @property
+    def armed(self) -> bool:
+        return self.breakpoint is not None
+
+    def wants_stop(self, now: float, quiet_since: float) -> bool:
+        """Polled while the guest runs (QUIET_SINCE: wall time of the last
+        progress): True if the guest must be stopped to arm or disarm."""
+        if self.armed:
+            self._to_arm = False
+            return quiet_since > self._armed_at or \
+                now - self._armed_at >= SAMPLE_S * self.scale
+        if quiet_since > self._disarmed_at:       # progress since the last arming
+            self._backoff, self._not_before = QUIET_S, 0.0
+        self._to_arm = now >= self._not_before and now - quiet_since >= QUIET_S * self.scale
+        return self._to_arm
+
+    def toggle(self, dbg) -> None:
+        """The guest is stopped for this rule (wants_stop): arms, or disarms."""
+        if self.armed:
+            self.disarm(dbg, progressed=self.progress() != self._marker)
+        elif self._to_arm:
+            self.breakpoint = dbg.add_breakpoint(self.address, self.on_fault)
+            self.streak, self._marker = FaultStreak(), self.progress()
+            self._armed_at = time.monotonic()
+            self.armings += 1
+
+    def disarm(self, dbg, progressed: bool = False) -> None:
+        """Removes the breakpoint. Without progress (PROGRESSED False) the
+        next arming waits out the back-off, which doubles; progress resets it."""
+        if self.breakpoint is not None:
+            dbg.remove_breakpoint(self.breakpoint)
+        self.breakpoint = None
+        now = self._disarmed_at = time.monotonic()
+        if progressed:
+            self._backoff, self._not_before = QUIET_S, 0.0
+            return
+        self._not_before = now + self._backoff * self.scale
+        self._backoff = min(self._backoff * 2, BACKOFF_MAX_S)
+
+    def on_fault(self, dbg, _bp) -> bool:
+        """The breakpoint's callback: one sample; never asks run_until to
+        return (a storm raises through on_storm)."""
+        if self.progress() != self._marker:
+            self.disarm(dbg, progressed=True)
+            return False
+        verdict = self.streak.add(self.read(dbg), time.monotonic())
+        if verdict == STORM:
+            self.on_storm(dbg, self.streak)
+        elif verdict == VARIETY_SEEN:
+            self.disarm(dbg)
+        return False
+
+
+def storm_reason(dbg, streak: FaultStreak, images: dict) -> str:
+    """The HANG's reason for STREAK (its last sample is the guest's fault
+    now): the instruction with its function and source line where the
+    program's symbols tell them (IMAGES: program name -> ProgramImage),
+    the address, how often and how fast."""
+    sample = streak.last
+    where, what = f"{sample.rip:#x}", ""
+    try:
+        record = explain_fault(dbg, sample.frame, sample.cr2, "", "", images)
+        told = ", ".join(part for part in (record.function, record.source) if part)
+        where += f" ({told})" if told else ""
+        what = (f" `{record.instruction}`" if record.instruction else "") + \
+            f" ({record.reason.rsplit(' at ', 1)[0]})"
+    except Exception:  # noqa: BLE001 - the story is a help, the verdict stands without it
+        pass
+    wall_ms = (streak.last_at - streak.run_began) * 1000
+    if sample.error_code & 1:
+        left = "without giving the page the access it needs (it is present: a protection fault)"
+    else:
+        left = "without making the page present"
+    return (f"user instruction at {where}{what} faults on {sample.cr2:#x} again and again "
+            f"({streak.run} times in a row in {wall_ms:.0f} ms of wall time, no progress): "
+            f"the kernel returns from the fault {left}; a correct kernel maps the page or "
+            f"ends the process")

@@ -1,0 +1,38 @@
+"""A page-fault storm on a Pintos-KAIST development tree, ended in
+seconds by the hang watch's fault-storm rule (harness/run/fault_storm.py).
+On /work/trees/2wheeh, stk-evict's stack page comes back from swap and is
+never mapped again: the program's memcpy faults on it forever, and before
+this rule the run ended as HANG "no progress" after 300 s of wall time.
+
+Skipped unless VMCHECK_PINTOS_TREE names a tree with Project 3 (VM), and
+for a tree on which stk-evict does not hang."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from harness import config
+from harness.machine.qemu import MachineOptions
+from harness.run.runner import DATA_DIR, RunnerOptions, run_scenario
+from harness.run.suite import load_all
+from tests.integration.test_pintos_kaist import adapter  # noqa: F401 - the tree, built
+
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(not os.environ.get("VMCHECK_PINTOS_TREE"),
+                                 reason="set VMCHECK_PINTOS_TREE to a Pintos-KAIST tree")]
+
+
+@pytest.mark.timeout(900)
+def test_a_hang_in_stk_evict_is_judged_in_seconds(adapter, built, run_root):  # noqa: F811
+    suite = {sc.name: sc for sc in load_all(config.build_dir() / "programs", DATA_DIR)}
+    res = run_scenario(adapter, suite["stk-evict"],
+                       RunnerOptions(machine=MachineOptions(run_root=run_root)))
+    if res.verdict.value != "HANG":
+        pytest.skip(f"stk-evict does not hang on this tree ({res.verdict.value})")
+    assert res.hang.kind in ("fault storm", "deadlock"), res.reason
+    assert res.hang.wall_s < 60 * config.env_timeout_scale(), res.hang
+    if res.hang.kind == "fault storm":
+        assert "again and again (100 times in a row" in res.reason
+        assert res.reason.startswith("fault storm: user instruction at 0x"), res.reason
