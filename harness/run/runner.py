@@ -93,8 +93,8 @@ def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
     """Runs scenario SC on ADAPTER's kernel; never raises for a kernel's
     behaviour. If QEMU aborts under -icount (IcountAbort), or the kernel
     panics on the skeleton's system-call return race
-    (harness/run/entry_race.py), runs it once more without -icount; if the guest does not reach the kernel's entry
-    in the start-up wait (StartupTimeout), starts it once more, and a
+    (harness/run/entry_race.py), runs it once more without -icount; if
+    the guest does not reach the kernel's entry in the start-up wait (StartupTimeout), starts it once more, and a
     second time-out is HARNESS_ERROR; either retry is said in the result's
     notes. After a stop signal (harness/interrupt.py) the result is
     NOT_RUN: not started, or cut short (its machine killed) with no verdict.
@@ -106,33 +106,12 @@ def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
     if skipped is not None:
         return skipped
     start = time.monotonic()
-    result = _new_result(adapter, sc, opts.strict)
+    attempts = [_new_result(adapter, sc, opts.strict)]
     try:
-        try:
-            _execute(adapter, sc, opts, result)
-        except (StartupTimeout, IcountAbort) as e:
-            result, again = _second_run(adapter, sc, opts, result, e)
-            _execute(adapter, sc, again, result)
-        else:
-            note = rerun_note(result, opts.machine.icount_clock, adapter.kernel_symbols())
-            if note is not None:     # the skeleton's race, not the student's code
-                result = _new_result(adapter, sc, opts.strict)
-                result.notes.append(note)
-                _execute(adapter, sc, _with_machine(opts, icount=False), result)
-    except GuestHang as e:
-        _hang_result(result, e, adapter, sc)
-    except DebuggerTimeout as e:
-        result.verdict = Verdict.HANG
-        result.reason = (f"no power-off within {opts.machine.timeouts(sc.timeout):g} s; "
-                         f"the CPU was at {_where(e.stop.pc, adapter, sc)} when stopped")
-        threads = getattr(e, "threads", [])
-        if threads:
-            result.reason += "; threads: " + "; ".join(threads)
-            result.notes += ["threads when stopped:"] + threads
-    except MachineTimeout as e:
-        result.verdict, result.reason = Verdict.HANG, _first_line(e)
-    except HarnessError as e:
-        result.verdict, result.reason = Verdict.HARNESS_ERROR, _first_line(e)
+        _execute_with_retry(adapter, sc, opts, attempts)
+    except (GuestHang, DebuggerTimeout, MachineTimeout, HarnessError) as e:
+        _ended_by(e, attempts[-1], adapter, sc, opts)
+    result = attempts[-1]
     if interrupt.stop_requested():
         result.verdict = Verdict.NOT_RUN
         result.reason = interrupt.not_run_reason().replace("not run", "cut short", 1)
@@ -146,6 +125,45 @@ def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
         result.schedule = make_schedule(sc, adapter, opts, result)
     _write_schedule(result, opts.schedules)
     return result
+
+
+def _execute_with_retry(adapter, sc, opts: RunnerOptions, attempts: list) -> None:
+    """Runs SC into ATTEMPTS[-1], and once more (a new result appended)
+    where run_scenario says: a start-up time-out, a QEMU abort under
+    -icount, the skeleton's system-call return race. The last result holds
+    the verdict, also when a run ends by an exception."""
+    try:
+        _execute(adapter, sc, opts, attempts[-1])
+    except (StartupTimeout, IcountAbort) as e:
+        result, again = _second_run(adapter, sc, opts, attempts[-1], e)
+        attempts.append(result)
+        _execute(adapter, sc, again, result)
+        return
+    note = rerun_note(attempts[-1], opts.machine.icount_clock, adapter.kernel_symbols())
+    if note is not None:     # the skeleton's race, not the student's code
+        attempts.append(_new_result(adapter, sc, opts.strict))
+        attempts[-1].notes.append(note)
+        _execute(adapter, sc, _with_machine(opts, icount=False), attempts[-1])
+
+
+def _ended_by(e: Exception, result: ScenarioResult, adapter, sc, opts: RunnerOptions) -> None:
+    """RESULT's verdict when the run ended by exception E: a hang the watch
+    or the debugger found, QEMU's time-out, or what kept the harness from
+    judging (HARNESS_ERROR)."""
+    if isinstance(e, GuestHang):
+        _hang_result(result, e, adapter, sc)
+    elif isinstance(e, DebuggerTimeout):
+        result.verdict = Verdict.HANG
+        result.reason = (f"no power-off within {opts.machine.timeouts(sc.timeout):g} s; "
+                         f"the CPU was at {_where(e.stop.pc, adapter, sc)} when stopped")
+        threads = getattr(e, "threads", [])
+        if threads:
+            result.reason += "; threads: " + "; ".join(threads)
+            result.notes += ["threads when stopped:"] + threads
+    elif isinstance(e, MachineTimeout):
+        result.verdict, result.reason = Verdict.HANG, _first_line(e)
+    else:
+        result.verdict, result.reason = Verdict.HARNESS_ERROR, _first_line(e)
 
 
 def _write_schedule(result: ScenarioResult, folder: Optional[Path]) -> None:
