@@ -34,7 +34,7 @@ from typing import Callable
 
 from oracles.model.machine_state import (MachineState, ProcessState, Violation,
                                          fields_unknown, not_judged, spt_unknown, unknown)
-from oracles.state_queries import counts_in_transition, present_4k, swap_slots_unreadable
+from oracles.state_queries import counts_in_transition, present_4k, swap_slots_not_judged
 from oracles.ownership import (swap_slot_owners, swap_slots_match_disk,
                                unshared_frame_writable)
 
@@ -242,12 +242,9 @@ def swap_accounting(state: MachineState) -> list[Violation]:
     name = "swap_accounting"
     if state.pools.swap_slots_used is None:
         return [unknown(name, "the kernel does not report swap usage")]
-    moment = counts_in_transition(state, name)
-    if moment:
-        return moment
-    unreadable = swap_slots_unreadable(state, name)
-    if unreadable:
-        return unreadable
+    not_now = swap_slots_not_judged(state, name)
+    if not_now:
+        return not_now
     slots = {page.swap_slot for proc in state.processes.values()
              for page in proc.spt.values() if page.swap_slot is not None}
     if len(slots) != state.pools.swap_slots_used:

@@ -25,7 +25,7 @@ from collections import Counter, defaultdict
 
 from oracles.model.machine_state import (MachineState, Violation, fields_unknown, not_judged, number_ranges,
                            spt_unknown, unknown)
-from oracles.state_queries import counts_in_transition, present_4k, swap_slots_unreadable
+from oracles.state_queries import present_4k, swap_slots_not_judged
 
 SECTORS_PER_SLOT = 8
 
@@ -139,12 +139,9 @@ def swap_slot_owners(state: MachineState) -> list[Violation]:
     in_use = state.pools.swap_slots_in_use
     if in_use is None:
         return [unknown(name, "the kernel's swap map bits are not read")]
-    moment = counts_in_transition(state, name)
-    if moment:
-        return moment
-    unreadable = swap_slots_unreadable(state, name)
-    if unreadable:
-        return unreadable
+    not_now = swap_slots_not_judged(state, name)
+    if not_now:
+        return not_now
     holders, any_busy = _slot_holders(state)
     out = []
     for slot in sorted(holders):

@@ -38,3 +38,11 @@ def swap_slots_unreadable(state: MachineState, name: str) -> list[Violation]:
             return [unknown(name, f"the SPT of {proc.name} records no swap slot the harness "
                             "can read", None, proc.pid)]
     return []
+
+
+def swap_slots_not_judged(state: MachineState, name: str) -> list[Violation]:
+    """Why check NAME, over the swap slots the SPT pages record, cannot be
+    judged now: the counts are in transition (NOT_JUDGED) or a slot cannot
+    be read (UNKNOWN); [] when it can."""
+    return counts_in_transition(state, name) or swap_slots_unreadable(state, name)
+
