@@ -42,6 +42,8 @@ function setupScenarioFilter() {
   const verdict = document.getElementById("f-verdict");
   const count = document.getElementById("f-count");
   function apply() {
+    // judged and not passed (results/model.py Verdict.failed)
+    const NOT_FAILED = ["PASS", "NOT_JUDGED", "NOT_RUN"];
     const needle = text.value.trim().toLowerCase();
     let shown = 0;
     const rows = Array.from(table.tBodies[0].rows);
@@ -50,7 +52,7 @@ function setupScenarioFilter() {
       const okText = !needle || row.textContent.toLowerCase().includes(needle);
       const okArea = !area.value || row.dataset.area === area.value;
       const okVerdict = !verdict.value ||
-        (verdict.value === "!PASS" ? v !== "PASS" : v === verdict.value);
+        (verdict.value === "!PASS" ? NOT_FAILED.indexOf(v) < 0 : v === verdict.value);
       const visible = okText && okArea && okVerdict;
       row.hidden = !visible;
       if (visible) shown++;

@@ -128,7 +128,7 @@ def test_failing_scenario_page_in_browser(rendered):
     assert png_size(shot) == WINDOW
 
 
-# Clicks "Time (s)" twice (descending), then picks "not passed" in the verdict
+# Clicks "Time (s)" twice (descending), then picks "failed" in the verdict
 # filter, and writes the visible scenario names into <body data-order>.
 _DRIVE_TABLE = """<script>
 const time = document.querySelectorAll("#scenario-table thead th")[3];
@@ -148,7 +148,24 @@ def test_summary_table_sorts_and_filters(rendered):
     dom = chromium(tmp / "profile-driven", "--dump-dom", driven.as_uri())
     order = re.search(r'<body data-order="([^"]*)"', dom)
     assert order, "the table script did not run"
-    failing = sorted((sc for sc in run.scenarios if not sc.verdict.passed),
+    failing = sorted((sc for sc in run.scenarios if sc.verdict.failed),
                      key=lambda sc: -sc.duration_s)
     assert order.group(1).split(",") == [sc.name for sc in failing]
     assert re.search(r'id="f-count"[^>]*>4 of 10 scenarios<', dom)
+
+
+def test_the_failed_filter_leaves_out_what_was_not_judged(rendered):
+    """A NOT_JUDGED scenario is not wrong: "failed" does not list it."""
+    import copy
+    from results.model import Verdict
+    run, _, _, tmp = rendered
+    run = copy.deepcopy(run)
+    passing = next(sc for sc in run.scenarios if sc.verdict.passed)
+    passing.verdict, passing.reason = Verdict.NOT_JUDGED, "not judged on this kernel"
+    index = write_report(run, tmp / "out-not-judged")
+    driven = index.with_name("index-driven.html")
+    driven.write_text(index.read_text().replace("</body>", _DRIVE_TABLE))
+    dom = chromium(tmp / "profile-not-judged", "--dump-dom", driven.as_uri())
+    shown = re.search(r'<body data-order="([^"]*)"', dom).group(1).split(",")
+    assert passing.name not in shown
+    assert sorted(shown) == sorted(sc.name for sc in run.scenarios if sc.verdict.failed)
