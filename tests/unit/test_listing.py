@@ -1,0 +1,21 @@
+"""`vmcheck list --kernel K` names the scenarios K would not judge."""
+
+from harness.cli.main import main
+
+
+def test_list_names_what_a_pintos_kernel_would_not_judge(tmp_path, capsys):
+    tree = tmp_path / "tree"
+    (tree / "vm").mkdir(parents=True)
+    (tree / "vm" / "Makefile").write_text("all:\n")
+    (tree / "threads").mkdir()
+    assert main(["list", "injection", "--kernel", f"pintos-kaist:{tree}"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    marked = sorted(line.split()[0] for line in lines if "[NOT_JUDGED on pintos-kaist:" in line)
+    assert marked == ["evict-anon-rerr", "evict-anon-werr"]
+    werr = next(line for line in lines if line.startswith("evict-anon-werr"))
+    assert "io_error at swap_out" in werr
+
+
+def test_list_without_a_kernel_marks_nothing(capsys):
+    assert main(["list", "injection"]) == 0
+    assert "NOT_JUDGED" not in capsys.readouterr().out
