@@ -102,9 +102,9 @@ def check_stock_calls(symbols) -> None:
             raise NotStockFs(str(e)) from None
         if called != expected:
             extra, missing = sorted(called - expected), sorted(expected - called)
-            raise NotStockFs(f"{name} is not the stock one: it calls "
-                             f"{', '.join(extra) or 'nothing more'} and not "
-                             f"{', '.join(missing) or 'less'}"
+            how = "; ".join(([f"it also calls {', '.join(extra)}"] if extra else [])
+                            + ([f"it does not call {', '.join(missing)}"] if missing else []))
+            raise NotStockFs(f"{name} is not the stock one: {how}"
                              + (" (a -DEFILESYS kernel: FAT)" if "fat_init" in called else ""))
 
 
