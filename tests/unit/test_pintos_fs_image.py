@@ -246,8 +246,10 @@ def test_files_the_stock_kernel_cannot_hold_are_left_to_its_put(adapter, tmp_pat
     assert any("more than the 16 entries" in line for line in adapter.logged)
 
 
-def test_the_put_mode_is_asked_for_by_name(adapter, tmp_path):
+def test_the_put_mode_is_asked_for_by_name(adapter, monkeypatch):
     put = PintosKaistAdapter(adapter.tree, fs_mode="put", log=adapter.logged.append)
     assert put.stock_fs() == "VMCHECK_PINTOS_FS=put"
+    monkeypatch.setenv("VMCHECK_PINTOS_FS", "put")
+    assert PintosKaistAdapter(adapter.tree).fs_mode == "put"
     with pytest.raises(UsageError, match="VMCHECK_PINTOS_FS=format"):
         PintosKaistAdapter(adapter.tree, fs_mode="format")

@@ -90,12 +90,13 @@ class PintosKaistAdapter(KernelAdapter):
     long_mode_symbol = "main"
 
     def __init__(self, tree: Path, layout_mapping: Optional[dict] = None,
-                 log: Callable[[str], None] = _say, fs_mode: str = "prebuilt"):
+                 log: Callable[[str], None] = _say, fs_mode: Optional[str] = None):
         self.tree = tree
         self.build_dir = tree / "vm" / "build"
         self.boot_image = self.build_dir / "os.dsk"
         self.layout_mapping = layout_mapping
         self.log = log
+        fs_mode = fs_mode or os.environ.get(FS_ENV) or "prebuilt"
         if fs_mode not in FS_MODES:
             raise UsageError(f"{FS_ENV}={fs_mode}: expected one of {', '.join(FS_MODES)}")
         self.fs_mode = fs_mode
@@ -105,8 +106,7 @@ class PintosKaistAdapter(KernelAdapter):
     def from_spec(cls, argument: str | None) -> "PintosKaistAdapter":
         if not argument:
             raise UsageError("--kernel pintos-kaist needs the tree: pintos-kaist:PATH")
-        return cls(find_tree(Path(argument)), load_layout_mapping(os.environ.get(LAYOUT_ENV)),
-                   fs_mode=os.environ.get(FS_ENV) or "prebuilt")
+        return cls(find_tree(Path(argument)), load_layout_mapping(os.environ.get(LAYOUT_ENV)))
 
     @property
     def spec(self) -> str:
