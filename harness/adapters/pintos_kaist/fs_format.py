@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.adapters.pintos_kaist.disks import SECTOR
 from harness.adapters.pintos_kaist.driver import DriverNotServable, called_functions
 from harness.debug.dwarf_types import TypeLookupError
 
@@ -129,7 +130,7 @@ def source_facts(tree: Path) -> dict:
 
 def _dwarf_facts(types) -> dict:
     inode = types.get("struct inode_disk").resolved()
-    if inode.size != 512:
+    if inode.size != SECTOR:
         raise NotStockFs(f"struct inode_disk is {inode.size} bytes, not one sector")
     entry = types.get("struct dir_entry").resolved()
     name = entry.member("name")
