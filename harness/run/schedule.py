@@ -126,7 +126,8 @@ def check_disks(run_dir: Path, expected: Optional[str]) -> str:
         raise ScheduleMismatch(
             f"the guest's disks differ from the ones the schedule was recorded with (digest "
             f"{digest}, recorded {expected}): other programs or data files (rebuild with "
-            "`make programs` from the same commit)")
+            "`make programs` from the same commit), or a Pintos-KAIST file system made the "
+            "other way (VMCHECK_PINTOS_FS=put replays a schedule recorded with -f and put)")
     return digest
 
 

@@ -62,6 +62,29 @@ def test_hello_runs_and_its_file_reads_back(adapter, built, run_root):
     assert result.files["hello"] == (built / "programs" / "hello").read_bytes()
 
 
+def test_the_file_system_written_before_boot_is_the_one_its_f_and_put_leave(adapter, built,
+                                                                          run_root):
+    """Byte for byte: the disk the kernel formats and fills (-f, put) and
+    the one fs_image.py writes, with a file spanning sectors, an empty file
+    and a 14-byte name. hello writes no file."""
+    stock = adapter.stock_fs()
+    if isinstance(stock, str):
+        pytest.skip(f"not the stock file system: {stock}")
+    files = {"large.txt": bytes((i * 7 + i // 509) % 251 for i in range(70001)),
+             "empty": b"", "fourteen-bytes": b"x" * 512}
+    put = PintosKaistAdapter(adapter.tree, fs_mode="put", log=lambda message: None)
+    request = BootRequest(runs=[["hello"]], files=files)
+    result = boot(put, request, MachineOptions(run_root=run_root, keep=True))
+    assert result.outcome.ending is Ending.POWEROFF, result.console
+    (run_root / "written").mkdir()
+    disks = adapter.make_disks(run_root / "written", collect_programs(adapter, request), files, 0)
+    assert disks.formatted
+    kernel_made, written = result.disks.fs.read_bytes(), disks.fs.read_bytes()
+    assert len(kernel_made) == len(written)
+    assert [n for n in range(len(written) // 512)
+            if written[n * 512:(n + 1) * 512] != kernel_made[n * 512:(n + 1) * 512]] == []
+
+
 def test_a_panic_is_read_with_its_symbolised_call_stack(adapter, built, run_root):
     with Machine(MachineOptions(run_root=run_root)) as machine:
         start(machine, adapter, "hello", cmdline="-q -f no-such-action")

@@ -10,10 +10,14 @@ Products: vm/build/os.dsk (loader sector + kernel) and vm/build/kernel.o
 Boot, as Pintos-KAIST's own `pintos` script does it: `-M pc` with its
 default BIOS (the loader is a boot sector read by the BIOS), `-cpu qemu64`,
 four IDE disks (harness/adapters/pintos_kaist/disks.py): boot disk with the
-kernel arguments written in, blank file-system disk formatted by `-f`,
-scratch disk with the programs and data files that `put` actions copy in,
-and a swap disk. Kernel arguments: `-q -f [-ul=N] put NAME... run 'PROG
-ARGS'...`, 128 bytes at most.
+kernel arguments written in, file-system disk, scratch disk, swap disk.
+The file-system disk is written here already formatted with the programs
+and data files in it (fs_image.py) when the kernel's file system is the
+stock one (fs_format.py); the kernel arguments are then `-q [-ul=N] run
+'PROG ARGS'...`. Otherwise (or with VMCHECK_PINTOS_FS=put) as the
+`pintos` script does it: a blank disk formatted by `-f`, a scratch disk
+with the files that `put` actions copy in, `-q -f [-ul=N] put NAME...
+run 'PROG ARGS'...`. 128 bytes of arguments at most.
 
 End of a run: the kernel powers off through the ACPI port (QEMU exits 0)
 after printing "Powering off..." (in a line of its own, which some trees
@@ -39,6 +43,8 @@ from typing import Callable, Optional, Sequence
 from harness.adapters.base import (PINTOS_KAIST_LAYOUT, BootOutcome, Disks, Ending, KernelAdapter,
                                    check_run_words, drive_arg, find_exits, find_panic,
                                    make_qcow2_overlay, raw_fs_image)
+from harness.adapters.pintos_kaist.fs_format import NotStockFs, StockFs, stock_fs
+from harness.adapters.pintos_kaist.fs_image import write_formatted_disk
 from harness.adapters.pintos_kaist.disks import (DISK_UNIT_BYTES, PintosDiskError,
                                                  PintosFileMissingError, PintosFileSystem,
                                                  blank_disk, check_file_name, scratch_image,
@@ -54,6 +60,8 @@ DEFAULT_SWAP_BYTES = 4 * DISK_UNIT_BYTES  # Pintos-KAIST tests: SWAP_DISK = 4
 # power_off() prints this before the ACPI write (some trees decorate the line).
 POWEROFF_TEXT = re.compile(r"^.*Powering off\.\.\..*$", re.MULTILINE)
 LAYOUT_ENV = "VMCHECK_PINTOS_LAYOUT"
+FS_ENV = "VMCHECK_PINTOS_FS"            # prebuilt (the default) or put
+FS_MODES = ("prebuilt", "put")
 
 
 @dataclass
@@ -61,12 +69,14 @@ class PintosDisks(Disks):
     """Disks of one Pintos-KAIST run. fs and swap as in Disks (IDE 1 and 3
     here); boot (IDE 0) and scratch (IDE 2); PUTS are the file names the
     scratch disk holds, in order; RAW_BOOT is the raw boot image the
-    kernel arguments are written into (under a qcow2 overlay if any)."""
+    kernel arguments are written into (under a qcow2 overlay if any);
+    FORMATTED: the file-system disk was written formatted (no `-f`)."""
 
     boot: Optional[Path] = None
     scratch: Optional[Path] = None
     puts: tuple = ()
     raw_boot: Optional[Path] = None
+    formatted: bool = False
 
 
 def _say(message: str) -> None:
@@ -80,12 +90,17 @@ class PintosKaistAdapter(KernelAdapter):
     long_mode_symbol = "main"
 
     def __init__(self, tree: Path, layout_mapping: Optional[dict] = None,
-                 log: Callable[[str], None] = _say):
+                 log: Callable[[str], None] = _say, fs_mode: Optional[str] = None):
         self.tree = tree
         self.build_dir = tree / "vm" / "build"
         self.boot_image = self.build_dir / "os.dsk"
         self.layout_mapping = layout_mapping
         self.log = log
+        fs_mode = fs_mode or os.environ.get(FS_ENV) or "prebuilt"
+        if fs_mode not in FS_MODES:
+            raise UsageError(f"{FS_ENV}={fs_mode}: expected one of {', '.join(FS_MODES)}")
+        self.fs_mode = fs_mode
+        self._fs_format: Optional[StockFs | str] = None
 
     @classmethod
     def from_spec(cls, argument: str | None) -> "PintosKaistAdapter":
@@ -165,8 +180,8 @@ class PintosKaistAdapter(KernelAdapter):
 
     def make_disks(self, run_dir: Path, programs: dict[str, Path], files: dict[str, bytes],
                    swap_mb: int, snapshots: bool = False) -> PintosDisks:
-        """Boot disk (a copy of os.dsk), blank file-system disk, scratch disk
-        with PROGRAMS then FILES, swap disk of SWAP_MB MiB (0: the 4 MB the
+        """Boot disk (a copy of os.dsk), file-system disk holding PROGRAMS
+        then FILES (_fs_disk), swap disk of SWAP_MB MiB (0: the 4 MB the
         Pintos-KAIST tests use, as these kernels expect a swap disk)."""
         contents = _disk_contents(programs, files)
         if swap_mb < 0:
@@ -174,23 +189,56 @@ class PintosKaistAdapter(KernelAdapter):
         self.check_built()
         boot = run_dir / "boot.img"
         shutil.copyfile(self.boot_image, boot)
-        needed = sum(len(data) for data in contents.values()) + FS_SLACK_BYTES
-        fs = blank_disk(run_dir / "fs.img", max(FS_MIN_BYTES, needed))
+        fs, formatted = self._fs_disk(run_dir / "fs.img", contents)
         scratch = run_dir / "scratch.img"
-        scratch.write_bytes(scratch_image(contents.values()))
+        scratch.write_bytes(scratch_image([] if formatted else contents.values()))
         swap = blank_disk(run_dir / "swap.img", self.swap_disk_bytes(swap_mb))
-        disks = PintosDisks(fs=fs, swap=swap, boot=boot, scratch=scratch,
-                            puts=tuple(contents), raw_boot=boot)
+        disks = PintosDisks(fs=fs, swap=swap, boot=boot, scratch=scratch, raw_boot=boot,
+                            puts=() if formatted else tuple(contents), formatted=formatted)
         if snapshots:
             disks.format, disks.raw_fs = "qcow2", fs
             disks.boot, disks.fs, disks.scratch, disks.swap = (
                 make_qcow2_overlay(p) for p in (boot, fs, scratch, swap))
         return disks
 
+    def _fs_disk(self, path: Path, contents: dict[str, bytes]) -> tuple[Path, bool]:
+        """The file-system disk at PATH and whether it is formatted: the
+        stock file system holding CONTENTS (fs_image.py), else blank for
+        `-f` and `put` (VMCHECK_PINTOS_FS=put, a kernel whose file system
+        is not the stock one, files the stock one could not hold)."""
+        needed = sum(len(data) for data in contents.values()) + FS_SLACK_BYTES
+        size = max(FS_MIN_BYTES, needed)
+        fs = self.stock_fs()
+        if isinstance(fs, StockFs):
+            try:
+                return write_formatted_disk(path, size, list(contents.items()), fs), True
+            except PintosDiskError as e:
+                self.log(f"the files are put by the kernel (-f, put): {e}")
+        return blank_disk(path, size), False
+
+    def stock_fs(self) -> StockFs | str:
+        """The kernel's StockFs, or why the disk is formatted by `-f`
+        (said once in the log). Decided once per adapter."""
+        if self._fs_format is None:
+            if self.fs_mode == "put":
+                self._fs_format = f"{FS_ENV}=put"
+            else:
+                try:
+                    self._fs_format = stock_fs(self.kernel_symbols(), self.tree)
+                except NotStockFs as e:
+                    self._fs_format = str(e)
+                except Exception as e:  # noqa: BLE001 - an unreadable kernel.o: the kernel formats
+                    self._fs_format = f"cannot read {self.symbol_file}: {e}"
+            if isinstance(self._fs_format, str):
+                self.log(f"the kernel formats its file-system disk and puts the files "
+                         f"(-f, put): {self._fs_format}")
+        return self._fs_format
+
     def kernel_cmdline(self, runs: Sequence[Sequence[str]],
                        user_page_limit: int | None = None) -> str:
         """`-q -f [-ul=N] run 'PROG ARGS'...` in the `pintos` script's
-        syntax; qemu_args adds the put actions and writes it to the boot disk."""
+        syntax; qemu_args adds the put actions (or drops `-f` for a disk
+        written formatted) and writes it to the boot disk."""
         check_run_words(runs)
         words = ["-q", "-f"]
         if user_page_limit is not None:
@@ -203,7 +251,7 @@ class PintosKaistAdapter(KernelAdapter):
     def qemu_args(self, disks: Disks, cmdline: str, mem_mb: int) -> list[str]:
         if not isinstance(disks, PintosDisks):
             raise HarnessError("pintos-kaist: qemu_args needs the disks from its make_disks")
-        words = kernel_words(cmdline, disks.puts)
+        words = kernel_words(cmdline, disks.puts, disks.formatted)
         try:
             write_kernel_args(disks.raw_boot, words)
         except PintosDiskError as e:
@@ -323,9 +371,10 @@ def load_layout_mapping(path: Optional[str]) -> Optional[dict]:
     return table
 
 
-def kernel_words(cmdline: str, puts: Sequence[str]) -> list[str]:
-    """The kernel's argument words: the options of CMDLINE, a `put NAME`
-    action per scratch file, then CMDLINE's actions."""
+def kernel_words(cmdline: str, puts: Sequence[str], formatted: bool = False) -> list[str]:
+    """The kernel's argument words: the options of CMDLINE (without `-f`
+    if the disk is FORMATTED), a `put NAME` action per scratch file, then
+    CMDLINE's actions."""
     try:
         words = shlex.split(cmdline)
     except ValueError as e:
@@ -334,7 +383,8 @@ def kernel_words(cmdline: str, puts: Sequence[str]) -> list[str]:
     while options < len(words) and words[options].startswith("-"):
         options += 1
     put_words = [word for name in puts for word in ("put", name)]
-    return words[:options] + put_words + words[options:]
+    kept = [word for word in words[:options] if not (formatted and word == "-f")]
+    return kept + put_words + words[options:]
 
 
 def _disk_contents(programs: dict[str, Path], files: dict[str, bytes]) -> dict[str, bytes]:
