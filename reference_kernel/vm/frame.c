@@ -277,14 +277,30 @@ static enum eviction_result evict_one(struct frame **frame) {
 }
 
 /* VM lock held: true if some frame in use is pinned or not yet linked: a
- * load, an eviction or a copy in progress that will end. */
+ * load, an eviction or a copy in progress that will end; or if some user
+ * frame is not in the table at all (free in the pool again, or between
+ * the pool and the table: an exit giving its frames back). */
 static bool some_frame_in_transit(void) {
+  if (FT.used_cnt < FT.frame_cnt)
+    return true;
   for (size_t i = 0; i < FT.frame_cnt; i++) {
     const struct frame *f = &FT.frames[i];
     if (f->kva != NULL && (f->pin_cnt > 0 || f->sharer_cnt == 0))
       return true;
   }
   return false;
+}
+
+/* A frame straight from the user pool, pinned for the caller; NULL if the
+ * pool is empty. */
+static struct frame *take_from_pool(void) {
+  void *kva = palloc_get_page(PAL_USER);
+  if (kva == NULL)
+    return NULL;
+  vm_lock();
+  struct frame *f = record_take(kva);
+  vm_unlock();
+  return f;
 }
 
 /* Whether a thread that found no victim should wait a tick and look
@@ -315,10 +331,15 @@ static struct frame *evict(void) {
     switch (evict_one(&f)) {
     case EVICTED:
       return f;
-    case NO_VICTIM:
+    case NO_VICTIM: {
       if (!wait_for_victim(&waited))
         return NULL;
+      /* frames given back meanwhile (an exit) are in the pool, not the clock */
+      struct frame *freed = take_from_pool();
+      if (freed != NULL)
+        return freed;
       break;
+    }
     case REFUSED:
       return NULL;
     case NOT_SAVED:
@@ -335,11 +356,6 @@ struct frame *frame_alloc(void *upage) {
   ASSERT(!vm_lock_held());
   if (vmcheck_hook_frame_alloc((uintptr_t)upage) != 0)
     return NULL;
-  void *kva = palloc_get_page(PAL_USER);
-  if (kva == NULL)
-    return evict();
-  vm_lock();
-  struct frame *f = record_take(kva);
-  vm_unlock();
-  return f;
+  struct frame *f = take_from_pool();
+  return f != NULL ? f : evict();
 }
