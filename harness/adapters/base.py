@@ -303,6 +303,15 @@ class KernelAdapter(ABC):
         ExactDiskUnavailable if the kernel needs one and cannot have it."""
         return None
 
+    def boot_shortcut(self, options, build: str):
+        """(shortcut, None) when a deterministic stretch of this kernel's boot
+        can be stood in for under OPTIONS (MachineOptions), BUILD naming
+        the kernel build and QEMU (the key of what was measured): the shortcut's
+        arm(debugger) is called at the kernel's entry and its `note` goes
+        in the run's notes; (None, why not) or (None, None) otherwise (the
+        default: the kernel boots as it is)."""
+        return None, None
+
     def fault_sites(self, symbols) -> list:
         """Where this kernel goes with a fault it does not take routinely
         (kill, panic, fix-up paths): harness.adapters.fault_sites.FaultSite list,

@@ -111,7 +111,8 @@ def replay_options(adapter, sc, schedule: dict, opts: RunnerOptions) -> RunnerOp
     machine = dataclasses.replace(opts.machine, accel=clock.get("accel", opts.machine.accel),
                                   icount=clock.get("icount", opts.machine.icount))
     return dataclasses.replace(opts, inject=added_injections(schedule, sc), machine=machine,
-                               expect_disks=schedule.get("disks_sha256"))
+                               expect_disks=schedule.get("disks_sha256"),
+                               boot_shortcuts=schedule.get("boot_shortcuts", False))
 
 
 def replay(adapter, sc, schedule: dict, opts: RunnerOptions, times: int = 1,

@@ -19,7 +19,7 @@ from harness.debug.debugger import DebuggerTimeout
 from harness.debug.program_image import load_program
 from harness.errors import FileNotOnDiskError, HarnessError, MachineTimeout, StartupTimeout
 from harness.machine import artifacts
-from harness.machine.qemu import MachineOptions
+from harness.machine.qemu import MachineOptions, qemu_version
 from harness.machine.triple_fault import INT_LOG, keep_tail, last_exceptions
 from results.model import HangRecord, ScenarioResult, Verdict
 from harness.run.boot import BootHooks, BootRequest, IcountAbort, boot
@@ -30,7 +30,7 @@ from harness.run.exact_disk import exact_disk_wanted, finish_exact_disk, start_e
 from harness.run.hang_watch import DEADLOCK, GuestHang
 from harness.run.injection import Injector, unobservable
 from harness.run.verdict import judge
-from harness.run.schedule import check_disks, make_schedule, write_schedule
+from harness.run.schedule import build_id, check_disks, make_schedule, write_schedule
 from oracles.expectations import CheckContext, DiskUnreadable, run_check
 from oracles.model.machine_state import FAIL, UNKNOWN, by_outcome
 
@@ -56,6 +56,9 @@ class RunnerOptions:
     stop: Optional[object] = None      # harness.run.stop_point.StopRequest (vmcheck debug):
                                        # hand the machine over there; the run then ends
                                        # with HandedOver
+    boot_shortcuts: bool = True        # the kernel's boot_shortcut (Pintos-KAIST: its timer
+                                       # calibration, measured once per build); a replay of
+                                       # a schedule recorded without them runs without
 
     def __post_init__(self) -> None:
         """A bad or unusable accelerator is said once, before any scenario
@@ -299,6 +302,11 @@ class ScenarioHooks(BootHooks):
             machine.options.icount_clock)
         if self.sc.inject or self.opts.inject:
             self.result.disks_sha256 = check_disks(machine.run_dir, self.opts.expect_disks)
+        if self.opts.boot_shortcuts:
+            build = f"{build_id(self.adapter.symbol_file)} {qemu_version()}"
+            self.session.boot_shortcut, why = self.adapter.boot_shortcut(machine.options, build)
+            if why:
+                self.result.notes.append(f"the kernel's boot is run whole: {why}")
 
     def started(self, machine, rules) -> bool:
         self.machine = machine
@@ -329,6 +337,8 @@ class ScenarioHooks(BootHooks):
         finish_exact_disk(session.exact_disk, self.exact_report, result)
         session.exact_disk = self.exact_report = None
         result.stops_taken, result.stops_needed = session.stops_taken, session.stops_needed
+        if session.boot_shortcut is not None and session.boot_shortcut.taken:
+            result.notes.append(session.boot_shortcut.note)
 
     def ended(self, machine, disks, outcome) -> None:
         result = self.result

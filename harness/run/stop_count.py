@@ -13,6 +13,7 @@ session armed there and says how many served a check:
   fault_site  the adapter's fault sites           recorded a fault (or the panic)
   injection   an injection point                  injected (the others count calls)
   look        the hang watch's looks              all (the guest-clock reads)
+  boot_shortcut the adapter's boot shortcut        all (Pintos-KAIST: timer_calibrate, once)
   fault_storm the fault-storm rule's samples      all (harness/run/fault_storm.py)
   detour      a call_first() coming back          all
   other:NAME  any other breakpoint (e.g. coverage hooks)   all
@@ -33,6 +34,8 @@ def stop_kinds(session, dbg) -> dict:
     if session.injector is not None:
         kinds.update(dict.fromkeys(session.injector.addresses, "injection"))
     kinds.update(dict.fromkeys(session.faults.sites, "fault_site"))
+    if getattr(session, "boot_shortcut", None) is not None:
+        kinds[session.boot_shortcut.entry] = "boot_shortcut"
     storm = getattr(getattr(session, "watch", None), "storm", None)
     if storm is not None:
         kinds[storm.address] = "fault_storm"
