@@ -1,13 +1,11 @@
 """`vmcheck list --kernel K` names the scenarios K would not judge."""
 
 from harness.cli.main import main
+from tests.unit.fake_pintos_tree import fake_pintos_tree
 
 
 def test_list_names_what_a_pintos_kernel_would_not_judge(tmp_path, capsys):
-    tree = tmp_path / "tree"
-    (tree / "vm").mkdir(parents=True)
-    (tree / "vm" / "Makefile").write_text("all:\n")
-    (tree / "threads").mkdir()
+    tree = fake_pintos_tree(tmp_path / "tree")
     assert main(["list", "injection", "--kernel", f"pintos-kaist:{tree}"]) == 0
     lines = capsys.readouterr().out.splitlines()
     marked = sorted(line.split()[0] for line in lines if "[NOT_JUDGED on pintos-kaist:" in line)

@@ -22,15 +22,9 @@ from harness.adapters.pintos_kaist.adapter import (BUILD_CC, DEFAULT_SWAP_BYTES,
                                            kernel_words, load_layout_mapping)
 from harness.errors import (FileNotOnDiskError, HarnessError, KernelBuildError,
                             KernelNotBuiltError, UsageError)
+from tests.unit.fake_pintos_tree import boot_sector, fake_adapter, fake_pintos_tree
 
 SECTOR = 512
-
-
-def boot_sector(kernel: bytes = b"KERNEL" * 100) -> bytes:
-    """A loader sector (code bytes, 0x55 0xaa) followed by a fake kernel."""
-    sector = bytearray(range(256)) * 2
-    sector[510:512] = b"\x55\xaa"
-    return bytes(sector) + kernel
 
 
 # ---- kernel arguments ----
@@ -204,19 +198,13 @@ def test_file_system_reader_rejects_a_file_outside_the_disk(tmp_path):
 
 @pytest.fixture
 def tree(tmp_path):
-    """A fake built Pintos-KAIST tree: vm/Makefile, threads/, vm/build/os.dsk."""
-    root = tmp_path / "pintos"
-    (root / "threads").mkdir(parents=True)
-    (root / "vm" / "build").mkdir(parents=True)
-    (root / "vm" / "Makefile").write_text("all:\n\ttrue\n")
-    (root / "vm" / "build" / "os.dsk").write_bytes(boot_sector())
-    (root / "vm" / "build" / "kernel.o").write_bytes(b"not an ELF")
-    return root
+    """A fake built Pintos-KAIST tree (a boot_sector() os.dsk, a kernel.o that is no ELF)."""
+    return fake_pintos_tree(tmp_path / "pintos", built=True)
 
 
 @pytest.fixture
-def adapter(tree):
-    return PintosKaistAdapter(tree, log=lambda message: None)
+def adapter(tmp_path):
+    return fake_adapter(tmp_path / "pintos")
 
 
 def test_spec_resolves_to_the_tree_root_also_from_its_vm_dir(tree):

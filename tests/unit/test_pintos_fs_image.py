@@ -20,6 +20,7 @@ from harness.adapters.pintos_kaist.fs_format import (NotStockFs, STOCK_CALLS, St
 from harness.adapters.pintos_kaist.fs_image import formatted_sectors, write_formatted_disk
 from harness.debug.dwarf_types import Member, TypeInfo
 from harness.errors import UsageError
+from tests.unit.fake_pintos_tree import fake_adapter
 
 SECTOR = 512
 DISK = 20160                     # sectors: the adapter's smallest file-system disk
@@ -203,17 +204,8 @@ def test_struct_layouts_come_from_the_dwarf():
 
 @pytest.fixture
 def adapter(tmp_path):
-    """A fake built tree (boot sector, a kernel.o that is no ELF)."""
-    root = tmp_path / "pintos"
-    (root / "threads").mkdir(parents=True)
-    (root / "vm" / "build").mkdir(parents=True)
-    (root / "vm" / "Makefile").write_text("all:\n\ttrue\n")
-    (root / "vm" / "build" / "os.dsk").write_bytes(bytes(510) + b"\x55\xaa")
-    (root / "vm" / "build" / "kernel.o").write_bytes(b"not an ELF")
-    logged = []
-    adapter = PintosKaistAdapter(root, log=logged.append)
-    adapter.logged = logged
-    return adapter
+    """On a fake built tree whose kernel.o is no ELF: not known stock until a test says so."""
+    return fake_adapter(tmp_path / "pintos")
 
 
 def test_a_stock_kernel_boots_from_a_written_file_system_without_f_and_put(adapter, tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.tools.rename_members import main
+from tests.unit.fake_pintos_tree import fake_pintos_tree
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None or shutil.which("gcc") is None,
                                 reason="needs make and gcc")
@@ -65,12 +66,8 @@ build/os.dsk: build/kernel.o
 
 @pytest.fixture
 def tree(tmp_path) -> Path:
-    root = tmp_path / "tree"
-    (root / "vm").mkdir(parents=True)
-    (root / "page.h").write_text(HEADER)
-    (root / "page.c").write_text(SOURCE)
-    (root / "vm" / "Makefile").write_text(MAKEFILE)
-    return root
+    return fake_pintos_tree(tmp_path / "tree", makefile=MAKEFILE,
+                            files={"page.h": HEADER, "page.c": SOURCE})
 
 
 def test_every_member_is_renamed_and_the_copy_builds_the_same_code(tree, tmp_path, capsys):
