@@ -12,12 +12,19 @@ struct file {
   off_t pos; /* may be set past the end (or negative) by file_seek */
 };
 
+/* Handles made and not yet closed, under vmfs_lock. */
+static size_t handles_open;
+
+size_t file_handles_open(void) { return handles_open; }
+
+/* Called with vmfs_lock held (filesys_open). */
 struct file *file_open_inode(struct inode *inode) {
   struct file *file = malloc(sizeof *file);
   if (file == NULL)
     return NULL;
   file->inode = inode;
   file->pos = 0;
+  handles_open++;
   return file;
 }
 
@@ -26,6 +33,7 @@ void file_close(struct file *file) {
     return;
   lock_acquire(&vmfs_lock);
   inode_close(file->inode);
+  handles_open--;
   lock_release(&vmfs_lock);
   free(file);
 }
@@ -37,6 +45,7 @@ static struct file *new_handle(struct file *file, off_t pos) {
     return NULL;
   lock_acquire(&vmfs_lock);
   copy->inode = inode_reopen(file->inode);
+  handles_open++;
   lock_release(&vmfs_lock);
   copy->pos = pos;
   return copy;

@@ -11,6 +11,7 @@
 #include "kernel/console.h"
 #include "kernel/debug.h"
 #include "kernel/disk.h"
+#include "kernel/file.h"
 #include "kernel/filesys.h"
 #include "kernel/hooks.h"
 #include "kernel/malloc.h"
@@ -56,9 +57,10 @@ static uintptr_t read_multiboot(uint32_t magic, uint32_t mbi_pa) {
 static void power_off_with_summary(void) {
   hooks_release_all();
   filesys_done();
-  printf("vmcheck: poweroff user_frames_free=%zu/%zu swap_slots_free=%zu/%zu\n",
+  printf("vmcheck: poweroff user_frames_free=%zu/%zu swap_slots_free=%zu/%zu "
+         "open_files=%zu\n",
          palloc_user_pages_free(), palloc_user_pages_total(),
-         vm_swap_slots_free(), vm_swap_slots_total());
+         vm_swap_slots_free(), vm_swap_slots_total(), file_handles_open());
   power_off(POWER_EXIT_OK);
 }
 

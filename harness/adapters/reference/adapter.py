@@ -38,7 +38,8 @@ _PAGE_FAULT_WHY = ("the reference kernel's page_fault hook only observes (vm/vm.
                    "return value): a forced failure there changes nothing")
 UNOBSERVABLE = {"page_fault": {"fail": _PAGE_FAULT_WHY}}
 
-POWEROFF_COUNTS = re.compile(r"user_frames_free=(\d+)/(\d+) swap_slots_free=(\d+)/(\d+)")
+POWEROFF_COUNTS = re.compile(r"user_frames_free=(\d+)/(\d+) swap_slots_free=(\d+)/(\d+)"
+                             r"(?: open_files=(\d+))?")
 
 
 class ReferenceAdapter(KernelAdapter):
@@ -86,11 +87,16 @@ class ReferenceAdapter(KernelAdapter):
         m = POWEROFF_COUNTS.search(outcome.poweroff_line)
         if m is None:
             return f"unreadable power-off line: {outcome.poweroff_line!r}"
-        frames_free, frames, slots_free, slots = map(int, m.groups())
-        if frames_free != frames or slots_free != slots:
-            return (f"leak after every process ended: {frames - frames_free} user frames "
-                    f"and {slots - slots_free} swap slots still in use")
-        return None
+        frames_free, frames, slots_free, slots = map(int, m.groups()[:4])
+        files = int(m.group(5) or 0)
+        left = [f"{count} {what}" for count, what in (
+            (frames - frames_free, "user frame(s) still in use"),
+            (slots - slots_free, "swap slot(s) still in use"),
+            (files, "open file handle(s) never closed")) if count]
+        if not left:
+            return None
+        return (f"leak after every process ended: {', '.join(left)} (a correct kernel frees "
+                f"every frame and slot and closes every file a process or its mappings held)")
 
     def __init__(self, build_dir: Path | None = None, kernel_dir: Path | None = None):
         """BUILD_DIR: the output of `make` (programs/, kernel/); KERNEL_DIR:

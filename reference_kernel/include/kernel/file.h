@@ -2,6 +2,8 @@
 #ifndef KERNEL_FILE_H
 #define KERNEL_FILE_H
 
+#include <stddef.h>
+
 #include "kernel/filesys.h"
 
 void file_close(struct file *);
@@ -26,5 +28,7 @@ void file_seek(struct file *, off_t position);
 off_t file_tell(struct file *);
 /* Identity of the underlying file (same for reopened handles). */
 uint32_t file_inumber(struct file *);
+/* Handles opened and not yet closed (the power-off line's open_files). */
+size_t file_handles_open(void);
 
 #endif

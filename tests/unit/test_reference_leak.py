@@ -1,0 +1,38 @@
+"""The reference kernel's power-off check (ReferenceAdapter.leak_problem):
+every user frame and swap slot free again and every file handle closed
+once every process ended; the message names only what leaked."""
+
+from __future__ import annotations
+
+from harness.adapters.base import BootOutcome, Ending
+from harness.adapters.reference.adapter import ReferenceAdapter
+
+
+def leak(line):
+    outcome = BootOutcome(ending=Ending.POWEROFF, qemu_status=0, exits={},
+                          poweroff_line=line)
+    return ReferenceAdapter().leak_problem(outcome)
+
+
+def test_nothing_left_is_no_leak_with_or_without_the_file_count():
+    assert leak("vmcheck: poweroff user_frames_free=40/40 swap_slots_free=1024/1024 "
+                "open_files=0") is None
+    assert leak("vmcheck: poweroff user_frames_free=40/40 swap_slots_free=0/0") is None
+
+
+def test_an_open_file_handle_is_a_leak_and_only_it_is_named():
+    said = leak("vmcheck: poweroff user_frames_free=40/40 swap_slots_free=8/8 open_files=3")
+    assert said.startswith("leak after every process ended: 3 open file handle(s) never "
+                           "closed (a correct kernel")
+    assert "frame" not in said.split("(")[0] and "slot" not in said.split("(")[0]
+
+
+def test_frames_slots_and_files_are_all_named():
+    said = leak("vmcheck: poweroff user_frames_free=38/40 swap_slots_free=7/8 open_files=1")
+    assert said.startswith("leak after every process ended: 2 user frame(s) still in use, "
+                           "1 swap slot(s) still in use, 1 open file handle(s) never closed")
+
+
+def test_an_unreadable_line_is_said_and_no_line_is_no_verdict():
+    assert leak("vmcheck: poweroff nonsense").startswith("unreadable power-off line")
+    assert leak(None) is None
