@@ -20,8 +20,8 @@ import argparse
 from pathlib import Path
 
 from harness import config
-from harness.cli.options import (add_common_options, add_report_option, add_strict_option,
-                                 int_in_range, runner_options, timeout_scale)
+from harness.cli.options import (add_common_options, add_exact_disk_option, add_report_option,
+                                 add_strict_option, int_in_range, runner_options, timeout_scale)
 from harness.cli.report import publish
 from harness.errors import EXIT_HARNESS
 
@@ -61,6 +61,7 @@ def register(subparsers) -> None:
                         "removed when it is graded)")
     add_common_options(p, kernel=False)   # each submission's family is in the roster
     add_strict_option(p)
+    add_exact_disk_option(p, True)        # a grade is the same grade every run
     p.set_defaults(handler=handle)
 
 

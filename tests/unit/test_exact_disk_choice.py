@@ -20,6 +20,7 @@ def test_the_choice_or_else_whether_the_run_injects(choice, injected, wanted):
     (["run"], None), (["run", "--exact-disk"], True), (["run", "--device-disk"], False),
     (["replay", "x.json"], True), (["replay", "x.json", "--device-disk"], False),
     (["explore", "hello", "--point", "yield"], True),
+    (["grade", "roster.toml"], True), (["grade", "roster.toml", "--device-disk"], False),
 ])
 def test_each_command_has_its_default(argv, exact):
     assert build_parser().parse_args(argv).exact_disk is exact
