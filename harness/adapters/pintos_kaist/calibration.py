@@ -146,8 +146,9 @@ def probe_loops(adapter, options) -> int:
     from harness.machine.qemu import Machine
     symbols = adapter.kernel_symbols()
     entry, loops_address = symbols.address_of(CALIBRATE), check_stock(symbols)
-    with Machine(dataclasses.replace(options, paused=True, keep=False,
-                                     keep_on_error=False)) as machine:
+    quiet = dataclasses.replace(options, paused=True, keep=False, keep_on_error=False,
+                                console_sink=None, int_log=False)
+    with Machine(quiet) as machine:
         disks = adapter.make_disks(machine.run_dir, {}, {}, 0)
         machine.start(adapter.qemu_args(disks, "-q -f", 64))     # no action: stopped before
         gdb = RspClient.connect(str(machine.gdb_socket), machine.timeouts(10))
