@@ -2,9 +2,10 @@
 watch's fault-storm rule (harness/run/fault_storm.py), its fault decoded
 among the run's faults. The catalogue mutant stack-grow-no-claim answers a
 stack fault by registering a page it never loads: the faulting instruction
-faults again and again, in user mode (pt-grow-stack's stack object) and
-in kernel mode (stk-sc-depth-1's read() into an untouched stack page).
-The unmutated kernel passes both scenarios."""
+faults again and again (pt-grow-stack's stack object, in user mode);
+stack-syscall-no-claim does so for a stack fault inside a system call
+(stk-sc-depth-1's read() into an untouched stack page: a kernel-mode
+storm). The unmutated kernel passes both scenarios."""
 
 from __future__ import annotations
 
@@ -24,12 +25,21 @@ pytestmark = pytest.mark.integration
 WALL_LIMIT_S = 5 * QUIET_S
 
 
-@pytest.fixture(scope="module")
-def mutant_kernel(built, tmp_path_factory):
-    mutant = {m.name: m for m in load_catalogue()}["stack-grow-no-claim"]
-    out = tmp_path_factory.mktemp("stack-grow-no-claim")
+def build(name: str, tmp_path_factory):
+    mutant = {m.name: m for m in load_catalogue()}[name]
+    out = tmp_path_factory.mktemp(name)
     build_mutant(mutant, out)
     return out
+
+
+@pytest.fixture(scope="module")
+def mutant_kernel(built, tmp_path_factory):
+    return build("stack-grow-no-claim", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def syscall_mutant_kernel(built, tmp_path_factory):
+    return build("stack-syscall-no-claim", tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +74,9 @@ def test_a_user_mode_storm_is_a_hang_in_seconds_with_its_fault(mutant_kernel, su
 
 
 @pytest.mark.timeout(300)
-def test_a_kernel_mode_storm_is_a_hang_in_seconds_with_its_fault(mutant_kernel, suite,
+def test_a_kernel_mode_storm_is_a_hang_in_seconds_with_its_fault(syscall_mutant_kernel, suite,
                                                                  run_root):
-    res, record = storm_run(mutant_kernel, suite["stk-sc-depth-1"], run_root)
+    res, record = storm_run(syscall_mutant_kernel, suite["stk-sc-depth-1"], run_root)
     assert res.reason.startswith("fault storm: kernel instruction at 0x"), res.reason
     assert record.mode == "kernel" and "(kernel)" in record.function
     assert any(frame.syscall == "read" for frame in record.stack), record.stack
