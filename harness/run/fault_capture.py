@@ -70,8 +70,9 @@ class FaultCapture:
         return pc in self.sites
 
     def on_stop(self, dbg, inspector) -> None:
-        """Records the fault at this stop (or the panic's stack). What
-        cannot be read is noted in `problems`, never raised: the run goes on."""
+        """Records the fault at this stop (or the panic's stack) and counts
+        it in `unresolved` unless the kernel resolved it. What cannot be
+        read is noted in `problems`, never raised: the run goes on."""
         site = self.sites[dbg.pc]
         try:
             if site.kind != HOOK or self._hook_outcome(dbg) != RESOLVED_OUTCOME:
