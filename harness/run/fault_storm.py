@@ -76,6 +76,11 @@ fault 1, 150/150 PASS. The mutants stack-grow-no-claim (user mode) and
 stack-syscall-no-claim (kernel mode) are storms: docs/mutants.md, "Fault
 storms".
 
+Not caught: several processes storming at once (forked children, each on
+its own page) interleave their samples, so no fault comes STORM_FAULTS
+times in a row; the rule sees variety and backs off, and the no-progress
+rule ends the run later (page-merge-stk on stack-syscall-no-claim: 80 s).
+
 Cost: a sample is one breakpoint stop plus a read of the trap frame,
 1.5-4 ms under TCG (100 samples took 147 ms at a load average of 4, 413
 ms at 8), so a storm is judged in well under a second of sampling; a
