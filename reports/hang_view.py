@@ -15,8 +15,9 @@ RULES = {"guest time": "the guest clock ran out (busy guest time, under -icount)
          "wall time": "the wall clock ran out",
          "deadlock": "every thread blocked on another: a deadlock",
          "no progress": "no console output, checkpoint or exit for a long stretch of guest time",
-         "fault storm": "the same user fault again and again, the kernel never making the "
-                        "page usable: a page-fault storm"}
+         "fault storm": "the same fault again and again (user or kernel mode), the kernel "
+                        "never making the page usable: a page-fault storm (its fault is "
+                        "decoded among the faults)"}
 
 
 @dataclasses.dataclass

@@ -17,7 +17,9 @@ Kinds of site:
 Apart from these, KernelAdapter.fault_entry names the entry of the
 kernel's page-fault handler (FRAME_ARG), which every fault passes: the
 hang watch's fault-storm rule (harness/run/fault_storm.py) arms it only for
-a moment, in a run that has made no progress for a while.
+a moment, in a run that has made no progress for a while; a stop at one of
+the sites above (a fault the kernel did not resolve) breaks that rule's
+streak of identical faults.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ from harness import interrupt
 from harness.course.coverage import SOURCE_ROOT
 from harness.course.mutant_ops import Mutation, apply
 from harness.errors import UsageError
-from harness.run.hang_watch import DEADLOCK_REASON
+from harness.run.hang_watch import named_hang
 from results.model import Verdict
 
 EQUIVALENTS = SOURCE_ROOT / "mutants-equivalent.toml"
@@ -60,12 +60,12 @@ class GeneratedResult:
 
     @property
     def named_cause(self) -> bool:
-        """Killed by a FAIL (or a deadlock HANG), not only by a crash."""
+        """Killed by a FAIL (or a deadlock or fault-storm HANG), not only by a crash."""
         if not self.killed_by:
             return False
         _, verdict, reason = self.killed_by
         return verdict == Verdict.FAIL.value or (verdict == Verdict.HANG.value
-                                                 and reason.startswith(DEADLOCK_REASON))
+                                                 and named_hang(reason))
 
     def to_dict(self) -> dict:
         return {"id": self.mutation.ident, **dataclasses.asdict(self.mutation),

@@ -5,10 +5,10 @@ MUTANT=NAME O=build/mutants/NAME` defines VMCHECK_MUTANT_<NAME with - as _>,
 and the kernel source changes only what that student mistake would change.
 The suite runs against each mutant build; a mutant is killed when at least
 one scenario does not pass. A kill by FAIL names its cause (an oracle or an
-expectation), as does a HANG found as a deadlock (the wait cycle); a kill
-only by another HANG, KERNEL_PANIC or TRIPLE_FAULT is marked,
-because the catalogue wants causes named where a crash is not the true
-symptom.
+expectation), as does a HANG found as a deadlock (the wait cycle) or as a
+fault storm (the faulting instruction); a kill only by another HANG,
+KERNEL_PANIC or TRIPLE_FAULT is marked, because the catalogue wants
+causes named where a crash is not the true symptom.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Callable
 
 from harness import config, interrupt
 from harness.errors import KernelBuildError, UsageError
-from harness.run.hang_watch import DEADLOCK_REASON
+from harness.run.hang_watch import named_hang
 from results.model import Verdict
 from harness.run.scenario import AREAS
 from harness.run.toml_lines import read_toml
@@ -63,9 +63,8 @@ class MutantResult:
     @property
     def named_cause(self) -> bool:
         """A FAIL names its cause; so does a HANG found as a deadlock (its
-        reason is the wait cycle)."""
-        return any(v == Verdict.FAIL.value or (v == Verdict.HANG.value
-                                               and r.startswith(DEADLOCK_REASON))
+        reason is the wait cycle) or as a fault storm (the instruction)."""
+        return any(v == Verdict.FAIL.value or (v == Verdict.HANG.value and named_hang(r))
                    for _, v, r in self.killed_by)
 
     @property

@@ -151,7 +151,7 @@ class CheckpointSession:
         return HangWatch(rules, clock, lambda: (machine.console.length, len(self.records),
                                                 len(self.failure_threads)),
                          lambda: self.inspector, started=machine.start_time,
-                         fault_entry=self._fault_entry(symbols), images=self.images)
+                         fault_entry=self._fault_entry(symbols), faults=self.faults)
 
     def _fault_entry(self, symbols):
         """The page-fault entry's address for the fault-storm rule, None if

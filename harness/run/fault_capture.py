@@ -27,6 +27,7 @@ HOOK_OUTCOMES = {1: "the process was killed (exit(-1))",
                  2: "the kernel panicked",
                  3: "the user copy failed (fix-up): the system call fails",
                  4: "resolved, but taken in kernel mode outside the user copies"}
+RESOLVED_OUTCOME = 4           # the one outcome above of a fault the kernel resolved
 PANIC_FUNCTION = "debug_panic"   # both kernels; a PANIC stop is a panic if it is on the stack
 
 
@@ -46,6 +47,9 @@ class FaultCapture:
         self.sites: dict = {}
         self._last: Optional[tuple] = None   # (trap frame, rip, error code) of the last fault
         self.problems: list = []       # stops whose fault could not be decoded
+        self.unresolved = 0            # stops at a fault the kernel did not resolve (all
+                                       # but the hook's RESOLVED_OUTCOME): the fault-storm
+                                       # rule's streak breaks at one (fault_storm.py)
         self._breakpoints: list = []
 
     def arm(self, dbg, symbols, ram_size: int) -> None:
@@ -66,10 +70,14 @@ class FaultCapture:
         return pc in self.sites
 
     def on_stop(self, dbg, inspector) -> None:
-        """Records the fault at this stop (or the panic's stack). What
-        cannot be read is noted in `problems`, never raised: the run goes on."""
+        """Records the fault at this stop (or the panic's stack) and counts
+        it in `unresolved` unless the kernel resolved it. What cannot be
+        read is noted in `problems`, never raised: the run goes on."""
+        site = self.sites[dbg.pc]
         try:
-            self._on_stop(dbg, inspector, self.sites[dbg.pc])
+            if site.kind != HOOK or self._hook_outcome(dbg) != RESOLVED_OUTCOME:
+                self.unresolved += 1
+            self._on_stop(dbg, inspector, site)
         except Exception as e:  # noqa: BLE001 - a crashing kernel's state may be anything
             if len(self.problems) < self.limit:
                 self.problems.append(f"fault at a stop in {dbg.describe(dbg.pc)} not "
@@ -84,7 +92,7 @@ class FaultCapture:
         if site.kind == HOOK:
             frame = read_trap_frame(dbg, dbg.register("rdi"))
             cr2 = dbg.register("rsi") if frame.vector == 14 else None
-            outcome = HOOK_OUTCOMES.get(dbg.register("rdx") & 0xFFFFFFFF, site.outcome)
+            outcome = HOOK_OUTCOMES.get(self._hook_outcome(dbg), site.outcome)
         elif site.kind == FRAME_ARG:
             frame = read_trap_frame(dbg, dbg.register("rdi"))
             cr2, outcome = self._cr2(dbg, frame, None), site.outcome
@@ -94,6 +102,11 @@ class FaultCapture:
                 return
             cr2, outcome = self._cr2(dbg, frame, site.cr2_slot), site.outcome
         self._record(dbg, inspector, frame, cr2, outcome)
+
+    @staticmethod
+    def _hook_outcome(dbg) -> int:
+        """At the reference kernel's hook: its outcome argument."""
+        return dbg.register("rdx") & 0xFFFFFFFF
 
     def _innermost_trap(self, dbg) -> Optional[TrapFrame]:
         chain = walk_stack(dbg, dbg.pc, dbg.register("rbp"), dbg.register("rsp"))
@@ -127,6 +140,17 @@ class FaultCapture:
         if len(self.records) >= self.limit:
             self.beyond += 1
             return None
+        record = self.explain(dbg, inspector, frame, cr2, outcome, panicking)
+        self.records.append(record)
+        return record
+
+    def explain(self, dbg, inspector, frame: TrapFrame, cr2, outcome: str,
+                panicking: bool = False):
+        """FRAME's fault decoded (a FaultRecord, not recorded here): CR2, the
+        faulting address of a #PF (None for other exceptions); OUTCOME, what
+        the kernel did next; with the interrupted kernel stack of a
+        kernel-mode fault and the page's state (read without letting the
+        inspector learn from a PANICKING kernel)."""
         record = explain_fault(dbg, frame, cr2, outcome, self._process(inspector),
                                self.images)
         if not frame.user:
@@ -135,7 +159,6 @@ class FaultCapture:
         if frame.vector == 14 and cr2 is not None:
             record.page = page_state(dbg, inspector, cr2, self.ram_size, self.images,
                                      observe=not panicking)
-        self.records.append(record)
         return record
 
     @staticmethod

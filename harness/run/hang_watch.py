@@ -34,8 +34,9 @@ ends the run as a HANG, saying which rule fired (GuestHang.kind):
                crawls: a loop through disk waits or a page-fault storm);
   fault storm  after a few seconds of wall time without progress, a
                breakpoint at the kernel's page-fault entry samples the next
-               faults: the same user fault 100 times in a row, nothing else
-               faulting and no progress, ends the run at once
+               faults: the same fault (user or kernel mode) 100 times in a
+               row, nothing else faulting, none handled and no progress,
+               ends the run at once, the fault decoded among the run's faults
                (harness/run/fault_storm.py: the rule, its numbers, why a
                correct kernel cannot do this, its cost). A storm crawls in
                guest time, so the guest-time rules would not see it, and the
@@ -78,7 +79,7 @@ from typing import Callable, Optional
 
 from harness.errors import QMPError
 from harness.machine.guest_clock import INSTRUCTIONS_PER_TICK, TIMER_HZ, ClockSample
-from harness.run.fault_storm import FaultStormRule, storm_reason
+from harness.run.fault_storm import FaultStormRule, storm_reason, storm_record
 
 POLL_INTERVAL_S = 0.1
 WALL_NET_FACTOR = 3
@@ -91,19 +92,29 @@ LOOK_BACKOFF_MAX_TICKS = 1000
 GUEST_TIME, WALL_TIME, DEADLOCK, NO_PROGRESS = "guest time", "wall time", "deadlock", "no progress"
 FAULT_STORM = "fault storm"
 DEADLOCK_REASON = "deadlock: "     # how a deadlock HANG's reason starts
+FAULT_STORM_REASON = f"{FAULT_STORM}: "   # and a fault storm's
 
 
 class GuestHang(Exception):
     """A run ended as a HANG. KIND: which rule (GUEST_TIME, WALL_TIME,
-    DEADLOCK, NO_PROGRESS); REASON: one line; THREADS: thread_report()
-    lines; GRAPH: the WaitGraph seen (None if not read); PC: where the CPU
-    was stopped; GUEST_S / WALL_S: both clocks when it ended."""
+    DEADLOCK, NO_PROGRESS, FAULT_STORM); REASON: one line; THREADS:
+    thread_report() lines; GRAPH: the WaitGraph seen (None if not read);
+    PC: where the CPU was stopped; GUEST_S / WALL_S: both clocks when it
+    ended; FAULT: a fault storm's fault (a FaultRecord; None if not decoded
+    or another rule)."""
 
     def __init__(self, kind: str, reason: str, threads=(), graph=None, pc=None,
-                 guest_s: Optional[float] = None, wall_s: float = 0.0):
+                 guest_s: Optional[float] = None, wall_s: float = 0.0, fault=None):
         super().__init__(reason)
         self.kind, self.reason, self.threads = kind, reason, list(threads)
         self.graph, self.pc, self.guest_s, self.wall_s = graph, pc, guest_s, wall_s
+        self.fault = fault
+
+
+def named_hang(reason: str) -> bool:
+    """Whether a HANG's REASON names its cause (a deadlock's wait cycle, a
+    fault storm's instruction), as a FAIL does."""
+    return reason.startswith((DEADLOCK_REASON, FAULT_STORM_REASON))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,19 +153,23 @@ class HangWatch:
     no thread looks); STARTED: time.monotonic() when QEMU started.
     FAULT_ENTRY: the kernel's page-fault entry (KernelAdapter.fault_entry)
     for the fault-storm rule (harness/run/fault_storm.py), None: no such
-    rule; IMAGES: the programs (name -> ProgramImage), for its story."""
+    rule; FAULTS: the run's FaultCapture (harness/run/fault_capture.py),
+    which decodes a storm's fault and counts the faults the kernel did not
+    resolve (each breaks a streak); None: no decoding, no count."""
 
     interval = POLL_INTERVAL_S
 
     def __init__(self, rules: HangRules, clock, progress: Callable[[], object],
                  inspector: Optional[Callable[[], object]] = None,
                  started: Optional[float] = None, fault_entry: Optional[int] = None,
-                 images: Optional[dict] = None):
+                 faults=None):
         self.rules, self.clock, self.progress, self.inspector = rules, clock, progress, inspector
+        self.faults = faults
         self.storm = None if fault_entry is None or not rules.idle_looks else \
-            FaultStormRule(fault_entry, rules.scale, progress, self._on_storm)
-        self.images = images or {}
+            FaultStormRule(fault_entry, rules.scale, progress, self._on_storm,
+                           handled=lambda: faults.unresolved if faults is not None else 0)
         self._storm_reason = ""
+        self.storm_fault = None                  # the storm's FaultRecord, once found
         self.started = time.monotonic() if started is None else started
         self.last: Optional[ClockSample] = None
         self.busy_ticks = 0.0                    # guest ticks while the CPU worked
@@ -297,8 +312,17 @@ class HangWatch:
         raise self._hang(DEADLOCK, debugger, graph)
 
     def _on_storm(self, debugger, streak) -> None:
-        """The fault-storm rule found one: ends the run (GuestHang)."""
-        self._storm_reason = storm_reason(debugger, streak, self.images)
+        """The fault-storm rule found one: ends the run (GuestHang), with
+        the storm's fault decoded (its reading time is excluded)."""
+        began, inspector = time.monotonic(), None
+        if self.inspector is not None:
+            try:
+                inspector = self.inspector()
+            except Exception:  # noqa: BLE001 - decoded without the kernel's view then
+                pass
+        self.storm_fault = storm_record(debugger, streak, self.faults, inspector)
+        self.exclude(time.monotonic() - began)
+        self._storm_reason = storm_reason(streak, self.storm_fault)
         raise self._hang(FAULT_STORM, debugger, None)
 
     def _graph(self):
@@ -318,13 +342,14 @@ class HangWatch:
                 threads = [f"threads not readable: {type(e).__name__}: {e}"]
         wall = time.monotonic() - self.started
         return GuestHang(kind, self._reason(kind, wall, graph), threads, graph,
-                         debugger.pc if debugger is not None else None, self.guest_s, wall)
+                         debugger.pc if debugger is not None else None, self.guest_s, wall,
+                         self.storm_fault if kind == FAULT_STORM else None)
 
     def _reason(self, kind: str, wall: float, graph) -> str:
         rules, guest = self.rules, self.guest_s
         said = "not read yet" if guest is None else f"at {guest:.2f} s"
         if kind == FAULT_STORM:
-            return f"{FAULT_STORM}: {self._storm_reason}"
+            return f"{FAULT_STORM_REASON}{self._storm_reason}"
         if kind == DEADLOCK:
             return (f"{DEADLOCK_REASON}{graph.describe()} (every thread blocked, the same waits "
                     f"{DEADLOCK_STRETCH_TICKS / TIMER_HZ:g} guest s apart)")

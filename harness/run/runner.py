@@ -27,6 +27,7 @@ from harness.run.checkpoints import CheckpointSession
 from harness.run.entry_race import rerun_note
 from harness.run.exact_disk import RUN_DEFAULT as EXACT_DISK_DEFAULT
 from harness.run.exact_disk import exact_disk_wanted, finish_exact_disk, start_exact_disk
+from harness.run.fault_capture import MAX_FAULTS
 from harness.run.hang_watch import DEADLOCK, GuestHang
 from harness.run.injection import Injector, unobservable
 from harness.run.verdict import judge
@@ -222,6 +223,8 @@ def _hang_result(result: ScenarioResult, hang: GuestHang, adapter, sc) -> None:
     result.verdict, result.reason = Verdict.HANG, hang.reason
     result.hang = HangRecord(hang.kind, hang.guest_s, round(hang.wall_s, 3), hang.graph)
     result.guest_s = hang.guest_s
+    if hang.fault is not None:
+        _take_hang_fault(result, hang.fault)
     if hang.kind != DEADLOCK:
         if hang.pc is not None:
             result.reason += f"; the CPU was at {_where(hang.pc, adapter, sc)} when stopped"
@@ -229,6 +232,26 @@ def _hang_result(result: ScenarioResult, hang: GuestHang, adapter, sc) -> None:
             result.reason += "; threads: " + "; ".join(hang.threads)
     if hang.threads:
         result.notes += ["threads when stopped:"] + hang.threads
+
+
+def _take_hang_fault(result: ScenarioResult, record) -> None:
+    """The fault a HANG was judged on (a fault storm's) among RESULT's
+    faults, unless fault capture recorded that fault already; past the
+    capture's limit (MAX_FAULTS) it is only counted, as capture does."""
+    if any(_same_fault(record, other) for other in result.faults):
+        return
+    if len(result.faults) >= MAX_FAULTS:
+        result.faults_beyond += 1
+    else:
+        result.faults.append(record)
+
+
+def _same_fault(a, b) -> bool:
+    """FaultRecords A and B are one fault: the same trap frame, instruction,
+    error code and faulting page."""
+    page = (a.cr2 or 0) & ~0xFFF, (b.cr2 or 0) & ~0xFFF
+    return (a.frame_address, a.rip, a.error_code) == (b.frame_address, b.rip, b.error_code) \
+        and page[0] == page[1]
 
 
 def build_failed_results(adapter, scenarios, error: Exception) -> list[ScenarioResult]:

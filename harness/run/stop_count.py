@@ -14,7 +14,9 @@ session armed there and says how many served a check:
   injection   an injection point                  injected (the others count calls)
   look        the hang watch's looks              all (the guest-clock reads)
   boot_shortcut the adapter's boot shortcut        all (Pintos-KAIST: timer_calibrate, once)
-  fault_storm the fault-storm rule's samples      all (harness/run/fault_storm.py)
+  fault_storm_arm  the looks that armed the       all
+              fault-storm rule (harness/run/fault_storm.py)
+  fault_storm the fault-storm rule's samples      all
   detour      a call_first() coming back          all
   other:NAME  any other breakpoint (e.g. coverage hooks)   all
 """
@@ -50,6 +52,11 @@ def count_stops(session, dbg) -> tuple[dict, dict]:
     taken: Counter = Counter()
     for key, count in dbg.stops.items():
         taken[key if isinstance(key, str) else kinds.get(key, f"other:{key:#x}")] += count
+    storm = getattr(getattr(session, "watch", None), "storm", None)
+    if storm is not None and storm.armings:    # each arming is one of the looks
+        taken["look"] -= storm.armings
+        taken["fault_storm_arm"] = storm.armings
+        taken = +taken                         # no "look": 0
     faults = session.faults
     served = {"checkpoint": len(session.records), "fail": len(session.failure_threads),
               "fault_site": len(faults.records) + faults.beyond + bool(faults.panic_stack),

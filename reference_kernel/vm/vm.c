@@ -52,6 +52,24 @@ enum fault_result vm_try_handle_fault(const struct page_fault *pf) {
   struct supplemental_page_table *spt = spt_current();
   if (spt == NULL || !is_user_vaddr(pf->addr))
     return count(FAULT_INVALID);
+#ifdef VMCHECK_MUTANT_stack_grow_no_claim
+  /* the mistake: a stack access is answered before the SPT lookup, by
+   * registering a page (which fails once one is there) and calling the
+   * fault resolved; nothing ever loads the page */
+  if (pf->not_present && stack_growth_allowed(pf)) {
+    stack_grow(spt, pg_round_down(pf->addr));
+    return FAULT_RESOLVED;
+  }
+#endif
+#ifdef VMCHECK_MUTANT_stack_syscall_no_claim
+  /* the mistake: a stack fault inside a system call (the kernel's copy to
+   * a user buffer) is answered by registering the page only, as if the
+   * copy would load it; nothing ever does */
+  if (!pf->user && pf->not_present && stack_growth_allowed(pf)) {
+    stack_grow(spt, pg_round_down(pf->addr));
+    return FAULT_RESOLVED;
+  }
+#endif
   bool oom = false;
   struct page *page = fault_page(spt, pf, &oom);
   if (page == NULL)

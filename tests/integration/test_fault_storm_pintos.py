@@ -36,3 +36,8 @@ def test_a_hang_in_stk_evict_is_judged_in_seconds(adapter, built, run_root):  # 
     if res.hang.kind == "fault storm":
         assert "again and again (100 times in a row" in res.reason
         assert res.reason.startswith("fault storm: user instruction at 0x"), res.reason
+        storms = [f for f in res.faults if f.outcome.endswith("(fault storm)")]
+        assert len(storms) == 1, res.faults                 # decoded, among the faults
+        record = storms[0]
+        assert record.mode == "user" and f"`{record.instruction}`" in res.reason
+        assert record.page is not None and record.page.mapping != "mapped", record.page

@@ -19,6 +19,8 @@ from tests.unit.test_hang_watch import RUNNING, FakeClock, FakeInspector, wall  
 ENTRY = 0xFFFF800000123000
 USER_FAULT = FaultSample(space=0x5000, user=True, rip=0x401234, cr2=0x4747F010,
                          error_code=0x6)
+KERNEL_RIP = 0xFFFF800000200000
+KERNEL_FAULT = FaultSample(0x5000, False, KERNEL_RIP, 0x4747E000, 0x2)   # a copy to the stack
 
 
 class FakeBreakpoint:
@@ -52,11 +54,11 @@ class FaultingDebugger:
             assert bp.callback(self, bp) is False     # the guest goes on
 
 
-def storm_watch(wall, marker, scale=1.0, idle_looks=True):  # noqa: F811
+def storm_watch(wall, marker, scale=1.0, idle_looks=True, faults=None):  # noqa: F811
     clock = FakeClock(wall)
     watch = HangWatch(HangRules(600, scale, idle_looks=idle_looks), clock,
                       lambda: marker[0], lambda: FakeInspector(RUNNING), started=wall.now,
-                      fault_entry=ENTRY)
+                      fault_entry=ENTRY, faults=faults)
     if watch.storm is not None:
         watch.storm.read = lambda dbg: dbg.sample
     return watch, clock
@@ -108,8 +110,8 @@ def test_faults_on_page_after_page_are_variety_and_back_off(wall):  # noqa: F811
     assert not dbg.armed                                # disarmed, no hang
     assert run_for(watch, wall, clock, 2.9, dbg) == 0   # the back-off: 3 s, then 6 s
     assert run_for(watch, wall, clock, 0.2, dbg) == 1 and dbg.armed
-    dbg.fault(FaultSample(0x5000, False, 0xFFFF800000200000, 0x10000000, 0x2),
-              times=STORM_FAULTS * 4)                   # kernel-mode faults: never a storm
+    for page in range(VARIETY + 1):                     # kernel mode, page after page
+        dbg.fault(FaultSample(0x5000, False, KERNEL_RIP, 0x10000000 + page * 4096, 0x2))
     assert not dbg.armed
     assert run_for(watch, wall, clock, 5.9, dbg) == 0
     assert run_for(watch, wall, clock, 0.2, dbg) == 1

@@ -54,5 +54,15 @@ def test_the_table_lists_the_surplus_and_the_totals():
 
 def test_the_fault_storm_rules_samples_are_named():
     session, dbg = session_and_debugger({0x6000: 7})
-    session.watch = SimpleNamespace(storm=SimpleNamespace(address=0x6000))
+    session.watch = SimpleNamespace(storm=SimpleNamespace(address=0x6000, armings=0))
     assert count_stops(session, dbg) == ({"fault_storm": 7}, {"fault_storm": 7})
+
+
+def test_the_looks_that_armed_the_fault_storm_rule_are_counted_apart():
+    session, dbg = session_and_debugger({0x6000: 7, "look": 5})
+    session.watch = SimpleNamespace(storm=SimpleNamespace(address=0x6000, armings=2))
+    taken, _ = count_stops(session, dbg)
+    assert taken == {"fault_storm": 7, "look": 3, "fault_storm_arm": 2}
+    session, dbg = session_and_debugger({"look": 2})
+    session.watch = SimpleNamespace(storm=SimpleNamespace(address=0x6000, armings=2))
+    assert count_stops(session, dbg)[0] == {"fault_storm_arm": 2}
