@@ -9,9 +9,10 @@
      target ratio <= 1.15
   2. a full state capture (PTEs + SPT + frames + swap) of a 20 MB process
      (bigtouch 20, 5,120 pages) at its checkpoint, three ways: over the stub
-     one read at a time (the harness before guest RAM was mapped), over the
-     stub with the per-stop block cache (the fallback), from the mapped RAM
-     (now); target <= 20 ms; and the page-table walk alone
+     without its block cache (each page the inspector keeps for the stop is
+     one read), over the stub with the per-stop block cache (the fallback),
+     from the mapped RAM (now); target <= 20 ms; and the page-table walk
+     alone
   3. breakpoint round trips per second (the debugger's run_until loop)
   4. ready-to-run state: cold boot vs loadvm of a snapshot taken there
 
@@ -143,14 +144,14 @@ def _walk_seconds(dbg: Debugger, adapter, ram: int) -> float:
 def _capture_figures(ms: dict, pages: int) -> list[Figure]:
     what = f"{TOUCH_MB} MB process ({pages} pages)"
     return [Figure("walk_ms", f"page-table walk, {what}", ms["walk"], "ms"),
-            Figure("capture_stub_ms", "full capture over the stub, read by read (before)",
+            Figure("capture_stub_ms", "full capture over the stub, no block cache",
                    ms["stub"], "ms"),
             Figure("capture_cached_ms", "full capture over the stub, per-stop cache (fallback)",
                    ms["cached"], "ms"),
             Figure("capture_ms", f"full capture from mapped RAM, {what}", ms["mapped"], "ms",
                    TARGET_CAPTURE_MS),
-            Figure("capture_speedup", "full capture: before / now", ms["stub"] / ms["mapped"],
-                   "x")]
+            Figure("capture_speedup", "full capture: stub without cache / mapped RAM",
+                   ms["stub"] / ms["mapped"], "x")]
 
 
 def bench_breakpoints() -> list[Figure]:

@@ -13,6 +13,7 @@ them lazily when 4 KiB granularity is wanted.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 from typing import Iterator, NamedTuple, Optional
 
@@ -179,13 +180,22 @@ class PageTableSnapshot:
         """The mapping covering VA (user or recorded kernel), else None."""
         if not is_canonical(va):
             return None
-        for size in (PAGE_4K, PAGE_2M, PAGE_1G):
-            base = va & ~(size - 1)
-            for pages in (self.user_pages, self.kernel_pages):
-                found = pages.get(base)
-                if found is not None and found.contains(va):
-                    return found
+        for mask, pages in self._probes:
+            found = pages.get(va & mask)
+            if found is not None and found.contains(va):
+                return found
         return None
+
+    @functools.cached_property
+    def _probes(self) -> tuple:
+        """(address mask, mappings) to look in for an address: a key for each
+        page size some mapping has (the leaves of one walk do not overlap,
+        so the one mapping covering an address is found whatever the order)."""
+        sizes = {m.size for pages in (self.user_pages, self.kernel_pages)
+                 for m in pages.values()}
+        return tuple((~(size - 1), pages) for size in (PAGE_4K, PAGE_2M, PAGE_1G)
+                     if size in sizes for pages in (self.user_pages, self.kernel_pages)
+                     if pages)
 
     def iter_user_pages(self) -> Iterator[PageMapping]:
         return iter(self.user_pages.values())

@@ -27,6 +27,7 @@ is refined as more arrives. A course's layout mapping fixes a role
 from __future__ import annotations
 
 import dataclasses
+import operator
 from typing import Optional
 
 Trial = list            # [(page key, value, fits)], or None: nothing to try on
@@ -47,11 +48,12 @@ class Candidate:
     fitted: int = 0          # samples it fitted
     matched: int = 0         # pages it fitted, over every informative sample
     tried: int = 0           # pages it was tried on
-    trace: int = 0           # hash of every (page, value) it fitted with
+    trace: int = 0           # hash of every (page, value) it fitted with, sample by sample
     values: frozenset = frozenset()   # up to two distinct values seen
 
 
 _UNKNOWN = object()
+_KEY_VALUE = operator.itemgetter(0, 1)     # (page key, value) of a trial's entry
 
 
 class Narrowing:
@@ -95,10 +97,11 @@ class Narrowing:
         self.alive = [c for c in self.alive if c not in tried or c in fitting]
         for c in fitting:
             c.fitted += 1
-            for key, value, _ in tried[c]:
-                c.trace = hash((c.trace, key, value))
-                if len(c.values) < 2:
-                    c.values = c.values | {value}
+            c.trace = hash((c.trace, tuple(map(_KEY_VALUE, tried[c]))))
+            for _, value, _ in tried[c] if len(c.values) < 2 else ():
+                c.values = c.values | {value}
+                if len(c.values) == 2:
+                    break
         chosen = self.decided
         if chosen is not self._last:
             self._last, self.decided_at = chosen, (where if chosen is not None else None)
