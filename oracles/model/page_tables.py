@@ -65,10 +65,12 @@ def parse_flags(text: str) -> int:
     return flags
 
 
+_CANONICAL_TOPS = (0, (1 << 17) - 1)     # bits 63..47 of a canonical address
+
+
 def is_canonical(va: int) -> bool:
     """True if VA is a canonical 48-bit address (bits 63..47 all equal)."""
-    top = va >> 47
-    return 0 <= va < 1 << 64 and top in (0, (1 << 17) - 1)
+    return 0 <= va < 1 << 64 and va >> 47 in _CANONICAL_TOPS
 
 
 def sign_extend_va(va: int) -> int:
@@ -178,7 +180,7 @@ class PageTableSnapshot:
 
     def lookup(self, va: int) -> Optional[PageMapping]:
         """The mapping covering VA (user or recorded kernel), else None."""
-        if not is_canonical(va):
+        if not (0 <= va < 1 << 64 and va >> 47 in _CANONICAL_TOPS):   # is_canonical(va)
             return None
         for mask, pages in self._probes:
             found = pages.get(va & mask)

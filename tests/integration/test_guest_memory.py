@@ -39,6 +39,9 @@ class RecordingMemory:
     def read_virt(self, address, size):
         return self._record("virt", address, size)
 
+    def local_page(self, address):
+        return self.inner.local_page(address)
+
     def _record(self, kind, address, size):
         try:
             data = getattr(self.inner, "read_" + kind)(address, size)

@@ -5,7 +5,7 @@ import struct
 
 import pytest
 
-from harness.debug.page_cache import PAGE, PageCache
+from harness.debug.page_cache import PAGE, PageCache, kernel_pages
 from harness.debug.rsp import RspMemoryError
 
 MAPPED = (0x1000, 0x2000, 0x5000)      # readable pages; the rest is not mapped
@@ -79,3 +79,35 @@ def test_without_a_client_nothing_is_kept():
     assert pages.read(0x1010, 4) == memory.read(0x1010, 4)
     assert pages.buffer(0x1010, 4) == (memory.read(0x1010, 4), 0)
     assert all(size == 4 for _, size in memory.reads)
+
+
+def test_pages_that_are_not_local_are_read_as_asked(cache):
+    _, memory, client = cache
+    pages = PageCache(memory.read, client, local=lambda page: page != 0x2000)
+    assert pages.read(0x1ffc, 8) == memory.read(0x1ffc, 8)          # across: all as asked
+    assert pages.buffer(0x2010, 4) == (memory.read(0x2010, 4), 0)
+    assert pages.read(0x1010, 4) == memory.read(0x1010, 4)
+    assert pages.page_reads == 1 and (0x2000, PAGE) not in memory.reads
+    assert pages.kept()[0x2000] is False and pages.kept()[0x1000]
+
+
+def test_kernel_pages_keeps_what_the_debuggers_memory_reads_locally():
+    memory, client = Memory(), Client()
+
+    class Reader:
+        local_page = staticmethod(lambda address: address == 0x1000)
+
+    class Debugger:
+        read_virt = staticmethod(memory.read)
+
+    dbg = Debugger()
+    dbg.client, dbg.memory = client, Reader()
+    pages = kernel_pages(dbg)
+    pages.read(0x1008, 8), pages.read(0x2008, 8)
+    assert pages.page_reads == 1
+    dbg.memory = object()                # a reader that says nothing: read as asked
+    client.epoch += 1
+    pages.read(0x1008, 8)
+    assert pages.page_reads == 1
+    del dbg.client                       # inside GDB: nothing kept
+    assert kernel_pages(dbg).kept() == {}

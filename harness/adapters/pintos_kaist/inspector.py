@@ -30,7 +30,7 @@ from harness.adapters.pintos_kaist.waits import pintos_wait_graph
 from harness.adapters.thread_report import (describe_chain, entry_return, thread_line,
                                             walk_frame_pointers)
 from harness.debug.dwarf_types import TypeLookupError
-from harness.debug.page_cache import PageCache
+from harness.debug.page_cache import kernel_pages
 from harness.debug.rsp import RspMemoryError
 from harness.adapters.inspector import KernelInspector, ProcessInfo
 from harness.debug.symbols import CallChain
@@ -60,7 +60,7 @@ class PintosInspector(KernelInspector):
         self.symbols = symbols
         self.types = symbols.types
         # kernel memory, read a page at a time and kept for the stop
-        self.read = PageCache(debugger.read_virt, getattr(debugger, "client", None))
+        self.read = kernel_pages(debugger)
         try:
             self.thread_type = self.types.get("struct thread")
             self.magic_offset = self.thread_type.offset_of("magic")

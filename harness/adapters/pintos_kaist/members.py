@@ -55,6 +55,13 @@ class Field:
                 pass
         return self._decode(data[self.offset:self.offset + self.size])
 
+    def value_at(self, buffer, base: int) -> int:
+        """The member's value in the outer struct whose first byte is
+        BUFFER[BASE] (e.g. a page from harness.debug.page_cache)."""
+        if self._unpack is not None:
+            return self._unpack(buffer, base + self.offset)[0]
+        return self._decode(bytes(buffer[base + self.offset:base + self.offset + self.size]))
+
     def column(self, datas) -> list:
         """The member's value in each of DATAS (bytes of one outer struct each)."""
         if self._unpack is None:

@@ -32,6 +32,7 @@ from typing import Callable, Iterator, NamedTuple, Optional
 
 from harness.adapters.pintos_kaist.evidence import Candidate, Narrowing
 from harness.adapters.pintos_kaist.members import Field, hinted, scalar_fields
+from harness.debug.page_cache import PageCache
 from harness.debug.rsp import RspMemoryError
 from oracles.model.address_layout import AddressLayout
 from oracles.model.machine_state import ANON
@@ -144,6 +145,7 @@ class FrameRole:
 
     def __init__(self, page_type, mapping: dict, read: ReadMemory, kern_base: int):
         self.read, self.kern_base = read, kern_base
+        self.pages = read if isinstance(read, PageCache) else PageCache(read)
         self.page_name = page_type.resolved().name
         self.owner: Optional[Narrowing] = None
         self._owner_of = None                  # the frame candidate `owner` was made for
@@ -247,15 +249,15 @@ class FrameRole:
         """frame_of() of each of PAGES, read as the caller goes."""
         p, k = self.narrowing.decided.payload
         owner = self.owner.decided if self.owner is not None else None
-        size, read = p.target.size, self.read
+        size, read, buffer = p.target.size, self.read, self.pages.buffer
         for page, pointer in zip(pages, p.column([page.data for page in pages])):
             if pointer == 0:
                 yield 0, False
             elif owner is None:
                 yield k.read(read, pointer), False
             else:
-                data = read(pointer, size)
-                yield k.value(data), owner.payload.value(data) != page.address
+                data, at = buffer(pointer, size)
+                yield k.value_at(data, at), owner.payload.value_at(data, at) != page.address
 
 
 class WritableRole:
@@ -291,10 +293,11 @@ class WritableRole:
         if sample.image is None:
             return
         ranges = segment_ranges(sample.image)
+        stack = (self.address_layout.stack_bottom, self.address_layout.user_stack)
         expected = []
         for page in sample.pages:
             va = va_of(page)
-            want = None if va is None else expected_writable(ranges, self.address_layout, va)
+            want = None if va is None else expected_writable(ranges, stack, va)
             if want is not None:
                 expected.append((page, want))
         if len({want for _, want in expected}) < 2:
@@ -331,14 +334,20 @@ def segment_ranges(image) -> tuple:
                   bool(flags & PF_W)) for start, size, flags, _ in image.segments)
 
 
-def expected_writable(ranges: tuple, address_layout: AddressLayout, va: int) -> Optional[bool]:
+def expected_writable(ranges: tuple, stack: tuple, va: int) -> Optional[bool]:
     """What a program's segments (RANGES, from segment_ranges) say of the
-    page at VA: writable or not; the stack pages are writable; None where
-    no segment (or two that disagree) covers it."""
-    if address_layout.in_stack(va):
+    page at VA: writable or not; the stack pages ([STACK[0], STACK[1]),
+    where the user stack may be) are writable; None where no segment (or
+    two that disagree) covers it."""
+    if stack[0] <= va < stack[1]:
         return True
-    said = {writable for start, end, writable in ranges if start <= va < end}
-    return said.pop() if len(said) == 1 else None
+    said = None
+    for start, end, writable in ranges:
+        if start <= va < end:
+            if said is not None and said != writable:
+                return None
+            said = writable
+    return said
 
 
 class SlotRole:

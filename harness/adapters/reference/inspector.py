@@ -20,7 +20,7 @@ from harness.adapters.thread_report import (describe_chain, entry_return, thread
                                             walk_frame_pointers)
 from harness.adapters.inspector import KernelInspector, ProcessInfo
 from harness.debug.symbols import CallChain
-from harness.debug.page_cache import PageCache
+from harness.debug.page_cache import kernel_pages
 from harness.debug.struct_decoder import StructDecoder
 from harness.debug.typed_memory import (StructureError, decode_hash, iter_list, read_bitmap,
                                         read_struct, read_value)
@@ -48,7 +48,7 @@ class ReferenceInspector(KernelInspector):
         self.thread_type = self.types.get("struct thread")
         self.page_type = self.types.get("struct page")
         # kernel memory, read a page at a time and kept for the stop
-        self.pages = PageCache(debugger.read_virt, getattr(debugger, "client", None))
+        self.pages = kernel_pages(debugger)
         self.read = self.pages.read
         self._ops: dict = {}
         self._frames: Optional[tuple] = None
