@@ -234,11 +234,15 @@ def decode_hash(pages, hash_address: int, hash_type: TypeInfo, entry_type: TypeI
                 max_items: int = DEFAULT_MAX_ITEMS) -> Iterator[tuple]:
     """(address, buffer, offset, values) for each entry of the hash table at
     HASH_ADDRESS, in hash_entries' order: the entry's bytes are
-    buffer[offset:offset + its size], VALUES the link to the next entry and
-    then the entry's members PATHS, from one StructDecoder call per entry
-    (PAGES: a harness.debug.page_cache.PageCache, which gives the buffers)."""
+    buffer[offset:offset + its size], VALUES the entry's members PATHS, from
+    one StructDecoder call per entry (PAGES: a harness.debug.page_cache.
+    PageCache, which gives the buffers). The link to the next entry is
+    decoded with them: hash_link(MEMBER) among PATHS (in offset order, the
+    call is one unpack_from), or after them."""
     chains = _HashChains(pages.read, hash_address, hash_type, entry_type, member, max_items)
-    decode = _decoder(entry_type, (chains.next_path, *paths)).values
+    paths = tuple(paths) if chains.next_path in paths else (*paths, chains.next_path)
+    link = paths.index(chains.next_path)
+    decode = _decoder(entry_type, paths).values
     size, elem_offset, seen = entry_type.resolved().size, chains.elem_offset, 0
     kept = pages.kept() if size <= PAGE else {}          # read at this one stop
     for i, (first, end) in enumerate(zip(chains.heads, chains.ends())):
@@ -256,8 +260,16 @@ def decode_hash(pages, hash_address: int, hash_type: TypeInfo, entry_type: TypeI
             values = decode(data, at)
             yield address, data, at, values
             count += 1
-            elem = values[0]
+            elem = values[link]
         seen += count
+
+
+def hash_link(hash_type: TypeInfo, member: str) -> str:
+    """The path, in the entry, of the link to the next entry of a hash
+    table of HASH_TYPE whose hash element is the entry's MEMBER."""
+    bucket = hash_type.member("buckets").type.resolved().target
+    chained = bucket is not None and bucket.resolved().kind == "pointer"
+    return member + (".next" if chained else ".list_elem.next")
 
 
 @functools.lru_cache(maxsize=32)
@@ -281,9 +293,8 @@ class _HashChains:
         bucket_type = bucket_type.resolved()
         self.step = bucket_type.size
         chained = bucket_type.kind == "pointer"
-        link = member if chained else member + ".list_elem"
-        self.elem_offset = entry_type.offset_of(link)
-        self.next_path = link + ".next"
+        self.next_path = hash_link(hash_type, member)
+        self.elem_offset = entry_type.offset_of(self.next_path.rsplit(".", 1)[0])
         self.tail = None if chained else bucket_type.offset_of("tail")
         head = 0 if chained else \
             bucket_type.offset_of("head") + bucket_type.member("head").type.offset_of("next")

@@ -259,8 +259,13 @@ class _Walker:
         reserved, addr_mask = self.fmt.reserved[(1, False)], self.fmt.addr_mask
         keep, nx = _leaf_rights(path)
         above = path.entry_addrs
+        wanted = PTE_P         # in a table wholly at or above user_top, only user entries count
+        if need_user and va_base >= user_top:
+            if not path.user:
+                return
+            wanted = PTE_P | PTE_U
         for index, value in enumerate(entries):
-            if not value & PTE_P:
+            if value & wanted != wanted:
                 continue
             va = va_base | index << 12
             if need_user and va >= user_top and not (path.user and value & PTE_U):

@@ -275,7 +275,7 @@ def _entries(read: ReadMemory, address: int, container: Container, layout: SptLa
     size = layout.page_type.resolved().size
     if container.kind == "hash":
         pages = read if isinstance(read, PageCache) else PageCache(read)
-        for entry, data, at, (_, ops) in decode_hash(pages, address, container.type,
+        for entry, data, at, (ops, _) in decode_hash(pages, address, container.type,
                                                       layout.page_type, link,
                                                       (layout.operations.path,)):
             yield entry, data[at:at + size], ops

@@ -34,7 +34,8 @@ PAGE = 4096
 KSTACK_PAGES = 4          # THREAD_KSTACK_PAGES, include/kernel/thread.h
 SWITCH_FRAME_RBP = 32     # switch.S: rbp among the six saved registers,
 SWITCH_FRAME_RET = 48     # then the return address
-PAGE_MEMBERS = ("ops", "va", "writable", "frame", "busy", "dirty")   # of struct page
+# of struct page, in offset order (one unpack), the SPT hash's link among them
+PAGE_MEMBERS = ("ops", "va", "writable", "spt_elem.next", "frame", "busy", "dirty")
 
 
 class ReferenceInspector(KernelInspector):
@@ -148,10 +149,10 @@ class ReferenceInspector(KernelInspector):
 
     def _spt_pages(self, pages) -> dict:
         """va -> SptPage of each struct page of PAGES (decode_hash's entries,
-        with PAGE_MEMBERS decoded); a page's union arm is decoded by its type."""
+        PAGE_MEMBERS decoded); a page's union arm is decoded by its type."""
         out, arms, kinds, phys = {}, self._arms, self._ops, self.address_layout.phys
         frame_of = self._frame_table()
-        for _, data, at, (_, ops, va, writable, frame, busy, dirty) in pages:
+        for _, data, at, (ops, va, writable, _, frame, busy, dirty) in pages:
             kind = kinds.get(ops) or self._ops_type(ops)
             frame = frame_of(frame) if frame else None
             slot = file_id = offset = read_bytes = None
