@@ -11,8 +11,8 @@
      (bigtouch 20, 5,120 pages) at its checkpoint, three ways: over the stub
      without its block cache (each page the inspector keeps for the stop is
      one read), over the stub with the per-stop block cache (the fallback),
-     from the mapped RAM (now); target <= 20 ms; and the page-table walk
-     alone
+     from the mapped RAM (now); target <= 20 ms (<= 50 ms on a Pintos-KAIST
+     tree); and the page-table walk alone
   3. breakpoint round trips per second (the debugger's run_until loop)
   4. ready-to-run state: cold boot vs loadvm of a snapshot taken there
 
@@ -54,7 +54,7 @@ SCENARIO = "lazy-anon"
 SPIN = ["spin", "S", "300000000"]   # about a second of output under TCG
 TOUCH_MB = 20
 TARGET_SCENARIO_RATIO = 1.15
-TARGET_CAPTURE_MS = 20.0
+TARGET_CAPTURE_MS = {"reference": 20.0, "pintos-kaist": 50.0}   # by adapter (issue 17)
 
 
 def median_ms(samples: list) -> float:
@@ -128,7 +128,8 @@ def bench_capture(adapter, runs: int) -> list[Figure]:
                 times["walk"].append(_walk_seconds(dbg, adapter, ram))
             pages = len(list(state.proc.pages.iter_user_4k()))
         m.kill()
-    return _capture_figures({key: median_ms(v) for key, v in times.items()}, pages)
+    return _capture_figures({key: median_ms(v) for key, v in times.items()}, pages,
+                            TARGET_CAPTURE_MS.get(adapter.name))
 
 
 def _walk_seconds(dbg: Debugger, adapter, ram: int) -> float:
@@ -141,7 +142,7 @@ def _walk_seconds(dbg: Debugger, adapter, ram: int) -> float:
     return time.monotonic() - t0
 
 
-def _capture_figures(ms: dict, pages: int) -> list[Figure]:
+def _capture_figures(ms: dict, pages: int, target: float) -> list[Figure]:
     what = f"{TOUCH_MB} MB process ({pages} pages)"
     return [Figure("walk_ms", f"page-table walk, {what}", ms["walk"], "ms"),
             Figure("capture_stub_ms", "full capture over the stub, no block cache",
@@ -149,7 +150,7 @@ def _capture_figures(ms: dict, pages: int) -> list[Figure]:
             Figure("capture_cached_ms", "full capture over the stub, per-stop cache (fallback)",
                    ms["cached"], "ms"),
             Figure("capture_ms", f"full capture from mapped RAM, {what}", ms["mapped"], "ms",
-                   TARGET_CAPTURE_MS),
+                   target),
             Figure("capture_speedup", "full capture: stub without cache / mapped RAM",
                    ms["stub"] / ms["mapped"], "x")]
 

@@ -54,6 +54,7 @@ class Candidate:
 
 _UNKNOWN = object()
 _KEY_VALUE = operator.itemgetter(0, 1)     # (page key, value) of a trial's entry
+_FITS = operator.itemgetter(2)             # and whether it fits
 
 
 class Narrowing:
@@ -84,7 +85,7 @@ class Narrowing:
         tried = {c: t for c, t in trials.items() if c in self.alive and t}
         if not tried:
             return
-        fitting = [c for c, t in tried.items() if all(fits for _, _, fits in t)]
+        fitting = [c for c, t in tried.items() if all(map(_FITS, t))]
         if not fitting:
             self.set_aside += 1
             best = max(tried, key=lambda c: sum(f for _, _, f in tried[c]) / len(tried[c]))
@@ -93,7 +94,7 @@ class Narrowing:
             return
         for c, trial in tried.items():
             c.tried += len(trial)
-            c.matched += sum(1 for _, _, fits in trial if fits)
+            c.matched += sum(map(bool, map(_FITS, trial)))
         self.alive = [c for c in self.alive if c not in tried or c in fitting]
         for c in fitting:
             c.fitted += 1

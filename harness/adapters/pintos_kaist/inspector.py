@@ -105,8 +105,8 @@ class PintosInspector(KernelInspector):
         return (rsp0 - 1) & ~(PAGE - 1) if rsp0 else None
 
     def _has_magic(self, page: int) -> bool:
-        try:
-            raw = self.read(page + self.magic_offset, 4)
+        try:      # 4 bytes of each used kernel page: not worth keeping the page
+            raw = self.dbg.read_virt(page + self.magic_offset, 4)
         except RspMemoryError:
             return False
         return int.from_bytes(raw, "little") == THREAD_MAGIC
