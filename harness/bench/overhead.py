@@ -9,8 +9,8 @@
      target ratio <= 1.15
   2. a full state capture (PTEs + SPT + frames + swap) of a 20 MB process
      (bigtouch 20, 5,120 pages) at its checkpoint, three ways: over the stub
-     without its block cache (each page the inspector keeps for the stop is
-     one read), over the stub with the per-stop block cache (the fallback),
+     without its block cache (every read a round trip), over the stub with
+     the per-stop block cache (the fallback),
      from the mapped RAM (now); target <= 20 ms (<= 50 ms on a Pintos-KAIST
      tree); and the page-table walk alone
   3. breakpoint round trips per second (the debugger's run_until loop)
