@@ -125,10 +125,6 @@ class PageCache:
                 return data, offset
         return self.read(address, size), 0
 
-    def u64(self, address: int) -> int:
-        """The little-endian 8 bytes at ADDRESS (a pointer)."""
-        return int.from_bytes(self.read(address, 8), "little")
-
     def _page_or_fail(self, page: int, address: int, size: int) -> Optional[bytes]:
         try:
             return self.page(page)

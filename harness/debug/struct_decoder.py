@@ -95,7 +95,7 @@ def _bit_field(raw, bit_offset: int, bit_size: int, signed: bool) -> int:
 
 class StructDecoder:
     """Decodes members PATHS (dotted, as TypeInfo.member takes them) of
-    struct T; `size` is how many bytes from the struct's start it reads."""
+    struct T."""
 
     def __init__(self, t: TypeInfo, paths):
         self.type = t
@@ -104,7 +104,6 @@ class StructDecoder:
             raise ValueError(f"StructDecoder of {t.name}: no members asked for")
         slots = [_slot(t, p) for p in self.paths]
         groups = _groups(slots)
-        self.size = max((s.offset + s.size for s in slots), default=0)
         self._structs = [_format(g) for g in groups]
         order = [s.path for g in groups for s in g]
         position = {path: i for i, path in enumerate(order)}
@@ -136,8 +135,3 @@ class StructDecoder:
         for i, (bit_offset, bit_size, signed) in self._bits:
             values[i] = _bit_field(values[i], bit_offset, bit_size, signed)
         return tuple(values)
-
-    def read(self, read, address: int) -> tuple:
-        """The members' values in the struct at guest ADDRESS, READ(address,
-        size) -> bytes reading guest memory."""
-        return self.values(read(address, self.size))

@@ -199,22 +199,12 @@ def list_entries(read: ReadMemory, list_address: int, list_type: TypeInfo,
         yield elem - offset
 
 
-def iter_hash(read: ReadMemory, hash_address: int, hash_type: TypeInfo,
-              entry_type: TypeInfo, member: str,
-              max_items: int = DEFAULT_MAX_ITEMS) -> Iterator[StructValue]:
-    """The entries of a chained hash table (struct hash { ..., bucket_cnt,
-    buckets }) whose hash element is ENTRY_TYPE's member MEMBER (see
-    hash_entries)."""
-    for address in hash_entries(read, hash_address, hash_type, entry_type, member, max_items):
-        yield read_struct(read, address, entry_type)
-
-
 def hash_entries(read: ReadMemory, hash_address: int, hash_type: TypeInfo,
                  entry_type: TypeInfo, member: str,
                  max_items: int = DEFAULT_MAX_ITEMS) -> Iterator[int]:
     """Addresses of the entries of a chained hash table (struct hash { ...,
     bucket_cnt, buckets }) whose hash element is ENTRY_TYPE's member
-    MEMBER, bucket by bucket (the bucket array is read in one piece). The
+    MEMBER (read_struct them for StructValues), bucket by bucket (the bucket array is read in one piece). The
     DWARF type of `buckets` tells the two layouts apart:
       struct list *buckets (Pintos): each bucket is a Pintos list through
         hash_elem.list_elem;

@@ -43,7 +43,7 @@ def test_reads_come_from_one_read_per_page_per_stop(cache):
     pages, memory, client = cache
     assert pages.read(0x1010, 4) == memory.read(0x1010, 4)
     assert pages.read(0x1ff0, 0x20) == memory.read(0x1ff0, 0x20)   # across two pages
-    assert pages.u64(0x2008) == int.from_bytes(memory.read(0x2008, 8), "little")
+    assert pages(0x2008, 8) == memory.read(0x2008, 8)                  # a read function too
     buf, at = pages.buffer(0x1040, 16)
     assert (at, bytes(buf[at:at + 16])) == (0x40, memory.read(0x1040, 16))
     assert [r for r in memory.reads if r[1] == PAGE] == [(0x1000, PAGE), (0x2000, PAGE)]

@@ -12,8 +12,7 @@ from harness.debug.dwarf_types import TypeLookupError
 from harness.debug.symbols import SymbolError, SymbolTable
 from harness.debug.page_cache import PageCache
 from harness.debug.typed_memory import (StructureError, container_of, decode_hash,
-                                        hash_entries, iter_hash, iter_list, read_struct,
-                                        read_value)
+                                        hash_entries, iter_list, read_struct, read_value)
 
 MAIN_C = r"""
 #include <stdbool.h>
@@ -285,8 +284,9 @@ def test_broken_lists_raise_structure_errors(program):
 def test_hash_iteration(program):
     symbols, read = program
     types = symbols.types
-    pages = list(iter_hash(read, symbols.address_of("spt"), types.get("struct hash"),
-                           types.get("struct page"), "spt_elem"))
+    pages = [read_struct(read, address, types.get("struct page")) for address in
+             hash_entries(read, symbols.address_of("spt"), types.get("struct hash"),
+                          types.get("struct page"), "spt_elem")]
     assert sorted(p["va"] for p in pages) == [0x1000, 0x2000, 0x3000]
 
 
@@ -294,10 +294,11 @@ def test_chained_hash_iteration(program):
     symbols, read = program
     types = symbols.types
     args = (types.get("struct chain_hash"), types.get("struct frame"), "elem")
-    frames = list(iter_hash(read, symbols.address_of("frame_table"), *args))
+    frames = [read_struct(read, address, types.get("struct frame"))
+              for address in hash_entries(read, symbols.address_of("frame_table"), *args)]
     assert [f["id"] for f in frames] == [1, 3, 2]
     with pytest.raises(StructureError, match="bucket 0: no end after 100 elements"):
-        list(iter_hash(read, symbols.address_of("looped_table"), *args, max_items=100))
+        list(hash_entries(read, symbols.address_of("looped_table"), *args, max_items=100))
 
 
 @pytest.mark.parametrize("table, entry, member, paths", [

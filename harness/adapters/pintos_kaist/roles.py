@@ -121,12 +121,8 @@ class VaRole:
         return [((sample.pid, p.address), v, ok)
                 for p, v, ok in zip(sample.pages, values, fits)]
 
-    def value(self, page: RawPage) -> Optional[int]:
-        chosen = self.narrowing.decided
-        return None if chosen is None else chosen.payload.value(page.data)
-
     def values(self, pages: list) -> list:
-        """value() of each of PAGES."""
+        """The va of each of PAGES (None while the role is undecided)."""
         chosen = self.narrowing.decided
         return [None] * len(pages) if chosen is None else \
             chosen.payload.column([page.data for page in pages])
@@ -312,15 +308,8 @@ class WritableRole:
                          for (page, want), raw in zip(expected, field.column(datas))]
         self.narrowing.observe(trials, where)
 
-    def value(self, page: RawPage) -> Optional[bool]:
-        chosen = self.narrowing.decided
-        if chosen is None:
-            return None
-        field, inverted = chosen.payload
-        return bool(field.value(page.data)) != inverted
-
     def values(self, pages: list) -> list:
-        """value() of each of PAGES."""
+        """Whether each of PAGES may be written (None while undecided)."""
         chosen = self.narrowing.decided
         if chosen is None:
             return [None] * len(pages)
