@@ -9,9 +9,11 @@
      target ratio <= 1.15
   2. a full state capture (PTEs + SPT + frames + swap) of a 20 MB process
      (bigtouch 20, 5,120 pages) at its checkpoint, three ways: over the stub
-     one read at a time (the harness before guest RAM was mapped), over the
-     stub with the per-stop block cache (the fallback), from the mapped RAM
-     (now); target <= 20 ms; and the page-table walk alone
+     without its block cache (every read a round trip), over the stub with
+     the per-stop block cache (the fallback),
+     from the mapped RAM (now; also its CPU time, which other jobs on a
+     shared host inflate less than wall time); target <= 20 ms (<= 50 ms on
+     a Pintos-KAIST tree); and the page-table walk alone
   3. breakpoint round trips per second (the debugger's run_until loop)
   4. ready-to-run state: cold boot vs loadvm of a snapshot taken there
 
@@ -53,7 +55,7 @@ SCENARIO = "lazy-anon"
 SPIN = ["spin", "S", "300000000"]   # about a second of output under TCG
 TOUCH_MB = 20
 TARGET_SCENARIO_RATIO = 1.15
-TARGET_CAPTURE_MS = 20.0
+TARGET_CAPTURE_MS = {"reference": 20.0, "pintos-kaist": 50.0}   # by adapter (issue 17)
 
 
 def median_ms(samples: list) -> float:
@@ -116,18 +118,20 @@ def bench_capture(adapter, runs: int) -> list[Figure]:
             mapped = dbg.memory
             readers = {"stub": StubMemory(dbg.client, cache=False),
                        "cached": StubMemory(dbg.client), "mapped": mapped}
-            times: dict = {key: [] for key in ("walk", *readers)}
+            times: dict = {key: [] for key in ("walk", "cpu", *readers)}
             for _ in range(runs):
                 for key, reader in readers.items():
                     dbg.memory = reader
                     dbg.client.epoch += 1      # a fresh stop for each capture: no warm cache
-                    t0 = time.monotonic()
+                    t0, cpu = time.monotonic(), time.process_time()
                     state = capture_state(inspector, dbg, ram, 1, {"bigtouch": image})
                     times[key].append(time.monotonic() - t0)
+                times["cpu"].append(time.process_time() - cpu)   # the mapped capture's
                 times["walk"].append(_walk_seconds(dbg, adapter, ram))
             pages = len(list(state.proc.pages.iter_user_4k()))
         m.kill()
-    return _capture_figures({key: median_ms(v) for key, v in times.items()}, pages)
+    return _capture_figures({key: median_ms(v) for key, v in times.items()}, pages,
+                            TARGET_CAPTURE_MS.get(adapter.name))
 
 
 def _walk_seconds(dbg: Debugger, adapter, ram: int) -> float:
@@ -140,17 +144,19 @@ def _walk_seconds(dbg: Debugger, adapter, ram: int) -> float:
     return time.monotonic() - t0
 
 
-def _capture_figures(ms: dict, pages: int) -> list[Figure]:
+def _capture_figures(ms: dict, pages: int, target: float) -> list[Figure]:
     what = f"{TOUCH_MB} MB process ({pages} pages)"
     return [Figure("walk_ms", f"page-table walk, {what}", ms["walk"], "ms"),
-            Figure("capture_stub_ms", "full capture over the stub, read by read (before)",
+            Figure("capture_stub_ms", "full capture over the stub, no block cache",
                    ms["stub"], "ms"),
             Figure("capture_cached_ms", "full capture over the stub, per-stop cache (fallback)",
                    ms["cached"], "ms"),
             Figure("capture_ms", f"full capture from mapped RAM, {what}", ms["mapped"], "ms",
-                   TARGET_CAPTURE_MS),
-            Figure("capture_speedup", "full capture: before / now", ms["stub"] / ms["mapped"],
-                   "x")]
+                   target),
+            Figure("capture_cpu_ms", "the same, the harness's CPU time (other jobs' share "
+                   "left out)", ms["cpu"], "ms"),
+            Figure("capture_speedup", "full capture: stub without cache / mapped RAM",
+                   ms["stub"] / ms["mapped"], "x")]
 
 
 def bench_breakpoints() -> list[Figure]:

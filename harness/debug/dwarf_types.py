@@ -146,6 +146,7 @@ class DwarfTypes:
         self._variables: Optional[dict] = None  # name -> [(DIE, cu name)]
         self._functions: dict = {}  # name -> [(DIE, cu name)], definitions with code
         self._cache: dict = {}  # DIE offset -> TypeInfo
+        self._found_variables: dict = {}  # name -> Variable or TypeLookupError, from variable()
 
     def get(self, name: str) -> TypeInfo:
         """The type spelled NAME: "struct thread", "tid_t", "unsigned int",
@@ -168,7 +169,20 @@ class DwarfTypes:
         external definition wins over file-static ones of the same name.
         External definitions that all share one address are one variable:
         a common symbol (a global defined in a header, linked with
-        -fcommon) has a definition in every file that includes it."""
+        -fcommon) has a definition in every file that includes it. Looked
+        up once per name (inspectors ask at every stop)."""
+        found = self._found_variables.get(name)
+        if found is None:
+            try:
+                found = self._variable(name)
+            except TypeLookupError as e:
+                found = e
+            self._found_variables[name] = found
+        if isinstance(found, TypeLookupError):
+            raise TypeLookupError(str(found))
+        return found
+
+    def _variable(self, name: str) -> Variable:
         self._index()
         found = self._variables.get(name, [])
         external = [(d, cu) for d, cu in found if _attr(_spec(d), "DW_AT_external")]

@@ -142,6 +142,13 @@ class MappedMemory:
                 out += self.remote.read_virt(at, length)
         return bytes(out)
 
+    def local_page(self, address: int) -> bool:
+        """Whether the whole 4 KiB page of virtual ADDRESS is read from the
+        mapping (mapped, onto RAM as the CPU sees it): no round trip."""
+        self._require_stopped()
+        frame = self.translate(address)
+        return frame is not None and frame >= 0 and self.in_ram(frame, PAGE)
+
     def translate(self, address: int) -> int | None:
         """The physical page of virtual ADDRESS's page under the current
         CR3: -1 if it is not mapped, None if the CPU is not in 4-level

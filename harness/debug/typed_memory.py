@@ -12,13 +12,18 @@ from one read).
     for entry in iter_list(read, all_list_addr, types.get("struct list"), t, "allelem"): ...
 """
 
+import functools
+import itertools
+import struct
 from collections.abc import Mapping
 from typing import Callable, Iterator
 
 from harness.debug.dwarf_types import TypeInfo
+from harness.debug.struct_decoder import StructDecoder
 
 ReadMemory = Callable[[int, int], bytes]
 DEFAULT_MAX_ITEMS = 100_000
+PAGE = 4096
 
 
 class StructureError(Exception):
@@ -160,14 +165,20 @@ def _links(read: ReadMemory, first: int, next_offset: int, end: int, max_items: 
     for a NULL link before END, or no END after MAX_ITEMS elements."""
     elem, count = first, 0
     while elem != end:
-        if elem == 0:
-            raise StructureError(f"{what}: NULL next link before the tail")
-        if count == max_items:
-            raise StructureError(f"{what}: no {'tail' if end else 'end'} after {max_items} "
-                                 f"elements (a cycle or corruption)")
+        _check_link(elem, end, count, max_items, what)
         yield elem
         count += 1
         elem = _read_pointer(read, elem + next_offset)
+
+
+def _check_link(elem: int, end: int, count: int, max_items: int, what: str) -> None:
+    """StructureError if ELEM, the COUNTth link of a chain before its END,
+    is NULL or one too many."""
+    if elem == 0:
+        raise StructureError(f"{what}: NULL next link before the tail")
+    if count == max_items:
+        raise StructureError(f"{what}: no {'tail' if end else 'end'} after {max_items} "
+                             f"elements (a cycle or corruption)")
 
 
 def iter_list(read: ReadMemory, list_address: int, list_type: TypeInfo,
@@ -175,40 +186,127 @@ def iter_list(read: ReadMemory, list_address: int, list_type: TypeInfo,
               max_items: int = DEFAULT_MAX_ITEMS) -> Iterator[StructValue]:
     """The entries (of ENTRY_TYPE, linked through its list element MEMBER)
     of the Pintos-style list at LIST_ADDRESS."""
+    for address in list_entries(read, list_address, list_type, entry_type, member, max_items):
+        yield read_struct(read, address, entry_type)
+
+
+def list_entries(read: ReadMemory, list_address: int, list_type: TypeInfo,
+                 entry_type: TypeInfo, member: str,
+                 max_items: int = DEFAULT_MAX_ITEMS) -> Iterator[int]:
+    """Addresses of the entries of the list at LIST_ADDRESS (see iter_list)."""
+    offset = entry_type.offset_of(member)
     for elem in list_elements(read, list_address, list_type, max_items):
-        yield read_struct(read, container_of(elem, entry_type, member), entry_type)
+        yield elem - offset
 
 
-def iter_hash(read: ReadMemory, hash_address: int, hash_type: TypeInfo,
-              entry_type: TypeInfo, member: str,
-              max_items: int = DEFAULT_MAX_ITEMS) -> Iterator[StructValue]:
-    """The entries of a chained hash table (struct hash { ..., bucket_cnt,
-    buckets }) whose hash element is ENTRY_TYPE's member MEMBER. The DWARF
-    type of `buckets` tells the two layouts apart:
+def hash_entries(read: ReadMemory, hash_address: int, hash_type: TypeInfo,
+                 entry_type: TypeInfo, member: str,
+                 max_items: int = DEFAULT_MAX_ITEMS) -> Iterator[int]:
+    """Addresses of the entries of a chained hash table (struct hash { ...,
+    bucket_cnt, buckets }) whose hash element is ENTRY_TYPE's member
+    MEMBER (read_struct them for StructValues), bucket by bucket (the bucket array is read in one piece). The
+    DWARF type of `buckets` tells the two layouts apart:
       struct list *buckets (Pintos): each bucket is a Pintos list through
         hash_elem.list_elem;
       struct hash_elem **buckets (vmcheck's lib/hash.h): each bucket is a
         NULL-terminated chain of hash_elems through hash_elem.next."""
-    table = read_struct(read, hash_address, hash_type)
-    bucket_type = hash_type.member("buckets").type.resolved().target
-    count = table["bucket_cnt"]
-    if bucket_type is None or count > max_items:
-        raise StructureError(f"hash at {hash_address:#x}: bad buckets (bucket_cnt={count})")
-    bucket_type = bucket_type.resolved()
-    chained = bucket_type.kind == "pointer"
-    elem_path = member if chained else member + ".list_elem"
+    chains = _HashChains(read, hash_address, hash_type, entry_type, member, max_items)
+    next_offset = entry_type.offset_of(chains.next_path) - chains.elem_offset
     seen = 0
-    for i in range(count):
-        bucket = table["buckets"] + i * bucket_type.size
-        if chained:
-            elems = _links(read, _read_pointer(read, bucket),
-                           bucket_type.target.offset_of("next"), 0, max_items - seen,
-                           f"hash at {hash_address:#x}, bucket {i}")
-        else:
-            elems = list_elements(read, bucket, bucket_type, max_items - seen)
-        for elem in elems:
+    for i, (first, end) in enumerate(zip(chains.heads, chains.ends())):
+        for elem in _links(read, first, next_offset, end, max_items - seen, chains.what(i)):
             seen += 1
-            yield read_struct(read, container_of(elem, entry_type, elem_path), entry_type)
+            yield elem - chains.elem_offset
+
+
+def decode_hash(pages, hash_address: int, hash_type: TypeInfo, entry_type: TypeInfo,
+                member: str, paths: tuple,
+                max_items: int = DEFAULT_MAX_ITEMS) -> Iterator[tuple]:
+    """(address, buffer, offset, values) for each entry of the hash table at
+    HASH_ADDRESS, in hash_entries' order: the entry's bytes are
+    buffer[offset:offset + its size], VALUES the entry's members PATHS, from
+    one StructDecoder call per entry (PAGES: a harness.debug.page_cache.
+    PageCache, which gives the buffers). The link to the next entry is
+    decoded with them: hash_link(MEMBER) among PATHS (in offset order, the
+    call is one unpack_from), or after them."""
+    chains = _HashChains(pages.read, hash_address, hash_type, entry_type, member, max_items)
+    paths = tuple(paths) if chains.next_path in paths else (*paths, chains.next_path)
+    link = paths.index(chains.next_path)
+    decode = _decoder(entry_type, paths).values
+    size, elem_offset, seen = entry_type.resolved().size, chains.elem_offset, 0
+    kept = pages.kept() if size <= PAGE else {}          # read at this one stop
+    for i, (first, end) in enumerate(zip(chains.heads, chains.ends())):
+        if first == end:
+            continue                                        # an empty bucket
+        elem, count, limit = first, 0, max_items - seen
+        while elem != end:
+            if elem == 0 or count == limit:
+                _check_link(elem, end, count, limit, chains.what(i))
+            address = elem - elem_offset
+            at = address & (PAGE - 1)
+            data = kept.get(address - at) if at + size <= PAGE else None
+            if not data:
+                data, at = pages.buffer(address, size)
+            values = decode(data, at)
+            yield address, data, at, values
+            count += 1
+            elem = values[link]
+        seen += count
+
+
+def hash_link(hash_type: TypeInfo, member: str) -> str:
+    """The path, in the entry, of the link to the next entry of a hash
+    table of HASH_TYPE whose hash element is the entry's MEMBER."""
+    bucket = hash_type.member("buckets").type.resolved().target
+    chained = bucket is not None and bucket.resolved().kind == "pointer"
+    return member + (".next" if chained else ".list_elem.next")
+
+
+@functools.lru_cache(maxsize=32)
+def _decoder(t: TypeInfo, paths: tuple) -> StructDecoder:
+    return StructDecoder(t, paths)
+
+
+class _HashChains:
+    """The bucket chains of a hash table (see hash_entries): `heads`, the
+    first link of each bucket's chain; ends(), the links that end them;
+    what(i), what to call bucket I in an error."""
+
+    def __init__(self, read: ReadMemory, hash_address: int, hash_type: TypeInfo,
+                 entry_type: TypeInfo, member: str, max_items: int):
+        table = read_struct(read, hash_address, hash_type)
+        bucket_type = hash_type.member("buckets").type.resolved().target
+        count = table["bucket_cnt"]
+        if bucket_type is None or count > max_items:
+            raise StructureError(f"hash at {hash_address:#x}: bad buckets (bucket_cnt={count})")
+        self.address, self.buckets = hash_address, table["buckets"]
+        bucket_type = bucket_type.resolved()
+        self.step = bucket_type.size
+        chained = bucket_type.kind == "pointer"
+        self.next_path = hash_link(hash_type, member)
+        self.elem_offset = entry_type.offset_of(self.next_path.rsplit(".", 1)[0])
+        self.tail = None if chained else bucket_type.offset_of("tail")
+        head = 0 if chained else \
+            bucket_type.offset_of("head") + bucket_type.member("head").type.offset_of("next")
+        self.heads = _pointers(read(self.buckets, count * self.step) if count else b"",
+                               self.step, head)
+
+    def ends(self):
+        """The link that ends each bucket's chain, in turn: NULL for a
+        chain, the list's tail for a Pintos list."""
+        if self.tail is None:
+            return itertools.repeat(0, len(self.heads))
+        first = self.buckets + self.tail
+        return range(first, first + len(self.heads) * self.step, self.step)
+
+    def what(self, i: int) -> str:
+        return f"hash at {self.address:#x}, bucket {i}"
+
+
+def _pointers(data: bytes, step: int, offset: int) -> list:
+    """The 8-byte pointer at OFFSET of each STEP-byte record of DATA."""
+    record = struct.Struct(f"<{offset}xQ{step - offset - 8}x")
+    return [pointer for (pointer,) in record.iter_unpack(data)]
 
 
 def read_bitmap(read: ReadMemory, bitmap_type: TypeInfo, address: int) -> list[bool]:
@@ -218,4 +316,7 @@ def read_bitmap(read: ReadMemory, bitmap_type: TypeInfo, address: int) -> list[b
     bitmap = read_struct(read, address, bitmap_type)
     count = bitmap["bit_cnt"]
     raw = read(bitmap["bits"], (count + 7) // 8) if count else b""
-    return [bool(raw[i >> 3] >> (i & 7) & 1) for i in range(count)]
+    return [bit for byte in raw for bit in _BYTE_BITS[byte]][:count]
+
+
+_BYTE_BITS = tuple(tuple(bool(byte >> i & 1) for i in range(8)) for byte in range(256))

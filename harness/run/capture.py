@@ -10,6 +10,7 @@ assembling the state the oracles check.
 from __future__ import annotations
 
 import dataclasses
+import gc
 
 from harness.adapters.inspector import KernelInspector
 from harness.x86.pagewalk import walk_page_tables
@@ -36,6 +37,17 @@ def capture_state(inspector: KernelInspector, debugger, ram_size: int, checkpoin
     None). Only the running process is settled: the caller stopped it at
     a moment its program defines (a checkpoint); the others may be
     anywhere in the kernel."""
+    collecting = gc.isenabled()
+    gc.disable()       # a capture makes ~30,000 objects and keeps them: no cycles to find
+    try:
+        return _capture(inspector, debugger, ram_size, checkpoint, programs)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _capture(inspector: KernelInspector, debugger, ram_size: int, checkpoint: int,
+             programs: dict) -> MachineState:
     mem = DebuggerMemory(debugger, ram_size)
     layout = inspector.address_layout
     infos = inspector.processes()

@@ -13,6 +13,7 @@ them lazily when 4 KiB granularity is wanted.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 from typing import Iterator, NamedTuple, Optional
 
@@ -64,10 +65,12 @@ def parse_flags(text: str) -> int:
     return flags
 
 
+_CANONICAL_TOPS = (0, (1 << 17) - 1)     # bits 63..47 of a canonical address
+
+
 def is_canonical(va: int) -> bool:
     """True if VA is a canonical 48-bit address (bits 63..47 all equal)."""
-    top = va >> 47
-    return 0 <= va < 1 << 64 and top in (0, (1 << 17) - 1)
+    return 0 <= va < 1 << 64 and va >> 47 in _CANONICAL_TOPS
 
 
 def sign_extend_va(va: int) -> int:
@@ -177,15 +180,24 @@ class PageTableSnapshot:
 
     def lookup(self, va: int) -> Optional[PageMapping]:
         """The mapping covering VA (user or recorded kernel), else None."""
-        if not is_canonical(va):
+        if not (0 <= va < 1 << 64 and va >> 47 in _CANONICAL_TOPS):   # is_canonical(va)
             return None
-        for size in (PAGE_4K, PAGE_2M, PAGE_1G):
-            base = va & ~(size - 1)
-            for pages in (self.user_pages, self.kernel_pages):
-                found = pages.get(base)
-                if found is not None and found.contains(va):
-                    return found
+        for mask, pages in self._probes:
+            found = pages.get(va & mask)
+            if found is not None and found.contains(va):
+                return found
         return None
+
+    @functools.cached_property
+    def _probes(self) -> tuple:
+        """(address mask, mappings) to look in for an address: a key for each
+        page size some mapping has (the leaves of one walk do not overlap,
+        so the one mapping covering an address is found whatever the order)."""
+        sizes = {m.size for pages in (self.user_pages, self.kernel_pages)
+                 for m in pages.values()}
+        return tuple((~(size - 1), pages) for size in (PAGE_4K, PAGE_2M, PAGE_1G)
+                     if size in sizes for pages in (self.user_pages, self.kernel_pages)
+                     if pages)
 
     def iter_user_pages(self) -> Iterator[PageMapping]:
         return iter(self.user_pages.values())

@@ -39,6 +39,9 @@ class RecordingMemory:
     def read_virt(self, address, size):
         return self._record("virt", address, size)
 
+    def local_page(self, address):
+        return self.inner.local_page(address)
+
     def _record(self, kind, address, size):
         try:
             data = getattr(self.inner, "read_" + kind)(address, size)
@@ -122,7 +125,9 @@ def test_mapped_reads_equal_the_stub_reads_over_a_capture(at_bigtouch_checkpoint
               if stub_read(stub, kind, address, size) != data]
     assert not differ, f"{len(differ)} of {len(recorder.reads)} reads differ: {differ[:10]}"
     kinds = {kind for kind, *_ in recorder.reads}
-    assert kinds == {"phys", "virt"} and len(recorder.reads) > 1000
+    # the inspectors read kernel memory a whole page at a time (kept for the stop):
+    # the SPT's 12,288 struct pages alone lie on some hundreds of pages
+    assert kinds == {"phys", "virt"} and len(recorder.reads) > 300
     # From the mapping, all but what the CPU sees as devices or ROM (Pintos-KAIST's
     # allocator hands out pages in the legacy window [0xA0000, 0x100000)).
     outside = [physical_address(recorder.inner, kind, address)

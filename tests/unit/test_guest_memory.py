@@ -110,6 +110,16 @@ def test_devices_and_the_legacy_window_are_read_from_the_stub(space):
     assert stub.requests == [(True, 0xa0000, 8)]
 
 
+def test_local_pages_are_mapped_onto_ram_the_cpu_sees(space):
+    b, stub, mapped = space
+    b.map(0x403000, 0xa0000)                  # onto the legacy window: the stub's
+    assert [mapped.local_page(va) for va in (0x400000, 0x401ff8, 0x8004100000)] == [True] * 3
+    assert [mapped.local_page(va) for va in (0x402000, 0x403000, 0x800000000000)] == [False] * 3
+    stub.registers["cr0"] = 1                 # not paging: the stub translates
+    stub.epoch += 1
+    assert not mapped.local_page(0x400000)
+
+
 def test_translations_are_kept_for_one_stop_only(space):
     b, stub, mapped = space
     assert mapped.read_virt(0x400000, 4)[0] == 0x300 & 0xff

@@ -10,8 +10,9 @@ from elftools.elf.elffile import ELFFile
 
 from harness.debug.dwarf_types import TypeLookupError
 from harness.debug.symbols import SymbolError, SymbolTable
-from harness.debug.typed_memory import (StructureError, container_of, iter_hash, iter_list,
-                                  read_struct, read_value)
+from harness.debug.page_cache import PageCache
+from harness.debug.typed_memory import (StructureError, container_of, decode_hash,
+                                        hash_entries, iter_list, read_struct, read_value)
 
 MAIN_C = r"""
 #include <stdbool.h>
@@ -283,8 +284,9 @@ def test_broken_lists_raise_structure_errors(program):
 def test_hash_iteration(program):
     symbols, read = program
     types = symbols.types
-    pages = list(iter_hash(read, symbols.address_of("spt"), types.get("struct hash"),
-                           types.get("struct page"), "spt_elem"))
+    pages = [read_struct(read, address, types.get("struct page")) for address in
+             hash_entries(read, symbols.address_of("spt"), types.get("struct hash"),
+                          types.get("struct page"), "spt_elem")]
     assert sorted(p["va"] for p in pages) == [0x1000, 0x2000, 0x3000]
 
 
@@ -292,7 +294,31 @@ def test_chained_hash_iteration(program):
     symbols, read = program
     types = symbols.types
     args = (types.get("struct chain_hash"), types.get("struct frame"), "elem")
-    frames = list(iter_hash(read, symbols.address_of("frame_table"), *args))
+    frames = [read_struct(read, address, types.get("struct frame"))
+              for address in hash_entries(read, symbols.address_of("frame_table"), *args)]
     assert [f["id"] for f in frames] == [1, 3, 2]
     with pytest.raises(StructureError, match="bucket 0: no end after 100 elements"):
-        list(iter_hash(read, symbols.address_of("looped_table"), *args, max_items=100))
+        list(hash_entries(read, symbols.address_of("looped_table"), *args, max_items=100))
+
+
+@pytest.mark.parametrize("table, entry, member, paths", [
+    ("spt", "struct page", "spt_elem", ("va",)),                    # Pintos lists as buckets
+    ("frame_table", "struct frame", "elem", ("id", "elem.next")),   # chains
+])
+def test_decode_hash_decodes_each_entry_once_in_table_order(program, table, entry, member,
+                                                             paths):
+    symbols, read = program
+    types = symbols.types
+    hash_type = types.get("struct hash" if table == "spt" else "struct chain_hash")
+    args = (symbols.address_of(table), hash_type, types.get(entry), member)
+    addresses = list(hash_entries(read, *args))
+    decoded = list(decode_hash(PageCache(read), *args, paths))
+    assert [address for address, *_ in decoded] == addresses and len(addresses) == 3
+    for address, data, at, values in decoded:
+        value = read_struct(read, address, types.get(entry))
+        assert data[at:at + types.get(entry).size] == value.data
+        assert values[:len(paths)] == tuple(value[p] for p in paths)   # then the link, if not asked
+    args = (symbols.address_of("looped_table"), types.get("struct chain_hash"),
+            types.get("struct frame"), "elem")
+    with pytest.raises(StructureError, match="bucket 0: no end after 10 elements"):
+        list(decode_hash(PageCache(read), *args, ("id",), max_items=10))

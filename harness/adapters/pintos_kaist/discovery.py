@@ -28,7 +28,7 @@ from harness.adapters.pintos_kaist.swap import map_candidates, swap_maps
 from harness.debug.rsp import RspMemoryError
 from harness.debug.typed_memory import read_bitmap
 from oracles.model.address_layout import AddressLayout
-from oracles.model.machine_state import ANON, SptPage
+from oracles.model.machine_state import ANON, SptPage, spt_page
 
 ReadMemory = Callable[[int, int], bytes]
 
@@ -69,14 +69,18 @@ class SptDiscovery:
                    for pid, pages in self.pages.items() if isinstance(pages, list)]
         for s in samples:
             self.va.observe(s, f"{where} (pid {s.pid})")
+        vas: dict = {}                           # RawPage -> its va, as decided now
         for s in samples:
-            self.frame.observe(s, self._va, f"{where} (pid {s.pid})")
+            vas.update(zip(s.pages, self.va.values(s.pages)))
+        va_of = vas.get
         for s in samples:
-            self.writable.observe(s, self._va, f"{where} (pid {s.pid})")
+            self.frame.observe(s, va_of, f"{where} (pid {s.pid})")
+        for s in samples:
+            self.writable.observe(s, va_of, f"{where} (pid {s.pid})")
         bits = self._map_bits()
         for s in samples if self.slot is not None else ():
             s.maps = bits
-            self.slot.observe(s, self._va, self._resident, f"{where} (pid {s.pid})")
+            self.slot.observe(s, va_of, self._resident, f"{where} (pid {s.pid})")
 
     def _read_tables(self, threads: dict, where: str) -> None:
         self.pages = {}
@@ -118,9 +122,6 @@ class SptDiscovery:
             return read_pages(self.read, thread, self.layout, table, self.op_types)
         except (SptReadError, RspMemoryError) as e:
             return str(e)
-
-    def _va(self, page) -> Optional[int]:
-        return self.va.value(page)
 
     def _resident(self, page) -> bool:
         """Whether PAGE has a frame, as far as the decided frame role says
@@ -182,8 +183,10 @@ class SptDiscovery:
         out: dict = {}
         elsewhere: dict = {}                  # va -> frame another page holds now
         try:
-            for page in pages:
-                entry, stale = self._entry(page, bits)
+            columns = zip(pages, self.va.values(pages), self.frame.frames_of(pages),
+                          self.writable.values(pages))
+            for page, va, frame, writable in columns:
+                entry, stale = self._entry(page, va, frame, writable, bits)
                 if entry.va in out:
                     return None, f"two SPT entries for va {entry.va:#x}"
                 out[entry.va] = entry
@@ -196,12 +199,13 @@ class SptDiscovery:
             self.frame_checks += [found] if found else []
         return out, None
 
-    def _entry(self, page, bits: Optional[list]) -> tuple[SptPage, Optional[int]]:
-        """PAGE as an SptPage, and the physical frame its frame pointer
-        leads to when that frame belongs to another page now (else None):
-        such a page is not resident."""
-        va = self.va.value(page)
-        kva, elsewhere = self.frame.frame_of(page)
+    def _entry(self, page, va: int, frame: tuple, writable: Optional[bool],
+               bits: Optional[list]) -> tuple[SptPage, Optional[int]]:
+        """PAGE as an SptPage, from its VA, FRAME (FrameRole.frame_of) and
+        WRITABLE flag; and the physical frame its frame pointer leads to
+        when that frame belongs to another page now (else None): such a
+        page is not resident."""
+        kva, elsewhere = frame
         if kva and kva < self.kern_base:
             raise SptReadError(f"page {va:#x}: frame->kva {kva:#x} is below KERN_BASE "
                                f"{self.kern_base:#x}")
@@ -213,7 +217,7 @@ class SptDiscovery:
             else:
                 raw = self.slot.value(page)
                 slot = raw if 0 <= raw < len(bits) else None
-        entry = SptPage(va=va, type=page.type, writable=self.writable.value(page),
+        entry = spt_page(va=va, type=page.type, writable=writable,
                         frame_pa=frame_pa, swap_slot=slot, swap_slot_known=known)
         return entry, (kva - self.kern_base if kva and elsewhere else None)
 

@@ -27,6 +27,7 @@ is refined as more arrives. A course's layout mapping fixes a role
 from __future__ import annotations
 
 import dataclasses
+import operator
 from typing import Optional
 
 Trial = list            # [(page key, value, fits)], or None: nothing to try on
@@ -47,11 +48,13 @@ class Candidate:
     fitted: int = 0          # samples it fitted
     matched: int = 0         # pages it fitted, over every informative sample
     tried: int = 0           # pages it was tried on
-    trace: int = 0           # hash of every (page, value) it fitted with
+    trace: int = 0           # hash of every (page, value) it fitted with, sample by sample
     values: frozenset = frozenset()   # up to two distinct values seen
 
 
 _UNKNOWN = object()
+_KEY_VALUE = operator.itemgetter(0, 1)     # (page key, value) of a trial's entry
+_FITS = operator.itemgetter(2)             # and whether it fits
 
 
 class Narrowing:
@@ -82,7 +85,7 @@ class Narrowing:
         tried = {c: t for c, t in trials.items() if c in self.alive and t}
         if not tried:
             return
-        fitting = [c for c, t in tried.items() if all(fits for _, _, fits in t)]
+        fitting = [c for c, t in tried.items() if all(map(_FITS, t))]
         if not fitting:
             self.set_aside += 1
             best = max(tried, key=lambda c: sum(f for _, _, f in tried[c]) / len(tried[c]))
@@ -91,14 +94,15 @@ class Narrowing:
             return
         for c, trial in tried.items():
             c.tried += len(trial)
-            c.matched += sum(1 for _, _, fits in trial if fits)
+            c.matched += sum(map(bool, map(_FITS, trial)))
         self.alive = [c for c in self.alive if c not in tried or c in fitting]
         for c in fitting:
             c.fitted += 1
-            for key, value, _ in tried[c]:
-                c.trace = hash((c.trace, key, value))
-                if len(c.values) < 2:
-                    c.values = c.values | {value}
+            c.trace = hash((c.trace, tuple(map(_KEY_VALUE, tried[c]))))
+            for _, value, _ in tried[c] if len(c.values) < 2 else ():
+                c.values = c.values | {value}
+                if len(c.values) == 2:
+                    break
         chosen = self.decided
         if chosen is not self._last:
             self._last, self.decided_at = chosen, (where if chosen is not None else None)

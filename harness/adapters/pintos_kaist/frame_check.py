@@ -24,11 +24,11 @@ def frame_check(pid: int, where: str, walks: dict, spt: dict, elsewhere: dict) -
     walk = walks.get(pid)
     if walk is None:
         return None
-    pairs = []
+    pairs, lookup = [], walk.lookup
     for va, page in spt.items():
-        mapping = walk.lookup(va)
-        if mapping is not None:
-            pairs.append((va, mapping.translate(va), elsewhere.get(va, page.frame_pa)))
+        mapping = lookup(va)
+        if mapping is not None:            # it covers va: translate(va) without the check
+            pairs.append((va, mapping.phys + va - mapping.va, elsewhere.get(va, page.frame_pa)))
     wrong = [(va, pte, mine) for va, pte, mine in pairs if mine is not None and mine != pte]
     if not wrong or len(wrong) * 2 <= len(pairs):
         return None

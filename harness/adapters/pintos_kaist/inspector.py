@@ -30,6 +30,7 @@ from harness.adapters.pintos_kaist.waits import pintos_wait_graph
 from harness.adapters.thread_report import (describe_chain, entry_return, thread_line,
                                             walk_frame_pointers)
 from harness.debug.dwarf_types import TypeLookupError
+from harness.debug.page_cache import kernel_pages
 from harness.debug.rsp import RspMemoryError
 from harness.adapters.inspector import KernelInspector, ProcessInfo
 from harness.debug.symbols import CallChain
@@ -58,7 +59,8 @@ class PintosInspector(KernelInspector):
         self.address_layout = address_layout
         self.symbols = symbols
         self.types = symbols.types
-        self.read = debugger.read_virt
+        # kernel memory, read a page at a time and kept for the stop
+        self.read = kernel_pages(debugger)
         try:
             self.thread_type = self.types.get("struct thread")
             self.magic_offset = self.thread_type.offset_of("magic")
@@ -103,8 +105,8 @@ class PintosInspector(KernelInspector):
         return (rsp0 - 1) & ~(PAGE - 1) if rsp0 else None
 
     def _has_magic(self, page: int) -> bool:
-        try:
-            raw = self.read(page + self.magic_offset, 4)
+        try:      # 4 bytes of each used kernel page: not worth keeping the page
+            raw = self.dbg.read_virt(page + self.magic_offset, 4)
         except RspMemoryError:
             return False
         return int.from_bytes(raw, "little") == THREAD_MAGIC

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import struct
 from typing import Optional
 
 from harness.debug.dwarf_types import TypeInfo
+from harness.debug.struct_decoder import INTEGER_FORMATS
 
 MAX_DEPTH = 4
 
@@ -39,9 +41,36 @@ class Field:
     bit_size: Optional[int] = None
     bit_offset: int = 0
 
+    def __post_init__(self):
+        code = INTEGER_FORMATS.get((self.size, self.signed)) if self.bit_size is None else None
+        object.__setattr__(self, "_unpack", struct.Struct("<" + code).unpack_from
+                           if code else None)
+
     def value(self, data: bytes) -> int:
         """The member's value in DATA, the bytes of the outer struct."""
+        if self._unpack is not None:
+            try:
+                return self._unpack(data, self.offset)[0]
+            except struct.error:     # DATA ends inside the member: what bytes there are
+                pass
         return self._decode(data[self.offset:self.offset + self.size])
+
+    def value_at(self, buffer, base: int) -> int:
+        """The member's value in the outer struct whose first byte is
+        BUFFER[BASE] (e.g. a page from harness.debug.page_cache)."""
+        if self._unpack is not None:
+            return self._unpack(buffer, base + self.offset)[0]
+        return self._decode(bytes(buffer[base + self.offset:base + self.offset + self.size]))
+
+    def column(self, datas) -> list:
+        """The member's value in each of DATAS (bytes of one outer struct each)."""
+        if self._unpack is None:
+            return [self.value(data) for data in datas]
+        unpack, offset = self._unpack, self.offset
+        try:
+            return [unpack(data, offset)[0] for data in datas]
+        except struct.error:
+            return [self.value(data) for data in datas]
 
     def read(self, read, address: int) -> int:
         """The member's value in the outer struct at ADDRESS of guest
@@ -65,7 +94,7 @@ class Field:
         one value (union members that alias), signed or not."""
         return (self.offset, self.size, self.bit_size, self.bit_offset)
 
-    @property
+    @functools.cached_property
     def target(self) -> Optional[TypeInfo]:
         """The pointee of a pointer member, typedefs resolved."""
         t = self.type.resolved()

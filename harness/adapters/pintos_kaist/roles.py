@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from typing import Callable, Optional
+from typing import Callable, Iterator, NamedTuple, Optional
 
 from harness.adapters.pintos_kaist.evidence import Candidate, Narrowing
 from harness.adapters.pintos_kaist.members import Field, hinted, scalar_fields
+from harness.debug.page_cache import PageCache
 from harness.debug.rsp import RspMemoryError
 from oracles.model.address_layout import AddressLayout
 from oracles.model.machine_state import ANON
@@ -51,8 +52,7 @@ SLOT_HINTS = ("slot", "idx", "index", "sector", "no", "num")
 ReadMemory = Callable[[int, int], bytes]
 
 
-@dataclasses.dataclass(frozen=True)
-class RawPage:
+class RawPage(NamedTuple):
     """One struct page as read from the SPT: its address, bytes and type."""
     address: int
     data: bytes
@@ -112,7 +112,7 @@ class VaRole:
         (an mmap it should have refused) does not hide its va member."""
         if not sample.pages or next(sample.walk.iter_user_pages(), None) is None:
             return None
-        values = [field.value(p.data) for p in sample.pages]
+        values = field.column([p.data for p in sample.pages])
         seen = Counter(values)
         fits = [v != 0 and v % PAGE == 0 and seen[v] == 1 for v in values]
         if not any(ok and v < self.kern_base and sample.walk.lookup(v) is not None
@@ -121,9 +121,11 @@ class VaRole:
         return [((sample.pid, p.address), v, ok)
                 for p, v, ok in zip(sample.pages, values, fits)]
 
-    def value(self, page: RawPage) -> Optional[int]:
+    def values(self, pages: list) -> list:
+        """The va of each of PAGES (None while the role is undecided)."""
         chosen = self.narrowing.decided
-        return None if chosen is None else chosen.payload.value(page.data)
+        return [None] * len(pages) if chosen is None else \
+            chosen.payload.column([page.data for page in pages])
 
 
 def _points_to_struct(field: Field) -> bool:
@@ -139,6 +141,7 @@ class FrameRole:
 
     def __init__(self, page_type, mapping: dict, read: ReadMemory, kern_base: int):
         self.read, self.kern_base = read, kern_base
+        self.pages = read if isinstance(read, PageCache) else PageCache(read)
         self.page_name = page_type.resolved().name
         self.owner: Optional[Narrowing] = None
         self._owner_of = None                  # the frame candidate `owner` was made for
@@ -170,7 +173,8 @@ class FrameRole:
             mapping = None if va is None else sample.walk.lookup(va)
             if mapping is not None:
                 resident.append((page, mapping.translate(va) & ~(PAGE - 1)))
-        resident = resident[:MAX_FRAME_PAGES]
+                if len(resident) == MAX_FRAME_PAGES:
+                    break
         pointees: dict = {}
         trials = {}
         for c in self.narrowing.alive:
@@ -237,6 +241,20 @@ class FrameRole:
         data = self.read(pointer, p.target.size)
         return k.value(data), owner.payload.value(data) != page.address
 
+    def frames_of(self, pages: list) -> Iterator[tuple]:
+        """frame_of() of each of PAGES, read as the caller goes."""
+        p, k = self.narrowing.decided.payload
+        owner = self.owner.decided if self.owner is not None else None
+        size, read, buffer = p.target.size, self.read, self.pages.buffer
+        for page, pointer in zip(pages, p.column([page.data for page in pages])):
+            if pointer == 0:
+                yield 0, False
+            elif owner is None:
+                yield k.read(read, pointer), False
+            else:
+                data, at = buffer(pointer, size)
+                yield k.value_at(data, at), owner.payload.value_at(data, at) != page.address
+
 
 class WritableRole:
     """Whether the page may be written."""
@@ -270,43 +288,55 @@ class WritableRole:
     def observe(self, sample: Sample, va_of, where: str) -> None:
         if sample.image is None:
             return
+        ranges = segment_ranges(sample.image)
+        stack = (self.address_layout.stack_bottom, self.address_layout.user_stack)
         expected = []
         for page in sample.pages:
             va = va_of(page)
-            want = None if va is None else expected_writable(sample.image, self.address_layout, va)
+            want = None if va is None else expected_writable(ranges, stack, va)
             if want is not None:
-                expected.append((page, va, want))
-        if len({want for _, _, want in expected}) < 2:
+                expected.append((page, want))
+        if len({want for _, want in expected}) < 2:
             return
+        datas = [page.data for page, _ in expected]
         trials = {}
         for c in self.narrowing.alive:
             field, inverted = c.payload
-            trial = []
-            for page, va, want in expected:
-                raw = field.value(page.data)
-                ok = field.kind == "bool" or raw in (0, 1)
-                trial.append(((sample.pid, page.address), raw,
-                              ok and (bool(raw) != inverted) == want))
-            trials[c] = trial
+            boolean = field.kind == "bool"
+            trials[c] = [((sample.pid, page.address), raw,
+                          (boolean or raw in (0, 1)) and (bool(raw) != inverted) == want)
+                         for (page, want), raw in zip(expected, field.column(datas))]
         self.narrowing.observe(trials, where)
 
-    def value(self, page: RawPage) -> Optional[bool]:
+    def values(self, pages: list) -> list:
+        """Whether each of PAGES may be written (None while undecided)."""
         chosen = self.narrowing.decided
         if chosen is None:
-            return None
+            return [None] * len(pages)
         field, inverted = chosen.payload
-        return bool(field.value(page.data)) != inverted
+        return [bool(raw) != inverted for raw in field.column([page.data for page in pages])]
 
 
-def expected_writable(image, address_layout: AddressLayout, va: int) -> Optional[bool]:
-    """What IMAGE's segments say of the page at VA: writable or not; the
-    stack pages are writable; None where no segment (or two that disagree)
-    covers it."""
-    if address_layout.in_stack(va):
+def segment_ranges(image) -> tuple:
+    """([start, end) page-rounded, writable) of each of IMAGE's segments."""
+    return tuple((start & ~(PAGE - 1), (start + size + PAGE - 1) & ~(PAGE - 1),
+                  bool(flags & PF_W)) for start, size, flags, _ in image.segments)
+
+
+def expected_writable(ranges: tuple, stack: tuple, va: int) -> Optional[bool]:
+    """What a program's segments (RANGES, from segment_ranges) say of the
+    page at VA: writable or not; the stack pages ([STACK[0], STACK[1]),
+    where the user stack may be) are writable; None where no segment (or
+    two that disagree) covers it."""
+    if stack[0] <= va < stack[1]:
         return True
-    said = {bool(flags & PF_W) for start, size, flags, _ in image.segments
-            if start & ~(PAGE - 1) <= va < (start + size + PAGE - 1) & ~(PAGE - 1)}
-    return said.pop() if len(said) == 1 else None
+    said = None
+    for start, end, writable in ranges:
+        if start <= va < end:
+            if said is not None and said != writable:
+                return None
+            said = writable
+    return said
 
 
 class SlotRole:
@@ -335,9 +365,10 @@ class SlotRole:
     def observe(self, sample: Sample, va_of, resident_of, where: str) -> None:
         swapped = []
         for page in sample.pages:
+            if page.type != ANON:
+                continue
             va = va_of(page)
-            if (page.type == ANON and va is not None and sample.walk.lookup(va) is None
-                    and not resident_of(page)):
+            if va is not None and sample.walk.lookup(va) is None and not resident_of(page):
                 swapped.append(page)
         if not swapped:
             return
@@ -347,7 +378,7 @@ class SlotRole:
             bits = sample.maps.get(name)
             if bits is None:
                 continue
-            values = [field.value(p.data) for p in swapped]
+            values = field.column([p.data for p in swapped])
             seen = Counter(values)
             trials[c] = [((sample.pid, p.address), v // scale,
                           v % scale == 0 and 0 <= v // scale < len(bits) and bits[v // scale]

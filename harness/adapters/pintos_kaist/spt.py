@@ -38,7 +38,8 @@ from harness.adapters.pintos_kaist.members import Field, scalar_fields
 from harness.adapters.pintos_kaist.roles import RawPage
 from harness.debug.dwarf_types import Member, TypeInfo, TypeLookupError
 from harness.debug.rsp import RspMemoryError
-from harness.debug.typed_memory import StructureError, iter_hash, iter_list, read_value
+from harness.debug.page_cache import PageCache
+from harness.debug.typed_memory import StructureError, decode_hash, list_entries, read_value
 from oracles.model.machine_state import ANON, FILE, UNINIT
 
 MAPPING_KEYS = ("table", "link", "va", "frame", "kva", "writable", "read_only", "swap_slot",
@@ -244,7 +245,8 @@ def _tables_from_mapping(thread: TypeInfo, page: TypeInfo, mapping: dict) -> tup
 def read_pages(read: ReadMemory, thread_address: int, layout: SptLayout, table: tuple,
                op_types: dict) -> list[RawPage]:
     """The struct pages in the SPT TABLE ((container, link)) of the thread
-    at THREAD_ADDRESS (kernel VA), in table order; READ reads kernel memory;
+    at THREAD_ADDRESS (kernel VA), in table order; READ reads kernel memory
+    (a PageCache: a hash's pages are decoded from the pages it keeps);
     OP_TYPES caches operations pointer -> page type. SptReadError if the
     table is corrupt (or TABLE is not the SPT)."""
     container, link = table
@@ -253,33 +255,49 @@ def read_pages(read: ReadMemory, thread_address: int, layout: SptLayout, table: 
         address = int.from_bytes(read(address, 8), "little")
         if address == 0:
             raise SptReadError(f"struct thread.{container.path} is NULL")
-    walk = iter_hash if container.kind == "hash" else iter_list
     pages, addresses = [], set()
     try:
-        for value in walk(read, address, container.type, layout.page_type, link):
-            if value.address in addresses:
-                raise SptReadError(f"struct page at {value.address:#x} is in the table twice")
-            addresses.add(value.address)
-            pages.append(RawPage(value.address, value.data,
-                                 _page_type(read, layout, value, op_types)))
+        for entry, data, ops in _entries(read, address, container, layout, link):
+            if entry in addresses:
+                raise SptReadError(f"struct page at {entry:#x} is in the table twice")
+            addresses.add(entry)
+            kind = op_types.get(ops) or _page_type(read, layout, entry, ops, op_types)
+            pages.append(RawPage(entry, data, kind))
     except StructureError as e:
         raise SptReadError(str(e)) from None
     return pages
 
 
-def _page_type(read: ReadMemory, layout: SptLayout, value, op_types: dict) -> str:
-    ops = layout.operations.value(value.data)
+def _entries(read: ReadMemory, address: int, container: Container, layout: SptLayout,
+             link: str):
+    """(address, bytes, operations pointer) of each struct page in the table
+    CONTAINER at ADDRESS, linked through LINK."""
+    size = layout.page_type.resolved().size
+    if container.kind == "hash":
+        pages = read if isinstance(read, PageCache) else PageCache(read)
+        for entry, data, at, (ops, _) in decode_hash(pages, address, container.type,
+                                                      layout.page_type, link,
+                                                      (layout.operations.path,)):
+            yield entry, data[at:at + size], ops
+        return
+    for entry in list_entries(read, address, container.type, layout.page_type, link):
+        data = read(entry, size)
+        yield entry, data, layout.operations.value(data)
+
+
+def _page_type(read: ReadMemory, layout: SptLayout, address: int, ops: int,
+               op_types: dict) -> str:
     if ops == 0:
-        raise SptReadError(f"struct page at {value.address:#x}: operations is NULL")
+        raise SptReadError(f"struct page at {address:#x}: operations is NULL")
     if ops not in op_types:
         try:
             raw = read_value(read, ops + layout.ops_type_offset, layout.ops_type)
         except RspMemoryError:
-            raise SptReadError(f"struct page at {value.address:#x}: operations {ops:#x} "
+            raise SptReadError(f"struct page at {address:#x}: operations {ops:#x} "
                                "is not readable") from None
         name = VM_TYPES.get(raw & VM_TYPE_MASK)
         if name is None:
-            raise SptReadError(f"struct page at {value.address:#x}: operations->type is "
+            raise SptReadError(f"struct page at {address:#x}: operations->type is "
                                f"{raw}, not a vm_type")
         op_types[ops] = name
     return op_types[ops]

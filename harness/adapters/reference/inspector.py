@@ -20,10 +20,12 @@ from harness.adapters.thread_report import (describe_chain, entry_return, thread
                                             walk_frame_pointers)
 from harness.adapters.inspector import KernelInspector, ProcessInfo
 from harness.debug.symbols import CallChain
-from harness.debug.typed_memory import (StructureError, iter_hash, iter_list, read_bitmap,
+from harness.debug.page_cache import kernel_pages
+from harness.debug.struct_decoder import StructDecoder
+from harness.debug.typed_memory import (StructureError, decode_hash, iter_list, read_bitmap,
                                         read_struct, read_value)
 from oracles.model.address_layout import AddressLayout
-from oracles.model.machine_state import ANON, FILE, UNINIT, PoolState, SptPage
+from oracles.model.machine_state import ANON, FILE, UNINIT, PoolState, spt_page
 from oracles.model.wait_graph import WaitGraph
 
 VM_TYPES = {0: UNINIT, 1: ANON, 2: FILE}
@@ -32,6 +34,8 @@ PAGE = 4096
 KSTACK_PAGES = 4          # THREAD_KSTACK_PAGES, include/kernel/thread.h
 SWITCH_FRAME_RBP = 32     # switch.S: rbp among the six saved registers,
 SWITCH_FRAME_RET = 48     # then the return address
+# of struct page, in offset order (one unpack), the SPT hash's link among them
+PAGE_MEMBERS = ("ops", "va", "writable", "spt_elem.next", "frame", "busy", "dirty")
 
 
 class ReferenceInspector(KernelInspector):
@@ -42,10 +46,17 @@ class ReferenceInspector(KernelInspector):
         self.address_layout = address_layout
         self.symbols = symbols
         self.types = symbols.types
-        self.read = debugger.read_virt
         self.thread_type = self.types.get("struct thread")
+        self.page_type = self.types.get("struct page")
+        # kernel memory, read a page at a time and kept for the stop
+        self.pages = kernel_pages(debugger)
+        self.read = self.pages.read
         self._ops: dict = {}
-        self._frames: Optional[dict] = None
+        self._frames: Optional[tuple] = None
+        self._arms = {ANON: StructDecoder(self.page_type, ("anon.slot",))}   # union arms
+        for kind, arm in ((UNINIT, "uninit"), (FILE, "file")):
+            self._arms[kind] = StructDecoder(self.page_type, tuple(
+                f"{arm}.source.{m}" for m in ("file", "offset", "read_bytes")))
 
     def _variable(self, name: str):
         var = self.types.variable(name)
@@ -129,33 +140,37 @@ class ReferenceInspector(KernelInspector):
         if not spt["pml4"]:
             return None, "the process has no SPT at this moment (exec or exit in progress)"
         try:
-            pages = iter_hash(self.read, spt_addr + spt_type.offset_of("pages"),
-                              spt_type.member("pages").type, self.types.get("struct page"),
-                              "spt_elem")
-            return {p.va: p for p in map(self._spt_page, pages)}, None
+            pages = decode_hash(self.pages, spt_addr + spt_type.offset_of("pages"),
+                                spt_type.member("pages").type, self.page_type, "spt_elem",
+                                PAGE_MEMBERS)
+            return self._spt_pages(pages), None
         except StructureError as e:
             return None, f"the SPT hash is broken: {e}"
 
-    def _spt_page(self, page) -> SptPage:
-        kind = self._ops_type(page["ops"])
-        frame = self._frame(page["frame"]) if page["frame"] else None
-        source = None
-        if kind == UNINIT:
-            source = page["uninit.source"]
-        elif kind == FILE:
-            source = page["file.source"]
-        slot = page["anon.slot"] if kind == ANON else None
-        file_id = offset = read_bytes = None
-        if source is not None and source["file"]:
-            file_id, offset, read_bytes = self._file_id(source["file"]), source["offset"], \
-                source["read_bytes"]
-        return SptPage(
-            va=page["va"], type=kind, writable=page["writable"],
-            frame_pa=self.address_layout.phys(frame[0]) if frame else None,
-            swap_slot=None if slot in (None, SWAP_SLOT_NONE) else slot,
-            file_id=file_id, file_offset=offset, read_bytes=read_bytes,
-            dirty=page["dirty"], cow=(frame[1] > 1) if frame else None,
-            busy=bool(page["busy"]) or bool(frame and frame[2] > 0))
+    def _spt_pages(self, pages) -> dict:
+        """va -> SptPage of each struct page of PAGES (decode_hash's entries,
+        PAGE_MEMBERS decoded); a page's union arm is decoded by its type."""
+        out, arms, kinds, phys = {}, self._arms, self._ops, self.address_layout.phys
+        frame_of = self._frame_table()
+        for _, data, at, (ops, va, writable, _, frame, busy, dirty) in pages:
+            kind = kinds.get(ops) or self._ops_type(ops)
+            frame = frame_of(frame) if frame else None
+            slot = file_id = offset = read_bytes = None
+            arm = arms.get(kind)
+            if arm is not None:
+                values = arm.values(data, at)
+                if kind == ANON:
+                    slot = values[0] if values[0] != SWAP_SLOT_NONE else None
+                elif values[0]:
+                    file_id, offset, read_bytes = self._file_id(values[0]), values[1], values[2]
+            if frame:
+                kva, sharers, pins = frame
+                out[va] = spt_page(va, kind, writable, phys(kva), slot, file_id, offset,
+                                   read_bytes, dirty, sharers > 1, bool(busy) or pins > 0)
+            else:    # fields in SptPage's order: ... dirty, cow, busy
+                out[va] = spt_page(va, kind, writable, None, slot, file_id, offset,
+                                   read_bytes, dirty, None, bool(busy))
+        return out
 
     def _ops_type(self, ops: int) -> str:
         if ops not in self._ops:
@@ -163,25 +178,28 @@ class ReferenceInspector(KernelInspector):
             self._ops[ops] = VM_TYPES.get(t["type"], f"type{t['type']}")
         return self._ops[ops]
 
-    def _frame(self, address: int):
-        """(kva, sharer_cnt, pin_cnt) of the struct frame at ADDRESS, from one
-        bulk read of the frame table per stop (fields sliced out by their
-        DWARF offsets: decoding thousands of records would be slow)."""
+    def _frame_table(self):
+        """A function: the address of a struct frame -> its (kva, sharer_cnt,
+        pin_cnt), from one bulk read of the frame table per stop (None for
+        an address that is not a record of the table)."""
         if self._frames is None:
             table = self.types.variable("vmcheck_frame_table")
             ft = read_value(self.read, table.address, table.type)
             frame_type = self.types.get("struct frame")
-            fields = [(frame_type.offset_of(n), frame_type.member(n).type.resolved().size)
-                      for n in ("kva", "sharer_cnt", "pin_cnt")]
-            self._frames = (ft["frames"], frame_type.resolved().size, fields,
-                            self.read(ft["frames"], frame_type.resolved().size * ft["frame_cnt"])
+            size = frame_type.resolved().size
+            self._frames = (ft["frames"], size,
+                            StructDecoder(frame_type, ("kva", "sharer_cnt", "pin_cnt")).values,
+                            self.read(ft["frames"], size * ft["frame_cnt"])
                             if ft["frame_cnt"] else b"")
-        base, size, fields, data = self._frames
-        start = address - base
-        if start < 0 or start + size > len(data) or start % size:
-            return None
-        return tuple(int.from_bytes(data[start + off:start + off + n], "little")
-                     for off, n in fields)
+        base, size, decode, data = self._frames
+        end = len(data)
+
+        def frame_of(address: int) -> Optional[tuple]:
+            start = address - base
+            if start < 0 or start + size > end or start % size:
+                return None
+            return decode(data, start)
+        return frame_of
 
     def _file_id(self, vm_file: int) -> Optional[int]:
         if vm_file not in self._files:

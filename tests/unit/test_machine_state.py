@@ -1,0 +1,37 @@
+"""spt_page (oracles/model/machine_state.py), the fast way adapters make
+SptPages, against SptPage's own constructor: same fields and defaults, same
+values, still frozen."""
+
+import dataclasses
+import inspect
+import random
+
+import pytest
+
+from oracles.model.machine_state import ANON, FILE, UNINIT, SptPage, spt_page
+
+
+def test_spt_page_takes_sptpages_fields_with_their_defaults():
+    fields = dataclasses.fields(SptPage)
+    parameters = list(inspect.signature(spt_page).parameters.values())
+    assert [p.name for p in parameters] == [f.name for f in fields]
+    assert [p.default for p in parameters] == \
+        [inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
+         for f in fields]
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_spt_page_equals_the_constructors_value(seed):
+    rng = random.Random(seed)
+    maybe = lambda make: None if rng.random() < 0.3 else make()  # noqa: E731
+    kw = dict(va=rng.randrange(1 << 47) & ~0xFFF, type=rng.choice([UNINIT, ANON, FILE]),
+              writable=maybe(lambda: rng.random() < 0.5),
+              frame_pa=maybe(lambda: rng.randrange(1 << 30)),
+              swap_slot=maybe(lambda: rng.randrange(1000)), dirty=maybe(lambda: rng.random() < 0.5),
+              busy=rng.random() < 0.5, swap_slot_known=rng.random() < 0.5)
+    fast, slow = spt_page(**kw), SptPage(**kw)
+    assert fast == slow and hash(fast) == hash(slow) and vars(fast) == vars(slow)
+    assert repr(fast) == repr(slow) and fast.resident == slow.resident
+    assert dataclasses.replace(fast, va=0) == dataclasses.replace(slow, va=0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.va = 0
