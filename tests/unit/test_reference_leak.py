@@ -22,15 +22,15 @@ def test_nothing_left_is_no_leak_with_or_without_the_file_count():
 
 def test_an_open_file_handle_is_a_leak_and_only_it_is_named():
     said = leak("vmcheck: poweroff user_frames_free=40/40 swap_slots_free=8/8 open_files=3")
-    assert said.startswith("leak after every process ended: 3 open file handle(s) never "
+    assert said.startswith("leak after every process ended: 3 open file handles never "
                            "closed (a correct kernel")
     assert "frame" not in said.split("(")[0] and "slot" not in said.split("(")[0]
 
 
 def test_frames_slots_and_files_are_all_named():
     said = leak("vmcheck: poweroff user_frames_free=38/40 swap_slots_free=7/8 open_files=1")
-    assert said.startswith("leak after every process ended: 2 user frame(s) still in use, "
-                           "1 swap slot(s) still in use, 1 open file handle(s) never closed")
+    assert said.startswith("leak after every process ended: 2 user frames still in use, "
+                           "1 swap slots still in use, 1 open file handles never closed")
 
 
 def test_an_unreadable_line_is_said_and_no_line_is_no_verdict():

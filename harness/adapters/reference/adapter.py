@@ -90,9 +90,9 @@ class ReferenceAdapter(KernelAdapter):
         frames_free, frames, slots_free, slots = map(int, m.groups()[:4])
         files = int(m.group(5) or 0)
         left = [f"{count} {what}" for count, what in (
-            (frames - frames_free, "user frame(s) still in use"),
-            (slots - slots_free, "swap slot(s) still in use"),
-            (files, "open file handle(s) never closed")) if count]
+            (frames - frames_free, "user frames still in use"),
+            (slots - slots_free, "swap slots still in use"),
+            (files, "open file handles never closed")) if count]
         if not left:
             return None
         return (f"leak after every process ended: {', '.join(left)} (a correct kernel frees "
