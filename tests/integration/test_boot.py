@@ -17,7 +17,7 @@ from harness.adapters.reference import fsimage
 from harness.adapters.base import Ending, ProcessExit
 from harness.adapters.reference.adapter import ReferenceAdapter
 from harness.run.boot import BootRequest, BootResult, boot, wait_booted
-from harness.errors import BootError
+from harness.errors import BootError, QemuDiedError
 from harness.machine.qemu import Machine, MachineOptions
 
 pytestmark = pytest.mark.integration
@@ -177,12 +177,20 @@ def test_wait_booted_returns_at_the_boot_marker(built, run_root):
 
 
 def test_a_kernel_that_dies_while_booting_is_a_boot_error(built, run_root):
+    """The kernel panics within milliseconds of starting: on a quiet host
+    QEMU can exit (status 35, the kernel's panic exit) before the harness
+    has connected to its QMP socket, and start() says so (QemuDiedError),
+    else wait_booted does (BootError). Either way the error names the
+    status and carries the panic (seen in a CI run on an idle host)."""
     adapter = ReferenceAdapter()
-    with pytest.raises(BootError, match="did not boot: QEMU exited with status 35") as info:
+    with pytest.raises((BootError, QemuDiedError)) as info:
         with Machine(MachineOptions(run_root=run_root)) as machine:
             disks = adapter.make_disks(machine.run_dir, {}, {}, 0)
             machine.start(adapter.qemu_args(disks, "run 'unterminated", 20))
             wait_booted(machine, adapter, 30)
+    said = str(info.value)
+    assert ("did not boot: QEMU exited with status 35" in said
+            if isinstance(info.value, BootError) else info.value.exit_status == 35), said
     assert any("Kernel PANIC" in line for line in info.value.console_tail), info.value
 
 
