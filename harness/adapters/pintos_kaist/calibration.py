@@ -19,7 +19,7 @@ guest time the loop took (~30 timer ticks, which no correct kernel can
 depend on) and its console line "Calibrating timer...  N loops/s."; the
 run's notes say so. Every run of a build takes the shortcut, the first
 one too (the probe is a boot of its own), so runs stay the same run as
-each other; a schedule records it ("timer_calibration") and a replay of
+each other; a schedule records it ("boot_shortcuts") and a replay of
 a schedule recorded with the loop runs the loop.
 
 Only a stock function is stood in for: `timer_calibrate` calls exactly
@@ -41,6 +41,7 @@ from typing import Optional
 
 from harness import config
 from harness.adapters.pintos_kaist.driver import DriverNotServable, called_functions
+from harness.adapters.pintos_kaist.exact_disk import return_to_caller
 
 CALIBRATE, LOOPS = "timer_calibrate", "loops_per_tick"
 STOCK_CALLS = {
@@ -99,9 +100,7 @@ class CalibrationShortcut:
     def _take(self, dbg, bp) -> bool:
         if dbg.pc == bp.address and not self.taken:
             dbg.write_virt(self.loops_address, self.loops.to_bytes(4, "little"))
-            rsp = dbg.register("rsp")
-            dbg.write_register("rip", dbg.read_u64(rsp))
-            dbg.write_register("rsp", rsp + 8)
+            return_to_caller(dbg)
             self.taken = True
         return False
 

@@ -137,7 +137,7 @@ class PintosExactDisk:
             self.report.writes += 1
         else:
             self.report.reads += 1
-        _return_to_caller(dbg)
+        return_to_caller(dbg)
 
     def _to_device(self, reason: str) -> None:
         if not self.report.device:
@@ -160,7 +160,7 @@ def _field(data: bytes, field) -> int:
     return int.from_bytes(data[field.offset:field.offset + field.size], "little")
 
 
-def _return_to_caller(dbg) -> None:
+def return_to_caller(dbg) -> None:
     """At a void function's first instruction: returns as its `ret` would
     (rip = the return address popped from the stack). rax is left as it
     is (a void function's rax is the caller's to ignore): one packet fewer
