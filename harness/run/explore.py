@@ -112,7 +112,9 @@ def replay_options(adapter, sc, schedule: dict, opts: RunnerOptions) -> RunnerOp
                                   icount=clock.get("icount", opts.machine.icount))
     return dataclasses.replace(opts, inject=added_injections(schedule, sc), machine=machine,
                                expect_disks=schedule.get("disks_sha256"),
-                               boot_shortcuts=schedule.get("boot_shortcuts", False))
+                               boot_shortcuts=schedule.get("boot_shortcuts", False),
+                               disarm_spent_injections=schedule.get("disarm_spent_injections",
+                                                                    False))
 
 
 def replay(adapter, sc, schedule: dict, opts: RunnerOptions, times: int = 1,
