@@ -18,6 +18,10 @@ from harness.machine.qemu import MachineOptions
 from harness.run.fault_storm import QUIET_S
 from harness.run.runner import DATA_DIR, RunnerOptions, run_scenario
 from harness.run.suite import load_all
+from reports import write_report
+from results.model import RunResult
+from tests.integration.test_report_browser import (CHROMIUM, SCREENSHOTS, chromium, dom_text,
+                                                   png_size)
 
 pytestmark = pytest.mark.integration
 # the rule arms after QUIET_S of wall time without progress (x scale); then
@@ -66,11 +70,36 @@ def storm_run(kernel, scenario, run_root):
 
 @pytest.mark.timeout(300)
 def test_a_user_mode_storm_is_a_hang_in_seconds_with_its_fault(mutant_kernel, suite,
-                                                               run_root):
+                                                               run_root, tmp_path):
     res, record = storm_run(mutant_kernel, suite["pt-grow-stack"], run_root)
     assert res.reason.startswith("fault storm: user instruction at 0x"), res.reason
     assert record.mode == "user" and record.source.startswith("programs/")
     assert "(pt-grow-stack)" in record.function
+    _check_storm_card(res, record, tmp_path)
+
+
+def _check_storm_card(res, record, tmp_path) -> None:
+    """The scenario page in headless Chromium: the hang's reason and the
+    storm's fault card (instruction, operand, the page registered in the
+    SPT but not loaded)."""
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (Debian package `chromium`; `make deps`)")
+    run = RunResult(kernel="reference", started="", duration_s=res.duration_s, jobs=1,
+                    scenarios=[res])
+    index = write_report(run, tmp_path / "out")
+    page = index.parent / "scenarios" / f"{res.name}.html"
+    profile = tmp_path / "profile"
+    text = " ".join(dom_text(chromium(profile, "--dump-dom", page.as_uri())).split())
+    assert " ".join(res.reason.split())[:80] in text
+    assert f"Fault in {record.process} · user mode" in text
+    assert f"{record.outcome}" in text and record.outcome.endswith("(fault storm)")
+    assert f"operand {record.operand}" in text and "SPT entry" in text
+    assert f"instruction {record.instruction}" in text
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / "fault-storm-card.png"
+    shot.unlink(missing_ok=True)
+    chromium(profile, f"--screenshot={shot}", page.as_uri())
+    assert png_size(shot)[0] > 0
 
 
 @pytest.mark.timeout(300)
