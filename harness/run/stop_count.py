@@ -36,8 +36,9 @@ def stop_kinds(session, dbg) -> dict:
     if session.injector is not None:
         kinds.update(dict.fromkeys(session.injector.addresses, "injection"))
     kinds.update(dict.fromkeys(session.faults.sites, "fault_site"))
-    if getattr(session, "boot_shortcut", None) is not None:
-        kinds[session.boot_shortcut.entry] = "boot_shortcut"
+    for shortcut in getattr(session, "boot_shortcuts", ()):
+        if shortcut.entry is not None:
+            kinds[shortcut.entry] = "boot_shortcut"
     storm = getattr(getattr(session, "watch", None), "storm", None)
     if storm is not None:
         kinds[storm.address] = "fault_storm"
