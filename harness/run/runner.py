@@ -336,7 +336,7 @@ class ScenarioHooks(BootHooks):
             build = f"{build_id(self.adapter.symbol_file)} {qemu_version()}"
             shortcuts, why_not = self.adapter.boot_shortcuts(machine.options, build, disks, args,
                                                              names)
-            self.result.notes += [f"the kernel's boot is run whole: {why}" for why in why_not]
+            self.result.notes += [f"boot shortcut not taken, {why}" for why in why_not]
             for shortcut in shortcuts:
                 shortcut.prepare(machine)
             self.session.boot_shortcuts = shortcuts
