@@ -188,8 +188,9 @@ class Machine(SnapshotCommands):
             try:
                 return self._launch(binary, guest_args, self.incoming)
             except (StateTransferError, QemuDiedError, MachineTimeout) as e:
-                self.incoming_failed = str(e).splitlines()[0] if str(e) else type(e).__name__
                 self._discard()
+                said = self.stderr_text().strip().splitlines()[-1:]
+                self.incoming_failed = "; ".join([str(e).splitlines()[0], *said])
         self._launch(binary, guest_args, None)
 
     def _launch(self, binary: str, guest_args: list[str], incoming: Path | None) -> None:

@@ -126,8 +126,10 @@ class BootSnapshot:
 
     def arm(self, dbg) -> None:
         """Writes the run's kernel arguments where the loader left the boot
-        sector; HarnessError if the restored CPU is not at `main`."""
+        sector; HarnessError if the restored CPU is not at `main`. After a
+        failed restore, the state is removed: the next run probes again."""
         if self.missed is not None:
+            self.state.unlink(missing_ok=True)
             return
         if dbg.pc != self.main:
             raise HarnessError(f"the restored boot snapshot stands at {dbg.describe(dbg.pc)}, "
