@@ -7,7 +7,8 @@ stops it handles (Debugger.stops: by breakpoint address, plus "look",
 session armed there and says how many served a check:
 
   kind        taken: stops at ...                 needed: those that ...
-  attach      the kernel's long-mode symbol       all (the debugger attaches there)
+  attach      the kernel's long-mode symbol       all (the debugger attaches there;
+              none for a machine restored there: a boot snapshot)
   checkpoint  a program's checkpoint()            made a checkpoint record
   fail        a program's fail()                  recorded where the threads were
   fault_site  the adapter's fault sites           recorded a fault (or the panic)
