@@ -308,7 +308,6 @@ class PintosKaistAdapter(KernelAdapter):
             raise ExactDiskUnavailable(str(e)) from None
         return PintosExactDisk(layout, images, ram_size, self.address_layout.kern_base)
 
-
     boot_shortcut_names = ("boot_snapshot", "calibration")
 
     def boot_shortcuts(self, options, build: str, disks: Disks, guest_args: list[str],
