@@ -303,14 +303,19 @@ class KernelAdapter(ABC):
         ExactDiskUnavailable if the kernel needs one and cannot have it."""
         return None
 
-    def boot_shortcut(self, options, build: str):
-        """(shortcut, None) when a deterministic stretch of this kernel's boot
-        can be stood in for under OPTIONS (MachineOptions), BUILD naming
-        the kernel build and QEMU (the key of what was measured): the shortcut's
-        arm(debugger) is called at the kernel's entry and its `note` goes
-        in the run's notes; (None, why not) or (None, None) otherwise (the
-        default: the kernel boots as it is)."""
-        return None, None
+    boot_shortcut_names: tuple = ()   # the boot shortcuts this kernel family has
+
+    def boot_shortcuts(self, options, build: str, disks: Disks, guest_args: list[str],
+                       names) -> tuple[list, list[str]]:
+        """The deterministic stretches of this kernel's boot that a run on
+        DISKS with GUEST_ARGS (QEMU's) under OPTIONS (MachineOptions) skips,
+        of those NAMES allows, BUILD naming the kernel build and QEMU (the key
+        of what was measured): (shortcuts, why each other one is not taken).
+        A shortcut has a `name`; prepare(machine) is called before QEMU
+        starts, arm(debugger) at the kernel's entry; `entry` is the address
+        of its breakpoint (or None); once the run is over, `note` goes in
+        its notes if `taken`, else `missed` if not None. Default: none."""
+        return [], []
 
     def fault_sites(self, symbols) -> list:
         """Where this kernel goes with a fault it does not take routinely

@@ -27,6 +27,13 @@ little more than the first-user figure above):
   kernel init      long-mode symbol -> the program's first instruction
                    (the kernel's set-up, the file system, loading the program)
 
+A kernel with a boot snapshot (Pintos-KAIST: harness/adapters/pintos_kaist/
+boot_snapshot.py) is also booted from it, as a scenario run boots: QEMU
+restored at `main`, the kernel arguments written, the debugger attached
+(-> main), then run to the program's first instruction. Its timer
+calibration runs, as in the cold rows above, so the two differ by the
+firmware and loader.
+
 Each measure is the median over --runs runs (default 10) of `hello`.
 Target: <= 100 ms to the first user instruction under TCG.
 
@@ -159,6 +166,41 @@ class BootTimer:
         stages = [later - earlier for earlier, later in zip(times, times[1:])]
         return {"disks": self.disks_s, **dict(zip(STAGES, stages))}
 
+    def restored(self) -> dict[str, float]:
+        """Seconds to `main` and to the first user instruction of a boot
+        from the kernel's boot snapshot (harness/adapters/pintos_kaist/
+        boot_snapshot.py: restored, arguments written, debugger attached
+        as a scenario run does); {} for a kernel without one."""
+        from harness.debug.debugger import Debugger
+        from harness.run.schedule import build_id
+        from harness.machine.qemu import qemu_version
+        if "boot_snapshot" not in self.adapter.boot_shortcut_names:
+            return {}
+        self.options.paused = True
+        with Machine(self.options) as machine:
+            disks = self.adapter.make_disks(machine.run_dir, self.programs, {}, 0)
+            args = self.adapter.qemu_args(disks, self.cmdline, self.request.mem_mb)
+            build = f"{build_id(self.adapter.symbol_file)} {qemu_version()}"
+            (snapshot, *_), why_not = self.adapter.boot_shortcuts(
+                machine.options, build, disks, args, ("boot_snapshot",))
+            snapshot.prepare(machine)
+            machine.start(args)
+            with Debugger.attach(machine.gdb_socket, self.adapter.kernel_symbols(),
+                                 self.adapter.long_mode_symbol) as dbg:
+                snapshot.arm(dbg)
+                at_main = time.monotonic()
+                if not snapshot.taken:
+                    raise HarnessError(f"boot snapshot not taken: {snapshot.missed}")
+                gdb = dbg.client
+                gdb.insert_breakpoint(self.entry, hardware=True)
+                gdb.resume()
+                stop = gdb.wait_stop(machine.timeouts(RUN_TIMEOUT_S))
+                first_user = time.monotonic()
+                self._check_user_entry(stop, gdb)
+            machine.kill()
+        t0 = machine.start_time
+        return {"restored_main": at_main - t0, "restored_user": first_user - t0}
+
     def without_debugger(self) -> dict[str, float]:
         """Milliseconds to power-off of a run started without -S or GDB."""
         with self._started(paused=False) as machine:
@@ -179,6 +221,8 @@ ROWS = [  # key, label, target in ms (None: no target)
     ("firmware", "  breakdown: firmware and loader (-> ELF entry)", None),
     ("kernel_early", "  breakdown: kernel early boot (-> long-mode symbol)", None),
     ("kernel_init", "  breakdown: kernel init (-> first user instruction)", None),
+    ("restored_main", "boot snapshot: QEMU start -> main, attached", None),
+    ("restored_user", "boot snapshot: QEMU start -> first user instruction", None),
 ]
 
 
@@ -187,6 +231,8 @@ def format_table(samples: dict[str, list[float]], header: str) -> tuple[str, boo
     lines = [header, f"{'measure':52} {'median':>8} {'min':>8} {'max':>8} {'target':>8} ratio"]
     met = True
     for key, label, target in ROWS:
+        if not samples[key]:
+            continue        # a measure this kernel has not (the boot snapshot)
         ms = [s * 1000 for s in samples[key]]
         median = statistics.median(ms)
         cells = f"{label:52} {median:8.1f} {min(ms):8.1f} {max(ms):8.1f}"
@@ -206,7 +252,7 @@ def boot_samples(timer: BootTimer, runs: int) -> dict[str, list[float]]:
     timer.without_debugger()  # warm the page cache; not counted
     for _ in range(runs):
         for key, value in {**timer.with_debugger(), **timer.without_debugger(),
-                           **timer.breakdown()}.items():
+                           **timer.breakdown(), **timer.restored()}.items():
             samples[key].append(value)
     return samples
 
@@ -216,7 +262,7 @@ def boot_figures(samples: dict[str, list[float]], kernel: str) -> list[Figure]:
     return [Figure(f"boot_{key}_ms", f"boot, {kernel}: {label.strip()}" if kernel != "reference"
                    else f"boot: {label.strip()}",
                    statistics.median(samples[key]) * 1e3, "ms", target)
-            for key, label, target in ROWS]
+            for key, label, target in ROWS if samples[key]]
 
 
 def run_benchmark(program: str, runs: int, options: MachineOptions,

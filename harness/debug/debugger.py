@@ -409,7 +409,9 @@ class Debugger:
     def wait_for_long_mode(self, at: Optional[Location] = None, timeout: float = 10.0) -> None:
         """Returns (stopped) once the CPU runs in long mode (EFER.LMA). With
         AT, a hardware breakpoint there (a symbol only reached in long mode,
-        such as the kernel's C entry); without, the guest is polled."""
+        such as the kernel's C entry); without, the guest is polled. A CPU
+        already in long mode (a machine restored where it stood at AT:
+        harness/machine/state_file.py) is taken as it stands."""
         if self.in_long_mode():
             return
         if at is None:

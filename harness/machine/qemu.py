@@ -48,6 +48,8 @@ from harness.machine.guest_ram import GuestRam, SharedRamPlan, plan_shared_ram
 from harness.errors import (HarnessError, MachineTimeout, QemuDiedError,
                             QemuNotFoundError, QMPError, UsageError)
 from harness.machine.qmp import QMPClient
+from harness.machine.state_file import StateTransferError, incoming_args, restore_state
+from harness.machine.vm_snapshots import SnapshotCommands
 from harness.machine.triple_fault import int_log_args
 
 ACCELERATORS = ("tcg", "kvm")
@@ -112,7 +114,7 @@ def kvm_refusal(sys_module: Path | None = None) -> str | None:
     return None
 
 
-class Machine:
+class Machine(SnapshotCommands):
     """A QEMU process and its run directory. Use as a context manager:
 
         with Machine(options) as m:
@@ -140,6 +142,8 @@ class Machine:
         self.keep_files: list[Path] = []   # kept besides the logs when only those are
         self._ram_plan = SharedRamPlan(None, note="QEMU not started yet")
         self.guest_ram: GuestRam | None = None   # the mapped RAM once QEMU answers
+        self.incoming: Path | None = None        # set before start(): a saved state to start
+        self.incoming_failed: str | None = None  # from (state_file.py); why it was not
 
     def _choose_socket_dir(self) -> Path:
         """The run directory, unless socket paths there would exceed the
@@ -168,7 +172,10 @@ class Machine:
 
     def start(self, guest_args: list[str]) -> None:
         """Starts QEMU and connects QMP. Returns once QEMU has initialised the
-        machine (loaded the kernel) and answers QMP. Raises QemuNotFoundError,
+        machine (loaded the kernel) and answers QMP. With `incoming` set, the
+        machine is restored from that saved state (state_file.py) and stands
+        paused there; if that fails, QEMU is started afresh on the same
+        disks and `incoming_failed` says why. Raises QemuNotFoundError,
         QemuDiedError (with QEMU's stderr) if it exits during start, or
         MachineTimeout if it does not answer in time."""
         if self.process is not None:
@@ -177,9 +184,20 @@ class Machine:
         if binary is None:
             raise QemuNotFoundError(f"QEMU not found: {self.options.qemu!r} is not an executable "
                                     "on PATH (install qemu-system-x86, e.g. `make deps`)")
+        if self.incoming is not None:
+            try:
+                return self._launch(binary, guest_args, self.incoming)
+            except (StateTransferError, QemuDiedError, MachineTimeout) as e:
+                self._discard()
+                said = self.stderr_text().strip().splitlines()[-1:]
+                self.incoming_failed = "; ".join([str(e).splitlines()[0], *said])
+        self._launch(binary, guest_args, None)
+
+    def _launch(self, binary: str, guest_args: list[str], incoming: Path | None) -> None:
+        """One QEMU process, answering QMP (restored from INCOMING if given)."""
         self._ram_plan = plan_shared_ram(guest_args, self.run_dir.name) \
             if self.options.shared_ram else SharedRamPlan(None, note="shared guest RAM is off")
-        cmd = self.command_line(guest_args)
+        cmd = self.command_line(guest_args + (incoming_args() if incoming else []))
         cmd[0] = binary
         self._spawn(_with_parent_death_signal(cmd))
         timeout = self.timeouts(self.timeouts.qemu_start)
@@ -192,7 +210,21 @@ class Machine:
             self._raise_if_died(grace=0.5)
             raise MachineTimeout(f"QEMU to answer on QMP ({e})", timeout,
                                  self._tail(), self.console_log) from None
+        if incoming is not None:
+            restore_state(self.qmp, incoming, timeout)
         self._map_guest_ram()
+
+    def _discard(self) -> None:
+        """Ends a QEMU whose start failed, so that start can try again."""
+        self.kill()
+        if self.qmp is not None:
+            self.qmp.close()
+        if self.console is not None:
+            self.console.wait_ended(self.timeouts(self.timeouts.kill_wait))
+        self._ram_plan.remove_file()
+        _LIVE.discard(self)
+        self.process = self.qmp = self.console = None
+        self.failed = False
 
     def _map_guest_ram(self) -> None:
         """Maps the RAM file QEMU now has open (see guest_ram.py)."""
@@ -306,39 +338,6 @@ class Machine:
             raise MachineTimeout(awaited, scaled, self._tail(), self.console_log) from None
         self.console.wait_ended(self.timeouts(self.timeouts.kill_wait))
         return status
-
-    # ---- snapshots (need every writable drive to be qcow2) ----
-
-    def savevm(self, tag: str) -> None:
-        """Saves the whole machine state as snapshot TAG (HMP savevm)."""
-        self._hmp_checked(f"savevm {tag}", "savevm")
-
-    def loadvm(self, tag: str) -> None:
-        """Restores snapshot TAG (into the mapped guest RAM too). A GDB
-        attached to the stub must then drop its register cache (`maintenance
-        flush register-cache`); the harness's Debugger its caches
-        (`debugger.client.epoch += 1`, harness/debug/guest_memory.py)."""
-        self._hmp_checked(f"loadvm {tag}", "loadvm")
-
-    def delvm(self, tag: str) -> None:
-        self._hmp_checked(f"delvm {tag}", "delvm")
-
-    def snapshots(self) -> list[str]:
-        """Tags of the snapshots on the machine's drives."""
-        out = self._require_qmp().human_monitor_command("info snapshots")
-        rows = [line.split() for line in out.splitlines()]
-        # Rows of the table start with an ID: a number, or "--" in the
-        # "present on all disks" listing.
-        return [row[1] for row in rows
-                if len(row) >= 2 and (row[0] == "--" or row[0].isdigit())]
-
-    def _hmp_checked(self, command: str, what: str) -> None:
-        if not all(c.isalnum() or c in "-_." for c in command.split(" ", 1)[1]):
-            raise UsageError(f"{what}: snapshot tag {command.split(' ', 1)[1]!r} must be "
-                             "letters, digits, '-', '_' or '.'")
-        out = self._require_qmp().human_monitor_command(command).strip()
-        if out:  # HMP savevm/loadvm print nothing on success
-            raise HarnessError(f"{what} failed: {out}")
 
     # ---- teardown ----
 

@@ -104,9 +104,10 @@ class BootHooks:
         nothing more and judges the run's time itself."""
         return False
 
-    def before_start(self, machine: Machine, disks: Disks) -> None:
+    def before_start(self, machine: Machine, disks: Disks, args: list[str]) -> None:
         """The disks are made and the kernel's command line written; QEMU is
-        not started yet (a UsageError here refuses the boot)."""
+        not started yet, ARGS are its machine arguments (from the adapter)
+        (a UsageError here refuses the boot)."""
 
     def wall_clock_start(self, machine: Machine) -> float:
         """After started() returned True: the moment (time.monotonic) the
@@ -150,7 +151,7 @@ def boot(adapter: KernelAdapter, request: BootRequest, options: MachineOptions,
         try:
             disks = adapter.make_disks(machine.run_dir, programs, request.files, request.swap_mb)
             args = adapter.qemu_args(disks, cmdline, request.mem_mb)
-            hooks.before_start(machine, disks)
+            hooks.before_start(machine, disks, args)
             machine.start(args)
             if not options.paused:
                 machine.resume()

@@ -62,7 +62,7 @@ class CheckpointSession:
         self.watch: HangWatch | None = None     # set by run()
         self.faults = FaultCapture(adapter, images)
         self.exact_disk = None                  # the run's exact disk (harness/run/exact_disk.py)
-        self.boot_shortcut = None               # the adapter's boot_shortcut, armed at the entry
+        self.boot_shortcuts: list = []          # the adapter's boot_shortcuts, armed at the entry
         self.entry_icount = None                # instructions done at the kernel's entry
         self.checkpoint_owners: dict = {}       # set by run(): checkpoint() addresses
         self.stops_taken: dict = {}             # harness/run/stop_count.py, after run()
@@ -88,8 +88,8 @@ class CheckpointSession:
         self.icount = lambda: machine.qmp.execute("query-replay").get("icount")
         self.entry_icount = self.icount()       # stopped at the kernel's entry
         with dbg:
-            if self.boot_shortcut is not None:
-                self.boot_shortcut.arm(dbg)
+            for shortcut in self.boot_shortcuts:
+                shortcut.arm(dbg)
             self.inspector = self.adapter.inspector(dbg, symbols)
             if self.injector is not None:
                 self.injector.icount = self.icount

@@ -24,7 +24,8 @@ from results.model import Verdict
 from harness.run.exact_disk import exact_disk_wanted
 from harness.run.runner import RunnerOptions, not_run_result, run_scenario
 from harness.run.run_identity import first_parting, fingerprint
-from harness.run.schedule import added_injections, check_travels, console_digest, write_schedule
+from harness.run.schedule import (added_injections, check_travels, console_digest,
+                                  recorded_shortcuts, write_schedule)
 
 
 @dataclasses.dataclass
@@ -112,7 +113,7 @@ def replay_options(adapter, sc, schedule: dict, opts: RunnerOptions) -> RunnerOp
                                   icount=clock.get("icount", opts.machine.icount))
     return dataclasses.replace(opts, inject=added_injections(schedule, sc), machine=machine,
                                expect_disks=schedule.get("disks_sha256"),
-                               boot_shortcuts=schedule.get("boot_shortcuts", False),
+                               boot_shortcuts=recorded_shortcuts(schedule),
                                disarm_spent_injections=schedule.get("disarm_spent_injections",
                                                                     False))
 

@@ -31,7 +31,8 @@ from harness.run.fault_capture import MAX_FAULTS
 from harness.run.hang_watch import DEADLOCK, GuestHang
 from harness.run.injection import Injector, unobservable
 from harness.run.verdict import judge
-from harness.run.schedule import build_id, check_disks, make_schedule, write_schedule
+from harness.run.schedule import (build_id, check_disks, make_schedule, shortcut_names,
+                                  write_schedule)
 from oracles.expectations import CheckContext, DiskUnreadable, run_check
 from oracles.model.machine_state import FAIL, UNKNOWN, by_outcome
 
@@ -57,9 +58,10 @@ class RunnerOptions:
     stop: Optional[object] = None      # harness.run.stop_point.StopRequest (vmcheck debug):
                                        # hand the machine over there; the run then ends
                                        # with HandedOver
-    boot_shortcuts: bool = True        # the kernel's boot_shortcut (Pintos-KAIST: its timer
-                                       # calibration, measured once per build); a replay of
-                                       # a schedule recorded without them runs without
+    boot_shortcuts: object = True      # the kernel's boot shortcuts (Pintos-KAIST: the boot
+                                       # snapshot at main, the timer calibration; each probed
+                                       # once per build): True all, False none, or a tuple
+                                       # of names; a replay takes those its schedule recorded
     disarm_spent_injections: bool = True   # a "once" injection's breakpoint goes once it
                                        # can fire no more; a replay of a schedule recorded
                                        # with every call stopped stops at every call
@@ -319,7 +321,7 @@ class ScenarioHooks(BootHooks):
         self.machine = None
         self.exact_report = None   # the exact disk's ExactDiskReport, when one was asked for
 
-    def before_start(self, machine, disks) -> None:
+    def before_start(self, machine, disks, args) -> None:
         """The disks are made: the exact disk over them (when asked for and
         the kernel needs one), and for a run with a schedule the digest of
         what the guest boots with (a replay's must be the recorded one)."""
@@ -329,11 +331,15 @@ class ScenarioHooks(BootHooks):
             machine.options.icount_clock)
         if self.sc.inject or self.opts.inject:
             self.result.disks_sha256 = check_disks(machine.run_dir, self.opts.expect_disks)
-        if self.opts.boot_shortcuts:
+        names = shortcut_names(self.adapter, self.opts.boot_shortcuts)
+        if names:
             build = f"{build_id(self.adapter.symbol_file)} {qemu_version()}"
-            self.session.boot_shortcut, why = self.adapter.boot_shortcut(machine.options, build)
-            if why:
-                self.result.notes.append(f"the kernel's boot is run whole: {why}")
+            shortcuts, why_not = self.adapter.boot_shortcuts(machine.options, build, disks, args,
+                                                             names)
+            self.result.notes += [f"boot shortcut not taken, {why}" for why in why_not]
+            for shortcut in shortcuts:
+                shortcut.prepare(machine)
+            self.session.boot_shortcuts = shortcuts
 
     def started(self, machine, rules) -> bool:
         self.machine = machine
@@ -364,8 +370,9 @@ class ScenarioHooks(BootHooks):
         finish_exact_disk(session.exact_disk, self.exact_report, result)
         session.exact_disk = self.exact_report = None
         result.stops_taken, result.stops_needed = session.stops_taken, session.stops_needed
-        if session.boot_shortcut is not None and session.boot_shortcut.taken:
-            result.notes.append(session.boot_shortcut.note)
+        for shortcut in session.boot_shortcuts:
+            if shortcut.taken or shortcut.missed:
+                result.notes.append(shortcut.note if shortcut.taken else shortcut.missed)
 
     def ended(self, machine, disks, outcome) -> None:
         result = self.result

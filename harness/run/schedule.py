@@ -84,13 +84,36 @@ def make_schedule(sc, adapter, opts, result) -> dict:
         "fired": [r.__dict__ for r in result.injections],
         "clock": {"accel": opts.machine.accel, "icount": opts.machine.icount},
         "exact_disk": exact_disk_wanted(opts.exact_disk, True),   # a run with injections
-        "boot_shortcuts": opts.boot_shortcuts,
+        "boot_shortcuts": list(shortcut_names(adapter, opts.boot_shortcuts)),
         "disarm_spent_injections": opts.disarm_spent_injections,
         "verdict": result.verdict.value,
         "reason": result.reason,
         "console_sha256": console_digest(result.console),
         "fingerprint": fingerprint(result),
     }
+
+
+# A schedule written before the boot snapshot recorded its boot shortcuts as
+# true or false; true then meant the only one there was.
+SHORTCUTS_OF_OLD_SCHEDULES = ("calibration",)
+
+
+def shortcut_names(adapter, allowed) -> tuple:
+    """The names of ADAPTER's boot shortcuts that ALLOWED (RunnerOptions.
+    boot_shortcuts: True, False or names) lets a run take."""
+    offered = tuple(getattr(adapter, "boot_shortcut_names", ()))
+    if allowed is True:
+        return offered
+    return tuple(name for name in (allowed or ()) if name in offered)
+
+
+def recorded_shortcuts(schedule: dict) -> tuple:
+    """The boot shortcuts SCHEDULE's run took (none if it predates them):
+    a replay takes the same, and boots cold if it did."""
+    recorded = schedule.get("boot_shortcuts", False)
+    if isinstance(recorded, bool):
+        return SHORTCUTS_OF_OLD_SCHEDULES if recorded else ()
+    return tuple(recorded)
 
 
 def schedule_kernel(schedule: dict, given: str) -> str:

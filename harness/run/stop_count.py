@@ -7,7 +7,8 @@ stops it handles (Debugger.stops: by breakpoint address, plus "look",
 session armed there and says how many served a check:
 
   kind        taken: stops at ...                 needed: those that ...
-  attach      the kernel's long-mode symbol       all (the debugger attaches there)
+  attach      the kernel's long-mode symbol       all (the debugger attaches there;
+              none for a machine restored there: a boot snapshot)
   checkpoint  a program's checkpoint()            made a checkpoint record
   fail        a program's fail()                  recorded where the threads were
   fault_site  the adapter's fault sites           recorded a fault (or the panic)
@@ -36,8 +37,9 @@ def stop_kinds(session, dbg) -> dict:
     if session.injector is not None:
         kinds.update(dict.fromkeys(session.injector.addresses, "injection"))
     kinds.update(dict.fromkeys(session.faults.sites, "fault_site"))
-    if getattr(session, "boot_shortcut", None) is not None:
-        kinds[session.boot_shortcut.entry] = "boot_shortcut"
+    for shortcut in getattr(session, "boot_shortcuts", ()):
+        if shortcut.entry is not None:
+            kinds[shortcut.entry] = "boot_shortcut"
     storm = getattr(getattr(session, "watch", None), "storm", None)
     if storm is not None:
         kinds[storm.address] = "fault_storm"

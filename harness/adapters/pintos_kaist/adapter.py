@@ -308,12 +308,26 @@ class PintosKaistAdapter(KernelAdapter):
             raise ExactDiskUnavailable(str(e)) from None
         return PintosExactDisk(layout, images, ram_size, self.address_layout.kern_base)
 
+    boot_shortcut_names = ("boot_snapshot", "calibration")
 
-    def boot_shortcut(self, options, build: str):
-        """timer_calibrate() stood in for: calibration.py (decided per boot:
-        the probe runs once per BUILD)."""
+    def boot_shortcuts(self, options, build: str, disks: Disks, guest_args: list[str],
+                       names) -> tuple[list, list[str]]:
+        """The boot from a snapshot at main (boot_snapshot.py), then
+        timer_calibrate() stood in for (calibration.py); each decided per
+        run, its probe run once per kernel build and machine."""
+        from harness.adapters.pintos_kaist.boot_snapshot import boot_snapshot
         from harness.adapters.pintos_kaist.calibration import calibration_shortcut
-        return calibration_shortcut(self, options, build)
+        offers = {"boot_snapshot": lambda: boot_snapshot(self, options, build, disks, guest_args),
+                  "calibration": lambda: calibration_shortcut(self, options, build)}
+        shortcuts, why_not = [], []
+        for name in self.boot_shortcut_names:
+            if name in names:
+                shortcut, why = offers[name]()
+                if shortcut is not None:
+                    shortcuts.append(shortcut)
+                elif why:
+                    why_not.append(f"{name}: {why}")
+        return shortcuts, why_not
 
     def inspector(self, debugger, symbols):
         from harness.adapters.pintos_kaist.inspector import PintosInspector

@@ -31,17 +31,13 @@ Without -icount (KVM, --no-icount) the loop measures the host, and is run.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import fcntl
-import json
 import os
 from pathlib import Path
 from typing import Optional
 
-from harness import config
 from harness.adapters.pintos_kaist.driver import DriverNotServable, called_functions
 from harness.adapters.pintos_kaist.exact_disk import return_to_caller
+from harness.adapters.pintos_kaist.probe import ProbeCache, build_path, probe_machine, run_to
 
 CALIBRATE, LOOPS = "timer_calibrate", "loops_per_tick"
 STOCK_CALLS = {
@@ -51,7 +47,6 @@ STOCK_CALLS = {
 }
 ENV = "VMCHECK_PINTOS_CALIBRATE"
 CACHE_NAME = "pintos-calibration.json"
-PROBE_TIMEOUT_S = 60.0
 
 
 class NotStockCalibration(Exception):
@@ -83,9 +78,15 @@ class CalibrationShortcut:
     """Stands in for one boot's timer_calibrate(): arm() on a debugger
     stopped before it runs."""
 
+    name = "calibration"
+    missed = None
+
     def __init__(self, entry: int, loops_address: int, loops: int):
         self.entry, self.loops_address, self.loops = entry, loops_address, loops
         self.taken = False
+
+    def prepare(self, machine) -> None:
+        """Nothing to do before QEMU starts."""
 
     @property
     def note(self) -> str:
@@ -105,30 +106,12 @@ class CalibrationShortcut:
         return False
 
 
-class CalibrationCache:
+class CalibrationCache(ProbeCache):
     """loops_per_tick by (kernel build id, QEMU version), in one JSON file
-    (PATH) that several processes share under a lock."""
+    (PATH, default build/pintos-calibration.json) shared under a lock."""
 
     def __init__(self, path: Optional[Path] = None):
-        self.path = path or config.build_dir() / CACHE_NAME
-
-    @contextlib.contextmanager
-    def locked(self):
-        """The cache's contents (a dict), held under an exclusive lock; a
-        change to the dict is written back."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                entries = json.loads(self.path.read_text())
-            except (OSError, ValueError):
-                entries = {}
-            before = dict(entries)
-            yield entries
-            if entries != before:
-                tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_text(json.dumps(entries, indent=1, sort_keys=True))
-                tmp.replace(self.path)
+        super().__init__(path or build_path(CACHE_NAME))
 
 
 def wanted() -> bool:
@@ -140,33 +123,18 @@ def probe_loops(adapter, options) -> int:
     """loops_per_tick as ADAPTER's kernel computes it in a boot of its own
     under OPTIONS (MachineOptions with -icount), read where timer_calibrate
     returns. HarnessError if the boot does not get there."""
-    from harness.debug.rsp import RspClient
-    from harness.errors import HarnessError
-    from harness.machine.qemu import Machine
     symbols = adapter.kernel_symbols()
     entry, loops_address = symbols.address_of(CALIBRATE), check_stock(symbols)
-    quiet = dataclasses.replace(options, paused=True, keep=False, keep_on_error=False,
-                                console_sink=None, int_log=False)
-    with Machine(quiet) as machine:
+
+    def start(machine):
         disks = adapter.make_disks(machine.run_dir, {}, {}, 0)
         machine.start(adapter.qemu_args(disks, "-q -f", 64))     # no action: stopped before
-        gdb = RspClient.connect(str(machine.gdb_socket), machine.timeouts(10))
-        try:
-            for address in (entry, None):
-                if address is None:
-                    address = int.from_bytes(gdb.read_memory(gdb.read_register("rsp"), 8),
-                                             "little")
-                gdb.insert_breakpoint(address, hardware=True)
-                gdb.resume()
-                stop = gdb.wait_stop(machine.timeouts(PROBE_TIMEOUT_S))
-                if stop is None or gdb.pc() != address:
-                    raise HarnessError(f"timer calibration probe: no stop at {address:#x} "
-                                       f"({stop}); see {machine.console_log}")
-                gdb.remove_breakpoint(address, hardware=True)
-            return int.from_bytes(gdb.read_memory(loops_address, 4), "little")
-        finally:
-            gdb.close()
-            machine.kill()
+
+    with probe_machine(options, start) as (machine, gdb):
+        run_to(machine, gdb, entry, "timer calibration")
+        back = int.from_bytes(gdb.read_memory(gdb.read_register("rsp"), 8), "little")
+        run_to(machine, gdb, back, "timer calibration")
+        return int.from_bytes(gdb.read_memory(loops_address, 4), "little")
 
 
 def calibration_shortcut(adapter, options, build: str,
