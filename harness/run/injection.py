@@ -24,7 +24,7 @@ import dataclasses
 import random
 from typing import Optional
 
-from harness.adapters.base import InjectionSite
+from harness.adapters.base import PRESSURE_KINDS, InjectionSite
 from harness.errors import UsageError
 from results.model import InjectionRecord
 from oracles.schema import Field, SchemaError, in_range, one_of, validate_table
@@ -35,7 +35,6 @@ KINDS = ("fail", "io_error", "preempt", "delay", "steal", "release")
 MODES = ("once", "from", "probability")
 IO_POINTS = ("swap_out", "swap_in", "file_read", "file_write")
 FAILURE_KINDS = ("fail", "io_error")   # a forced return (Debugger.force_return)
-PRESSURE_KINDS = ("steal", "release")  # the kernel's request block: frames out of the pool
 # kind -> the request block field it writes (the value: 1, TICKS or FRAMES)
 REQUESTS = {"preempt": "preempt", "delay": "delay_ticks", "steal": "steal_frames",
             "release": "release_frames"}

@@ -54,7 +54,7 @@ have none either, and a scenario with one is NOT_JUDGED (UNOBSERVABLE).
 
 from __future__ import annotations
 
-from harness.adapters.base import InjectionSite
+from harness.adapters.base import PRESSURE_KINDS, InjectionSite
 from harness.debug.dwarf_types import TypeLookupError
 from harness.errors import UsageError
 
@@ -76,7 +76,6 @@ UNOBSERVABLE = {
 
 _NO_POOL_HOLD = ("Pintos-KAIST has no request block: the harness cannot take frames out of "
                  "its user pool or give them back at a chosen point")
-PRESSURE_KINDS = ("steal", "release")    # memory pressure at a point: at every point
 
 _FUNCTIONS = {
     "frame_alloc": ("palloc_get_page", 0), "page_alloc": ("vm_alloc_page_with_initializer", 0),
