@@ -24,8 +24,8 @@ def summary_table(run: RunResult) -> str:
                  f"{run.duration_s:.1f}s with {run.jobs} job(s) on the {run.kernel} kernel")
     lines.append(unknown_count_line(run))
     if not_judged:
-        lines.append(f"{not_judged} scenario(s) NOT_JUDGED: this kernel cannot observe the "
-                     "failure they inject; not failures (with --strict too), no points at stake")
+        lines.append(f"{not_judged} scenario(s) NOT_JUDGED: this kernel cannot observe or carry "
+                     "out what they inject; not failures (with --strict too), no points at stake")
     lines += fault_summary_lines(run)
     if run.interrupted:
         lines.append(f"PARTIAL: interrupted by {run.interrupted}; "

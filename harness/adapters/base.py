@@ -139,14 +139,20 @@ class InjectionSite:
     the function returns to its caller when a failure is forced;
     UNOBSERVABLE: the forced-failure kinds ("fail", "io_error") the kernel
     has no way to notice here, each with the reason (a function that
-    returns nothing: the forced return only skips its work). A scenario
-    that asks for one is NOT_JUDGED on this kernel (harness/run/injection.py).
+    returns nothing: the forced return only skips its work), and the
+    PRESSURE_KINDS it cannot be put under here. A scenario that asks for
+    one is NOT_JUDGED on this kernel (harness/run/injection.py).
     """
 
     symbol: str
     accepts: Optional[Callable] = None
     failure_value: int = 1
     unobservable: Mapping[str, str] = field(default_factory=dict)
+
+
+# Injection kinds that put the kernel under memory pressure at a point
+# (frames taken out of the user pool, or given back) through its request block.
+PRESSURE_KINDS = ("steal", "release")
 
 
 class KernelAdapter(ABC):

@@ -4,6 +4,9 @@ execute the mutated line (harness/course/line_coverage.py).
 
     ./vmcheck mutants --generate [--files F...] [--operators OP...]
                       [--sample N] [--seed S] [--jobs N] [--report DIR]
+    ./vmcheck mutants --generate ID...    only these generated mutants: a
+                      whole id (vm-frame-67-increment-6e752d) or its FILE-LINE
+                      part (vm-frame-67: every mutant of that line)
 """
 
 from __future__ import annotations
@@ -69,6 +72,21 @@ def _coverage(args, scenarios, opts):
     return coverage
 
 
+def named(names: list, mutations: list) -> list:
+    """The MUTATIONS (in file order) whose id is one of NAMES or starts
+    with one followed by "-" (FILE-LINE: every mutant of that line);
+    UsageError naming a NAME that matches none."""
+    unknown = [n for n in names if not any(_is(m, n) for m in mutations)]
+    if unknown:
+        raise UsageError(f"no generated mutant {', '.join(unknown)} in the files given "
+                         "(an id, or its FILE-LINE part, e.g. vm-frame-67)")
+    return [m for m in mutations if any(_is(m, n) for n in names)]
+
+
+def _is(mutation, name: str) -> bool:
+    return mutation.ident == name or mutation.ident.startswith(name + "-")
+
+
 def _chosen(args, mutations: list, coverage, scenarios: list) -> list:
     """MUTATIONS in file order, or --sample of those a scenario executes
     (plus every one no scenario executes, which costs nothing)."""
@@ -86,12 +104,14 @@ def handle_generate(args: argparse.Namespace) -> int:
     from harness.cli.options import runner_options
     from harness.run.runner import DATA_DIR
     from harness.run.suite import load_all, select
-    if args.names:
-        raise UsageError("--generate makes its own mutants: give no NAME")
+    if args.names and args.sample:
+        raise UsageError("--generate: give mutant ids or --sample, not both")
     t0 = time.monotonic()
     scenarios = select(load_all(config.build_dir() / "programs", DATA_DIR), args.scenarios)
     opts = runner_options(args, args.report.resolve() / "generated-artifacts")
     mutations = _mutations(args)
+    if args.names:
+        mutations = named(args.names, mutations)
     coverage = _coverage(args, scenarios, opts)
     chosen = _chosen(args, mutations, coverage, scenarios)
     builder = MutantBuilder(WORK_DIR, args.jobs)

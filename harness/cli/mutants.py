@@ -4,6 +4,7 @@ with --generate, mutants made mechanically from the code
 
     ./vmcheck mutants [NAME...] [--scenarios PATTERN...] [--jobs N] [--report DIR]
     ./vmcheck mutants --generate [--files F...] [--operators OP...] [--sample N]
+    ./vmcheck mutants --generate ID...
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("mutants", help="run the suite on every seeded-bug mutant",
                               description="Build each mutant of reference_kernel/mutants.toml "
                                           "and run the suite on it; print which are killed.")
-    p.add_argument("names", nargs="*", metavar="NAME", help="mutants to run (default: all)")
+    p.add_argument("names", nargs="*", metavar="NAME",
+                   help="mutants to run (default: all); with --generate, generated mutant ids "
+                        "or their FILE-LINE part, e.g. vm-frame-67")
     p.add_argument("--scenarios", nargs="+", default=[], metavar="PATTERN",
                    help="scenario names/globs/areas to run on each mutant (default: all)")
     p.add_argument("--jobs", "-j", type=int_in_range(1, 64), default=2, metavar="N")

@@ -78,15 +78,17 @@ class GeneratedResult:
 class Equivalent:
     """A generated mutant no behaviour can tell apart from the kernel: the
     line BEFORE of FILE changed to AFTER (any change of it when AFTER is
-    None), and why."""
+    None), in FUNCTION (in any function when FUNCTION is None), and why."""
     file: str
     before: str
     reason: str
     after: str | None = None
+    function: str | None = None
 
     def covers(self, m: Mutation) -> bool:
         return m.file == self.file and m.before.strip() == self.before.strip() and \
-            (self.after is None or m.after.strip() == self.after.strip())
+            (self.after is None or m.after.strip() == self.after.strip()) and \
+            (self.function is None or m.function == self.function)
 
 
 def load_equivalents(path: Path = EQUIVALENTS) -> list[Equivalent]:

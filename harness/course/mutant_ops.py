@@ -38,17 +38,22 @@ PTE_FLAG = re.compile(r"PTE_[A-Z]+\s*\|\s*|\s*\|\s*PTE_[A-Z]+")
 BOOL = re.compile(r"\b(true|false)\b")
 INCREMENT = re.compile(r"(\+\+|--)")
 CONDITION_START = re.compile(r"\b(if|while)\s*\(")
+# A function definition's first line: at column 0, a name and "(", no ";".
+FUNCTION_START = re.compile(r"^[A-Za-z_][^;=]*?\b([A-Za-z_]\w*)\s*\([^;]*$")
 
 
 @dataclasses.dataclass(frozen=True)
 class Mutation:
     """One change: LINE (1-based) of FILE (relative to the kernel source
-    root) reads AFTER instead of BEFORE."""
+    root) reads AFTER instead of BEFORE; FUNCTION is the function the line
+    is in ("" outside one), so that the same line in two functions can be
+    told apart (mutants-equivalent.toml)."""
     file: str
     line: int
     operator: str
     before: str
     after: str
+    function: str = dataclasses.field(default="", compare=False)
 
     @property
     def ident(self) -> str:
@@ -132,13 +137,18 @@ OPERATORS: dict[str, Callable[[str], Iterator[str]]] = {
 }
 
 
-def _code_lines(text: str) -> Iterator[tuple[int, str]]:
-    """(number, line) of the lines of C source TEXT an operator may change:
-    not in a block comment, not a directive, comment or blank line, not an
-    assertion, panic or print."""
+def _code_lines(text: str) -> Iterator[tuple[int, str, str]]:
+    """(number, line, function) of the lines of C source TEXT an operator
+    may change: not in a block comment, not a directive, comment or blank
+    line, not an assertion, panic or print. FUNCTION: the name of the last
+    function definition that began at column 0 above the line."""
     in_comment = False
+    function = ""
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
+        start = None if in_comment else FUNCTION_START.match(line)
+        if start:
+            function = start.group(1)
         if in_comment:
             in_comment = "*/" not in stripped
             continue
@@ -149,17 +159,17 @@ def _code_lines(text: str) -> Iterator[tuple[int, str]]:
             continue
         if any(word in stripped for word in SKIPPED_WORDS):
             continue
-        yield number, line
+        yield number, line, function
 
 
 def mutations_of(text: str, file: str, operators=tuple(OPERATORS)) -> list[Mutation]:
     """Every single-change mutation of source TEXT (named FILE) by OPERATORS."""
     out = []
-    for number, line in _code_lines(text):
+    for number, line, function in _code_lines(text):
         for name in operators:
             for after in OPERATORS[name](line):
                 if after != line:
-                    out.append(Mutation(file, number, name, line, after))
+                    out.append(Mutation(file, number, name, line, after, function))
     return out
 
 

@@ -8,6 +8,9 @@ probability), do KIND:
             swap_in/swap_out/file_read/file_write points
   preempt   the thread yields the CPU right there before it goes on
   delay     the thread sleeps TICKS timer ticks there (others run)
+  steal     memory pressure: up to FRAMES free user frames are taken out of
+            the pool right there (the thread goes on without them)
+  release   up to FRAMES of the stolen frames go back to the pool there
 A call matches when THREAD (if given) is the running thread's name and
 ARG (if given) equals the hook's argument. Each adapter maps points to
 kernel functions (KernelAdapter.injection_site: the symbol, which calls
@@ -21,17 +24,21 @@ import dataclasses
 import random
 from typing import Optional
 
-from harness.adapters.base import InjectionSite
+from harness.adapters.base import PRESSURE_KINDS, InjectionSite
 from harness.errors import UsageError
 from results.model import InjectionRecord
 from oracles.schema import Field, SchemaError, in_range, one_of, validate_table
 
 POINTS = ("frame_alloc", "page_alloc", "swap_out", "swap_in", "file_read", "file_write",
           "page_fault", "evict_choose", "yield")
-KINDS = ("fail", "io_error", "preempt", "delay")
+KINDS = ("fail", "io_error", "preempt", "delay", "steal", "release")
 MODES = ("once", "from", "probability")
 IO_POINTS = ("swap_out", "swap_in", "file_read", "file_write")
 FAILURE_KINDS = ("fail", "io_error")   # a forced return (Debugger.force_return)
+# kind -> the request block field it writes (the value: 1, TICKS or FRAMES)
+REQUESTS = {"preempt": "preempt", "delay": "delay_ticks", "steal": "steal_frames",
+            "release": "release_frames"}
+ALL_FRAMES = 4096                      # steal/release: every frame (the kernel's limit)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +52,7 @@ class Injection:
     thread: Optional[str] = None
     arg: Optional[int] = None
     ticks: int = 5
+    frames: int = ALL_FRAMES
 
     def describe(self) -> str:
         when = {"once": f"call {self.nth}", "from": f"every call from {self.nth}",
@@ -66,6 +74,7 @@ INJECTION_FIELDS = {
     "thread": Field(str, None),
     "arg": Field(int, None),
     "ticks": Field(int, 5, check=in_range(1, 10000)),
+    "frames": Field(int, ALL_FRAMES, check=in_range(1, ALL_FRAMES)),
 }
 
 
@@ -117,12 +126,14 @@ def _site(adapter, point: str) -> InjectionSite:
 
 def unobservable(adapter, injections) -> list[str]:
     """"KIND at POINT: why" for each of INJECTIONS that forces a failure
-    ADAPTER's kernel has no way to notice (KernelAdapter.injection_unobservable,
-    known without booting). A scenario with one is NOT_JUDGED there."""
+    ADAPTER's kernel has no way to notice, or asks for memory pressure it
+    cannot be put under (KernelAdapter.injection_unobservable, known
+    without booting). A scenario with one is NOT_JUDGED there."""
     ask = getattr(adapter, "injection_unobservable", None)
     out = []
     for inj in injections:
-        why = ask(inj.point, inj.kind) if ask and inj.kind in FAILURE_KINDS else None
+        asked = ask and inj.kind in FAILURE_KINDS + PRESSURE_KINDS
+        why = ask(inj.point, inj.kind) if asked else None
         if why and f"{inj.kind} at {inj.point}: {why}" not in out:
             out.append(f"{inj.kind} at {inj.point}: {why}")
     return out
@@ -135,7 +146,7 @@ def refuse_unobservable(adapter, injections, what: str) -> None:
     unseen = unobservable(adapter, injections)
     if unseen:
         raise UsageError(f"{what}: not judged on the {adapter.name} kernel, which cannot "
-                         f"observe the injected failure ({'; '.join(unseen)})")
+                         f"observe or carry out the injection ({'; '.join(unseen)})")
 
 
 class Injector:
@@ -222,8 +233,8 @@ class Injector:
         if inj.kind in ("fail", "io_error"):
             dbg.force_return(self.sites[inj.point].failure_value)
         else:
-            self.adapter.request(dbg, "preempt" if inj.kind == "preempt" else "delay_ticks",
-                                 1 if inj.kind == "preempt" else inj.ticks)
+            value = {"preempt": 1, "delay": inj.ticks}.get(inj.kind, inj.frames)
+            self.adapter.request(dbg, REQUESTS[inj.kind], value)
         self.records.append(InjectionRecord(point=inj.point, hit=self.calls[inj.point],
                                             kind=inj.kind, thread=thread, icount=self.icount()))
 

@@ -93,8 +93,8 @@ def not_judged_result(adapter, sc, opts: RunnerOptions) -> Optional[ScenarioResu
         return None
     result = _new_result(adapter, sc, opts.strict)
     result.verdict = Verdict.NOT_JUDGED
-    result.reason = (f"not judged on the {adapter.name} kernel: it has no way to observe the "
-                     f"injected failure ({'; '.join(unseen)})")
+    result.reason = (f"not judged on the {adapter.name} kernel: it has no way to observe or "
+                     f"carry out the injection ({'; '.join(unseen)})")
     return result
 
 

@@ -13,10 +13,17 @@
 struct vmcheck_requests vmcheck_requests;
 static void *stolen[MAX_STOLEN];
 
-/* Services preempt/delay requests at a hook, outside interrupt context. */
+/* Services the requests at a hook, outside interrupt context: memory
+ * pressure first (so that what the thread does next finds it), then
+ * preempt/delay. */
 static void service_at_hook(void) {
   if (intr_context() || vmcheck_current_thread == NULL)
     return;
+  if (vmcheck_requests.steal_frames > 0 || vmcheck_requests.release_frames > 0) {
+    enum intr_level old = intr_disable();
+    hooks_tick();
+    intr_set_level(old);
+  }
   if (vmcheck_requests.preempt) {
     vmcheck_requests.preempt = 0;
     thread_yield();

@@ -313,8 +313,10 @@ static bool wait_for_victim(int *waited) {
   if (!wait)
     report_no_victim();
   vm_unlock();
-  if (wait)
+  if (wait) {
+    vm_yield_point(VM_YIELD_NO_VICTIM);
     timer_sleep(1);
+  }
   return wait;
 }
 

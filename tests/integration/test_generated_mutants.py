@@ -58,3 +58,22 @@ def test_a_built_mutant_is_killed_by_the_scenario_that_runs_its_line(builder, tm
     result = evaluate(m, builder, coverage, runners, opts)
     assert result.state == "killed" and result.killed_by[0] == "stk-limit-at"
     assert result.named_cause and result.runs == 1
+
+
+@pytest.mark.parametrize("before, after", [("  FT.used_cnt++;", "  FT.used_cnt--;"),
+                                           ("  int waited = 0;", "  int waited = 1;")])
+def test_the_no_victim_wait_kills_its_count_and_its_bound(builder, tmp_path, before, after):
+    """frame-67 (the count of frames out of the table) and frame-328 (one
+    wait fewer): novictim-wait gives the frames back at the 100th wait;
+    both mutants give up before it, and the FAIL names the give-up."""
+    scs = {sc.name: sc for sc in load_all(None, None)}
+    runners = [scs["novictim-wait"]]
+    text = (builder.base_src / "vm/frame.c").read_text()
+    m = Mutation("vm/frame.c", line_of(text, before), "constant", before, after)
+    coverage = LineCoverage(tmp_path / "lines.json", "k", ["vm/frame.c"])
+    coverage.record("novictim-wait", ScenarioLines(1.0, True, 1.5, {"vm/frame.c": [m.line]},
+                                                   scenario_hash(runners[0])))
+    opts = RunnerOptions(machine=MachineOptions(run_root=tmp_path))
+    result = evaluate(m, builder, coverage, runners, opts)
+    assert result.state == "killed" and result.named_cause, result
+    assert "vm: no frame to evict" in result.killed_by[2] and "expected 7" in result.killed_by[2]

@@ -87,3 +87,28 @@ def test_summary_counts_and_score_over_non_equivalent_mutants():
     assert "killed 2 (1 only by a crash or hang); survived 1" in text
     assert "mutation score: 2/3 (66.7%)" in text
     assert survivors_diff(results).count("+  if (page == NULL)") == 1
+
+
+def test_an_equivalent_naming_a_function_covers_that_function_only():
+    """frame.c calls free_if_unused(f) in frame_unlink (where it never frees:
+    equivalent) and in frame_unpin (where dropping it leaks): the catalogue
+    entry names the function, and the mutations know theirs."""
+    from harness.course.coverage import SOURCE_ROOT
+    from harness.course.mutant_ops import mutations_in
+    drops = [m for m in mutations_in(SOURCE_ROOT, ["vm/frame.c"], ["drop-call"])
+             if m.before.strip() == "free_if_unused(f);"]
+    assert sorted(m.function for m in drops) == ["frame_unlink", "frame_unpin"]
+    known = [e for e in load_equivalents() if e.before == "free_if_unused(f);"]
+    assert [[e.covers(m) for e in known] for m in drops if m.function == "frame_unlink"] == [[True]]
+    assert not any(e.covers(m) for e in known for m in drops if m.function == "frame_unpin")
+
+
+def test_generated_mutants_are_chosen_by_id_or_file_line():
+    import pytest
+    from harness.cli.generated_mutants import named
+    from harness.errors import UsageError
+    other = Mutation("vm/stack.c", 480, "relational", "  if (a < b)", "  if (a <= b)")
+    assert named(["vm-stack-48"], [M, other]) == [M]
+    assert named([other.ident, "vm-stack-48"], [other, M]) == [other, M]
+    with pytest.raises(UsageError, match="no generated mutant vm-stack-4 "):
+        named(["vm-stack-4"], [M, other])

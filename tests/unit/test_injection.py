@@ -147,6 +147,19 @@ def test_preempt_and_delay_ask_the_kernel_instead_of_forcing_a_return():
     assert [r.kind for r in injector.records] == ["preempt", "delay"]
 
 
+def test_steal_and_release_ask_for_frames_out_of_the_pool_and_back():
+    injector, adapter, dbg, _ = armed(Injection("frame_alloc", "steal"),
+                                      Injection("yield", "release", arg=6, nth=2, frames=3))
+    dbg.call("hook_frame_alloc")
+    dbg.call("hook_yield", arg=6)
+    dbg.call("hook_yield", arg=5)      # another yield point: not counted
+    dbg.call("hook_yield", arg=6)      # the 2nd wait: fires
+    assert dbg.forced == [] and adapter.requests == [("steal_frames", 4096),
+                                                     ("release_frames", 3)]
+    assert parse_cli("yield:release:arg=6,nth=100") == Injection("yield", "release", nth=100,
+                                                                 arg=6)
+
+
 def test_cli_spec_parsing():
     assert parse_cli("frame_alloc:fail:nth=3,thread=child-sort") == Injection(
         "frame_alloc", "fail", nth=3, thread="child-sort")

@@ -57,3 +57,12 @@ def test_apply_changes_only_its_line_and_refuses_a_changed_file():
     with pytest.raises(ValueError, match="vm/x.c:2"):
         apply(text.replace("a < b", "a > b"), m)
     assert m.ident.startswith("vm-x-2-relational-") and m.ident == Mutation(*vars(m).values()).ident
+
+
+def test_each_mutation_knows_its_function():
+    text = "\n".join(["static int count;", "int g(void);", "struct s {", "  int a;", "};",
+                      "static struct frame *take(void *kva,", "                          int n) {",
+                      "  count++;", "}", "/* void h(void) { */", "void h(void) {",
+                      "  count++;", "}"])
+    assert [(m.line, m.function) for m in mutations_of(text, "vm/x.c", ["increment"])] == [
+        (8, "take"), (12, "h")]

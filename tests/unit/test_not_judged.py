@@ -46,14 +46,27 @@ def test_pintos_declares_void_disk_transfers_unobservable_and_value_returns_obse
     assert unobservable(PINTOS, [Injection("swap_out", "preempt")]) == []
 
 
-def test_the_suite_is_not_judged_on_pintos_only_where_a_swap_transfer_fails():
+def test_pintos_cannot_be_put_under_memory_pressure_at_a_point():
+    """steal/release write the reference kernel's request block, which a
+    Pintos-KAIST kernel does not have: NOT_JUDGED, at any point."""
+    for point in ("frame_alloc", "yield", "page_fault"):
+        for kind in ("steal", "release"):
+            assert "no request block" in PINTOS.injection_unobservable(point, kind)
+            assert ReferenceAdapter().injection_unobservable(point, kind) is None
+    assert unobservable(PINTOS, [Injection("yield", "release", arg=6)]) == [
+        "release at yield: " + PINTOS.injection_unobservable("yield", "release")]
+
+
+def test_the_suite_is_not_judged_on_pintos_only_where_a_swap_transfer_fails_or_frames_go():
     """Every scenario of scenarios/suite with an injection, on both kernels:
-    only the two swap I/O errors are out of a Pintos kernel's sight, and
-    the reference kernel observes every one of them."""
+    only the two swap I/O errors and the two no-victim scenarios (frames
+    taken out of the pool) are out of a Pintos kernel's reach, and the
+    reference kernel observes every one of them."""
     scenarios = [sc for sc in load_all(None, None) if sc.inject]
     assert len(scenarios) >= 10
     not_judged = {sc.name for sc in scenarios if unobservable(PINTOS, sc.inject)}
-    assert not_judged == {"evict-anon-werr", "evict-anon-rerr"}
+    assert not_judged == {"evict-anon-werr", "evict-anon-rerr", "novictim-wait",
+                          "novictim-giveup"}
     assert [sc.name for sc in scenarios if unobservable(ReferenceAdapter(), sc.inject)] == []
 
 

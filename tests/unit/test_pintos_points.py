@@ -99,11 +99,14 @@ def test_swap_points_filter_on_the_swap_disk(symbols):
 
 def test_void_sites_declare_forced_failures_unobservable(symbols):
     """disk_read/disk_write and thread_yield return nothing: a forced
-    failure there only skips the work, which no kernel can notice."""
+    failure there only skips the work, which no kernel can notice. No
+    point can take frames out of the pool (steal/release: no request
+    block)."""
+    pressure = {"steal", "release"}
     assert "disk_write returns nothing" in injection_site(symbols, "swap_out").unobservable["io_error"]
-    assert set(injection_site(symbols, "swap_in").unobservable) == {"fail", "io_error"}
-    assert injection_site(symbols, "frame_alloc").unobservable == {}
-    assert injection_site(symbols, "file_write").unobservable == {}
+    assert set(injection_site(symbols, "swap_in").unobservable) == {"fail", "io_error"} | pressure
+    assert set(injection_site(symbols, "frame_alloc").unobservable) == pressure
+    assert set(injection_site(symbols, "file_write").unobservable) == pressure
 
 
 def test_file_points_leave_out_the_file_systems_free_map(symbols):

@@ -47,12 +47,14 @@ of a student kernel's run still does (Pintos's IDE driver sleeps until
 the disk interrupt, and QEMU completes disk requests on the host's time),
 so a replayed schedule brings back the verdict, not an identical run
 (docs/pintos-kaist.md). "delay" has no mechanism without kernel
-cooperation and is refused.
+cooperation and is refused; "steal" and "release" (frames taken out of the
+user pool and given back, through the reference kernel's request block)
+have none either, and a scenario with one is NOT_JUDGED (UNOBSERVABLE).
 """
 
 from __future__ import annotations
 
-from harness.adapters.base import InjectionSite
+from harness.adapters.base import PRESSURE_KINDS, InjectionSite
 from harness.debug.dwarf_types import TypeLookupError
 from harness.errors import UsageError
 
@@ -71,6 +73,9 @@ UNOBSERVABLE = {
     ("yield", "fail"): ("Pintos-KAIST's thread_yield returns nothing: a forced failure only "
                         "skips one yield, which a kernel cannot notice"),
 }
+
+_NO_POOL_HOLD = ("Pintos-KAIST has no request block: the harness cannot take frames out of "
+                 "its user pool or give them back at a chosen point")
 
 _FUNCTIONS = {
     "frame_alloc": ("palloc_get_page", 0), "page_alloc": ("vm_alloc_page_with_initializer", 0),
@@ -101,8 +106,10 @@ def injection_site(symbols, point: str) -> InjectionSite:
 
 def unobservable_kinds(point: str) -> dict:
     """{kind: reason} of the forced failures at POINT a Pintos-KAIST kernel
-    cannot observe (known from the ABI alone: no symbols needed)."""
-    return {kind: why for (where, kind), why in UNOBSERVABLE.items() if where == point}
+    cannot observe, and of the memory pressure it cannot be put under
+    (known from the ABI alone: no symbols needed)."""
+    kinds = {kind: why for (where, kind), why in UNOBSERVABLE.items() if where == point}
+    return {**kinds, **{kind: _NO_POOL_HOLD for kind in PRESSURE_KINDS}}
 
 
 def _flag_filter(types, flag: str):

@@ -21,9 +21,12 @@
  *                  (forced preemption at that point), then clears it;
  *   delay_ticks    the next hook to run sleeps this many timer ticks
  *                  (other threads run meanwhile), then clears it;
- *   steal_frames   the next timer tick takes up to this many free user
- *                  frames out of the pool (memory pressure); they are
- *                  given back by release_frames or at power-off. */
+ *   steal_frames   the next timer tick or hook to run takes up to this
+ *                  many free user frames out of the pool (memory
+ *                  pressure); they are given back by release_frames or
+ *                  at power-off;
+ *   release_frames the next timer tick or hook to run gives back up to
+ *                  this many of the stolen frames. */
 #ifndef KERNEL_HOOKS_H
 #define KERNEL_HOOKS_H
 

@@ -179,7 +179,8 @@ enum vm_yield_point {
   VM_YIELD_LOAD_FRAME = 2,     /* frame allocated, contents not yet read */
   VM_YIELD_COW_COPY = 3,       /* copy-on-write: before the copy */
   VM_YIELD_FORK_PAGE = 4,      /* fork: between two copied pages */
-  VM_YIELD_UNMAP_PAGE = 5      /* munmap/exit: before a page is freed */
+  VM_YIELD_UNMAP_PAGE = 5,     /* munmap/exit: before a page is freed */
+  VM_YIELD_NO_VICTIM = 6       /* no victim: before waiting a tick */
 };
 /* Calls the yield hook; yields the CPU if it returns nonzero. */
 void vm_yield_point(enum vm_yield_point point);
