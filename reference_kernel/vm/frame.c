@@ -303,21 +303,21 @@ static struct frame *take_from_pool(void) {
   return f;
 }
 
-/* Whether a thread that found no victim should wait a tick and look
- * again: only while frames are in transit, NO_VICTIM_WAIT_TICKS times at
- * most. Says on the console why it gives up. */
+/* Whether a thread that found no victim should look again, at most
+ * NO_VICTIM_WAIT_TICKS times: after a tick while frames are in transit, at
+ * once if none is (all unpinned since evict_one looked). Says why it gives up. */
 #define NO_VICTIM_WAIT_TICKS 100
 static bool wait_for_victim(int *waited) {
   vm_lock();
-  bool wait = some_frame_in_transit() && (*waited)++ < NO_VICTIM_WAIT_TICKS;
-  if (!wait)
+  bool wait = some_frame_in_transit(), again = FT.frame_cnt > 0 && (*waited)++ < NO_VICTIM_WAIT_TICKS;
+  if (!again)
     report_no_victim();
   vm_unlock();
-  if (wait) {
+  if (again && wait) {
     vm_yield_point(VM_YIELD_NO_VICTIM);
     timer_sleep(1);
   }
-  return wait;
+  return again;
 }
 
 /* A frame freed by eviction, pinned; NULL if none. A victim that cannot
