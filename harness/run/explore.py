@@ -113,9 +113,7 @@ def replay_options(adapter, sc, schedule: dict, opts: RunnerOptions) -> RunnerOp
                                   icount=clock.get("icount", opts.machine.icount))
     return dataclasses.replace(opts, inject=added_injections(schedule, sc), machine=machine,
                                expect_disks=schedule.get("disks_sha256"),
-                               boot_shortcuts=recorded_shortcuts(schedule),
-                               disarm_spent_injections=schedule.get("disarm_spent_injections",
-                                                                    False))
+                               boot_shortcuts=recorded_shortcuts(schedule))
 
 
 def replay(adapter, sc, schedule: dict, opts: RunnerOptions, times: int = 1,

@@ -150,10 +150,18 @@ def refuse_unobservable(adapter, injections, what: str) -> None:
 
 
 class Injector:
-    """Arms one breakpoint per injection and applies it at the right hits."""
+    """Arms one breakpoint per injection and applies it at the right hits.
 
-    def __init__(self, adapter, injections, icount=lambda: None, disarm_spent: bool = True):
-        self.adapter, self.disarm_spent = adapter, disarm_spent
+    A breakpoint stays armed after its injection fired, though its later
+    stops only count calls: removing it changes the guest's run, not only
+    its cost (docs/guest-memory.md, "Stops taken vs needed": exploring
+    fill-race on the evict-filling mutant then first fails at n = 39 with
+    a kernel panic instead of n = 38 with a FAIL, and team8's
+    cow-copy-allocfail parent dies of another fault), so every schedule
+    recorded so far replays only with them."""
+
+    def __init__(self, adapter, injections, icount=lambda: None):
+        self.adapter = adapter
         self.injections = list(injections)
         self.icount = icount
         self.hits = {i: 0 for i in range(len(self.injections))}   # matching calls
@@ -201,25 +209,8 @@ class Injector:
                 if self._fires(i, inj):
                     self._apply(dbg, inj, thread or self.inspector.current_thread_name())
                     break  # one effect per call
-            if self.disarm_spent and all(self._done(i) for i in indexes):
-                dbg.remove_breakpoint(bp)   # its later calls would be stops for nothing
             return False
         return hit
-
-    def _done(self, i: int) -> bool:
-        """Whether injection I can fire no more: a "once" past its NTH
-        matching call. Its breakpoint's later stops would only count calls
-        (the records say the call number at firing: nothing reads a count
-        after it). Removing the breakpoint changes the run itself, not
-        only its cost: a stop perturbs the guest (measured on team8's
-        cow-copy-allocfail: with every later palloc_get_page stopped, the
-        parent dies of a general protection fault after the child's kill;
-        without those 598 stops, of a page fault at 0; the same verdict,
-        kernel panic, every time either way). So a schedule records
-        whether spent injections were disarmed, and a replay of one
-        recorded before (no field) stops at every call as it did."""
-        inj = self.injections[i]
-        return inj.mode == "once" and self.hits[i] >= inj.nth
 
     def _fires(self, i: int, inj: Injection) -> bool:
         n = self.hits[i]

@@ -62,9 +62,6 @@ class RunnerOptions:
                                        # snapshot at main, the timer calibration; each probed
                                        # once per build): True all, False none, or a tuple
                                        # of names; a replay takes those its schedule recorded
-    disarm_spent_injections: bool = True   # a "once" injection's breakpoint goes once it
-                                       # can fire no more; a replay of a schedule recorded
-                                       # with every call stopped stops at every call
 
     def __post_init__(self) -> None:
         """A bad or unusable accelerator is said once, before any scenario
@@ -314,8 +311,7 @@ class ScenarioHooks(BootHooks):
         self.adapter, self.sc, self.files, self.opts, self.result = adapter, sc, files, opts, result
         self.images = {name: load_program(adapter.find_program(name)) for name in sc.programs}
         injections = tuple(sc.inject) + tuple(opts.inject)
-        injector = Injector(adapter, injections, disarm_spent=opts.disarm_spent_injections) \
-            if injections else None
+        injector = Injector(adapter, injections) if injections else None
         self.session = CheckpointSession(adapter, sc, self.images, files, opts.machine.timeouts,
                                          injector, coverage=opts.coverage, stop=opts.stop)
         self.machine = None

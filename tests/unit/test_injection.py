@@ -32,23 +32,16 @@ class FakeInspector:
 
 
 class FakeDebugger:
-    """Records breakpoints and forced returns; `call` simulates one call
-    (a stop if a breakpoint is still armed at the symbol)."""
+    """Records breakpoints and forced returns; `call` simulates one call."""
 
     def __init__(self):
         self.callbacks = {}
-        self.bps = {}
         self.forced = []
-        self.stops = 0
         self.rdi = 0
 
     def add_breakpoint(self, where, callback=None, hardware=False):
         self.callbacks[where] = callback
-        self.bps[where] = SimpleNamespace(address=len(self.bps) + 1, label=where)  # a Breakpoint's
-        return self.bps[where]
-
-    def remove_breakpoint(self, bp):
-        del self.callbacks[bp.label], self.bps[bp.label]
+        return SimpleNamespace(address=len(self.callbacks), label=where)   # a Breakpoint's
 
     def register(self, name):
         assert name == "rdi"
@@ -59,9 +52,7 @@ class FakeDebugger:
 
     def call(self, symbol, arg=0):
         self.rdi = arg
-        if symbol in self.callbacks:
-            self.stops += 1
-            assert self.callbacks[symbol](self, self.bps[symbol]) is False  # never stops the run
+        assert self.callbacks[symbol](self, None) is False  # never stops the run
 
 
 def armed(*injections):
@@ -79,7 +70,6 @@ def test_fail_fires_on_the_nth_call_only():
         dbg.call("hook_frame_alloc")
         forced.append(len(dbg.forced) > before)
     assert forced == [False, False, True, False, False, False]
-    assert dbg.stops == 3      # after it fired, no stop: the breakpoint is gone
     [rec] = injector.records
     assert (rec.point, rec.hit, rec.kind, rec.thread, rec.icount) == ("frame_alloc", 3, "fail", "main", 1234)
 
@@ -117,24 +107,6 @@ def test_thread_and_arg_filters_count_only_matching_calls():
     dbg.call("hook_swap_in", arg=7)    # fires
     assert [(r.point, r.hit, r.thread) for r in injector.records] == [
         ("frame_alloc", 4, "child"), ("swap_in", 2, "child")]
-
-
-def test_a_breakpoint_stays_while_an_injection_there_can_still_fire():
-    injector, _, dbg, insp = armed(Injection("frame_alloc", "fail", nth=1),
-                                   Injection("frame_alloc", "fail", nth=2, thread="child"),
-                                   Injection("swap_out", "io_error", nth=2, mode="from"))
-    for thread in ("main", "child", "main", "child", "child"):
-        insp.thread = thread
-        dbg.call("hook_frame_alloc")
-    for _ in range(5):
-        dbg.call("hook_swap_out")
-    # frame_alloc: the first call fires the first, the child's 2nd (call 4) the
-    # second; then both are done and call 5 does not stop. "from" never is.
-    assert [(r.point, r.hit, r.thread) for r in injector.records] == [
-        ("frame_alloc", 1, "main"), ("frame_alloc", 4, "child"),
-        ("swap_out", 2, "child"), ("swap_out", 3, "child"), ("swap_out", 4, "child"),
-        ("swap_out", 5, "child")]
-    assert dbg.stops == 4 + 5 and "hook_swap_out" in dbg.callbacks
 
 
 def test_preempt_and_delay_ask_the_kernel_instead_of_forcing_a_return():
@@ -206,32 +178,3 @@ def test_a_schedule_adds_only_the_injections_beyond_the_scenarios_own():
     assert added_injections({"injections": [own, extra]}, sc) == (extra,)
     assert added_injections({"injections": [own]}, sc) == ()
     assert added_injections({"injections": [extra]}, sc) == (extra,)   # recorded without it
-
-
-def test_spent_injections_stay_armed_when_asked_and_in_a_replay_of_an_older_schedule(monkeypatch):
-    """Disarming changes the run (docs in Injector._done): the schedule
-    says whether it was done, and a replay does as its schedule did."""
-    from harness.run import schedule as schedule_module
-    from harness.run.explore import replay_options
-    from harness.run.runner import RunnerOptions
-    from results.model import ScenarioResult, Verdict
-    adapter, dbg, insp = FakeAdapter(), FakeDebugger(), FakeInspector()
-    injector = Injector(adapter, [Injection("frame_alloc", "fail", nth=1)], disarm_spent=False)
-    injector.arm(dbg, insp)
-    for _ in range(3):
-        dbg.call("hook_frame_alloc")
-    assert dbg.stops == 3 and len(injector.records) == 1
-
-    monkeypatch.setattr(schedule_module, "build_id", lambda path: "build")
-    monkeypatch.setattr(schedule_module, "qemu_version", lambda: "QEMU")
-    monkeypatch.setattr("harness.run.explore.check_travels", lambda schedule, adapter: None)
-    sc = SimpleNamespace(name="s", source="s.toml", inject=())
-    kernel = SimpleNamespace(spec="reference", symbol_file=None)
-    result = ScenarioResult(name="s", area="a", verdict=Verdict.PASS, duration_s=1.0)
-    opts = RunnerOptions()
-    assert opts.disarm_spent_injections
-    recorded = schedule_module.make_schedule(sc, kernel, opts, result)
-    assert recorded["disarm_spent_injections"] is True
-    assert replay_options(None, sc, recorded, opts).disarm_spent_injections
-    older = {k: v for k, v in recorded.items() if k != "disarm_spent_injections"}
-    assert not replay_options(None, sc, older, opts).disarm_spent_injections
