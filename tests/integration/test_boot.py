@@ -168,10 +168,14 @@ def test_get_phys_addr_gives_frames_inside_guest_ram(run_boot):
 
 
 def test_wait_booted_returns_at_the_boot_marker(built, run_root):
+    """Started paused: with nothing to run the kernel powers off within
+    milliseconds, and on a quiet host a running start could exit before the
+    QMP greeting was read (seen in a fresh-clone CI run)."""
     adapter = ReferenceAdapter()
-    with Machine(MachineOptions(run_root=run_root)) as machine:
+    with Machine(MachineOptions(run_root=run_root, paused=True)) as machine:
         disks = adapter.make_disks(machine.run_dir, {}, {}, 0)
         machine.start(adapter.qemu_args(disks, "", 20))
+        machine.resume()
         assert wait_booted(machine, adapter, 30).group(0) == "vmcheck: boot complete"
         assert machine.wait_exit(30) == 33  # nothing to run: power-off
 

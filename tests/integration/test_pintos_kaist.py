@@ -86,8 +86,9 @@ def test_the_file_system_written_before_boot_is_the_one_its_f_and_put_leave(adap
 
 
 def test_a_panic_is_read_with_its_symbolised_call_stack(adapter, built, run_root):
-    with Machine(MachineOptions(run_root=run_root)) as machine:
+    with Machine(MachineOptions(run_root=run_root, paused=True)) as machine:
         start(machine, adapter, "hello", cmdline="-q -f no-such-action")
+        machine.resume()   # paused first: the panic must not come before QMP answers
         status = machine.wait_exit(60)
         outcome = adapter.parse_exit(machine.console.text(), status)
     assert outcome.ending is Ending.PANIC
