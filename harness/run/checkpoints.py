@@ -14,17 +14,16 @@ at run time, such as a stack buffer).
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections import Counter
 
 from harness.debug.debugger import Debugger, DebuggerTimeout
-from harness.debug.symbols import SymbolError
 from harness.errors import HarnessError, StartupTimeout
-from harness.machine.guest_clock import TICK_SYMBOL, GuestClock
+from harness.machine.guest_clock import TICK_SYMBOL
 from harness.run.capture import as_running, capture_state
 from harness.run.fault_capture import FaultCapture
 from harness.run.hang_watch import DEADLOCK, GuestHang, HangRules, HangWatch
+from harness.run.session_watch import arm_idle_stops, session_watch
 from harness.run.stop_count import count_stops
 from harness.run.stop_point import (BREAK, CHECKPOINT, DEADLOCK as DEADLOCK_MOMENT, FAIL_CALL,
                                     FAULT, PANIC, START, WRONG_CODE, Moment)
@@ -67,6 +66,8 @@ class CheckpointSession:
         self.checkpoint_owners: dict = {}       # set by run(): checkpoint() addresses
         self.stops_taken: dict = {}             # harness/run/stop_count.py, after run()
         self.stops_needed: dict = {}
+        self.idle_stops_allowed = True          # RunnerOptions.idle_stops
+        self.idle_stops = None                  # harness/run/idle_stops.py, when armed
 
     def run(self, machine, rules: HangRules) -> None:
         """Attaches, runs the guest to its end, handling every checkpoint,
@@ -101,7 +102,8 @@ class CheckpointSession:
             self.faults.arm(dbg, symbols, self.scenario.mem_mb << 20)
             owners = self.checkpoint_owners = self._arm_program_stops(dbg, "checkpoint")
             self.fail_owners = self._arm_program_stops(dbg, "fail", set(owners))
-            self.watch = self._watch(machine, rules, symbols)
+            self.watch = session_watch(self, machine, rules, symbols)
+            self.idle_stops = arm_idle_stops(self, dbg, symbols)
             if self.exact_disk is not None:     # its requests are the harness's time
                 self.exact_disk.on_held = self.watch.exclude
             self._arm_stop(dbg, symbols)
@@ -136,31 +138,6 @@ class CheckpointSession:
         machine over and end the run (HandedOver)."""
         if self.stop is not None:
             self.stop.meet(self.machine, dbg, moment)
-
-    def _watch(self, machine, rules: HangRules, symbols) -> HangWatch:
-        """The hang watch of this run: the guest clock if the kernel has one
-        (else the timeout is wall time), progress = console output, checkpoint
-        stops and fail() calls."""
-        clock = GuestClock.for_kernel(machine.qmp, symbols)
-        if clock is None:
-            rules = dataclasses.replace(rules, guest_clock=False)
-        if self.injector is not None or self.exact_disk is not None:
-            # a stop at a host-chosen moment would break replay (and under the exact
-            # disk every request's stop lets the clock jump: the guest looks idle)
-            rules = dataclasses.replace(rules, idle_looks=False)
-        return HangWatch(rules, clock, lambda: (machine.console.length, len(self.records),
-                                                len(self.failure_threads)),
-                         lambda: self.inspector, started=machine.start_time,
-                         fault_entry=self._fault_entry(symbols), faults=self.faults)
-
-    def _fault_entry(self, symbols):
-        """The page-fault entry's address for the fault-storm rule, None if
-        the adapter names none (or its symbol cannot be read)."""
-        try:
-            site = self.adapter.fault_entry(symbols)
-        except (SymbolError, HarnessError, LookupError):
-            return None
-        return None if site is None else site.address
 
     def _arm_program_stops(self, dbg, what: str, armed: frozenset = frozenset()) -> dict:
         """Breakpoints on each program's WHAT (an attribute of ProgramImage:

@@ -104,7 +104,8 @@ class ReplayRun:
 
 def replay_options(adapter, sc, schedule: dict, opts: RunnerOptions) -> RunnerOptions:
     """OPTS for a run of SC as SCHEDULE recorded it: its injections beyond
-    SC's own, its clock, the disks it booted with. ScheduleMismatch (a
+    SC's own, its clock, the disks it booted with, its boot shortcuts and
+    idle stops (an older schedule's run had none). ScheduleMismatch (a
     UsageError) if it was recorded with another kernel build or QEMU
     (schedule.check_travels; the disks are checked once made)."""
     check_travels(schedule, adapter)
@@ -113,7 +114,8 @@ def replay_options(adapter, sc, schedule: dict, opts: RunnerOptions) -> RunnerOp
                                   icount=clock.get("icount", opts.machine.icount))
     return dataclasses.replace(opts, inject=added_injections(schedule, sc), machine=machine,
                                expect_disks=schedule.get("disks_sha256"),
-                               boot_shortcuts=recorded_shortcuts(schedule))
+                               boot_shortcuts=recorded_shortcuts(schedule),
+                               idle_stops=schedule.get("idle_stops", False))
 
 
 def replay(adapter, sc, schedule: dict, opts: RunnerOptions, times: int = 1,

@@ -182,6 +182,7 @@ class HangWatch:
         self._pending: Optional[str] = None
         self._next_poll = 0.0
         self.held_s = 0.0                        # wall time the harness held the guest stopped
+        self.idle_stops = None                   # harness/run/idle_stops.py: the looks' moments
 
     @property
     def guest_s(self) -> Optional[float]:
@@ -283,8 +284,8 @@ class HangWatch:
         return sample
 
     def _look_due(self, sample: ClockSample) -> bool:
-        if self.inspector is None:
-            return False
+        if self.inspector is None or self.idle_stops is not None:
+            return False          # with idle stops, looks are taken only at those
         if self._candidate is not None:
             due = sample.ticks >= self._candidate[0] + DEADLOCK_STRETCH_TICKS
             return due and self._request(DEADLOCK)
@@ -296,11 +297,28 @@ class HangWatch:
             return idle and self._request(DEADLOCK)
         return self._request(DEADLOCK)
 
-    def _look(self, debugger) -> None:
-        """One deadlock look; raises GuestHang at the second look that sees
-        the same deadlocked waits."""
+    def look_due(self, ticks: int, idle_for: int) -> bool:
+        """At an idle stop (harness/run/idle_stops.py), the guest's clock
+        at TICKS, its CPU idle for IDLE_FOR ticks: whether to look now (a
+        first look's confirmation is due, or the CPU idled long enough and
+        the back-off has passed)."""
+        if self.inspector is None:
+            return False
+        if self._candidate is not None:
+            return ticks >= self._candidate[0] + DEADLOCK_STRETCH_TICKS
+        return idle_for >= IDLE_STRETCH_TICKS and ticks >= self._next_look
+
+    def look(self, debugger, ticks: int) -> None:
+        """A look at an idle stop, the guest's clock at TICKS (_look)."""
+        self._look(debugger, ticks)
+
+    def _look(self, debugger, ticks: Optional[int] = None) -> None:
+        """One deadlock look (TICKS: the guest's clock; default: the last
+        sample's); raises GuestHang at the second look that sees the same
+        deadlocked waits."""
         graph = self._graph()
-        ticks = self.last.ticks if self.last else 0
+        if ticks is None:
+            ticks = self.last.ticks if self.last else 0
         if graph is None or graph.deadlock_problem() is not None:
             self._candidate = None
             self._next_look = ticks + self._backoff

@@ -62,6 +62,9 @@ class RunnerOptions:
                                        # snapshot at main, the timer calibration; each probed
                                        # once per build): True all, False none, or a tuple
                                        # of names; a replay takes those its schedule recorded
+    idle_stops: bool = True            # runs that must replay exactly look for deadlocks at
+                                       # the idle thread's halt (harness/run/idle_stops.py);
+                                       # a replay has them if its schedule recorded them
 
     def __post_init__(self) -> None:
         """A bad or unusable accelerator is said once, before any scenario
@@ -314,6 +317,7 @@ class ScenarioHooks(BootHooks):
         injector = Injector(adapter, injections) if injections else None
         self.session = CheckpointSession(adapter, sc, self.images, files, opts.machine.timeouts,
                                          injector, coverage=opts.coverage, stop=opts.stop)
+        self.session.idle_stops_allowed = opts.idle_stops
         self.machine = None
         self.exact_report = None   # the exact disk's ExactDiskReport, when one was asked for
 

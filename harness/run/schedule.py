@@ -85,6 +85,7 @@ def make_schedule(sc, adapter, opts, result) -> dict:
         "clock": {"accel": opts.machine.accel, "icount": opts.machine.icount},
         "exact_disk": exact_disk_wanted(opts.exact_disk, True),   # a run with injections
         "boot_shortcuts": list(shortcut_names(adapter, opts.boot_shortcuts)),
+        "idle_stops": opts.idle_stops,
         "verdict": result.verdict.value,
         "reason": result.reason,
         "console_sha256": console_digest(result.console),
