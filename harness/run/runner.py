@@ -369,6 +369,7 @@ class ScenarioHooks(BootHooks):
         for shortcut in session.boot_shortcuts:
             if shortcut.taken or shortcut.missed:
                 result.notes.append(shortcut.note if shortcut.taken else shortcut.missed)
+        result.boot_shortcuts = [s.name for s in session.boot_shortcuts if s.taken]
 
     def ended(self, machine, disks, outcome) -> None:
         result = self.result

@@ -84,7 +84,7 @@ def make_schedule(sc, adapter, opts, result) -> dict:
         "fired": [r.__dict__ for r in result.injections],
         "clock": {"accel": opts.machine.accel, "icount": opts.machine.icount},
         "exact_disk": exact_disk_wanted(opts.exact_disk, True),   # a run with injections
-        "boot_shortcuts": list(shortcut_names(adapter, opts.boot_shortcuts)),
+        "boot_shortcuts": list(result.boot_shortcuts),      # taken, not only allowed
         "verdict": result.verdict.value,
         "reason": result.reason,
         "console_sha256": console_digest(result.console),

@@ -21,9 +21,9 @@ that key, the first too, then starts QEMU from the file (`-incoming
 defer`), writes its own command line into the copy at 0x7c00 while the
 CPU stands at `main`, and attaches the debugger there: every run of a
 build starts from the very same machine state. A probe or a restore that
-fails boots cold (the run's notes say why). A schedule records the
-shortcut ("boot_shortcuts"); a replay of one recorded with a cold boot
-boots cold. `VMCHECK_PINTOS_BOOT=cold` boots every run cold; without
+fails boots cold (the run's notes say why). A run records the shortcut
+only if it took it (ScenarioResult.boot_shortcuts, and its schedule); a
+replay of one recorded with a cold boot boots cold. `VMCHECK_PINTOS_BOOT=cold` boots every run cold; without
 -icount (KVM, --no-icount) runs boot cold too (see the docs).
 
 Parking: a CPU stopped by a GDB breakpoint is in QEMU's "debug" runstate,
