@@ -62,8 +62,8 @@ class Debugger:
 
 @pytest.fixture
 def no_build(monkeypatch):
+    monkeypatch.setattr(schedule_module, "build_id", lambda path: "build")
     for module in (runner, schedule_module):
-        monkeypatch.setattr(module, "build_id", lambda path: "build")
         monkeypatch.setattr(module, "qemu_version", lambda: "QEMU")
 
 

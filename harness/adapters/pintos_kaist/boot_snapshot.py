@@ -87,11 +87,12 @@ def machine_words(guest_args: list[str]) -> list[str]:
     return words
 
 
-def key(build: str, options, guest_args: list[str], boot_image: Path) -> str:
+def key(build: str, options, guest_args: list[str], boot_digest: str) -> str:
     """What the machine state at `main` is a function of: the kernel build
-    and QEMU (BUILD), the boot disk, the clock and accelerator, the RAM
-    backend, and every machine argument (disks by size)."""
-    return " | ".join([build, boot_image_digest(boot_image),
+    and QEMU (BUILD), the boot disk (BOOT_DIGEST: its boot_image_digest),
+    the clock and accelerator, the RAM backend, and every machine argument
+    (disks by size)."""
+    return " | ".join([build, boot_digest,
                        f"accel={options.accel} icount={options.icount_clock} "
                        f"shared_ram={options.shared_ram}", *machine_words(guest_args)])
 
@@ -156,9 +157,11 @@ def probe_state(adapter, options, guest_args: list[str], path: Path) -> None:
 
 
 def boot_snapshot(adapter, options, build: str, disks, guest_args: list[str],
-                  cache: Optional[ProbeCache] = None, probe=probe_state):
+                  cache: Optional[ProbeCache] = None, probe=probe_state,
+                  boot_digest: Optional[str] = None):
     """(BootSnapshot, None) for a run of ADAPTER's kernel with DISKS
-    (PintosDisks, raw) and GUEST_ARGS under OPTIONS, probing once per key();
+    (PintosDisks, raw) and GUEST_ARGS under OPTIONS, probing once per key()
+    (BOOT_DIGEST: the boot disk's boot_image_digest if known already);
     (None, why) when the run boots cold: no -icount, disks that are not
     raw, VMCHECK_PINTOS_BOOT=cold, a probe that failed."""
     if not wanted():
@@ -168,7 +171,8 @@ def boot_snapshot(adapter, options, build: str, disks, guest_args: list[str],
     if disks.format != "raw":
         return None, f"its disks are {disks.format}, not raw"
     cache = cache or ProbeCache(build_path(CACHE_NAME))
-    name = hashlib.sha256(key(build, options, guest_args, disks.raw_boot).encode()).hexdigest()
+    boot_digest = boot_digest or boot_image_digest(disks.raw_boot)
+    name = hashlib.sha256(key(build, options, guest_args, boot_digest).encode()).hexdigest()
     state = cache.path.parent / STATE_DIR / f"{name[:24]}.state"
     with cache.locked() as entries:
         if name not in entries or not state.is_file():
