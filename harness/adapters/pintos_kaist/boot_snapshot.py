@@ -16,7 +16,9 @@ reads from there in `read_command_line()`, after `main` begins.
 So the first run of each such machine (key()) is a probe boot of its own:
 its QEMU runs to `main`, is parked there (below), and saves its state to a
 file under build/ (harness/machine/state_file.py), under the probe lock
-(probe.py) so two workers never probe the same key at once. Every run of
+(probe.py) so two workers never probe the same key at once; the folder is
+capped, least recently used states evicted, never one a run is loading
+(snapshot_cache.py). Every run of
 that key, the first too, then starts QEMU from the file (`-incoming
 defer`), writes its own command line into the copy at 0x7c00 while the
 CPU stands at `main`, and attaches the debugger there: every run of a
@@ -42,6 +44,7 @@ from typing import Optional
 
 from harness.adapters.pintos_kaist.disks import ARG_COUNT_OFFSET, SIGNATURE_OFFSET
 from harness.adapters.pintos_kaist.probe import ProbeCache, build_path, probe_machine, run_to
+from harness.adapters.pintos_kaist.snapshot_cache import cap_bytes, evict, hold, remove_unused
 from harness.errors import HarnessError
 
 NAME = "boot_snapshot"
@@ -104,8 +107,11 @@ class BootSnapshot:
     name = NAME
     entry = None                # no breakpoint of its own (harness/run/stop_count.py)
 
-    def __init__(self, state: Path, main: int, args: bytes):
+    def __init__(self, state: Path, main: int, args: bytes, held=None,
+                 cache: Optional[ProbeCache] = None):
         self.state, self.main, self.args = state, main, args
+        self.held = held            # STATE opened under a shared lock (snapshot_cache.hold)
+        self.cache = cache          # the index STATE is in (None: none)
         self.machine = None
         self.taken = False
 
@@ -127,16 +133,33 @@ class BootSnapshot:
 
     def arm(self, dbg) -> None:
         """Writes the run's kernel arguments where the loader left the boot
-        sector; HarnessError if the restored CPU is not at `main`. After a
-        failed restore, the state is removed: the next run probes again."""
+        sector; HarnessError if the restored CPU is not at `main`. QEMU has
+        read the state: its lock is let go. After a failed restore, the
+        state is removed (unless another run is loading it): the next run
+        probes again."""
+        self.release()
         if self.missed is not None:
-            self.state.unlink(missing_ok=True)
+            self._remove()
             return
         if dbg.pc != self.main:
             raise HarnessError(f"the restored boot snapshot stands at {dbg.describe(dbg.pc)}, "
                                f"not at main ({self.main:#x}): remove {self.state}")
         dbg.write_phys(ARGS_AT, self.args)
         self.taken = True
+
+    def release(self) -> None:
+        """Lets other runs' evictions remove the state (snapshot_cache.py)."""
+        if self.held is not None:
+            self.held.close()
+            self.held = None
+
+    def _remove(self) -> None:
+        if self.cache is None:
+            remove_unused(self.state)
+            return
+        with self.cache.locked() as entries:
+            if remove_unused(self.state):
+                evict(entries, self.state.parent, cap_bytes(), keep="")
 
 
 def probe_state(adapter, options, guest_args: list[str], path: Path) -> None:
@@ -183,5 +206,7 @@ def boot_snapshot(adapter, options, build: str, disks, guest_args: list[str],
                 entries.pop(name, None)
                 return None, f"the boot snapshot probe failed: {str(e).splitlines()[0]}"
             entries[name] = {"build": build, "state": state.name}
+            evict(entries, state.parent, cap_bytes(), keep=name)
+        held = hold(state)      # under the lock: no eviction between the choice and this
     main = adapter.kernel_symbols().address_of(adapter.long_mode_symbol)
-    return BootSnapshot(state, main, args_sector(disks.raw_boot)), None
+    return BootSnapshot(state, main, args_sector(disks.raw_boot), held, cache), None
