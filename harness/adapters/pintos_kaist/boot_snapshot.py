@@ -18,14 +18,14 @@ its QEMU runs to `main`, is parked there (below), and saves its state to a
 file under build/ (harness/machine/state_file.py), under the probe lock
 (probe.py) so two workers never probe the same key at once; the folder is
 capped, least recently used states evicted, never one a run is loading
-(snapshot_cache.py). Every run of
-that key, the first too, then starts QEMU from the file (`-incoming
-defer`), writes its own command line into the copy at 0x7c00 while the
-CPU stands at `main`, and attaches the debugger there: every run of a
-build starts from the very same machine state. A probe or a restore that
-fails boots cold (the run's notes say why). A run records the shortcut
-only if it took it (ScenarioResult.boot_shortcuts, and its schedule); a
-replay of one recorded with a cold boot boots cold. `VMCHECK_PINTOS_BOOT=cold` boots every run cold; without
+(snapshot_cache.py). Every run of that key, the first too, then starts
+QEMU from the file (`-incoming defer`), writes its own command line into
+the copy at 0x7c00 while the CPU stands at `main`, and attaches the
+debugger there: every run of a build starts from the very same machine
+state. A probe or a restore that fails boots cold (the run's notes say
+why). A run records the shortcut only if it took it (ScenarioResult.
+boot_shortcuts, and its schedule); a replay of one recorded with a cold
+boot boots cold. `VMCHECK_PINTOS_BOOT=cold` boots every run cold; without
 -icount (KVM, --no-icount) runs boot cold too (see the docs).
 
 Parking: a CPU stopped by a GDB breakpoint is in QEMU's "debug" runstate,
