@@ -245,6 +245,9 @@ class ScenarioResult:
     exact_disk: Optional[dict] = None    # ExactDiskReport (harness/adapters/exact_disk.py)
     entry_icount: Optional[int] = None   # instructions executed when the kernel's entry ran
     disks_sha256: Optional[str] = None   # the disks' contents at boot (schedule runs)
+    # The boot shortcuts the run took (names, e.g. "boot_snapshot", "calibration"):
+    # those its options allowed less the ones that fell back (a schedule records these)
+    boot_shortcuts: list[str] = dataclasses.field(default_factory=list)
     # Debugger stops by kind (harness/run/stop_count.py): all taken, and those
     # that served a check (a checkpoint or fault recorded, an injection made...)
     stops_taken: dict[str, int] = dataclasses.field(default_factory=dict)

@@ -246,6 +246,14 @@ class KernelAdapter(ABC):
     # A symbol reached only in long mode: the debugger attaches there.
     long_mode_symbol: str | None = None
 
+    @property
+    def file_memo(self):
+        """Values computed from this kernel's files (its build id, its boot
+        image's digest), kept while each file stays the same
+        (harness/adapters/file_memo.py)."""
+        from harness.adapters.file_memo import FileMemo
+        return self.__dict__.setdefault("_file_memo", FileMemo())
+
     def kernel_symbols(self):
         """The kernel's SymbolTable (ELF symbols + DWARF), loaded once per
         thread: pyelftools parses lazily from one file handle and is not

@@ -172,7 +172,7 @@ class BootTimer:
         boot_snapshot.py: restored, arguments written, debugger attached
         as a scenario run does); {} for a kernel without one."""
         from harness.debug.debugger import Debugger
-        from harness.run.schedule import build_id
+        from harness.run.schedule import kernel_build_id
         from harness.machine.qemu import qemu_version
         if "boot_snapshot" not in self.adapter.boot_shortcut_names:
             return {}
@@ -180,7 +180,7 @@ class BootTimer:
         with Machine(self.options) as machine:
             disks = self.adapter.make_disks(machine.run_dir, self.programs, {}, 0)
             args = self.adapter.qemu_args(disks, self.cmdline, self.request.mem_mb)
-            build = f"{build_id(self.adapter.symbol_file)} {qemu_version()}"
+            build = f"{kernel_build_id(self.adapter)} {qemu_version()}"
             (snapshot, *_), why_not = self.adapter.boot_shortcuts(
                 machine.options, build, disks, args, ("boot_snapshot",))
             snapshot.prepare(machine)

@@ -3,7 +3,9 @@
     ./vmcheck boot [--kernel K] [--mem MB] [--swap-mb N] [--put FILE]... -- PROGRAM [ARGS]
 
 Exit status: the program's (1 if the kernel panicked or reset, 2 on bad
-arguments, 3 on a harness error or a timeout).
+arguments, 3 on a harness error or a timeout). A Pintos-KAIST kernel
+starts from its boot snapshot where it can (harness/run/snapshot_boot.py;
+`--cold-boot` not to).
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ def register(subparsers) -> None:
                                      "(the default; a wall-clock net of 3 x S x scale), "
                                      "wall-clock seconds x scale with --no-icount or kvm "
                                      f"(default: {config.DEFAULT_RUN_TIMEOUT_S:g})")
+    p.add_argument("--cold-boot", action="store_true",
+                   help="boot through the firmware and the kernel's loader even where the "
+                        "machine state saved at the kernel's main can be restored "
+                        "(Pintos-KAIST's boot snapshot; default: restore it when possible)")
     p.add_argument("program", nargs="*", metavar="-- PROGRAM [ARGS]",
                    help="the program (a file, or a name in build/programs/) and its arguments")
     p.set_defaults(handler=handle)
@@ -45,6 +51,7 @@ def handle(args: argparse.Namespace) -> int:
     from harness.adapters import get_adapter
     from harness.adapters.base import Ending
     from harness.run.boot import BootRequest, boot
+    from harness.run.snapshot_boot import boot_from_snapshot
 
     if not args.program:
         raise UsageError("boot: no PROGRAM given (usage: vmcheck boot [options] -- PROGRAM [ARGS])")
@@ -55,7 +62,10 @@ def handle(args: argparse.Namespace) -> int:
     files, extra_programs = _split_puts(args.put)
     request = BootRequest(runs=[args.program], extra_programs=extra_programs, files=files,
                           mem_mb=args.mem, swap_mb=args.swap_mb, timeout=args.timeout)
-    result = boot(adapter, request, options)
+    if args.cold_boot:
+        result = boot(adapter, request, options)
+    else:
+        result = boot_from_snapshot(adapter, request, options, say=_say)
     program = Path(args.program[0]).name
     status = result.outcome.status_of(program)
     if result.kept:

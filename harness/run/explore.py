@@ -142,6 +142,11 @@ def replay(adapter, sc, schedule: dict, opts: RunnerOptions, times: int = 1,
             progress(f"  replay {i + 1}/{times}: {interrupt.not_run_reason()}")
             break
         out.append(_compared(res, schedule, recorded, out[0].result if out else None))
+        if sorted(res.boot_shortcuts) != sorted(recorded_shortcuts(schedule)):
+            progress(f"NOTE: replay {i + 1} took the boot shortcuts "
+                     f"[{', '.join(res.boot_shortcuts)}], the recorded run "
+                     f"[{', '.join(recorded_shortcuts(schedule))}] (the replay's notes say "
+                     "why); the fingerprint below compares from the kernel's entry on")
         progress(f"  replay {i + 1}/{times}: {res.verdict.value} ({_said(out[-1], i)}, "
                  f"{time.monotonic() - t0:.1f}s)")
     return out

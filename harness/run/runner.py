@@ -31,7 +31,7 @@ from harness.run.fault_capture import MAX_FAULTS
 from harness.run.hang_watch import DEADLOCK, GuestHang
 from harness.run.injection import Injector, unobservable
 from harness.run.verdict import judge
-from harness.run.schedule import (build_id, check_disks, make_schedule, shortcut_names,
+from harness.run.schedule import (check_disks, kernel_build_id, make_schedule, shortcut_names,
                                   write_schedule)
 from oracles.expectations import CheckContext, DiskUnreadable, run_check
 from oracles.model.machine_state import FAIL, UNKNOWN, by_outcome
@@ -333,7 +333,7 @@ class ScenarioHooks(BootHooks):
             self.result.disks_sha256 = check_disks(machine.run_dir, self.opts.expect_disks)
         names = shortcut_names(self.adapter, self.opts.boot_shortcuts)
         if names:
-            build = f"{build_id(self.adapter.symbol_file)} {qemu_version()}"
+            build = f"{kernel_build_id(self.adapter)} {qemu_version()}"
             shortcuts, why_not = self.adapter.boot_shortcuts(machine.options, build, disks, args,
                                                              names)
             self.result.notes += [f"boot shortcut not taken, {why}" for why in why_not]
@@ -373,6 +373,7 @@ class ScenarioHooks(BootHooks):
         for shortcut in session.boot_shortcuts:
             if shortcut.taken or shortcut.missed:
                 result.notes.append(shortcut.note if shortcut.taken else shortcut.missed)
+        result.boot_shortcuts = [s.name for s in session.boot_shortcuts if s.taken]
 
     def ended(self, machine, disks, outcome) -> None:
         result = self.result

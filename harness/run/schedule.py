@@ -67,6 +67,15 @@ def build_id(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def kernel_build_id(adapter) -> str:
+    """build_id of ADAPTER's kernel, computed once per version of its file
+    (the adapter's file_memo; an adapter without one: every time)."""
+    memo = getattr(adapter, "file_memo", None)
+    if memo is None:
+        return build_id(adapter.symbol_file)
+    return memo.get("build_id", adapter.symbol_file, build_id)
+
+
 def console_digest(console: str) -> str:
     return hashlib.sha256(console.encode()).hexdigest()[:16]
 
@@ -77,14 +86,14 @@ def make_schedule(sc, adapter, opts, result) -> dict:
         "scenario": sc.name,
         "scenario_source": sc.source,
         "kernel": adapter.spec,
-        "kernel_build_id": build_id(adapter.symbol_file),
+        "kernel_build_id": kernel_build_id(adapter),
         "qemu": qemu_version(),
         "disks_sha256": result.disks_sha256,
         "injections": [i.to_dict() for i in (*sc.inject, *opts.inject)],
         "fired": [r.__dict__ for r in result.injections],
         "clock": {"accel": opts.machine.accel, "icount": opts.machine.icount},
         "exact_disk": exact_disk_wanted(opts.exact_disk, True),   # a run with injections
-        "boot_shortcuts": list(shortcut_names(adapter, opts.boot_shortcuts)),
+        "boot_shortcuts": list(result.boot_shortcuts),      # taken, not only allowed
         "idle_stops": opts.idle_stops,
         "verdict": result.verdict.value,
         "reason": result.reason,
@@ -133,7 +142,7 @@ def check_travels(schedule: dict, adapter) -> None:
     """ScheduleMismatch (one line) if SCHEDULE was recorded with another
     kernel build or QEMU than ADAPTER's kernel and this host's QEMU (the
     disks are checked when the replay has made them: check_disks)."""
-    now = build_id(adapter.symbol_file)
+    now = kernel_build_id(adapter)
     if schedule.get("kernel_build_id") != now:
         raise ScheduleMismatch(
             f"the schedule was recorded on another kernel build ({schedule.get('kernel_build_id')}"

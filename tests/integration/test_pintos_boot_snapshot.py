@@ -2,7 +2,8 @@
 boot_snapshot.py): scenarios booted cold and from the snapshot print the
 same console from the kernel's command line on and get the same verdicts;
 the restored machine stands at main with the run's own arguments in its
-mapped RAM; a state QEMU cannot load boots cold.
+mapped RAM; a state QEMU cannot load boots cold; `vmcheck boot` takes it
+too (harness/run/snapshot_boot.py).
 
 Skipped unless VMCHECK_PINTOS_TREE names a tree (built in place, as
 `vmcheck run` does)."""
@@ -46,10 +47,32 @@ def test_cold_and_restored_boots_print_the_same_and_get_the_same_verdicts(tmp_pa
     for name in SCENARIOS:
         assert not any(RESTORED in note for note in cold[name]["notes"])
         assert any(RESTORED in note for note in restored[name]["notes"]), restored[name]["notes"]
+        assert "boot_snapshot" not in cold[name]["boot_shortcuts"]           # what was taken
+        assert "boot_snapshot" in restored[name]["boot_shortcuts"]
         assert (restored[name]["verdict"], restored[name]["reason"]) == \
             (cold[name]["verdict"], cold[name]["reason"]), name
         assert from_command_line(restored[name]["console"]) == \
             from_command_line(cold[name]["console"]), name
+
+
+def booted(*options: str) -> tuple[str, str]:
+    """(console from the command line on, stderr) of `vmcheck boot ... -- hello`;
+    the timer's tick counts and the console's size, which the device disk's
+    host-timed interrupts vary from boot to boot, left out."""
+    done = subprocess.run(["./vmcheck", "boot", *options, "--kernel", f"pintos-kaist:{TREE}",
+                           "--", "hello"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    varying = ("Timer: ", "Thread: ", "Console: ")
+    return "\n".join(line for line in from_command_line(done.stdout).splitlines()
+                     if not line.startswith(varying)), done.stderr
+
+
+@needs_tree
+def test_vmcheck_boot_starts_from_the_snapshot_unless_asked_not_to():
+    cold, cold_said = booted("--cold-boot")
+    restored, restored_said = booted()
+    assert RESTORED in restored_said and RESTORED not in cold_said
+    assert "hello: exit(0)" in restored and restored == cold
 
 
 def started(adapter, machine, state: Path):

@@ -44,18 +44,3 @@ def test_a_schedule_records_the_disk_its_run_used(monkeypatch):
                                           result)["exact_disk"] for choice in (None, False)]
     assert made == [True, False]
 
-
-def test_a_schedule_records_whether_the_boot_took_its_shortcuts(monkeypatch):
-    from harness.run import schedule as schedule_module
-    from harness.run.runner import RunnerOptions
-    from results.model import ScenarioResult, Verdict
-    monkeypatch.setattr(schedule_module, "build_id", lambda path: "build")
-    monkeypatch.setattr(schedule_module, "qemu_version", lambda: "QEMU")
-    sc = type("Scenario", (), {"name": "s", "source": "s.toml", "inject": ()})
-    adapter = type("Adapter", (), {"spec": "pintos-kaist:T", "symbol_file": None,
-                                   "boot_shortcut_names": ("boot_snapshot", "calibration")})
-    result = ScenarioResult(name="s", area="a", verdict=Verdict.PASS, duration_s=1.0)
-    assert [schedule_module.make_schedule(sc, adapter, RunnerOptions(boot_shortcuts=on),
-                                          result)["boot_shortcuts"]
-            for on in (True, False, ("calibration",))] \
-        == [["boot_snapshot", "calibration"], [], ["calibration"]]

@@ -54,7 +54,7 @@ def run_files(folder, words=("-q",), swap=4096, code=b"\x90"):
 
 def key_of(files, options=ICOUNT, build="b"):
     disks, args = files
-    return snap.key(build, options, args, disks.raw_boot)
+    return snap.key(build, options, args, snap.boot_image_digest(disks.raw_boot))
 
 
 def test_the_key_names_disks_by_size_and_ignores_their_paths_contents_and_arguments(tmp_path):
@@ -66,7 +66,8 @@ def test_the_key_names_disks_by_size_and_ignores_their_paths_contents_and_argume
     no_icount = SimpleNamespace(icount_clock=False, accel="tcg", shared_ram=True)
     assert key_of(run_files(tmp_path / "e"), options=no_icount) != first
     disks, args = run_files(tmp_path / "f")
-    assert snap.key("b", ICOUNT, [*args[:5], "64", *args[6:]], disks.raw_boot) != first
+    assert snap.key("b", ICOUNT, [*args[:5], "64", *args[6:]],
+                    snap.boot_image_digest(disks.raw_boot)) != first
 
 
 def test_a_drive_path_with_commas_is_read_as_one_file(tmp_path):

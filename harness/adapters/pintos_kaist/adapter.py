@@ -314,11 +314,21 @@ class PintosKaistAdapter(KernelAdapter):
                        names) -> tuple[list, list[str]]:
         """The boot from a snapshot at main (boot_snapshot.py), then
         timer_calibrate() stood in for (calibration.py); each decided per
-        run, its probe run once per kernel build and machine."""
-        from harness.adapters.pintos_kaist.boot_snapshot import boot_snapshot
-        from harness.adapters.pintos_kaist.calibration import calibration_shortcut
-        offers = {"boot_snapshot": lambda: boot_snapshot(self, options, build, disks, guest_args),
-                  "calibration": lambda: calibration_shortcut(self, options, build)}
+        run, its probe run once per kernel build and machine. What they
+        read from the build is read once per version of its files
+        (file_memo): the boot disk's digest is os.dsk's (make_disks copies
+        it and writes only the arguments, which the digest leaves out)."""
+        from harness.adapters.pintos_kaist.boot_snapshot import boot_image_digest, boot_snapshot
+        from harness.adapters.pintos_kaist.calibration import calibration_shortcut, stock_or_why
+        memo = self.file_memo
+        offers = {
+            "boot_snapshot": lambda: boot_snapshot(
+                self, options, build, disks, guest_args,
+                boot_digest=memo.get("boot_image_digest", self.boot_image, boot_image_digest)),
+            "calibration": lambda: calibration_shortcut(
+                self, options, build, stock=memo.get(
+                    "stock_calibration", self.symbol_file,
+                    lambda _: stock_or_why(self.kernel_symbols())))}
         shortcuts, why_not = [], []
         for name in self.boot_shortcut_names:
             if name in names:

@@ -16,14 +16,16 @@ reads from there in `read_command_line()`, after `main` begins.
 So the first run of each such machine (key()) is a probe boot of its own:
 its QEMU runs to `main`, is parked there (below), and saves its state to a
 file under build/ (harness/machine/state_file.py), under the probe lock
-(probe.py) so two workers never probe the same key at once. Every run of
-that key, the first too, then starts QEMU from the file (`-incoming
-defer`), writes its own command line into the copy at 0x7c00 while the
-CPU stands at `main`, and attaches the debugger there: every run of a
-build starts from the very same machine state. A probe or a restore that
-fails boots cold (the run's notes say why). A schedule records the
-shortcut ("boot_shortcuts"); a replay of one recorded with a cold boot
-boots cold. `VMCHECK_PINTOS_BOOT=cold` boots every run cold; without
+(probe.py) so two workers never probe the same key at once; the folder is
+capped, least recently used states evicted, never one a run is loading
+(snapshot_cache.py). Every run of that key, the first too, then starts
+QEMU from the file (`-incoming defer`), writes its own command line into
+the copy at 0x7c00 while the CPU stands at `main`, and attaches the
+debugger there: every run of a build starts from the very same machine
+state. A probe or a restore that fails boots cold (the run's notes say
+why). A run records the shortcut only if it took it (ScenarioResult.
+boot_shortcuts, and its schedule); a replay of one recorded with a cold
+boot boots cold. `VMCHECK_PINTOS_BOOT=cold` boots every run cold; without
 -icount (KVM, --no-icount) runs boot cold too (see the docs).
 
 Parking: a CPU stopped by a GDB breakpoint is in QEMU's "debug" runstate,
@@ -42,6 +44,7 @@ from typing import Optional
 
 from harness.adapters.pintos_kaist.disks import ARG_COUNT_OFFSET, SIGNATURE_OFFSET
 from harness.adapters.pintos_kaist.probe import ProbeCache, build_path, probe_machine, run_to
+from harness.adapters.pintos_kaist.snapshot_cache import cap_bytes, evict, hold, remove_unused
 from harness.errors import HarnessError
 
 NAME = "boot_snapshot"
@@ -87,11 +90,12 @@ def machine_words(guest_args: list[str]) -> list[str]:
     return words
 
 
-def key(build: str, options, guest_args: list[str], boot_image: Path) -> str:
+def key(build: str, options, guest_args: list[str], boot_digest: str) -> str:
     """What the machine state at `main` is a function of: the kernel build
-    and QEMU (BUILD), the boot disk, the clock and accelerator, the RAM
-    backend, and every machine argument (disks by size)."""
-    return " | ".join([build, boot_image_digest(boot_image),
+    and QEMU (BUILD), the boot disk (BOOT_DIGEST: its boot_image_digest),
+    the clock and accelerator, the RAM backend, and every machine argument
+    (disks by size)."""
+    return " | ".join([build, boot_digest,
                        f"accel={options.accel} icount={options.icount_clock} "
                        f"shared_ram={options.shared_ram}", *machine_words(guest_args)])
 
@@ -103,8 +107,11 @@ class BootSnapshot:
     name = NAME
     entry = None                # no breakpoint of its own (harness/run/stop_count.py)
 
-    def __init__(self, state: Path, main: int, args: bytes):
+    def __init__(self, state: Path, main: int, args: bytes, held=None,
+                 cache: Optional[ProbeCache] = None):
         self.state, self.main, self.args = state, main, args
+        self.held = held            # STATE opened under a shared lock (snapshot_cache.hold)
+        self.cache = cache          # the index STATE is in (None: none)
         self.machine = None
         self.taken = False
 
@@ -126,16 +133,33 @@ class BootSnapshot:
 
     def arm(self, dbg) -> None:
         """Writes the run's kernel arguments where the loader left the boot
-        sector; HarnessError if the restored CPU is not at `main`. After a
-        failed restore, the state is removed: the next run probes again."""
+        sector; HarnessError if the restored CPU is not at `main`. QEMU has
+        read the state: its lock is let go. After a failed restore, the
+        state is removed (unless another run is loading it): the next run
+        probes again."""
+        self.release()
         if self.missed is not None:
-            self.state.unlink(missing_ok=True)
+            self._remove()
             return
         if dbg.pc != self.main:
             raise HarnessError(f"the restored boot snapshot stands at {dbg.describe(dbg.pc)}, "
                                f"not at main ({self.main:#x}): remove {self.state}")
         dbg.write_phys(ARGS_AT, self.args)
         self.taken = True
+
+    def release(self) -> None:
+        """Lets other runs' evictions remove the state (snapshot_cache.py)."""
+        if self.held is not None:
+            self.held.close()
+            self.held = None
+
+    def _remove(self) -> None:
+        if self.cache is None:
+            remove_unused(self.state)
+            return
+        with self.cache.locked() as entries:
+            if remove_unused(self.state):
+                evict(entries, self.state.parent, cap_bytes(), keep="")
 
 
 def probe_state(adapter, options, guest_args: list[str], path: Path) -> None:
@@ -156,9 +180,11 @@ def probe_state(adapter, options, guest_args: list[str], path: Path) -> None:
 
 
 def boot_snapshot(adapter, options, build: str, disks, guest_args: list[str],
-                  cache: Optional[ProbeCache] = None, probe=probe_state):
+                  cache: Optional[ProbeCache] = None, probe=probe_state,
+                  boot_digest: Optional[str] = None):
     """(BootSnapshot, None) for a run of ADAPTER's kernel with DISKS
-    (PintosDisks, raw) and GUEST_ARGS under OPTIONS, probing once per key();
+    (PintosDisks, raw) and GUEST_ARGS under OPTIONS, probing once per key()
+    (BOOT_DIGEST: the boot disk's boot_image_digest if known already);
     (None, why) when the run boots cold: no -icount, disks that are not
     raw, VMCHECK_PINTOS_BOOT=cold, a probe that failed."""
     if not wanted():
@@ -168,7 +194,8 @@ def boot_snapshot(adapter, options, build: str, disks, guest_args: list[str],
     if disks.format != "raw":
         return None, f"its disks are {disks.format}, not raw"
     cache = cache or ProbeCache(build_path(CACHE_NAME))
-    name = hashlib.sha256(key(build, options, guest_args, disks.raw_boot).encode()).hexdigest()
+    boot_digest = boot_digest or boot_image_digest(disks.raw_boot)
+    name = hashlib.sha256(key(build, options, guest_args, boot_digest).encode()).hexdigest()
     state = cache.path.parent / STATE_DIR / f"{name[:24]}.state"
     with cache.locked() as entries:
         if name not in entries or not state.is_file():
@@ -179,5 +206,7 @@ def boot_snapshot(adapter, options, build: str, disks, guest_args: list[str],
                 entries.pop(name, None)
                 return None, f"the boot snapshot probe failed: {str(e).splitlines()[0]}"
             entries[name] = {"build": build, "state": state.name}
+            evict(entries, state.parent, cap_bytes(), keep=name)
+        held = hold(state)      # under the lock: no eviction between the choice and this
     main = adapter.kernel_symbols().address_of(adapter.long_mode_symbol)
-    return BootSnapshot(state, main, args_sector(disks.raw_boot)), None
+    return BootSnapshot(state, main, args_sector(disks.raw_boot), held, cache), None

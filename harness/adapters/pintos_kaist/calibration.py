@@ -74,6 +74,15 @@ def check_stock(symbols) -> int:
     return loops.address
 
 
+def stock_or_why(symbols) -> tuple[Optional[int], Optional[str]]:
+    """(the address of `loops_per_tick`, None) for a stock calibration,
+    (None, why not) for another (check_stock)."""
+    try:
+        return check_stock(symbols), None
+    except NotStockCalibration as e:
+        return None, str(e)
+
+
 class CalibrationShortcut:
     """Stands in for one boot's timer_calibrate(): arm() on a debugger
     stopped before it runs."""
@@ -138,10 +147,10 @@ def probe_loops(adapter, options) -> int:
 
 
 def calibration_shortcut(adapter, options, build: str,
-                         cache: Optional[CalibrationCache] = None):
+                         cache: Optional[CalibrationCache] = None, stock: Optional[tuple] = None):
     """(CalibrationShortcut, None) for a boot of ADAPTER's kernel under
     OPTIONS (MachineOptions), probing once per BUILD (kernel build id and
-    QEMU version);
+    QEMU version); STOCK: stock_or_why of the kernel, if known already;
     (None, why) when the loop must run: no -icount, a kernel whose
     calibration is not the stock one, VMCHECK_PINTOS_CALIBRATE=run, a
     probe that failed."""
@@ -150,10 +159,9 @@ def calibration_shortcut(adapter, options, build: str,
     if not options.icount_clock:
         return None, "the run is not under -icount (the loop measures the host)"
     symbols = adapter.kernel_symbols()
-    try:
-        loops_address = check_stock(symbols)
-    except NotStockCalibration as e:
-        return None, str(e)
+    loops_address, not_stock = stock or stock_or_why(symbols)
+    if not_stock:
+        return None, not_stock
     with (cache or CalibrationCache()).locked() as entries:
         if build not in entries:
             try:
