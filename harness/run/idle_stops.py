@@ -17,6 +17,18 @@ debugger's step over it (interrupts masked) delays none; the guest halts
 right after it, so a stop there cannot move the clock past a deadline the
 `hlt` would not have warped to anyway.
 
+But a breakpoint changes how all the code on its page runs, even when it
+is never hit: QEMU runs such a page one instruction per translated block,
+slower and with interrupts landing between any two instructions
+(docs/guest-memory.md, "Stops taken vs needed": novictim-wait took 45 to
+58 s instead of 6.5 s and its run changed while the reference kernel's
+idle loop shared a page with the scheduler). So the stop is armed only
+where the idle function is alone on its page: the reference kernel keeps
+it on one (`.vmcheck.idle` in kernel.ld). A Pintos-KAIST tree's idle loop
+shares its page with thread.c's scheduler (thread_current, thread_yield,
+next_thread_to_run, ...): no idle stops there, and a deadlock in a run
+that must replay exactly is still ended by the no-progress rule.
+
 At each such stop the kernel's `ticks` and QEMU's instruction count are
 read; both are the guest's own, so whether a look is due is decided the
 same way in every run: the CPU has been idle (no more than
@@ -25,10 +37,10 @@ stops) for IDLE_STRETCH_TICKS, then the hang watch's looks and their
 confirmation DEADLOCK_STRETCH_TICKS later, with its back-off, as in
 harness/run/hang_watch.py.
 
-Cost: one stop each time the CPU goes idle. A busy kernel, and a
-Pintos-KAIST kernel under the exact disk (whose requests never wait for an
-interrupt), rarely idles; a sleeping or deadlocked one stops about once a
-tick (measured: see docs/pintos-kaist.md, "Hangs").
+Cost: one stop each time the CPU goes idle. The reference kernel's
+correct suite never idles in its runs with injections (its timer_sleep
+yields, its disks are polled): no idle stop in its 152 scenarios; a
+deadlocked kernel stops about once a tick until the second look.
 
 A schedule records whether its run had these stops (`idle_stops`); a
 replay has them only if the recorded run had them: an older schedule
@@ -47,13 +59,15 @@ from harness.run.hang_watch import IDLE_BUSY_FRACTION
 from harness.x86.disasm import x86_64_decoder
 
 IDLE_FUNCTION = "idle"
+PAGE_SIZE = 4096
+PAGE_MASK = ~(PAGE_SIZE - 1)
 
 
 def idle_halt_address(symbols) -> Optional[int]:
     """The address of the `sti` right before a `hlt` in the kernel's idle
     function (SYMBOLS: its SymbolTable), None if there is no such function
     or pair (a kernel whose idle loop is written otherwise gets no idle
-    stops)."""
+    stops), or if other functions share its page (module docstring)."""
     try:
         symbol = symbols.find(IDLE_FUNCTION)
     except SymbolError:
@@ -66,9 +80,20 @@ def idle_halt_address(symbols) -> Optional[int]:
     previous = None
     for address, _, mnemonic, _ in x86_64_decoder().disasm_lite(code, symbol.address):
         if mnemonic == "hlt" and previous is not None and previous[1] == "sti":
-            return previous[0]
+            return previous[0] if alone_on_its_page(symbols, symbol, previous[0]) else None
         previous = (address, mnemonic)
     return None
+
+
+def alone_on_its_page(symbols, function, address: int) -> bool:
+    """Whether no function but FUNCTION has code on the page of ADDRESS."""
+    page = address & PAGE_MASK
+    before = symbols.function_at(page - 1) if page else None
+    if before is not None and before[0].address + before[0].size > page and \
+            before[0].address != function.address:
+        return False                        # a function running into the page
+    return all(other.address == function.address
+               for other in symbols.functions_starting_in(page, page + PAGE_SIZE))
 
 
 class IdleStops:

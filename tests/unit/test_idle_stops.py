@@ -32,6 +32,8 @@ def wall(monkeypatch):
 class FakeSymbols:
     """A kernel whose idle function is CODE at 0x1000."""
 
+    neighbour = False
+
     def __init__(self, code: bytes, kind: str = "func"):
         self.code_bytes, self.kind = code, kind
 
@@ -44,6 +46,17 @@ class FakeSymbols:
 
     def code(self, address, size):
         return self.code_bytes[address - 0x1000:address - 0x1000 + size]
+
+    def function_at(self, address):
+        return (self.find("idle"), address - 0x1000) if 0x1000 <= address < 0x1010 else None
+
+    def functions_starting_in(self, low, high):
+        return [self.find("idle")] + [Symbol("thread_yield", 0x1800, 64, "func", "global",
+                                             ".text")] * self.neighbour
+
+
+class SharedPage(FakeSymbols):
+    neighbour = True
 
 
 def test_the_stop_is_the_sti_of_the_reference_kernels_idle_loop():
@@ -60,6 +73,12 @@ def test_the_bytes_of_sti_hlt_inside_another_instruction_are_not_the_loop():
     # movabs rax, 0xf4fb...: the pair sits in an immediate; then a real sti; hlt
     code = bytes.fromhex("48b8fbf40000000000") + bytes.fromhex("90fbf4eb00")
     assert idle_halt_address(FakeSymbols(code)) == 0x1000 + 9 + 1
+
+
+def test_an_idle_loop_sharing_its_page_with_other_code_gets_no_stop():
+    """A breakpoint makes QEMU run its whole page one instruction per block."""
+    assert idle_halt_address(FakeSymbols(bytes.fromhex("fbf4"))) == 0x1000
+    assert idle_halt_address(SharedPage(bytes.fromhex("fbf4"))) is None
 
 
 def test_no_idle_loop_of_that_shape_means_no_idle_stops():
