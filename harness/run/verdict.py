@@ -99,7 +99,8 @@ def kill_problems(sc, result: ScenarioResult) -> list[str]:
     vector = sc.killed_by
     if vector is None:
         return []
-    want = f"{EXCEPTION_NAMES.get(vector, 'exception')} (vector {vector})"
+    name = EXCEPTION_NAMES.get(vector, "exception")
+    want = f"{'an' if name[0] in 'aeiou' else 'a'} {name} (vector {vector})"
     mine = [f for f in result.faults if f.mode == "user" and f.process == sc.program]
     if any(f.vector == vector for f in mine):
         return []
@@ -107,11 +108,11 @@ def kill_problems(sc, result: ScenarioResult) -> list[str]:
         got = mine[-1]
         return [f"killed_by: {sc.program} was ended by a user-mode "
                 f"{EXCEPTION_NAMES.get(got.vector, 'exception')} (vector {got.vector}) at "
-                f"{got.rip:#x} ({got.instruction or 'instruction not decoded'}), expected a {want}"]
+                f"{got.rip:#x} ({got.instruction or 'instruction not decoded'}), expected {want}"]
     if result.exit_status == -1:
         result.after_unknowns.append(Violation(
             "killed_by", f"{sc.program} ended with exit(-1) but no user-mode fault of it was "
-            f"caught, so the harness cannot tell whether a {want} ended it", outcome=UNKNOWN))
+            f"caught, so the harness cannot tell whether {want} ended it", outcome=UNKNOWN))
     return []
 
 
