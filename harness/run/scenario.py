@@ -67,6 +67,7 @@ SCENARIO_FIELDS = {
     "checkpoint": Field(list, [], items=dict),
     "after": Field(list, [], items=dict),
     "inject": Field(list, [], items=dict),
+    "killed_by": Field(int, None, check=in_range(0, 31)),
 }
 ALTERNATIVE_FIELDS = {
     "exit_status": Field(int, check=in_range(-1, 255)),
@@ -143,6 +144,7 @@ class Scenario:
     after: tuple           # of Expectation
     source: str            # "file:line"
     inject: tuple = ()     # of harness.run.injection.Injection
+    killed_by: Optional[int] = None   # the exception vector that must end the program
 
     @property
     def programs(self) -> tuple:
@@ -210,7 +212,8 @@ def _scenario(table: dict, path: list, default_area: Optional[str], source: str)
                     v["output_mode"], tuple(v["other_lines"]), tuple(alternatives),
                     tuple(v["output_absent"]), tuple(v["tags"]), dict(v["invariants_off"]),
                     cps, after, source,
-                    tuple(injection_from_table(t, path + ["inject", i]) for i, t in enumerate(v["inject"])))
+                    tuple(injection_from_table(t, path + ["inject", i]) for i, t in enumerate(v["inject"])),
+                    v["killed_by"])
 
 
 def _located(path: Path, lines: TomlLines, err: SchemaError, name: Optional[str]) -> ScenarioError:

@@ -7,7 +7,9 @@ checks (harness/run/runner.py calls judge once the run is over).
 from __future__ import annotations
 
 from harness.adapters.base import Ending
+from harness.run.fault_explain import EXCEPTION_NAMES
 from harness.run.output_match import missing_in_order, output_problem
+from oracles.model.machine_state import UNKNOWN, Violation
 from results.model import ScenarioResult, Verdict
 
 
@@ -67,6 +69,7 @@ def judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
         problems = []
     problems += [_absent_problem(result.console, bad) for bad in sc.output_absent
                  if bad in result.console]
+    problems += kill_problems(sc, result)
     result.run_violations = list(session.wrong_code)
     problems = [str(v) for v in session.wrong_code] + problems   # the root cause first
     unreached = session.unreached(dict(ending.checkpoints) if ending is not None else {})
@@ -84,6 +87,33 @@ def judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
     problems += judge_unknowns(result)
     if problems:
         result.verdict, result.reason = Verdict.FAIL, "; ".join(problems)
+
+
+def kill_problems(sc, result: ScenarioResult) -> list[str]:
+    """The scenario's `killed_by`: its program must be ended after a
+    user-mode exception with that vector, as the fault capture saw it
+    (harness/run/fault_capture.py: the reference kernel's fault hook, a
+    Pintos-KAIST kernel's kill()). A problem when the program's user-mode
+    fault had another vector; an UNKNOWN check (after the run) when the
+    program ended with exit(-1) and no user-mode fault of it was caught."""
+    vector = sc.killed_by
+    if vector is None:
+        return []
+    name = EXCEPTION_NAMES.get(vector, "exception")
+    want = f"{'an' if name[0] in 'aeiou' else 'a'} {name} (vector {vector})"
+    mine = [f for f in result.faults if f.mode == "user" and f.process == sc.program]
+    if any(f.vector == vector for f in mine):
+        return []
+    if mine:
+        got = mine[-1]
+        return [f"killed_by: {sc.program} was ended by a user-mode "
+                f"{EXCEPTION_NAMES.get(got.vector, 'exception')} (vector {got.vector}) at "
+                f"{got.rip:#x} ({got.instruction or 'instruction not decoded'}), expected {want}"]
+    if result.exit_status == -1:
+        result.after_unknowns.append(Violation(
+            "killed_by", f"{sc.program} ended with exit(-1) but no user-mode fault of it was "
+            f"caught, so the harness cannot tell whether {want} ended it", outcome=UNKNOWN))
+    return []
 
 
 def _absent_problem(console: str, bad: str) -> str:
