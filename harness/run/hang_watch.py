@@ -44,6 +44,11 @@ ends the run as a HANG, saying which rule fired (GuestHang.kind):
                Not in runs that must replay exactly (idle_looks False): to
                arm, it stops the guest at a moment the host picks.
 
+In runs that must replay exactly (idle_looks False) the looks are taken at
+the idle thread's halt instead, a stop the guest's own execution picks
+(harness/run/idle_stops.py), where the kernel's idle loop is alone on its
+page; elsewhere such runs get no looks until progress stops.
+
 A look at the threads needs the guest stopped (their structures are read
 over GDB), so looks are taken only when the guest idles: under -icount an
 idle CPU lets the clock jump to the next timer interrupt, so ticks pass
