@@ -22,6 +22,7 @@ from harness.debug.guest_memory import MappedMemory, StubMemory
 from harness.debug.rsp import EXIT_STATUS_UNKNOWN, RspClient, RspConnectionClosed, StopReply
 from harness.debug.symbols import SymbolTable
 from harness.debug.typed_memory import read_struct, read_value
+from harness.debug.watchpoints import Watchpoints
 
 EFER_LMA = 1 << 10
 RED_ZONE = 128    # bytes below rsp a detour's frame leaves alone
@@ -91,6 +92,7 @@ class Debugger:
         self._breakpoints: dict = {}  # address -> [Breakpoint]
         self._detours: dict = {}      # (pc, rsp) a detour returns with -> saved registers
         self.memory = StubMemory(client)   # where reads go (harness/debug/guest_memory.py)
+        self.watchpoints = Watchpoints(client)   # write watchpoints (harness/debug/watchpoints.py)
         # Stops handled: by breakpoint address, "look" (a watch's look at the
         # guest), "detour" (a call_first() coming back), "interrupt".
         self.stops: Counter = Counter()
@@ -124,6 +126,7 @@ class Debugger:
         goes, and its stub then accepts the next client)."""
         for address, hardware in self.client.breakpoints():
             self.client.remove_breakpoint(address, hardware)
+        self.watchpoints.clear()
         self._breakpoints.clear()
         self._detours.clear()
         self.client.close()
@@ -311,6 +314,14 @@ class Debugger:
             return Stop("exited", None, (), reply)
         pc = self.pc
         hit = tuple(self._breakpoints.get(pc, ()))
+        watched = self.watchpoints.hit_by(reply.info)
+        if watched is not None:
+            self.stops["watch"] += 1
+            watched.hits += 1
+            if watched.callback(self, watched):
+                return Stop("watchpoint", pc, (), reply)
+            if not hit:    # else the write's next instruction has a breakpoint too
+                return None
         if hit and self._end_detour(pc):
             self.stops["detour"] += 1
             for bp in hit:    # the code here "runs as if nothing had happened"

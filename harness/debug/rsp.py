@@ -70,6 +70,7 @@ class RspClient:
         self.connected = True  # False once the stub closed the connection
         self.physical_mode = False
         self._breakpoints: set = set()  # (address, hardware)
+        self._watchpoints: set = set()  # (address, length): write watchpoints
         self._registers: dict = {}  # values read since the last stop, by name
         # Counts the moments guest memory may change under a reader's cache:
         # the target runs, or the client writes memory or a register.
@@ -291,6 +292,26 @@ class RspClient:
         """The inserted breakpoints, as (address, hardware) pairs."""
         return set(self._breakpoints)
 
+    def insert_watchpoint(self, address: int, length: int) -> None:
+        """Z2: a write watchpoint on LENGTH bytes at virtual ADDRESS. QEMU
+        stops after the writing instruction (stop reply pair `watch`)."""
+        if (address, length) in self._watchpoints:
+            return
+        self._expect_ok(b"Z2,%x,%x" % (address, length))
+        self._watchpoints.add((address, length))
+
+    def remove_watchpoint(self, address: int, length: int) -> None:
+        """Removes a write watchpoint; after the stub has gone, only forgets it."""
+        if (address, length) not in self._watchpoints:
+            return
+        if self.connected:
+            self._expect_ok(b"z2,%x,%x" % (address, length))
+        self._watchpoints.discard((address, length))
+
+    def watchpoints(self) -> set:
+        """The inserted write watchpoints, as (address, length) pairs."""
+        return set(self._watchpoints)
+
     # --- execution --------------------------------------------------------
 
     def resume(self) -> None:
@@ -369,6 +390,7 @@ class RspClient:
         """Removes all breakpoints and lets the target run without us."""
         self._expect_ok(b"D")
         self._breakpoints.clear()
+        self._watchpoints.clear()
         self.running = True
 
     def _at_breakpoint(self) -> bool:

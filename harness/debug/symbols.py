@@ -150,12 +150,6 @@ class SymbolTable:
                 return sym, address - start
         return None
 
-    def functions_starting_in(self, low: int, high: int) -> list:
-        """The function symbols whose first byte lies in [LOW, HIGH)."""
-        first = bisect.bisect_left(self._function_starts, low)
-        last = bisect.bisect_left(self._function_starts, high)
-        return self._functions[first:last]
-
     def describe(self, address: int) -> str:
         """"name+0xoff" for an address inside a function, else hex."""
         found = self.function_at(address)

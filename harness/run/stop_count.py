@@ -18,8 +18,9 @@ session armed there and says how many served a check:
   fault_storm_arm  the looks that armed the       all
               fault-storm rule (harness/run/fault_storm.py)
   fault_storm the fault-storm rule's samples      all
-  idle_stop   the idle thread's halt, in runs     all (each tracks the idle stretch;
-              that must replay exactly             some look: harness/run/idle_stops.py)
+  watch       write watchpoints: the idle thread   all (each tracks the idle stretch;
+              switched in, in runs that must       some look: harness/run/idle_stops.py)
+              replay exactly
   detour      a call_first() coming back          all
   other:NAME  any other breakpoint (e.g. coverage hooks)   all
 """
@@ -45,9 +46,6 @@ def stop_kinds(session, dbg) -> dict:
     storm = getattr(getattr(session, "watch", None), "storm", None)
     if storm is not None:
         kinds[storm.address] = "fault_storm"
-    idle = getattr(session, "idle_stops", None)
-    if idle is not None:
-        kinds[idle.address] = "idle_stop"
     kinds.update(dict.fromkeys(session.fail_owners, "fail"))
     kinds.update(dict.fromkeys(session.checkpoint_owners, "checkpoint"))
     return kinds

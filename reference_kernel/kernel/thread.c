@@ -62,11 +62,6 @@ void thread_init(void) {
   vmcheck_current_thread = &initial_thread;
 }
 
-/* On a page of its own (kernel.ld): the harness may break on its halt
- * (harness/run/idle_stops.py), and TCG runs every instruction of a page
- * holding a breakpoint as a block of its own, which would slow the
- * scheduler beside it and move where interrupts land. */
-__attribute__((noinline, section(".vmcheck.idle")))
 static void idle(void *aux) {
   (void)aux;
   for (;;) {

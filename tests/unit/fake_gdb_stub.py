@@ -56,7 +56,8 @@ class FakeStub:
         self.virt = bytearray(MEMORY_SIZE)
         self.phys = bytearray(MEMORY_SIZE)
         self.physical_mode = False
-        self.breakpoints = set()  # (type, address)
+        self.breakpoints = set()  # (type, address); type 2: a write watchpoint
+        self.writes = []          # addresses the "guest" writes at its next continues
         self.log = []  # every packet payload received, in order
         self.exit_on_continue = False
         self.close_on_continue = False
@@ -173,7 +174,12 @@ class FakeStub:
             return None
         if self.exit_on_continue:
             return b"W21"
-        addresses = sorted(a for _, a in self.breakpoints)
+        watched = [a for kind, a in self.breakpoints if kind == 2]
+        while self.writes:
+            address = self.writes.pop(0)
+            if address in watched:
+                return b"T05watch:%x;thread:p01.01;" % address
+        addresses = sorted(a for kind, a in self.breakpoints if kind != 2)
         if not addresses:
             self.running = True
             return None  # runs until \x03
