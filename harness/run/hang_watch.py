@@ -44,10 +44,11 @@ ends the run as a HANG, saying which rule fired (GuestHang.kind):
                Not in runs that must replay exactly (idle_looks False): to
                arm, it stops the guest at a moment the host picks.
 
-In runs that must replay exactly (idle_looks False) the looks are taken at
-the idle thread's halt instead, a stop the guest's own execution picks
-(harness/run/idle_stops.py), where the kernel's idle loop is alone on its
-page; elsewhere such runs get no looks until progress stops.
+In runs that must replay exactly (idle_looks False) the looks are taken
+where the guest switches its idle thread in instead, a stop its own
+execution picks (harness/run/idle_stops.py: a write watchpoint on the idle
+thread's status); a kernel without the symbols for it gets no looks there
+until progress stops.
 
 A look at the threads needs the guest stopped (their structures are read
 over GDB), so looks are taken only when the guest idles: under -icount an
