@@ -67,8 +67,14 @@ class GuestClock:
     def sample(self) -> ClockSample:
         """The current ticks and instruction count. QMPError if QEMU does
         not answer (it has exited)."""
-        out = self.qmp.human_monitor_command(f"x /1gx {self.tick_address:#x}")
-        match = _HMP_WORD.match(out.strip())
-        ticks = int(match.group(1), 16) if match else None
+        ticks = read_guest_word(self.qmp.human_monitor_command, self.tick_address)
         icount = self.qmp.execute("query-replay").get("icount")
         return ClockSample(time.monotonic(), ticks, icount)
+
+
+def read_guest_word(hmp, address: int) -> Optional[int]:
+    """The 8-byte word at kernel virtual ADDRESS of a running guest, read
+    with HMP `x` (HMP: a human_monitor_command callable); None if it cannot
+    be read (not mapped yet). QMPError if QEMU does not answer."""
+    match = _HMP_WORD.match(hmp(f"x /1gx {address:#x}").strip())
+    return int(match.group(1), 16) if match else None

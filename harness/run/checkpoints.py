@@ -66,7 +66,7 @@ class CheckpointSession:
         self.checkpoint_owners: dict = {}       # set by run(): checkpoint() addresses
         self.stops_taken: dict = {}             # harness/run/stop_count.py, after run()
         self.stops_needed: dict = {}
-        self.idle_stops_allowed = True          # RunnerOptions.idle_stops
+        self.replay_safe_looks = True           # RunnerOptions.replay_safe_looks
         self.idle_stops = None                  # harness/run/idle_stops.py, when armed
 
     def run(self, machine, rules: HangRules) -> None:

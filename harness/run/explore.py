@@ -115,7 +115,7 @@ def replay_options(adapter, sc, schedule: dict, opts: RunnerOptions) -> RunnerOp
     return dataclasses.replace(opts, inject=added_injections(schedule, sc), machine=machine,
                                expect_disks=schedule.get("disks_sha256"),
                                boot_shortcuts=recorded_shortcuts(schedule),
-                               idle_stops=schedule.get("idle_stops", False))
+                               replay_safe_looks=schedule.get("replay_safe_looks", False))
 
 
 def replay(adapter, sc, schedule: dict, opts: RunnerOptions, times: int = 1,

@@ -92,10 +92,12 @@ is 1% of the 300 s the wall rule took, and a storm is still ended within
 seconds on a loaded host.
 
 Runs that must replay exactly (HangRules.idle_looks False: injections, the
-exact disk) do not get this rule: arming needs the guest stopped at a
-moment the host's speed picks (the same reason the hang watch takes no
-thread looks there), and a sample that finds variety lets the run go on,
-changed. Those runs keep the wall-time rule.
+exact disk) arm only behind a gate read without stopping the guest
+(harness/run/storm_gate.py: the kernel's fault counter growing and CR2 on
+one page): arming needs the guest stopped at a moment the host's speed
+picks (the reason the hang watch takes no thread looks there), and a
+sample that finds variety lets the run go on, changed; the gate keeps
+that to runs that already look like a storm.
 """
 
 from __future__ import annotations
@@ -182,9 +184,11 @@ class FaultStormRule:
 
     def __init__(self, address: int, scale: float, progress: Callable[[], object],
                  on_storm: Callable, read: Callable = read_sample,
-                 handled: Callable[[], int] = lambda: 0):
+                 handled: Callable[[], int] = lambda: 0,
+                 gate: Optional[Callable[[], bool]] = None):
         self.address, self.scale, self.progress = address, scale, progress
         self.on_storm, self.read, self.handled = on_storm, read, handled
+        self.gate = gate                # harness/run/storm_gate.py; None: no gate
         self.breakpoint = None
         self.streak: Optional[FaultStreak] = None
         self.armings = 0
@@ -208,7 +212,8 @@ class FaultStormRule:
                 now - self._armed_at >= SAMPLE_S * self.scale
         if quiet_since > self._disarmed_at:       # progress since the last arming
             self._backoff, self._not_before = QUIET_S, 0.0
-        self._to_arm = now >= self._not_before and now - quiet_since >= QUIET_S * self.scale
+        self._to_arm = now >= self._not_before and now - quiet_since >= QUIET_S * self.scale \
+            and (self.gate is None or self.gate())
         return self._to_arm
 
     def toggle(self, dbg) -> None:

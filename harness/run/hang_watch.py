@@ -41,8 +41,9 @@ ends the run as a HANG, saying which rule fired (GuestHang.kind):
                correct kernel cannot do this, its cost). A storm crawls in
                guest time, so the guest-time rules would not see it, and the
                wall rule above would end it only after the scaled timeout.
-               Not in runs that must replay exactly (idle_looks False): to
-               arm, it stops the guest at a moment the host picks.
+               In runs that must replay exactly (idle_looks False) only
+               behind a gate read without a stop (harness/run/storm_gate.py):
+               to arm, it stops the guest at a moment the host picks.
 
 In runs that must replay exactly (idle_looks False) the looks are taken
 where the guest switches its idle thread in instead, a stop its own
@@ -159,7 +160,8 @@ class HangWatch:
     no thread looks); STARTED: time.monotonic() when QEMU started.
     FAULT_ENTRY: the kernel's page-fault entry (KernelAdapter.fault_entry)
     for the fault-storm rule (harness/run/fault_storm.py), None: no such
-    rule; FAULTS: the run's FaultCapture (harness/run/fault_capture.py),
+    rule; STORM_GATE: in a run that must replay exactly, the rule's gate
+    (harness/run/storm_gate.py), None: no rule there; FAULTS: the run's FaultCapture (harness/run/fault_capture.py),
     which decodes a storm's fault and counts the faults the kernel did not
     resolve (each breaks a streak); None: no decoding, no count."""
 
@@ -168,12 +170,14 @@ class HangWatch:
     def __init__(self, rules: HangRules, clock, progress: Callable[[], object],
                  inspector: Optional[Callable[[], object]] = None,
                  started: Optional[float] = None, fault_entry: Optional[int] = None,
-                 faults=None):
+                 faults=None, storm_gate=None):
         self.rules, self.clock, self.progress, self.inspector = rules, clock, progress, inspector
         self.faults = faults
-        self.storm = None if fault_entry is None or not rules.idle_looks else \
+        gated = not rules.idle_looks      # a run that must replay exactly: only behind a gate
+        self.storm = None if fault_entry is None or (gated and storm_gate is None) else \
             FaultStormRule(fault_entry, rules.scale, progress, self._on_storm,
-                           handled=lambda: faults.unresolved if faults is not None else 0)
+                           handled=lambda: faults.unresolved if faults is not None else 0,
+                           gate=storm_gate if gated else None)
         self._storm_reason = ""
         self.storm_fault = None                  # the storm's FaultRecord, once found
         self.started = time.monotonic() if started is None else started

@@ -38,9 +38,9 @@ disks are polled); a Pintos-KAIST kernel under the exact disk idles while
 its threads sleep; a deadlocked kernel stops about twice a tick until the
 second look.
 
-A schedule records whether its run had these stops (`idle_stops`); a
-replay has them only if the recorded run had them: an older schedule
-replays without.
+A schedule records whether its run had these stops and the storm gate
+(`replay_safe_looks`); a replay has them only if the recorded run had
+them: an older schedule replays without.
 """
 
 from __future__ import annotations

@@ -62,8 +62,10 @@ class RunnerOptions:
                                        # snapshot at main, the timer calibration; each probed
                                        # once per build): True all, False none, or a tuple
                                        # of names; a replay takes those its schedule recorded
-    idle_stops: bool = True            # runs that must replay exactly look for deadlocks at
-                                       # the idle thread's halt (harness/run/idle_stops.py);
+    replay_safe_looks: bool = True     # runs that must replay exactly look for deadlocks
+                                       # where the idle thread is switched in (harness/run/
+                                       # idle_stops.py) and for fault storms behind a gate
+                                       # read without stopping (harness/run/storm_gate.py);
                                        # a replay has them if its schedule recorded them
 
     def __post_init__(self) -> None:
@@ -317,7 +319,7 @@ class ScenarioHooks(BootHooks):
         injector = Injector(adapter, injections) if injections else None
         self.session = CheckpointSession(adapter, sc, self.images, files, opts.machine.timeouts,
                                          injector, coverage=opts.coverage, stop=opts.stop)
-        self.session.idle_stops_allowed = opts.idle_stops
+        self.session.replay_safe_looks = opts.replay_safe_looks
         self.machine = None
         self.exact_report = None   # the exact disk's ExactDiskReport, when one was asked for
 

@@ -94,7 +94,7 @@ def make_schedule(sc, adapter, opts, result) -> dict:
         "clock": {"accel": opts.machine.accel, "icount": opts.machine.icount},
         "exact_disk": exact_disk_wanted(opts.exact_disk, True),   # a run with injections
         "boot_shortcuts": list(result.boot_shortcuts),      # taken, not only allowed
-        "idle_stops": opts.idle_stops,
+        "replay_safe_looks": opts.replay_safe_looks,
         "verdict": result.verdict.value,
         "reason": result.reason,
         "console_sha256": console_digest(result.console),

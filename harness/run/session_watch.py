@@ -1,6 +1,7 @@
 """The hang watch of one checkpoint session (harness/run/checkpoints.py):
 its rules for this run, its guest clock and progress marker, and, in a run
-that must replay exactly, the idle stops where it looks for deadlocks."""
+that must replay exactly, the idle stops where it looks for deadlocks and
+the gate its fault-storm rule must pass."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from harness.errors import HarnessError
 from harness.machine.guest_clock import GuestClock
 from harness.run.hang_watch import HangRules, HangWatch
 from harness.run.idle_stops import IdleStops
+from harness.run.storm_gate import StormGate
 
 
 def session_watch(session, machine, rules: HangRules, symbols) -> HangWatch:
@@ -25,10 +27,14 @@ def session_watch(session, machine, rules: HangRules, symbols) -> HangWatch:
         # a stop at a host-chosen moment would break replay (and under the exact
         # disk every request's stop lets the clock jump: the guest looks idle)
         rules = dataclasses.replace(rules, idle_looks=False)
+    gate = None
+    if not rules.idle_looks and session.replay_safe_looks:
+        gate = StormGate.for_kernel(machine.qmp.human_monitor_command, symbols)
     return HangWatch(rules, clock, lambda: (machine.console.length, len(session.records),
                                             len(session.failure_threads)),
                      lambda: session.inspector, started=machine.start_time,
-                     fault_entry=_fault_entry(session.adapter, symbols), faults=session.faults)
+                     fault_entry=_fault_entry(session.adapter, symbols), faults=session.faults,
+                     storm_gate=gate)
 
 
 def arm_idle_stops(session, dbg, symbols) -> Optional[IdleStops]:
@@ -37,7 +43,7 @@ def arm_idle_stops(session, dbg, symbols) -> Optional[IdleStops]:
     stretch is measured in instructions): the idle stops armed, or None."""
     watch = session.watch
     rules = watch.rules
-    if rules.idle_looks or not rules.guest_clock or not session.idle_stops_allowed:
+    if rules.idle_looks or not rules.guest_clock or not session.replay_safe_looks:
         return None
     stops = IdleStops.for_kernel(watch, symbols, session.icount)
     if stops is not None:

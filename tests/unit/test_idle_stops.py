@@ -194,7 +194,7 @@ def test_without_idle_stops_the_poll_still_looks_at_an_idle_guest_when_allowed(w
     assert watch._look_due(watch.clock.sample()) is False
 
 
-def test_a_schedule_records_its_idle_stops_and_a_replay_takes_what_it_recorded(monkeypatch):
+def test_a_schedule_records_its_replay_safe_looks_and_a_replay_takes_what_it_recorded(monkeypatch):
     from harness.run import schedule as schedule_module
     monkeypatch.setattr(schedule_module, "build_id", lambda path: "build")
     monkeypatch.setattr(schedule_module, "qemu_version", lambda: "QEMU")
@@ -203,9 +203,9 @@ def test_a_schedule_records_its_idle_stops_and_a_replay_takes_what_it_recorded(m
     adapter = type("Adapter", (), {"spec": "reference", "symbol_file": None})
     result = ScenarioResult(name="s", area="a", verdict=Verdict.FAIL, duration_s=1.0)
     for recorded in (True, False):
-        schedule = make_schedule(sc, adapter, RunnerOptions(idle_stops=recorded), result)
-        assert schedule["idle_stops"] is recorded
-        asked = RunnerOptions(idle_stops=not recorded)
-        assert explore.replay_options(adapter, sc, schedule, asked).idle_stops is recorded
-    del schedule["idle_stops"]                  # recorded before idle stops existed
-    assert explore.replay_options(adapter, sc, schedule, RunnerOptions()).idle_stops is False
+        schedule = make_schedule(sc, adapter, RunnerOptions(replay_safe_looks=recorded), result)
+        assert schedule["replay_safe_looks"] is recorded
+        asked = RunnerOptions(replay_safe_looks=not recorded)
+        assert explore.replay_options(adapter, sc, schedule, asked).replay_safe_looks is recorded
+    del schedule["replay_safe_looks"]                  # recorded before idle stops existed
+    assert explore.replay_options(adapter, sc, schedule, RunnerOptions()).replay_safe_looks is False
