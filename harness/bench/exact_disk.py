@@ -9,7 +9,9 @@ whether a change to it left the guest's run alone.
 under a packet trace (harness/bench/packet_trace.py), and prints per
 request: the wall time the guest was held (stop reply to continue), the
 remote-protocol packets and their round trips by kind; and per scenario
-the requests, the run's wall time and its fingerprint (what `replay`
+the requests, the run's wall time, the harness process's CPU time (which
+other jobs on a shared host inflate far less than wall time) and its
+fingerprint (what `replay`
 compares: console, clock and state at each checkpoint). With --against
 (an earlier --json of the same scenarios, e.g. taken on the code before a
 change) it prints both side by side and says whether each run was the
@@ -40,12 +42,12 @@ SCENARIOS = ("evict-anon", "fork-swap", "page-parallel")
 def measure_one(adapter, sc) -> dict:
     """SC run once with the exact disk under a packet trace."""
     with PacketTrace() as trace:
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), time.process_time()
         result = run_scenario(adapter, sc, RunnerOptions(MachineOptions(), exact_disk=True))
-        wall = time.monotonic() - t0
+        wall, cpu = time.monotonic() - t0, time.process_time() - cpu0
     requests = trace.requests()
     other = trace.windows.get("other")
-    return {"name": sc.name, "verdict": result.verdict.value, "wall_s": wall,
+    return {"name": sc.name, "verdict": result.verdict.value, "wall_s": wall, "cpu_s": cpu,
             "requests": requests.count, "exact_disk": result.exact_disk,
             "held_s": requests.held_s, "per_request": requests.per_request(),
             "other_stops": other.count if other else 0,
@@ -91,6 +93,8 @@ def _scenario_rows(rows: list, out) -> None:
     print("  verdict" + " " * 31 + "".join(f"{v or '—':>12}" for v in get("verdict")), file=out)
     print(_row("requests (stops at disk_read/write)", get("requests"), 0), file=out)
     print(_row("wall time of the run, s", get("wall_s")), file=out)
+    print(_row("the harness's CPU time in the run, s", [r.get("cpu_s") if r else None
+                                                           for r in rows]), file=out)
     print(_row("guest held by the requests, s", get("held_s")), file=out)
     print(_row("per request: held, ms", per("held_ms"), 3), file=out)
     print(_row("per request: packet round trips, ms", per("packet_ms"), 3), file=out)
