@@ -72,6 +72,11 @@ bench-grade: all ## Class grading: TREES (git repos) + reference, `grade --jobs 
 	@if [ -z "$(TREES)" ]; then echo "bench-grade: give the trees: make bench-grade TREES='PATH...'"; exit 2; fi
 	$(PY) -m harness.bench.grade $(TREES) --out $(BUILD)/bench-grade $(if $(SCENARIOS),--scenarios $(SCENARIOS))
 
+bench-exact-disk: all ## The exact disk per request on TREE (a Pintos-KAIST tree): packets by kind, their time, held vs resumed [SCENARIOS=...] [AGAINST=earlier.json]
+	@if [ -z "$(TREE)" ]; then echo "bench-exact-disk: give the tree: make bench-exact-disk TREE=PATH"; exit 2; fi
+	$(PY) -m harness.bench.exact_disk measure --kernel pintos-kaist:$(TREE) $(SCENARIOS) \
+	  --json $(BUILD)/bench-exact-disk.json $(if $(AGAINST),--against $(AGAINST))
+
 test-grade: all ## Only the class-grading tests: roster, resume, class report, the CI templates under gitlab-ci-local and actionlint
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 tests/unit/test_grade_*.py tests/unit/test_class_view.py \
 	  tests/unit/test_ci_actionlint.py tests/integration/test_grade.py tests/integration/test_ci_gitlab_local.py
@@ -82,4 +87,4 @@ clean: ## Remove build output and run output (out/)
 help: ## List the make targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-.PHONY: all kernel programs deps test conformance report mutants bench bench-vm soak bench-debugger bench-debug bench-hangs bench-grade test-grade clean help
+.PHONY: all kernel programs deps test conformance report mutants bench bench-vm soak bench-debugger bench-debug bench-hangs bench-grade bench-exact-disk test-grade clean help

@@ -163,12 +163,21 @@ class Debugger:
     def write_register(self, name: str, value: int) -> None:
         self.client.write_register(name, value)
 
+    def write_registers(self, values: dict) -> None:
+        """Several general registers (or the pc) at once: one packet
+        (RspClient.write_registers)."""
+        self.client.write_registers(values)
+
     @property
     def pc(self) -> int:
         return self.client.pc()
 
     def in_long_mode(self) -> bool:
         return bool(self.client.read_register("efer") & EFER_LMA)
+
+    def reads_ram_locally(self) -> bool:
+        """Whether reads of guest RAM come from the mapped RAM (no round trip)."""
+        return isinstance(self.memory, MappedMemory)
 
     def use_guest_ram(self, guest_ram) -> None:
         """Reads memory from GUEST_RAM (harness.machine.guest_ram.GuestRam)

@@ -46,6 +46,9 @@ class RspMemoryError(RspError):
 EXIT_STATUS_UNKNOWN = -1  # StopReply.code when QEMU closed the connection
 READ_CHUNK = 0x800  # QEMU answers E22 to longer `m` requests
 X86_BREAKPOINT_KIND = 1
+# What write_registers may put in a `G` packet (x86-64, in target.xml's order rax..r15, rip)
+G_WRITABLE = frozenset(("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9",
+                        "r10", "r11", "r12", "r13", "r14", "r15", "rip"))
 
 
 class RspClient:
@@ -226,6 +229,34 @@ class RspClient:
         data = value.to_bytes(reg.bitsize // 8, "little")
         self._expect_ok(b"P%x=%s" % (reg.number, data.hex().encode()))
         self._registers[name] = value
+        self.epoch += 1
+
+    def write_registers(self, values: dict) -> None:
+        """Writes VALUES (name -> value) in one `G` packet. QEMU's stub
+        writes a `G` packet's registers in `g` order for as many bytes as
+        the packet holds, so it carries every register up to the last one
+        named, those not named at their values of this stop (read with `g`
+        unless known). Only the general registers and the pc may be in that
+        prefix (RspError otherwise): writing a segment or control register,
+        even its own value, is not free of side effects in QEMU (a selector
+        load reads the descriptor table; cr0/cr3/cr4 flush the TLB)."""
+        order = self.layout.names()
+        last = max(order.index(self.layout.register(name).name) for name in values)
+        prefix = self.layout.registers[:last + 1]
+        refused = [reg.name for reg in prefix if reg.name not in G_WRITABLE]
+        if refused:
+            raise RspError(f"a `G` packet up to {order[last]} would also write "
+                           f"{', '.join(refused)}")
+        if any(reg.name not in values and reg.name not in self._registers for reg in prefix):
+            self.read_registers()
+        data = b""
+        for reg in prefix:
+            value = values.get(reg.name, self._registers.get(reg.name))
+            data += (value & ((1 << reg.bitsize) - 1)).to_bytes(reg.bitsize // 8, "little")
+        self._expect_ok(b"G" + data.hex().encode())
+        for reg in prefix:
+            self._registers[reg.name] = int.from_bytes(
+                data[reg.offset:reg.offset + reg.bitsize // 8], "little")
         self.epoch += 1
 
     def pc(self) -> int:

@@ -38,14 +38,23 @@ class CpuMemory:
     DIRECT_MAP: the virtual address at which every address space maps all
     of physical memory (Pintos-KAIST's KERN_BASE), if there is one: page
     tables and data are then read and written through it, which saves the
-    two packets that switch the GDB stub to physical addresses and back."""
+    two packets that switch the GDB stub to physical addresses and back.
+
+    Where the debugger reads guest RAM from its local mapping
+    (Debugger.reads_ram_locally: harness/debug/guest_memory.py), page
+    tables and data are read there, physically: no packet. Writes always
+    go through the debugger (the GDB stub): QEMU does not see a write made
+    behind it into its RAM and would keep translated code of that page."""
 
     def __init__(self, debugger, ram_size: int, direct_map: Optional[int] = None):
         self.debugger = debugger
         self.ram_size = ram_size
         self.direct_map = direct_map
+        self.local = bool(getattr(debugger, "reads_ram_locally", lambda: False)())
 
     def read_phys(self, address: int, length: int) -> bytes:   # pagewalk.PhysicalMemory
+        if self.local:
+            return self.debugger.read_phys(address, length)
         if self.direct_map is not None:
             return self.debugger.read_virt(self.direct_map + address, length)
         return self.debugger.read_phys(address, length)
@@ -96,6 +105,20 @@ class CpuMemory:
                 self._set_bits(found, write=False)
                 out += self.read_phys(phys, length)
         return out
+
+    def peek(self, va: int, size: int) -> bytes:
+        """SIZE bytes at VA as a debugger reads them: no bit set, no
+        permission asked. From the local RAM through a walk of the page
+        tables where the debugger has it; else, or where that walk fails,
+        the debugger's own read (which then raises as it does)."""
+        if self.local:
+            try:
+                pieces = self._pieces(va, size, write=False)
+            except AccessRefused:
+                pieces = None
+            if pieces is not None:
+                return b"".join(self.read_phys(phys, length) for phys, length, _ in pieces)
+        return self.debugger.read_virt(va, size)
 
     def write(self, va: int, data: bytes) -> None:
         """DATA to VA, as a kernel store would write it."""

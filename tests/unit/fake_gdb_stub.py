@@ -130,6 +130,8 @@ class FakeStub:
                             for n, _, s in self.layout)
         if text[0] in "pP":
             return self._register(text)
+        if text[0] == "G":
+            return self._write_all(bytes.fromhex(text[1:]))
         if text[0] in "mM":
             return self._memory(text)
         if text[0] in "Zz":
@@ -156,6 +158,16 @@ class FakeStub:
                 self.regs[name] = int.from_bytes(bytes.fromhex(value), "little")
                 return b"OK"
         return b"E14"
+
+    def _write_all(self, data: bytes):
+        """QEMU's `G`: the registers in `g` order, as many as DATA holds."""
+        at = 0
+        for name, _, size in self.layout:
+            if at >= len(data):
+                break
+            self.regs[name] = int.from_bytes(data[at:at + size], "little")
+            at += size
+        return b"OK"
 
     def _memory(self, text: str):
         head, _, data = text[1:].partition(":")

@@ -47,6 +47,8 @@ class FakeGuest:
         self.regs = {"cr3": self.tables.cr3, "cr0": CR0_WP | 1, "efer": 0x500, "rip": 0,
                      "rsp": STACK, "rdi": 0, "rsi": 0, "rdx": 0, "rax": 7}
         self.steps = 0
+        self.local = False       # read_phys stands for the mapped RAM when True
+        self.virtual_reads = 0   # read_virt calls in the last call()
         self.write_u64(STACK, RETURN_TO)
         for index in range(4):
             self.write_u64(disk_address(index) + 24, CAPACITY)
@@ -64,12 +66,19 @@ class FakeGuest:
     def write_register(self, name, value):
         self.regs[name] = value
 
+    def write_registers(self, values):
+        self.regs.update(values)
+
+    def reads_ram_locally(self):
+        return self.local
+
     def _phys(self, address, size):
         if address < KERN_BASE:
             raise RspMemoryError(address, size, b"E14", False)
         return address - KERN_BASE
 
     def read_virt(self, address, size):
+        self.virtual_reads += 1
         return self.mem.read_phys(self._phys(address, size), size)
 
     def write_virt(self, address, data):
@@ -101,6 +110,7 @@ class FakeGuest:
         arguments and runs the service's breakpoint callback."""
         entry = WRITE_ENTRY if write else READ_ENTRY
         self.regs.update(rip=entry, rsp=STACK, rdi=disk, rsi=sector, rdx=buffer)
+        self.virtual_reads = 0
         service._callback(write)(self, Breakpoint(entry, "disk"))
 
 
@@ -116,11 +126,14 @@ def images(tmp_path):
     disks.close()
 
 
-@pytest.fixture
-def guest():
+@pytest.fixture(params=[False, True], ids=["over-the-stub", "mapped-ram"])
+def guest(request):
     g = FakeGuest()
+    g.local = request.param
     g.tables.map(BUFFER, 0x400000, flags=KERNEL_RW, upper=KERNEL_RW)
     g.tables.map(BUFFER + 0x1000, 0x401000, flags=KERNEL_RW, upper=KERNEL_RW)
+    for va in (CHANNELS, STACK):      # the kernel's data and stack, in the direct map
+        g.tables.map(va & ~0xFFF, (va - KERN_BASE) & ~0xFFF, flags=KERNEL_RW, upper=KERNEL_RW)
     return g
 
 
@@ -145,6 +158,17 @@ def test_a_read_fills_the_buffer_sets_accessed_and_dirty_and_counts(guest, image
     levels = [guest.tables.read(guest.tables.entry_addr(level, BUFFER)) for level in (4, 3, 2, 1)]
     assert all(value & PTE_A for value in levels), [hex(v) for v in levels]
     assert levels[3] & PTE_D and not any(value & PTE_D for value in levels[:3])
+
+
+@pytest.mark.parametrize("write", [False, True])
+def test_with_the_ram_mapped_a_request_reads_nothing_through_the_debugger(guest, images, write):
+    """The channel, the page walk, the sector to write and the return
+    address come from the mapped RAM; the writes still go to the stub."""
+    _, disks = images
+    service = PintosExactDisk(LAYOUT, disks, 16 << 20, KERN_BASE)
+    guest.call(service, write, disk_address(2), 3, BUFFER)
+    served_and_returned(guest, service, reads=int(not write), writes=int(write))
+    assert (guest.virtual_reads == 0) == guest.local, guest.virtual_reads
 
 
 def test_a_write_stores_the_buffer_in_the_image_and_sets_accessed_only(guest, images):
@@ -345,3 +369,15 @@ def test_time_the_harness_held_the_guest_moves_the_run_deadline_on():
     past = time.monotonic() - 1
     assert dbg._wait_stop(past, HeldWatch(0.0)) is None         # the deadline has passed
     assert dbg._wait_stop(past, HeldWatch(10.0)) is reply       # 10 s of it were the harness's
+
+
+def test_a_peek_the_local_walk_cannot_serve_goes_to_the_debugger(guest):
+    """An address the page tables do not map (here: the fake reads the
+    direct map without them) is read as the debugger reads it."""
+    guest.local = True
+    memory = CpuMemory(guest, 16 << 20, KERN_BASE)
+    guest.write_virt(KERN_BASE + 0x500000, b"xy")
+    guest.virtual_reads = 0
+    assert memory.peek(KERN_BASE + 0x500000, 2) == b"xy" and guest.virtual_reads == 1
+    guest.virtual_reads = 0
+    assert memory.peek(BUFFER, 2) == bytes(2) and guest.virtual_reads == 0

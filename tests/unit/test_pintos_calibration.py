@@ -81,6 +81,9 @@ class FakeDebugger:
     def write_register(self, name, value):
         self.regs[name] = value
 
+    def write_registers(self, values):
+        self.regs.update(values)
+
     def read_u64(self, address):
         return self.memory[address]
 

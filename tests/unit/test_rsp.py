@@ -150,6 +150,25 @@ def test_registers_read_and_written(client, stub):
     assert client.read_register("rax") == 0xFFFFFFFFFFFFFFFF
 
 
+def test_several_registers_are_written_in_one_g_packet_up_to_the_last_one(client, stub):
+    stub.regs.update(rax=1, rbx=2, rsp=0x8000, rip=0x100, eflags=0x202)
+    client.write_registers({"rip": 0x4242, "rsp": 0x8008})
+    assert [p[:1] for p in stub.log[-2:]] == [b"g", b"G"]     # the others as they are
+    assert (stub.regs["rip"], stub.regs["rsp"]) == (0x4242, 0x8008)
+    assert (stub.regs["rax"], stub.regs["rbx"], stub.regs["eflags"]) == (1, 2, 0x202)
+    sent = len(stub.log)
+    assert client.read_register("rip") == 0x4242 and len(stub.log) == sent    # cached
+    client.write_registers({"rsp": 0x9000})                    # known now: no `g` first
+    assert stub.log[sent:][0][:1] == b"G" and len(stub.log) == sent + 1
+    assert stub.regs["rsp"] == 0x9000 and stub.regs["rip"] == 0x4242
+
+
+def test_a_g_packet_that_would_write_flags_or_control_registers_is_refused(client, stub):
+    with pytest.raises(RspError, match="would also write eflags"):
+        client.write_registers({"cr3": 0x2000})
+    assert stub.regs["cr3"] == 0x1000 and not any(p[:1] == b"G" for p in stub.log)
+
+
 def test_single_register_reads_use_p_packets(client, stub):
     stub.regs["efer"] = 0xD01
     assert client.read_register("efer") == 0xD01

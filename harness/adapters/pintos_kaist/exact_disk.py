@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Optional
 
 from harness.adapters.exact_disk import ExactDiskReport
 from harness.adapters.pintos_kaist.driver import DriverLayout
@@ -107,20 +108,25 @@ class PintosExactDisk:
         return serve
 
     def _serve(self, dbg, write: bool) -> None:
+        """One request, in as few packets as the stub allows: the registers
+        in one `g`; the channel, the page walk, the sector to write and the
+        return address read from the mapped RAM where the run has it
+        (CpuMemory); the sector read and the counter written with one `M`
+        each; rip and rsp in one `G`."""
         registers = dbg.read_registers()     # one `g` packet for all of them
         disk_address, sector, buffer = (registers[r] for r in ("rdi", "rsi", "rdx"))
         sector &= 0xFFFFFFFF            # disk_sector_t: 32 bits in esi
         index = self.layout.disk_index(disk_address)
         if index is None or buffer == 0:
             return                      # the function's ASSERT panics
+        memory = CpuMemory(dbg, self.ram_size, self.direct_map)
         channel_address = self.layout.channel_address(index)
-        channel = dbg.read_virt(channel_address, self.layout.channel_size)   # one read
+        channel = memory.peek(channel_address, self.layout.channel_size)
         disk = channel[disk_address - channel_address:][:self.layout.disk_size]
         if sector >= _field(disk, self.layout.capacity):
             return                      # select_sector's ASSERT panics
         if _field(channel, self.layout.lock_holder):
             return self._to_device("the channel's lock was held (a device request in flight)")
-        memory = CpuMemory(dbg, self.ram_size, self.direct_map)
         try:
             if write:
                 self.disks.write(index, sector, memory.read(buffer, SECTOR))
@@ -137,7 +143,7 @@ class PintosExactDisk:
             self.report.writes += 1
         else:
             self.report.reads += 1
-        return_to_caller(dbg)
+        return_to_caller(dbg, memory)
 
     def _to_device(self, reason: str) -> None:
         if not self.report.device:
@@ -160,11 +166,12 @@ def _field(data: bytes, field) -> int:
     return int.from_bytes(data[field.offset:field.offset + field.size], "little")
 
 
-def return_to_caller(dbg) -> None:
+def return_to_caller(dbg, memory: Optional[CpuMemory] = None) -> None:
     """At a void function's first instruction: returns as its `ret` would
-    (rip = the return address popped from the stack). rax is left as it
-    is (a void function's rax is the caller's to ignore): one packet fewer
-    than Debugger.force_return, at every request."""
+    (rip = the return address popped from the stack, read through MEMORY
+    if given, else the debugger), rip and rsp written in one packet. rax is
+    left as it is (a void function's rax is the caller's to ignore)."""
     rsp = dbg.register("rsp")
-    dbg.write_register("rip", dbg.read_u64(rsp))
-    dbg.write_register("rsp", rsp + 8)
+    return_address = dbg.read_u64(rsp) if memory is None else \
+        int.from_bytes(memory.peek(rsp, 8), "little")
+    dbg.write_registers({"rip": return_address, "rsp": rsp + 8})
