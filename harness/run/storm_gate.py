@@ -10,9 +10,8 @@ rule in wall time (2wheeh's fork-swap under the exact disk: 303 s, 7.8 s
 on the device disk with the rule). The gate reads, over QMP, without a
 stop (as the guest clock is read, harness/machine/guest_clock.py):
 
-  - the kernel's own page-fault counter (Pintos-KAIST `page_fault_cnt` in
-    userprog/exception.c, the reference kernel `vmcheck_page_fault_count`),
-    with HMP `x`;
+  - the kernel's own count of every page fault (the reference kernel's
+    `vmcheck_page_fault_count`), with HMP `x`;
   - CR2, the address of the last page fault, with HMP `info registers`.
 
 It opens when, over the last GATE_S seconds of wall time (at least
@@ -38,7 +37,13 @@ from harness.debug.symbols import SymbolError
 from harness.errors import QMPError
 from harness.machine.guest_clock import read_guest_word
 
-FAULT_COUNTERS = ("page_fault_cnt", "vmcheck_page_fault_count")
+# Counters of every page fault. Not Pintos-KAIST's `page_fault_cnt`: it is
+# counted only after vm_try_handle_fault failed, so a storm of faults the
+# kernel "handles" leaves it at 0 (2wheeh's fork-swap under the exact disk:
+# 0 in every read for 20 s, CR2 on one page). Without such a counter there
+# is no gate, and a storm in a run that must replay exactly still ends by
+# the no-progress rule.
+FAULT_COUNTERS = ("vmcheck_page_fault_count",)
 GATE_S = 1.0           # wall seconds of reads the gate judges
 GATE_SAMPLES = 5       # reads at least, in that window
 GATE_FAULTS = 100      # page faults at least, in that window
