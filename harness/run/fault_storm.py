@@ -95,7 +95,8 @@ Runs that must replay exactly (HangRules.idle_looks False: injections, the
 exact disk) arm only behind a gate read without stopping the guest
 (harness/run/storm_gate.py: the kernel's fault counter growing and CR2 on
 one page): arming needs the guest stopped at a moment the host's speed
-picks (the reason the hang watch takes no thread looks there), and a
+picks (the reason the hang watch takes its thread looks there only at
+stops the guest picks: harness/run/idle_stops.py), and a
 sample that finds variety lets the run go on, changed; the gate keeps
 that to runs that already look like a storm.
 """
