@@ -172,17 +172,15 @@ class BootTimer:
         boot_snapshot.py: restored, arguments written, debugger attached
         as a scenario run does); {} for a kernel without one."""
         from harness.debug.debugger import Debugger
-        from harness.run.schedule import kernel_build_id
-        from harness.machine.qemu import qemu_version
+        from harness.run.schedule import boot_shortcuts_for
         if "boot_snapshot" not in self.adapter.boot_shortcut_names:
             return {}
         self.options.paused = True
         with Machine(self.options) as machine:
             disks = self.adapter.make_disks(machine.run_dir, self.programs, {}, 0)
             args = self.adapter.qemu_args(disks, self.cmdline, self.request.mem_mb)
-            build = f"{kernel_build_id(self.adapter)} {qemu_version()}"
-            (snapshot, *_), why_not = self.adapter.boot_shortcuts(
-                machine.options, build, disks, args, ("boot_snapshot",))
+            (snapshot, *_), why_not = boot_shortcuts_for(
+                self.adapter, machine.options, disks, args, ("boot_snapshot",))
             snapshot.prepare(machine)
             machine.start(args)
             with Debugger.attach(machine.gdb_socket, self.adapter.kernel_symbols(),

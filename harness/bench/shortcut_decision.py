@@ -23,8 +23,8 @@ from pathlib import Path
 
 from harness.adapters import get_adapter
 from harness.adapters.file_memo import FileMemo
-from harness.machine.qemu import MachineOptions, qemu_version
-from harness.run.schedule import kernel_build_id
+from harness.machine.qemu import MachineOptions
+from harness.run.schedule import boot_shortcuts_for
 
 SHORTCUTS = ("boot_snapshot", "calibration")
 
@@ -32,8 +32,7 @@ SHORTCUTS = ("boot_snapshot", "calibration")
 def decide(adapter, options, disks, args) -> tuple[float, float]:
     """(wall s, CPU s) of one run's decision; RuntimeError if it boots cold."""
     wall, cpu = time.perf_counter(), time.thread_time()
-    build = f"{kernel_build_id(adapter)} {qemu_version()}"
-    taken, why_not = adapter.boot_shortcuts(options, build, disks, args, SHORTCUTS)
+    taken, why_not = boot_shortcuts_for(adapter, options, disks, args, SHORTCUTS)
     spent = time.perf_counter() - wall, time.thread_time() - cpu
     if len(taken) != len(SHORTCUTS):
         raise RuntimeError(f"a shortcut is not taken: {'; '.join(why_not)}")

@@ -19,7 +19,7 @@ from harness.debug.debugger import DebuggerTimeout
 from harness.debug.program_image import load_program
 from harness.errors import FileNotOnDiskError, HarnessError, MachineTimeout, StartupTimeout
 from harness.machine import artifacts
-from harness.machine.qemu import MachineOptions, qemu_version
+from harness.machine.qemu import MachineOptions
 from harness.machine.triple_fault import INT_LOG, keep_tail, last_exceptions
 from results.model import HangRecord, ScenarioResult, Verdict
 from harness.run.boot import BootHooks, BootRequest, IcountAbort, boot
@@ -31,7 +31,7 @@ from harness.run.fault_capture import MAX_FAULTS
 from harness.run.hang_watch import DEADLOCK, GuestHang
 from harness.run.injection import Injector, unobservable
 from harness.run.verdict import judge
-from harness.run.schedule import (check_disks, kernel_build_id, make_schedule, shortcut_names,
+from harness.run.schedule import (boot_shortcuts_for, check_disks, make_schedule, shortcut_names,
                                   write_schedule)
 from oracles.expectations import CheckContext, DiskUnreadable, run_check
 from oracles.model.machine_state import FAIL, UNKNOWN, by_outcome
@@ -335,9 +335,8 @@ class ScenarioHooks(BootHooks):
             self.result.disks_sha256 = check_disks(machine.run_dir, self.opts.expect_disks)
         names = shortcut_names(self.adapter, self.opts.boot_shortcuts)
         if names:
-            build = f"{kernel_build_id(self.adapter)} {qemu_version()}"
-            shortcuts, why_not = self.adapter.boot_shortcuts(machine.options, build, disks, args,
-                                                             names)
+            shortcuts, why_not = boot_shortcuts_for(self.adapter, machine.options, disks, args,
+                                                    names)
             self.result.notes += [f"boot shortcut not taken, {why}" for why in why_not]
             for shortcut in shortcuts:
                 shortcut.prepare(machine)

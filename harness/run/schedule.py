@@ -76,6 +76,15 @@ def kernel_build_id(adapter) -> str:
     return memo.get("build_id", adapter.symbol_file, build_id)
 
 
+def boot_shortcuts_for(adapter, options, disks, guest_args: list[str], names) -> tuple:
+    """ADAPTER.boot_shortcuts for a run on DISKS with GUEST_ARGS under
+    OPTIONS, of those NAMES allows, keyed by the kernel build and this
+    host's QEMU (what a probe measured holds for that pair only):
+    (shortcuts, why each other one is not taken)."""
+    build = f"{kernel_build_id(adapter)} {qemu_version()}"
+    return adapter.boot_shortcuts(options, build, disks, guest_args, names)
+
+
 def console_digest(console: str) -> str:
     return hashlib.sha256(console.encode()).hexdigest()[:16]
 

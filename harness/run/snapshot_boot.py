@@ -23,7 +23,7 @@ from typing import Callable
 
 import harness.run.boot as boot_module
 from harness.run.boot import BootHooks, BootRequest, BootResult
-from harness.run.schedule import kernel_build_id
+from harness.run.schedule import boot_shortcuts_for
 
 NAME = "boot_snapshot"
 
@@ -38,10 +38,7 @@ class SnapshotBootHooks(BootHooks):
         self.snapshot = None
 
     def before_start(self, machine, disks, args) -> None:
-        from harness.machine.qemu import qemu_version
-        build = f"{kernel_build_id(self.adapter)} {qemu_version()}"
-        taken, why_not = self.adapter.boot_shortcuts(machine.options, build, disks, args,
-                                                     (NAME,))
+        taken, why_not = boot_shortcuts_for(self.adapter, machine.options, disks, args, (NAME,))
         for why in why_not:
             self.say(f"boot shortcut not taken, {why}")
         for shortcut in taken:

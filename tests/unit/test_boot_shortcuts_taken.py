@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from harness.adapters.pintos_kaist import boot_snapshot as snap
-from harness.run import explore, runner
+from harness.run import explore
 from harness.run import schedule as schedule_module
 from harness.run.runner import RunnerOptions, ScenarioHooks
 from harness.run.schedule import shortcut_names
@@ -63,8 +63,7 @@ class Debugger:
 @pytest.fixture
 def no_build(monkeypatch):
     monkeypatch.setattr(schedule_module, "build_id", lambda path: "build")
-    for module in (runner, schedule_module):
-        monkeypatch.setattr(module, "qemu_version", lambda: "QEMU")
+    monkeypatch.setattr(schedule_module, "qemu_version", lambda: "QEMU")   # the run's key too
 
 
 def scenario():

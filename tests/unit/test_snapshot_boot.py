@@ -64,8 +64,8 @@ class Adapter:
 @pytest.fixture
 def log(monkeypatch):
     log: list = []
-    monkeypatch.setattr(snapshot_boot, "kernel_build_id", lambda adapter: "build")
-    monkeypatch.setattr("harness.machine.qemu.qemu_version", lambda: "QEMU")
+    monkeypatch.setattr("harness.run.schedule.kernel_build_id", lambda adapter: "build")
+    monkeypatch.setattr("harness.run.schedule.qemu_version", lambda: "QEMU")
     monkeypatch.setattr("harness.debug.debugger.Debugger.attach",
                         lambda socket, symbols, at: Attached(log, MAIN))
     return log
