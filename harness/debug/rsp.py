@@ -339,10 +339,6 @@ class RspClient:
             self._expect_ok(b"z2,%x,%x" % (address, length))
         self._watchpoints.discard((address, length))
 
-    def watchpoints(self) -> set:
-        """The inserted write watchpoints, as (address, length) pairs."""
-        return set(self._watchpoints)
-
     # --- execution --------------------------------------------------------
 
     def resume(self) -> None:

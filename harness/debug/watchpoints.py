@@ -47,9 +47,6 @@ class Watchpoints:
         for wp in list(self._by_address.values()):
             self.remove(wp)
 
-    def __iter__(self):
-        return iter(list(self._by_address.values()))
-
     def hit_by(self, info: dict) -> Optional[Watchpoint]:
         """The watchpoint a stop reply's pairs (StopReply.info) name, None
         if the stop was not a watchpoint's."""

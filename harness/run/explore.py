@@ -105,7 +105,7 @@ class ReplayRun:
 def replay_options(adapter, sc, schedule: dict, opts: RunnerOptions) -> RunnerOptions:
     """OPTS for a run of SC as SCHEDULE recorded it: its injections beyond
     SC's own, its clock, the disks it booted with, its boot shortcuts and
-    idle stops (an older schedule's run had none). ScheduleMismatch (a
+    replay-safe looks (an older schedule's run had none of these). ScheduleMismatch (a
     UsageError) if it was recorded with another kernel build or QEMU
     (schedule.check_travels; the disks are checked once made)."""
     check_travels(schedule, adapter)

@@ -102,6 +102,13 @@ DEADLOCK_REASON = "deadlock: "     # how a deadlock HANG's reason starts
 FAULT_STORM_REASON = f"{FAULT_STORM}: "   # and a fault storm's
 
 
+def worked_through(ticks: int, instructions: int) -> bool:
+    """Whether INSTRUCTIONS executed over TICKS (> 0) timer ticks make the
+    CPU busy then, not idle: IDLE_BUSY_FRACTION of a busy tick's worth or
+    more per tick."""
+    return instructions / INSTRUCTIONS_PER_TICK >= ticks * IDLE_BUSY_FRACTION
+
+
 class GuestHang(Exception):
     """A run ended as a HANG. KIND: which rule (GUEST_TIME, WALL_TIME,
     DEADLOCK, NO_PROGRESS, FAULT_STORM); REASON: one line; THREADS:
@@ -161,8 +168,8 @@ class HangWatch:
     FAULT_ENTRY: the kernel's page-fault entry (KernelAdapter.fault_entry)
     for the fault-storm rule (harness/run/fault_storm.py), None: no such
     rule; STORM_GATE: in a run that must replay exactly, the rule's gate
-    (harness/run/storm_gate.py), None: no rule there; FAULTS: the run's FaultCapture (harness/run/fault_capture.py),
-    which decodes a storm's fault and counts the faults the kernel did not
+    (harness/run/storm_gate.py), None: no rule there; FAULTS: the run's
+    FaultCapture (harness/run/fault_capture.py), which decodes a storm's fault and counts the faults the kernel did not
     resolve (each breaks a streak); None: no decoding, no count."""
 
     interval = POLL_INTERVAL_S
@@ -253,7 +260,7 @@ class HangWatch:
             self.storm.toggle(debugger)
         elif kind == DEADLOCK:
             began = time.monotonic()
-            self._look(debugger)
+            self.look(debugger)
             self.exclude(time.monotonic() - began)
         elif kind == NO_PROGRESS:
             graph = self._graph()
@@ -287,7 +294,7 @@ class HangWatch:
             return sample
         worked = (sample.icount - before.icount) / INSTRUCTIONS_PER_TICK
         self.busy_ticks += max(0.0, min(ticks, worked))
-        if ticks <= 0 or worked >= ticks * IDLE_BUSY_FRACTION:
+        if ticks <= 0 or worked_through(ticks, sample.icount - before.icount):
             self._idle_from = None
         elif self._idle_from is None:
             self._idle_from = before.ticks
@@ -318,14 +325,10 @@ class HangWatch:
             return ticks >= self._candidate[0] + DEADLOCK_STRETCH_TICKS
         return idle_for >= IDLE_STRETCH_TICKS and ticks >= self._next_look
 
-    def look(self, debugger, ticks: int) -> None:
-        """A look at an idle stop, the guest's clock at TICKS (_look)."""
-        self._look(debugger, ticks)
-
-    def _look(self, debugger, ticks: Optional[int] = None) -> None:
-        """One deadlock look (TICKS: the guest's clock; default: the last
-        sample's); raises GuestHang at the second look that sees the same
-        deadlocked waits."""
+    def look(self, debugger, ticks: Optional[int] = None) -> None:
+        """One deadlock look (TICKS: the guest's clock, as read at an idle
+        stop; default: the last sample's); raises GuestHang at the second
+        look that sees the same deadlocked waits."""
         graph = self._graph()
         if ticks is None:
             ticks = self.last.ticks if self.last else 0

@@ -50,8 +50,8 @@ from typing import Callable, Optional
 
 from harness.debug.symbols import SymbolError
 from harness.errors import HarnessError
-from harness.machine.guest_clock import INSTRUCTIONS_PER_TICK, TICK_SYMBOL
-from harness.run.hang_watch import IDLE_BUSY_FRACTION
+from harness.machine.guest_clock import TICK_SYMBOL
+from harness.run.hang_watch import worked_through
 
 IDLE_POINTER = "idle_thread"     # both kernels: struct thread *idle_thread
 THREAD_RUNNING = "THREAD_RUNNING"
@@ -68,7 +68,6 @@ class IdleStops:
         self.status_offset, self.status_size, self.running = status_offset, status_size, running
         self.icount = icount
         self.status_address: Optional[int] = None   # the idle thread's status, once known
-        self.looks = 0
         self._last: Optional[tuple] = None      # (ticks, icount) at the previous idle stop
         self._idle_from: Optional[int] = None   # ticks when the current idle stretch began
 
@@ -123,7 +122,6 @@ class IdleStops:
         idle_for = self._track(ticks, icount)
         if self.watch.look_due(ticks, idle_for):
             began = time.monotonic()
-            self.looks += 1
             try:
                 self.watch.look(dbg, ticks)
             finally:
@@ -137,8 +135,7 @@ class IdleStops:
         if before is None or icount is None or before[1] is None:
             self._idle_from = ticks
             return 0
-        passed = max(ticks - before[0], 1)
-        worked = (icount - before[1]) / INSTRUCTIONS_PER_TICK
-        if worked > passed * IDLE_BUSY_FRACTION or self._idle_from is None:
+        if worked_through(max(ticks - before[0], 1), icount - before[1]) or \
+                self._idle_from is None:
             self._idle_from = ticks
         return ticks - self._idle_from

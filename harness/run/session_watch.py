@@ -38,9 +38,10 @@ def session_watch(session, machine, rules: HangRules, symbols) -> HangWatch:
 
 
 def arm_idle_stops(session, dbg, symbols) -> Optional[IdleStops]:
-    """A run that must replay exactly takes its deadlock looks at the idle
-    thread's halt (harness/run/idle_stops.py), under -icount only (its
-    stretch is measured in instructions): the idle stops armed, or None."""
+    """A run that must replay exactly takes its deadlock looks where the
+    guest switches its idle thread in (harness/run/idle_stops.py), under
+    -icount only (its stretch is measured in instructions): the idle stops
+    armed, or None."""
     watch = session.watch
     rules = watch.rules
     if rules.idle_looks or not rules.guest_clock or not session.replay_safe_looks:
