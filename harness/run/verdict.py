@@ -119,9 +119,13 @@ def kill_problems(sc, result: ScenarioResult) -> list[str]:
 def _absent_problem(console: str, bad: str) -> str:
     """The problem of BAD appearing in CONSOLE, with the first line that
     holds it (a program's "FAIL: ..." line says what a correct kernel
-    would have done)."""
+    would have done; for any other text, the reason says that a correct
+    kernel prints none)."""
     line = next((line for line in console.splitlines() if bad in line), bad)
-    return f"output contains {bad!r}: {line.strip()[:300]!r}"
+    if bad == "FAIL":
+        return f"output contains {bad!r}: {line.strip()[:300]!r}"
+    return (f"output contains {bad!r}, which a correct kernel never prints here: "
+            f"{line.strip()[:300]!r}")
 
 
 def judge_unknowns(result: ScenarioResult) -> list[str]:

@@ -183,3 +183,17 @@ def test_a_forbidden_output_names_the_line_that_holds_it():
     r = judged(sc, f"(stk-slack) begin\n{line}\nstk-slack: exit(1)\n", hits=[sc.program])
     assert r.verdict is Verdict.FAIL
     assert f"output contains 'FAIL': {line!r}" in r.reason
+
+
+def test_a_failed_fork_child_s_exit_line_is_no_problem_but_a_child_that_ran_is():
+    sc = suite()["fork-recfail"]
+    ok = "\n".join(sc.outcomes[0].output)
+    # a kernel that prints an exit line for the half-built child (from process_exit)
+    quiet = judged(sc, ok.replace("(cow-simple) parent:", "cow-child: exit(-1)\n"
+                                  "(cow-simple) parent:", 1) + "\n")
+    assert "output contains" not in quiet.reason
+    ran = judged(sc, ok.replace("(cow-simple) parent:", "(cow-simple) child: data page "
+                                "holds its initial bytes\n(cow-simple) parent:", 1) + "\n")
+    assert ran.verdict is Verdict.FAIL
+    assert ("output contains '(cow-simple) child:', which a correct kernel never prints "
+            "here: '(cow-simple) child: data page holds its initial bytes'") in ran.reason
