@@ -34,6 +34,7 @@ TIMER_HZ = 100                 # TIMER_FREQ of both kernels' devices/timer.c
 NS_PER_INSTRUCTION = 1         # -icount shift=0
 INSTRUCTIONS_PER_TICK = 10 ** 9 // TIMER_HZ // NS_PER_INSTRUCTION
 _HMP_WORD = re.compile(r"^[0-9a-fA-F]+:\s+0x([0-9a-fA-F]+)")
+_HMP_WORDS = re.compile(r"0x([0-9a-fA-F]+)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,5 +77,17 @@ def read_guest_word(hmp, address: int) -> Optional[int]:
     """The 8-byte word at kernel virtual ADDRESS of a running guest, read
     with HMP `x` (HMP: a human_monitor_command callable); None if it cannot
     be read (not mapped yet). QMPError if QEMU does not answer."""
-    match = _HMP_WORD.match(hmp(f"x /1gx {address:#x}").strip())
-    return int(match.group(1), 16) if match else None
+    words = read_guest_words(hmp, address, 1)
+    return words[0] if words else None
+
+
+def read_guest_words(hmp, address: int, count: int) -> list:
+    """The COUNT 8-byte words from kernel virtual ADDRESS of a running
+    guest, read with one HMP `x`; [] if they cannot all be read (not
+    mapped). QMPError if QEMU does not answer."""
+    words = []
+    for line in hmp(f"x /{count}gx {address:#x}").strip().splitlines():
+        if not _HMP_WORD.match(line.strip()):
+            return []
+        words += [int(word, 16) for word in _HMP_WORDS.findall(line.split(":", 1)[1])]
+    return words if len(words) == count else []

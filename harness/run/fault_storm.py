@@ -94,7 +94,9 @@ seconds on a loaded host.
 Runs that must replay exactly (HangRules.idle_looks False: injections, the
 exact disk) arm only behind a gate read without stopping the guest
 (harness/run/storm_gate.py: the kernel's fault counter growing and CR2 on
-one page): arming needs the guest stopped at a moment the host's speed
+one page, or, on a kernel without such a counter, the running thread's
+newest trap frame from user mode a page fault at the same rip and page
+read after read): arming needs the guest stopped at a moment the host's speed
 picks (the reason the hang watch takes its thread looks there only at
 stops the guest picks: harness/run/idle_stops.py), and a
 sample that finds variety lets the run go on, changed; the gate keeps

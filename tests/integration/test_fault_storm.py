@@ -15,8 +15,11 @@ from harness import config
 from harness.adapters.reference.adapter import ReferenceAdapter
 from harness.course.mutants import build_mutant, load_catalogue
 from harness.machine.qemu import MachineOptions
+from harness.run import storm_gate
 from harness.run.fault_storm import QUIET_S
+from harness.run.injection import parse_cli
 from harness.run.runner import DATA_DIR, RunnerOptions, run_scenario
+from harness.run.storm_gate import FrameSignal
 from harness.run.suite import load_all
 from reports import write_report
 from results.model import RunResult
@@ -117,3 +120,30 @@ def test_the_reference_kernel_passes_both(built, suite, run_root):
     for name in ("pt-grow-stack", "stk-sc-depth-1"):
         res = run_scenario(ReferenceAdapter(), suite[name], opts)
         assert res.verdict.value == "PASS", f"{name}: {res.reason}"
+
+
+@pytest.mark.timeout(300)
+def test_the_trap_frame_gate_opens_on_a_storm_in_a_run_that_must_replay_exactly(
+        mutant_kernel, suite, run_root, monkeypatch):
+    """The gate of kernels without a counter of every fault (Pintos-KAIST),
+    on the reference kernel with its counter ignored: an injection that
+    never fires makes the run one that must replay exactly, where the rule
+    arms only behind the gate; the gate reads the running thread's newest
+    trap frame from user mode, a page fault at the same rip, read after read."""
+    opened = []
+    real = storm_gate.StormGate.__call__
+
+    def watched(gate):
+        assert isinstance(gate.signal, FrameSignal)
+        answer = real(gate)
+        opened.append(answer)
+        return answer
+
+    monkeypatch.setattr(storm_gate.CounterSignal, "for_kernel", classmethod(lambda cls, s: None))
+    monkeypatch.setattr(storm_gate.StormGate, "__call__", watched)
+    opts = RunnerOptions(machine=MachineOptions(run_root=run_root),
+                         inject=(parse_cli("swap_out:fail:nth=1000"),))
+    res = run_scenario(ReferenceAdapter(kernel_dir=mutant_kernel), suite["pt-grow-stack"], opts)
+    assert res.verdict.value == "HANG" and res.hang.kind == "fault storm", res.reason
+    assert res.hang.wall_s < WALL_LIMIT_S * config.env_timeout_scale(), res.hang
+    assert True in opened and res.stops_taken.get("fault_storm_arm") == 1, res.stops_taken

@@ -7,7 +7,8 @@ import pytest
 from harness.errors import QMPError
 from harness.run import storm_gate
 from harness.run.fault_storm import FaultStormRule
-from harness.run.storm_gate import GATE_FAULTS, GATE_SAMPLES, StormGate
+from harness.run.storm_gate import (GATE_FAULTS, GATE_S, GATE_SAMPLES, CounterSignal, FrameSignal,
+                                    StormGate)
 
 
 class Monitor:
@@ -44,7 +45,7 @@ def polls(gate, monitor, clock, n, faults_each, cr2_each=0):
 
 def test_the_same_page_faulting_fast_opens_the_gate(clock):
     monitor = Monitor()
-    gate = StormGate(monitor, 0xffffffff80120000)
+    gate = StormGate(monitor, CounterSignal(0xffffffff80120000))
     opened = polls(gate, monitor, clock, GATE_SAMPLES + 2, GATE_FAULTS)
     assert opened[:GATE_SAMPLES - 1] == [False] * (GATE_SAMPLES - 1) and True in opened
     assert gate.opened == 1
@@ -52,17 +53,17 @@ def test_the_same_page_faulting_fast_opens_the_gate(clock):
 
 def test_paging_on_page_after_page_keeps_it_shut(clock):
     monitor = Monitor()
-    assert not any(polls(StormGate(monitor, 0), monitor, clock, 30, GATE_FAULTS, 0x1000))
+    assert not any(polls(StormGate(monitor, CounterSignal(0)), monitor, clock, 30, GATE_FAULTS, 0x1000))
 
 
 def test_computing_without_faults_keeps_it_shut(clock):
     monitor = Monitor()
-    assert not any(polls(StormGate(monitor, 0), monitor, clock, 30, 0))
+    assert not any(polls(StormGate(monitor, CounterSignal(0)), monitor, clock, 30, 0))
 
 
 def test_a_gap_between_reads_starts_the_window_again(clock):
     monitor = Monitor()
-    gate = StormGate(monitor, 0)
+    gate = StormGate(monitor, CounterSignal(0))
     assert not any(polls(gate, monitor, clock, GATE_SAMPLES - 1, GATE_FAULTS))
     clock[0] += 5.0                                  # progress came: the rule stopped asking
     assert not any(polls(gate, monitor, clock, GATE_SAMPLES - 1, GATE_FAULTS))
@@ -71,7 +72,7 @@ def test_a_gap_between_reads_starts_the_window_again(clock):
 def test_a_monitor_that_stops_answering_keeps_it_shut(clock):
     monitor = Monitor()
     monitor.fail = True
-    assert not any(polls(StormGate(monitor, 0), monitor, clock, 10, GATE_FAULTS))
+    assert not any(polls(StormGate(monitor, CounterSignal(0)), monitor, clock, 10, GATE_FAULTS))
 
 
 class Symbols:
@@ -82,10 +83,113 @@ class Symbols:
         return type("Symbol", (), {"address": 0x1000})() if name in self.names else None
 
 
-def test_only_a_counter_of_every_fault_makes_a_gate():
-    assert StormGate.for_kernel(Monitor(), Symbols({"vmcheck_page_fault_count"})) is not None
-    # Pintos-KAIST's page_fault_cnt counts only faults the VM did not resolve
+def test_a_counter_of_every_fault_makes_the_gate_and_pintos_s_does_not():
+    gate = StormGate.for_kernel(Monitor(), Symbols({"vmcheck_page_fault_count"}))
+    assert isinstance(gate.signal, CounterSignal)
+    # Pintos-KAIST's page_fault_cnt counts only faults the VM did not resolve;
+    # without DWARF for struct intr_frame there is no frame signal either
     assert StormGate.for_kernel(Monitor(), Symbols({"page_fault_cnt"})) is None
+
+
+# --- the frame signal (kernels without a counter of every fault) -------------
+
+TSS, RSP0, FRAME_SIZE, VEC = 0x11c000, 0xffff800000140000, 0xc0, 0x78   # vec_no, then
+RIP, CS = VEC + 16, VEC + 24                                          # error_code, rip, cs
+
+
+class FrameMonitor:
+    """HMP over a guest whose running thread's newest user-entry frame is
+    (vec, rip, cs): `info registers` with CR2, CR3 and TR, `x` of the TSS's
+    rsp0 and of the frame's words from vec_no."""
+
+    def __init__(self, vec=14, rip=0x401502, cs=0x23, cr2=0x4747ffa8):
+        self.vec, self.rip, self.cs, self.cr2, self.cr3 = vec, rip, cs, cr2, 0x1234000
+        self.commands = []
+
+    def __call__(self, command):
+        self.commands.append(command)
+        if command == "info registers":
+            return (f"RAX=0 RBX=0\r\nTR =0040 {TSS:016x} 00000067 00008b00 DPL=0 TSS64-busy\r\n"
+                    f"CR0=80010033 CR2={self.cr2:016x} CR3={self.cr3:016x}\r\n")
+        if command == f"x /1gx {TSS + 4:#x}":
+            return f"{TSS + 4:016x}: 0x{RSP0:016x}\r\n"
+        assert command == f"x /4gx {RSP0 - FRAME_SIZE + VEC:#x}", command
+        at = RSP0 - FRAME_SIZE + VEC
+        return (f"{at:016x}: 0x{self.vec:016x} 0x{4:016x}\r\n"
+                f"{at + 16:016x}: 0x{self.rip:016x} 0x{self.cs:016x}\r\n")
+
+
+def frame_gate(monitor):
+    return StormGate(monitor, FrameSignal(FRAME_SIZE, VEC, RIP, CS))
+
+
+def frame_polls(gate, monitor, clock, n, change=lambda monitor, i: None):
+    opened = []
+    for i in range(n):
+        clock[0] += 0.1
+        change(monitor, i)
+        opened.append(gate())
+    return opened
+
+
+def test_a_user_fault_on_the_same_page_at_the_same_rip_read_after_read_opens_it(clock):
+    monitor = FrameMonitor()
+    gate = frame_gate(monitor)
+    opened = frame_polls(gate, monitor, clock, GATE_SAMPLES)
+    assert opened == [False] * (GATE_SAMPLES - 1) + [True] and gate.opened == 1
+    assert FrameSignal(FRAME_SIZE, VEC, RIP, CS).read(monitor, monitor("info registers")) == \
+        (14, True, 0x401502, 0x4747f000, 0x1234000)
+
+
+def test_a_thread_computing_in_user_mode_keeps_it_shut(clock):
+    monitor = FrameMonitor(vec=0x20)                    # entered by the timer
+    assert not any(frame_polls(frame_gate(monitor), monitor, clock, 30))
+
+
+def test_a_kernel_mode_fault_frame_keeps_it_shut(clock):
+    monitor = FrameMonitor(cs=0x8)
+    assert not any(frame_polls(frame_gate(monitor), monitor, clock, 30))
+
+
+def test_paging_page_after_page_or_another_rip_keeps_it_shut(clock):
+    def next_page(monitor, i):
+        monitor.cr2 += 0x1000
+
+    def next_rip(monitor, i):
+        monitor.rip += 2 * (i % 2)
+
+    for change in (next_page, next_rip):
+        monitor = FrameMonitor()
+        assert not any(frame_polls(frame_gate(monitor), monitor, clock, 30, change))
+
+
+def test_one_different_read_in_the_window_keeps_it_shut_for_that_window(clock):
+    def timer_once(monitor, i):
+        monitor.vec = 0x20 if i == 2 else 14
+
+    monitor = FrameMonitor()
+    opened = frame_polls(frame_gate(monitor), monitor, clock, 20, timer_once)
+    # reads 0.1 s apart: it opens once the different read left the 1 s window
+    assert True in opened and opened.index(True) >= 2 + int(GATE_S / 0.1)
+
+
+def test_the_frame_signal_needs_intr_frame_s_members_from_dwarf():
+    class Frame:
+        def offset_of(self, member):
+            return {"vec_no": VEC, "rip": RIP, "cs": CS}[member]
+
+        def resolved(self):
+            return type("Resolved", (), {"size": FRAME_SIZE})()
+
+    class Types:
+        def get(self, name):
+            assert name == "struct intr_frame"
+            return Frame()
+
+    symbols = Symbols(set())
+    symbols.types = Types()
+    gate = StormGate.for_kernel(FrameMonitor(), symbols)
+    assert isinstance(gate.signal, FrameSignal) and gate.signal.words == 4
 
 
 def test_the_rule_arms_only_once_the_gate_opens():
