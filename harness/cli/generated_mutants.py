@@ -99,8 +99,9 @@ def _chosen(args, mutations: list, coverage, scenarios: list) -> list:
 
 
 def handle_generate(args: argparse.Namespace) -> int:
-    from harness.course.mutant_gen import (MutantBuilder, evaluate_all, load_equivalents,
-                                           summary, survivors_diff)
+    from harness.course import no_assert
+    from harness.course.mutant_gen import (MutantBuilder, evaluate_all, failed,
+                                           load_equivalents, summary, survivors_diff)
     from harness.cli.options import runner_options
     from harness.run.runner import DATA_DIR
     from harness.run.suite import load_all, select
@@ -116,11 +117,12 @@ def handle_generate(args: argparse.Namespace) -> int:
     chosen = _chosen(args, mutations, coverage, scenarios)
     builder = MutantBuilder(WORK_DIR, args.jobs)
     builder.prepare()
+    variants = MutantBuilder(WORK_DIR / "no-assert", args.jobs, no_assert.MAKE_FLAGS)
     print(f"vmcheck: {len(mutations)} mutant(s) generated in {len(args.files)} file(s), "
           f"{len(chosen)} chosen, {args.jobs} job(s)", flush=True)
     results = evaluate_all(chosen, builder, coverage, scenarios, opts, args.jobs,
                            progress=lambda line: print(line, flush=True),
-                           equivalents=load_equivalents())
+                           equivalents=load_equivalents(), variants=variants)
     text = summary(results, time.monotonic() - t0)
     print(text)
     args.report.mkdir(parents=True, exist_ok=True)
@@ -131,4 +133,4 @@ def handle_generate(args: argparse.Namespace) -> int:
     (args.report / "survivors.diff").write_text(survivors_diff(results) + "\n")
     print(f"report: {Path(args.report) / 'generated.json'}, survivors: "
           f"{Path(args.report) / 'survivors.diff'}")
-    return 0 if not any(r.state == "survived" for r in results) else 1
+    return 1 if failed(results) else 0

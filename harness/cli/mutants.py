@@ -41,8 +41,8 @@ def handle(args: argparse.Namespace) -> int:
         from harness.cli.generated_mutants import handle_generate
         return handle_generate(args)
     from harness.errors import UsageError
-    from harness.course.mutants import (check_switches, load_catalogue, run_all_mutants,
-                                        save_results, summary)
+    from harness.course.mutants import (check_switches, failed, load_catalogue,
+                                        run_all_mutants, save_results, summary)
     from harness.run.runner import DATA_DIR
     from harness.run.suite import load_all, select
     from reports.mutants_view import render_mutants
@@ -65,4 +65,4 @@ def handle(args: argparse.Namespace) -> int:
     print(summary(results))
     rows = save_results(results, args.report)
     print(f"report: {render_mutants(rows, args.report, started=started)}")
-    return 0 if all(r.killed for r in results) else 1
+    return 1 if failed(results) else 0

@@ -13,6 +13,9 @@ For each mechanical mutation of the chosen kernel files
   4. killed        a scenario that executes the line does not pass; they
                    run fastest first, and the first one that fails ends it
   5. survived      every scenario that executes the line passed
+A kill only by a crash (the reference kernel's own assertion, mostly) is
+followed by the mutant's variant without assertions
+(harness/course/no_assert.py), built by a second builder with NO_ASSERT=1.
 Each mutant is compiled incrementally: a worker keeps a copy of the
 kernel sources and objects, rewrites one file, lets make rebuild that
 object and relink, and puts the file and object back afterwards.
@@ -35,10 +38,11 @@ from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
 from harness import interrupt
+from harness.course import no_assert
 from harness.course.coverage import SOURCE_ROOT
 from harness.course.mutant_ops import Mutation, apply
 from harness.errors import UsageError
-from harness.run.hang_watch import named_hang
+from harness.course.no_assert import NoAssertResult
 from results.model import Verdict
 
 EQUIVALENTS = SOURCE_ROOT / "mutants-equivalent.toml"
@@ -57,21 +61,19 @@ class GeneratedResult:
     candidates: int = 0       # scenarios that execute its line
     seconds: float = 0.0
     note: str = ""            # the build error, or why it was not run
+    no_assert: NoAssertResult | None = None   # the variant without assertions, if crash only
 
     @property
     def named_cause(self) -> bool:
         """Killed by a FAIL (or a deadlock or fault-storm HANG), not only by a crash."""
-        if not self.killed_by:
-            return False
-        _, verdict, reason = self.killed_by
-        return verdict == Verdict.FAIL.value or (verdict == Verdict.HANG.value
-                                                 and named_hang(reason))
+        return bool(self.killed_by) and no_assert.names_cause(*self.killed_by[1:])
 
     def to_dict(self) -> dict:
         return {"id": self.mutation.ident, **dataclasses.asdict(self.mutation),
                 "state": self.state, "killed_by": list(self.killed_by), "runs": self.runs,
                 "candidates": self.candidates, "seconds": round(self.seconds, 2),
-                "note": self.note, "named_cause": self.named_cause}
+                "note": self.note, "named_cause": self.named_cause,
+                "no_assert": self.no_assert.to_dict() if self.no_assert else None}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,9 +104,9 @@ def load_equivalents(path: Path = EQUIVALENTS) -> list[Equivalent]:
         raise UsageError(f"{path}: {e}") from None
 
 
-def _make(src: Path, obj: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "-s", "-C", str(src), f"O={obj}"], capture_output=True,
-                          text=True, timeout=BUILD_TIMEOUT_S)
+def _make(src: Path, obj: Path, flags: tuple = ()) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "-s", "-C", str(src), f"O={obj}", *flags],
+                          capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
 
 
 def _loaded_sections(path: Path) -> dict:
@@ -119,20 +121,24 @@ def _loaded_sections(path: Path) -> dict:
 
 class MutantBuilder:
     """Builds mutated kernels incrementally in per-worker copies of a base
-    build under ROOT; hands each one's kernel files out in ROOT/kernels."""
+    build under ROOT; hands each one's kernel files out in ROOT/kernels.
+    FLAGS: more make variables for every build (NO_ASSERT=1)."""
 
-    def __init__(self, root: Path, jobs: int):
+    def __init__(self, root: Path, jobs: int, flags: tuple = ()):
         self.root = root
         self.base_src, self.base_obj = root / "base" / "src", root / "base" / "obj"
         self.workers: Queue = Queue()
         self.jobs = jobs
+        self.flags = flags
+        self._prepared = False
+        self._prepare_lock = threading.Lock()
 
     def prepare(self) -> None:
         """A fresh copy of the kernel sources, built once, and a copy of
         that per worker (mtimes kept, so make rebuilds only what changes)."""
         shutil.rmtree(self.root / "base", ignore_errors=True)
         shutil.copytree(SOURCE_ROOT, self.base_src)
-        done = _make(self.base_src, self.base_obj)
+        done = _make(self.base_src, self.base_obj, self.flags)
         if done.returncode != 0:
             raise RuntimeError(f"the unmutated kernel does not build:\n{done.stderr[-2000:]}")
         for n in range(self.jobs):
@@ -141,9 +147,14 @@ class MutantBuilder:
             shutil.copytree(self.base_src, worker / "src")
             shutil.copytree(self.base_obj, worker / "obj")
             self.workers.put(worker)
+        self._prepared = True
 
     def build(self, mutation: Mutation) -> tuple[str, Path | None, str]:
-        """("built" | "not compiled" | "equivalent", kernel folder, note)."""
+        """("built" | "not compiled" | "equivalent", kernel folder, note);
+        the first build prepares the builder if prepare() was not called."""
+        with self._prepare_lock:
+            if not self._prepared:
+                self.prepare()
         worker = self.workers.get()
         try:
             return self._build_in(worker, mutation)
@@ -155,7 +166,7 @@ class MutantBuilder:
         base_file, base_obj = self.base_src / m.file, self.base_obj / (m.file[:-2] + ".o")
         try:
             src_file.write_text(apply(base_file.read_text(), m))
-            done = _make(worker / "src", worker / "obj")
+            done = _make(worker / "src", worker / "obj", self.flags)
             if done.returncode != 0:
                 lines = (done.stdout + done.stderr).strip().splitlines()
                 return "not compiled", None, next((l for l in lines if "error" in l), lines[-1])
@@ -181,26 +192,53 @@ def _bounded(sc, lines) -> object:
                                                                  GUEST_FACTOR * known)))
 
 
-def run_on_mutant(kernel_dir: Path, runners: list, coverage, opts) -> tuple[tuple, int]:
+def run_on_mutant(kernel_dir: Path, runners: list, coverage, opts,
+                  until=lambda kill: True) -> tuple[list, int, bool]:
     """Runs RUNNERS in order on the kernel in KERNEL_DIR until one does not
-    pass: ((scenario, verdict, reason) or (), scenarios run)."""
+    pass in a way UNTIL accepts (by default any): ([(scenario, verdict,
+    reason)] of those that did not pass, scenarios run, not stopped)."""
     from harness.adapters.reference.adapter import ReferenceAdapter
     from harness.run.runner import run_scenario
     adapter = ReferenceAdapter(kernel_dir=kernel_dir)
+    kills: list = []
     for n, sc in enumerate(runners, 1):
         if interrupt.stop_requested():
-            return (), n - 1
+            return kills, n - 1, False
         result = run_scenario(adapter, _bounded(sc, coverage.scenarios.get(sc.name)), opts)
         if result.verdict is Verdict.NOT_RUN:
-            return (), n - 1
+            return kills, n - 1, False
         if result.verdict.failed:          # NOT_JUDGED kills nothing
-            return (sc.name, result.verdict.value, result.reason), n
-    return (), len(runners)
+            kills.append((sc.name, result.verdict.value, result.reason))
+            if until(kills[-1]):
+                return kills, n, True
+    return kills, len(runners), True
+
+
+def without_assertions(mutation: Mutation, builder: MutantBuilder, killer: str,
+                       runners: list, coverage, opts) -> NoAssertResult:
+    """MUTATION built by BUILDER (NO_ASSERT=1) and run on KILLER, then on
+    the other RUNNERS until one names the cause (no_assert.run_variant)."""
+    t0 = time.monotonic()
+    state, kernel_dir, note = builder.build(mutation)
+    if state != "built":
+        return NoAssertResult(state, note=note, seconds=time.monotonic() - t0)
+
+    def run_batch(batch: list) -> tuple:
+        return run_on_mutant(kernel_dir, batch, coverage, opts,
+                             until=lambda kill: no_assert.names_cause(*kill[1:]))
+    try:
+        result = no_assert.run_variant(run_batch, *no_assert.ordered([killer], runners))
+    finally:
+        shutil.rmtree(kernel_dir, ignore_errors=True)
+    result.seconds = time.monotonic() - t0
+    return result
 
 
 def evaluate(mutation: Mutation, builder: MutantBuilder, coverage, scenarios: list,
-             opts, equivalents=()) -> GeneratedResult:
-    """One mutation through the steps of the module docstring."""
+             opts, equivalents=(), variants: MutantBuilder | None = None) -> GeneratedResult:
+    """One mutation through the steps of the module docstring; a crash-only
+    kill is followed by its variant without assertions, built by VARIANTS
+    (none without it)."""
     t0 = time.monotonic()
     runners = coverage.runners_of(mutation.file, mutation.line, scenarios)
     if not runners:
@@ -214,19 +252,25 @@ def evaluate(mutation: Mutation, builder: MutantBuilder, coverage, scenarios: li
         return GeneratedResult(mutation, state, candidates=len(runners), note=note,
                                seconds=time.monotonic() - t0)
     try:
-        kill, runs = run_on_mutant(kernel_dir, runners, coverage, opts)
+        kills, runs, finished = run_on_mutant(kernel_dir, runners, coverage, opts)
     finally:
         shutil.rmtree(kernel_dir, ignore_errors=True)
-    if not kill and runs < len(runners):
+    if not kills and not finished:
         return GeneratedResult(mutation, "not run", (), runs, len(runners),
                                time.monotonic() - t0, "interrupted")
-    return GeneratedResult(mutation, "killed" if kill else "survived", kill, runs,
-                           len(runners), time.monotonic() - t0)
+    kill = kills[0] if kills else ()
+    result = GeneratedResult(mutation, "killed" if kill else "survived", kill, runs,
+                             len(runners))
+    if variants is not None and no_assert.needs_variant(kills):
+        result.no_assert = without_assertions(mutation, variants, kill[0], runners,
+                                              coverage, opts)
+    result.seconds = time.monotonic() - t0
+    return result
 
 
 def evaluate_all(mutations: list, builder: MutantBuilder, coverage, scenarios: list, opts,
-                 jobs: int, progress: Callable[[str], None],
-                 equivalents=()) -> list[GeneratedResult]:
+                 jobs: int, progress: Callable[[str], None], equivalents=(),
+                 variants: MutantBuilder | None = None) -> list[GeneratedResult]:
     """evaluate() for each of MUTATIONS, JOBS at once, in their order;
     after a stop signal the rest are "not run"."""
     results: list = [None] * len(mutations)
@@ -235,7 +279,8 @@ def evaluate_all(mutations: list, builder: MutantBuilder, coverage, scenarios: l
     def one(i: int) -> None:
         if interrupt.stop_requested():
             return
-        results[i] = evaluate(mutations[i], builder, coverage, scenarios, opts, equivalents)
+        results[i] = evaluate(mutations[i], builder, coverage, scenarios, opts, equivalents,
+                              variants)
         if results[i].state != "not executed":
             with lock:
                 progress(format_row(results[i]))
@@ -254,8 +299,9 @@ def format_row(r: GeneratedResult) -> str:
     if r.killed_by:
         by = f"{r.killed_by[0]} ({r.killed_by[1]})" + ("" if r.named_cause else ", crash only")
     state = r.state if r.state != "killed" or r.named_cause else "killed (crash only)"
+    variant = f"; {r.no_assert.text()}" if r.no_assert else ""
     return (f"{r.mutation.ident:<44} {state:<20} {r.runs:>3}/{r.candidates:<3} "
-            f"{r.seconds:6.1f}s  {by or r.note[:60]}")
+            f"{r.seconds:6.1f}s  {by or r.note[:60]}{variant}")
 
 
 def summary(results: list[GeneratedResult], seconds: float) -> str:
@@ -274,11 +320,32 @@ def summary(results: list[GeneratedResult], seconds: float) -> str:
         f"({count['equivalent'] - catalogued} same object code, {catalogued} catalogued)",
         f"killed {count['killed']} ({crash} only by a crash or hang); survived "
         f"{count['survived']}; not run {count['not run']}",
+        *_variants_lines(results),
         f"mutation score: {count['killed']}/{judged} ({score:.1f}%) of the non-equivalent "
         f"mutants run; wall time {seconds:.0f}s"])
 
 
+def _variants_lines(results: list[GeneratedResult]) -> list[str]:
+    variants = [(r.mutation.ident, r.no_assert) for r in results if r.no_assert]
+    return [no_assert.variants_line(variants)] if variants else []
+
+
+def failed(results: list[GeneratedResult]) -> bool:
+    """Some mutant survived, or its variant without assertions did."""
+    return any(r.state == "survived" or (r.no_assert and r.no_assert.counts_as_survivor)
+               for r in results)
+
+
 def survivors_diff(results: list[GeneratedResult]) -> str:
-    """The diff of every survivor, with the scenarios that ran it."""
-    return "\n\n".join(f"# {r.mutation.ident}: survived {r.runs} scenario(s)\n"
-                       f"{r.mutation.diff()}" for r in results if r.state == "survived")
+    """The diff of every survivor (and of every mutant whose variant
+    without assertions survived), with the scenarios that ran it."""
+    return "\n\n".join(
+        f"# {r.mutation.ident}: {_survival(r)}\n{r.mutation.diff()}" for r in results
+        if r.state == "survived" or (r.no_assert and r.no_assert.counts_as_survivor))
+
+
+def _survival(r: GeneratedResult) -> str:
+    if r.state == "survived":
+        return f"survived {r.runs} scenario(s)"
+    return (f"killed only by a crash ({r.killed_by[0]}, {r.killed_by[1]}); survived "
+            f"{r.no_assert.runs} scenario(s) without the assertions")

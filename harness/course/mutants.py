@@ -8,7 +8,8 @@ one scenario does not pass. A kill by FAIL names its cause (an oracle or an
 expectation), as does a HANG found as a deadlock (the wait cycle) or as a
 fault storm (the faulting instruction); a kill only by another HANG,
 KERNEL_PANIC or TRIPLE_FAULT is marked, because the catalogue wants
-causes named where a crash is not the true symptom.
+causes named where a crash is not the true symptom, and such a mutant is
+run once more without the kernel's assertions (harness/course/no_assert.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Callable
 
 from harness import config, interrupt
 from harness.errors import KernelBuildError, UsageError
-from harness.run.hang_watch import named_hang
+from harness.course import no_assert
+from harness.course.no_assert import NoAssertResult
 from results.model import Verdict
 from harness.run.scenario import AREAS
 from harness.run.toml_lines import read_toml
@@ -55,6 +57,7 @@ class MutantResult:
     seconds: float
     build_error: str = ""
     stopped: str = ""        # why it is unfinished: "not run", "N of M scenarios run"
+    no_assert: NoAssertResult | None = None   # the variant without assertions, if crash only
 
     @property
     def killed(self) -> bool:
@@ -64,8 +67,7 @@ class MutantResult:
     def named_cause(self) -> bool:
         """A FAIL names its cause; so does a HANG found as a deadlock (its
         reason is the wait cycle) or as a fault storm (the instruction)."""
-        return any(v == Verdict.FAIL.value or (v == Verdict.HANG.value and named_hang(r))
-                   for _, v, r in self.killed_by)
+        return any(no_assert.names_cause(v, r) for _, v, r in self.killed_by)
 
     @property
     def state(self) -> str:
@@ -83,7 +85,8 @@ class MutantResult:
         return {"name": self.mutant.name, "area": self.mutant.area,
                 "description": self.mutant.description, "state": self.state,
                 "killed": self.killed, "kills": self.killed_by[:5], "seconds": self.seconds,
-                "build_error": self.build_error}
+                "build_error": self.build_error,
+                "no_assert": self.no_assert.to_dict() if self.no_assert else None}
 
 
 def save_results(results: list[MutantResult], out_dir: Path) -> list[dict]:
@@ -118,9 +121,10 @@ def check_switches(mutants: list[Mutant]) -> None:
                          f"in reference_kernel/: {', '.join(missing)}")
 
 
-def build_mutant(m: Mutant, out: Path) -> None:
-    done = subprocess.run(["make", "-s", "-C", str(KERNEL_SRC), f"MUTANT={m.name}", f"O={out}"],
-                          capture_output=True, text=True, timeout=600)
+def build_mutant(m: Mutant, out: Path, flags: tuple = ()) -> None:
+    """Mutant M built into OUT (FLAGS: more make variables, e.g. NO_ASSERT=1)."""
+    done = subprocess.run(["make", "-s", "-C", str(KERNEL_SRC), f"MUTANT={m.name}", f"O={out}",
+                           *flags], capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-8:])
         raise KernelBuildError(f"mutant {m.name} does not build:\n{tail}")
@@ -144,8 +148,33 @@ def run_mutant(m: Mutant, scenarios: list, opts, jobs: int, build_root: Path,
     if run.interrupted:
         finished = sum(sc.verdict is not Verdict.NOT_RUN for sc in run.scenarios)
         result.stopped = f"interrupted: {finished} of {len(run.scenarios)} scenarios run"
+    elif no_assert.needs_variant(kills, m.expect_crash):
+        result.no_assert = run_without_assertions(m, [k[0] for k in kills], scenarios, opts,
+                                                  jobs, build_root)
+        result.seconds = time.monotonic() - t0
     progress(format_row(result))
     return result
+
+
+def run_without_assertions(m: Mutant, killers: list[str], scenarios: list, opts, jobs: int,
+                           build_root: Path) -> NoAssertResult:
+    """M built with NO_ASSERT=1 and run on KILLERS, then on the rest of
+    SCENARIOS unless a killer names the cause (no_assert.run_variant)."""
+    from harness.adapters.reference.adapter import ReferenceAdapter
+    from harness.run.suite import run_suite
+    out = build_root / f"{m.name}-no-assert"
+    try:
+        build_mutant(m, out, no_assert.MAKE_FLAGS)
+    except KernelBuildError as e:
+        return NoAssertResult("not compiled", note=str(e).splitlines()[-1])
+    adapter = ReferenceAdapter(kernel_dir=out)
+
+    def run_batch(batch: list) -> tuple:
+        run = run_suite(adapter, batch, opts, jobs, progress=lambda line: None)
+        ran = [sc for sc in run.scenarios if sc.verdict is not Verdict.NOT_RUN]
+        return ([(sc.name, sc.verdict.value, sc.reason) for sc in ran if sc.verdict.failed],
+                len(ran), not run.interrupted)
+    return no_assert.run_variant(run_batch, *no_assert.ordered(killers, scenarios))
 
 
 def run_all_mutants(mutants: list[Mutant], scenarios: list, opts, jobs: int, build_root: Path,
@@ -169,7 +198,9 @@ def format_row(r: MutantResult) -> str:
     state = r.state.upper() if r.build_error else r.state
     by = ", ".join(f"{n} ({v})" for n, v, _ in r.killed_by[:3])
     more = f" +{len(r.killed_by) - 3}" if len(r.killed_by) > 3 else ""
-    return f"{r.mutant.name:<26} {r.mutant.area:<11} {state:<20} {r.seconds:6.0f}s  {by}{more}"
+    variant = f"; {r.no_assert.text()}" if r.no_assert else ""
+    return (f"{r.mutant.name:<26} {r.mutant.area:<11} {state:<20} {r.seconds:6.0f}s  "
+            f"{by}{more}{variant}")
 
 
 def summary(results: list[MutantResult]) -> str:
@@ -182,6 +213,15 @@ def summary(results: list[MutantResult]) -> str:
              f" ({100 * killed / max(1, len(results)):.0f}%)"]
     if crash_only:
         lines.append(f"killed only by a crash or hang: {', '.join(crash_only)}")
+        variants = [(r.mutant.name, r.no_assert) for r in results if r.no_assert]
+        if variants:
+            lines.append(no_assert.variants_line(variants))
     if unfinished:
         lines.append(f"PARTIAL: interrupted; not finished: {', '.join(unfinished)}")
     return "\n".join(lines)
+
+
+def failed(results: list[MutantResult]) -> bool:
+    """Some mutant survived, or its variant without assertions did."""
+    return any(not r.killed or (r.no_assert and r.no_assert.counts_as_survivor)
+               for r in results)

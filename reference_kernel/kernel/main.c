@@ -21,7 +21,9 @@
 #include "kernel/syscall.h"
 #include "kernel/thread.h"
 #include "kernel/timer.h"
+#include "kernel/inode.h"
 #include "lib/string.h"
+#include "vm/frame.h"
 #include "vm/vm.h"
 
 #define MB_BOOTLOADER_MAGIC 0x2BADB002
@@ -57,10 +59,14 @@ static uintptr_t read_multiboot(uint32_t magic, uint32_t mbi_pa) {
 static void power_off_with_summary(void) {
   hooks_release_all();
   filesys_done();
+  /* Every lock free once every process ended: semaphore value 1. A lock
+   * released more often than taken counts higher and admits two threads
+   * at once; one left held counts 0. */
   printf("vmcheck: poweroff user_frames_free=%zu/%zu swap_slots_free=%zu/%zu "
-         "open_files=%zu\n",
+         "open_files=%zu vm_lock=%u vmfs_lock=%u\n",
          palloc_user_pages_free(), palloc_user_pages_total(),
-         vm_swap_slots_free(), vm_swap_slots_total(), file_handles_open());
+         vm_swap_slots_free(), vm_swap_slots_total(), file_handles_open(),
+         vmcheck_frame_table.lock.semaphore.value, vmfs_lock.semaphore.value);
   power_off(POWER_EXIT_OK);
 }
 

@@ -77,3 +77,29 @@ def test_the_no_victim_wait_kills_its_count_and_its_bound(builder, tmp_path, bef
     result = evaluate(m, builder, coverage, runners, opts)
     assert result.state == "killed" and result.named_cause, result
     assert "vm: no frame to evict" in result.killed_by[2] and "expected 7" in result.killed_by[2]
+
+
+def test_a_crash_only_kill_gets_a_variant_without_assertions(builder, tmp_path):
+    """vm-page-208 (page_free's `if (!keep_lock)` negated: the VM lock is
+    taken twice): the reference kernel's own assertion in lock_acquire
+    panics, a crash-only kill; built with NO_ASSERT=1 the same scenario
+    ends as a HANG whose reason is the wait cycle, a named cause."""
+    from harness.course.no_assert import MAKE_FLAGS
+    scs = {sc.name: sc for sc in load_all(None, None)}
+    runners = [scs["mm-fork"]]
+    before = "  if (!keep_lock) {"
+    text = (builder.base_src / "vm/page.c").read_text()
+    m = Mutation("vm/page.c", line_of(text, before), "negate-cond", before,
+                 "  if (!(!keep_lock)) {")
+    coverage = LineCoverage(tmp_path / "lines.json", "k", ["vm/page.c"])
+    coverage.record("mm-fork", ScenarioLines(1.0, True, 0.5, {"vm/page.c": [m.line]},
+                                             scenario_hash(runners[0])))
+    opts = RunnerOptions(machine=MachineOptions(run_root=tmp_path))
+    variants = MutantBuilder(tmp_path / "no-assert", 1, MAKE_FLAGS)   # prepared on first use
+    result = evaluate(m, builder, coverage, runners, opts, variants=variants)
+    assert result.state == "killed" and not result.named_cause, result
+    assert "assertion `!lock_held_by_current_thread(l)' failed" in result.killed_by[2]
+    assert result.no_assert.state == "killed", result.no_assert
+    assert result.no_assert.killed_by[:2] == ("mm-fork", "HANG")
+    assert result.no_assert.killed_by[2].startswith("deadlock: ")
+    assert "held by tid" in result.no_assert.killed_by[2]

@@ -95,3 +95,24 @@ def test_mutant_is_killed_by_its_scenario(name, suite, tmp_path, run_root):
         assert mutant.expect_crash, f"{name} is killed only by {verdict} but expect_crash is false"
     correct = run_scenario(ReferenceAdapter(), suite[scenario], opts)
     assert correct.verdict.value == "PASS", f"reference kernel on {scenario}: {correct.reason}"
+
+
+@pytest.mark.timeout(240)
+def test_a_crash_only_kill_is_run_again_without_assertions(suite, tmp_path, run_root):
+    """lock-order-read-evict on sc-read-data alone: the reading process's
+    own fault evicts a dirty mapped page and takes vmfs_lock twice, which
+    lock_acquire's assertion turns into a panic, a crash-only kill; built
+    with NO_ASSERT=1 the same scenario ends as a HANG naming the
+    self-wait, so the row says so and counts the variant killed."""
+    from harness.course.mutants import failed, run_mutant
+    mutant = {m.name: m for m in load_catalogue()}["lock-order-read-evict"]
+    opts = RunnerOptions(machine=MachineOptions(run_root=run_root))
+    result = run_mutant(mutant, [suite["sc-read-data"]], opts, 1, tmp_path, lambda line: None)
+    assert result.state == "killed (crash only)", result.killed_by
+    assert "assertion `!lock_held_by_current_thread(l)' failed" in result.killed_by[0][2]
+    assert result.no_assert.state == "killed", result.no_assert
+    name, verdict, reason = result.no_assert.killed_by
+    assert (name, verdict) == ("sc-read-data", "HANG") and reason.startswith(
+        "deadlock: tid 3 sc-read waits for `vmfs_lock` held by tid 3"), reason
+    assert (tmp_path / "lock-order-read-evict-no-assert" / "kernel32.elf").is_file()
+    assert not failed([result])

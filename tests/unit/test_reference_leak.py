@@ -36,3 +36,16 @@ def test_frames_slots_and_files_are_all_named():
 def test_an_unreadable_line_is_said_and_no_line_is_no_verdict():
     assert leak("vmcheck: poweroff nonsense").startswith("unreadable power-off line")
     assert leak(None) is None
+
+
+def test_a_lock_not_free_at_power_off_is_named():
+    """vm-frame-248 / -311 (generated, a `vm_lock()` dropped before its
+    `vm_unlock()`): each pass releases the VM lock once more than it takes
+    it, so its semaphore counts above 1 and it admits several threads."""
+    free = "vmcheck: poweroff user_frames_free=40/40 swap_slots_free=8/8 open_files=0"
+    assert leak(f"{free} vm_lock=1 vmfs_lock=1") is None
+    said = leak(f"{free} vm_lock=5 vmfs_lock=1")
+    assert said.startswith("leak after every process ended: the VM lock released 4 more "
+                           "time(s) than taken (its semaphore counts 5: it admits 5 threads")
+    assert "vmfs_lock" not in said
+    assert "vmfs_lock still held" in leak(f"{free} vm_lock=1 vmfs_lock=0")

@@ -39,7 +39,15 @@ _PAGE_FAULT_WHY = ("the reference kernel's page_fault hook only observes (vm/vm.
 UNOBSERVABLE = {"page_fault": {"fail": _PAGE_FAULT_WHY}}
 
 POWEROFF_COUNTS = re.compile(r"user_frames_free=(\d+)/(\d+) swap_slots_free=(\d+)/(\d+)"
-                             r"(?: open_files=(\d+))?")
+                             r"(?: open_files=(\d+))?(?: vm_lock=(\d+) vmfs_lock=(\d+))?")
+
+
+def _lock_left(name: str, value: int) -> str:
+    """What a lock whose semaphore counts VALUE (not 1) at power-off says."""
+    if value == 0:
+        return f"{name} still held"
+    return (f"{name} released {value - 1} more time(s) than taken (its semaphore counts "
+            f"{value}: it admits {value} threads at once)")
 
 
 class ReferenceAdapter(KernelAdapter):
@@ -93,10 +101,14 @@ class ReferenceAdapter(KernelAdapter):
             (frames - frames_free, "user frames still in use"),
             (slots - slots_free, "swap slots still in use"),
             (files, "open file handles never closed")) if count]
+        left += [_lock_left(name, int(value)) for name, value in
+                 (("the VM lock", m.group(6)), ("vmfs_lock", m.group(7)))
+                 if value is not None and int(value) != 1]
         if not left:
             return None
         return (f"leak after every process ended: {', '.join(left)} (a correct kernel frees "
-                f"every frame and slot and closes every file a process or its mappings held)")
+                f"every frame and slot, closes every file a process or its mappings held "
+                f"and leaves every lock free)")
 
     def __init__(self, build_dir: Path | None = None, kernel_dir: Path | None = None):
         """BUILD_DIR: the output of `make` (programs/, kernel/); KERNEL_DIR:
