@@ -288,8 +288,9 @@ class KernelAdapter(ABC):
         return self.injection_site(point).unobservable.get(kind)
 
     def request(self, debugger, field: str, value: int) -> None:
-        """Asks the stopped kernel for a preemption, a delay or memory
-        pressure (field of the kernel's request block)."""
+        """Asks the stopped kernel for a preemption or a delay of the thread
+        stopped at the injection point (that thread only), or for memory
+        pressure (FIELD: preempt, delay_ticks, steal_frames, release_frames)."""
         raise UsageError(f"the {self.name} kernel takes no {field} requests")
 
     def with_call_stack(self, panic_line: str | None, console: str) -> str | None:

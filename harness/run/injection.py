@@ -7,7 +7,8 @@ probability), do KIND:
             at the kernel's call site); io_error is the same for the
             swap_in/swap_out/file_read/file_write points
   preempt   the thread yields the CPU right there before it goes on
-  delay     the thread sleeps TICKS timer ticks there (others run)
+  delay     the thread sleeps TICKS timer ticks there (others run); both
+            only in the thread stopped at the point, never another
   steal     memory pressure: up to FRAMES free user frames are taken out of
             the pool right there (the thread goes on without them)
   release   up to FRAMES of the stolen frames go back to the pool there
@@ -35,7 +36,8 @@ KINDS = ("fail", "io_error", "preempt", "delay", "steal", "release")
 MODES = ("once", "from", "probability")
 IO_POINTS = ("swap_out", "swap_in", "file_read", "file_write")
 FAILURE_KINDS = ("fail", "io_error")   # a forced return (Debugger.force_return)
-# kind -> the request block field it writes (the value: 1, TICKS or FRAMES)
+# kind -> the request it writes (the value: 1, TICKS or FRAMES); preempt and
+# delay are for the thread stopped at the hook only (KernelAdapter.request)
 REQUESTS = {"preempt": "preempt", "delay": "delay_ticks", "steal": "steal_frames",
             "release": "release_frames"}
 ALL_FRAMES = 4096                      # steal/release: every frame (the kernel's limit)

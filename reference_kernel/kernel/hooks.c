@@ -14,8 +14,9 @@ struct vmcheck_requests vmcheck_requests;
 static void *stolen[MAX_STOLEN];
 
 /* Services the requests at a hook, outside interrupt context: memory
- * pressure first (so that what the thread does next finds it), then
- * preempt/delay. */
+ * pressure first (so that what the thread does next finds it), then the
+ * running thread's own preempt/delay (kernel/hooks.h): never another
+ * thread's. */
 static void service_at_hook(void) {
   if (intr_context() || vmcheck_current_thread == NULL)
     return;
@@ -24,13 +25,14 @@ static void service_at_hook(void) {
     hooks_tick();
     intr_set_level(old);
   }
-  if (vmcheck_requests.preempt) {
-    vmcheck_requests.preempt = 0;
+  struct vmcheck_thread_requests *mine = &thread_current()->vmcheck_requests;
+  if (mine->preempt) {
+    mine->preempt = 0;
     thread_yield();
   }
-  if (vmcheck_requests.delay_ticks > 0) {
-    int ticks = vmcheck_requests.delay_ticks;
-    vmcheck_requests.delay_ticks = 0;
+  if (mine->delay_ticks > 0) {
+    int ticks = mine->delay_ticks;
+    mine->delay_ticks = 0;
     if (intr_get_level() == INTR_ON)
       timer_sleep(ticks);
     else

@@ -38,6 +38,10 @@ _PAGE_FAULT_WHY = ("the reference kernel's page_fault hook only observes (vm/vm.
                    "return value): a forced failure there changes nothing")
 UNOBSERVABLE = {"page_fault": {"fail": _PAGE_FAULT_WHY}}
 
+# requests for the running thread only (struct vmcheck_thread_requests);
+# the others are for the pool (struct vmcheck_requests)
+THREAD_REQUESTS = ("preempt", "delay_ticks")
+
 POWEROFF_COUNTS = re.compile(r"user_frames_free=(\d+)/(\d+) swap_slots_free=(\d+)/(\d+)"
                              r"(?: open_files=(\d+))?(?: vm_lock=(\d+) vmfs_lock=(\d+))?")
 
@@ -70,9 +74,20 @@ class ReferenceAdapter(KernelAdapter):
                              unobservable=UNOBSERVABLE.get(point, {}))
 
     def request(self, debugger, field: str, value: int) -> None:
-        var = self.kernel_symbols().types.variable("vmcheck_requests")
-        size = var.type.member(field).type.resolved().size
-        debugger.write_virt(var.address + var.type.offset_of(field),
+        """preempt / delay_ticks: into the running thread's own requests
+        (struct thread's vmcheck_requests), which only that thread serves,
+        at the hook it is stopped in; steal_frames / release_frames: into
+        the pool-wide block `vmcheck_requests` (include/kernel/hooks.h)."""
+        types = self.kernel_symbols().types
+        if field in THREAD_REQUESTS:
+            current = types.variable("vmcheck_current_thread")
+            base = int.from_bytes(debugger.read_virt(current.address, 8), "little")
+            struct, field = types.get("struct thread"), f"vmcheck_requests.{field}"
+        else:
+            var = types.variable("vmcheck_requests")
+            base, struct = var.address, var.type
+        size = struct.member(field).type.resolved().size
+        debugger.write_virt(base + struct.offset_of(field),
                             value.to_bytes(size, "little", signed=True))
 
     def fault_sites(self, symbols) -> list:

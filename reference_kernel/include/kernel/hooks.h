@@ -15,18 +15,28 @@
  * file_write, page_fault, evict_choose and yield to them). The argument
  * lets the harness filter (by address, slot, ...).
  *
- * Requests (struct vmcheck_requests, written by the harness while the
- * guest is stopped):
- *   preempt        the next hook to run yields the CPU before returning
+ * Requests, written by the harness while the guest is stopped at a hook's
+ * breakpoint. Those for one thread are in that thread's struct thread
+ * (member vmcheck_requests, struct vmcheck_thread_requests in
+ * kernel/thread.h), written into the thread stopped there:
+ *   preempt        that thread yields the CPU before the hook returns
  *                  (forced preemption at that point), then clears it;
- *   delay_ticks    the next hook to run sleeps this many timer ticks
- *                  (other threads run meanwhile), then clears it;
- *   steal_frames   the next timer tick or hook to run takes up to this
- *                  many free user frames out of the pool (memory
- *                  pressure); they are given back by release_frames or
- *                  at power-off;
+ *   delay_ticks    that thread sleeps this many timer ticks before the
+ *                  hook returns (other threads run meanwhile), then clears
+ *                  it.
+ * Only that thread serves them, in that hook: a timer tick that preempts
+ * it between the breakpoint and the service, or another thread passing a
+ * hook meanwhile, leaves them where they are (in a global block they were
+ * served by whichever thread passed a hook first). Memory pressure is for
+ * the pool, not a thread, and stays in the global block (struct
+ * vmcheck_requests):
+ *   steal_frames   the next timer tick or hook to run, in any thread,
+ *                  takes up to this many free user frames out of the pool;
+ *                  they are given back by release_frames or at power-off;
  *   release_frames the next timer tick or hook to run gives back up to
- *                  this many of the stolen frames. */
+ *                  this many of the stolen frames.
+ * Served anywhere, these only take effect sooner: never later than the
+ * requesting thread's own hook, which serves them before it goes on. */
 #ifndef KERNEL_HOOKS_H
 #define KERNEL_HOOKS_H
 
@@ -71,9 +81,8 @@ int vmcheck_hook_fault(const void *frame, uintptr_t cr2, int outcome);
  * nothing (debug_panic shares its page with printf and the file code). */
 void vmcheck_hook_panic(void);
 
+/* Pool-wide requests (the per-thread ones are in struct thread). */
 struct vmcheck_requests {
-  volatile int preempt;
-  volatile int delay_ticks;
   volatile int steal_frames;
   volatile int release_frames;
   volatile size_t stolen;        /* frames held now (read by the harness) */

@@ -19,6 +19,15 @@ enum thread_status { THREAD_RUNNING, THREAD_READY, THREAD_BLOCKED, THREAD_DYING 
 
 struct process;
 
+/* What the harness asks of one thread (kernel/hooks.h): written into the
+ * thread stopped at a hook's breakpoint, served by that hook in that thread
+ * only (a thread that never passes a hook again takes its requests with it
+ * when it is freed). */
+struct vmcheck_thread_requests {
+  volatile int preempt;     /* yield the CPU once */
+  volatile int delay_ticks; /* sleep this many timer ticks once */
+};
+
 struct thread {
   tid_t tid;
   enum thread_status status;
@@ -38,6 +47,8 @@ struct thread {
   /* Set by usercopy.S while it touches user memory: where to resume if the
    * access faults and cannot be resolved. */
   uintptr_t usercopy_fixup;
+  /* Written by the harness; a stable member (kernel/hooks.h). */
+  struct vmcheck_thread_requests vmcheck_requests;
 
   unsigned magic;          /* detects stack overflow */
   /* User FPU/SSE state (fxsave area), switched with the thread. */
