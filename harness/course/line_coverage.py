@@ -20,8 +20,9 @@ import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
+from harness import config
 from harness.course.coverage import SOURCE_ROOT, CoverageCollector, stage_notes
 from harness.errors import HarnessError
 
@@ -36,9 +37,32 @@ def source_hash(root: Path = SOURCE_ROOT) -> str:
     return digest.hexdigest()[:16]
 
 
-def scenario_hash(sc) -> str:
-    """A hash of scenario SC's definition (what it runs and with what)."""
-    return hashlib.sha256(repr(sc).encode()).hexdigest()[:16]
+def scenario_hash(sc, programs: Optional[Path] = None) -> str:
+    """A hash of scenario SC's definition (what it runs and with what) and
+    of the program images it runs, from PROGRAMS (default: the built
+    programs, build/programs/): a program rebuilt under the same
+    definition may run other kernel lines, and its cached lines go stale."""
+    digest = hashlib.sha256(repr(sc).encode())
+    folder = config.build_dir() / "programs" if programs is None else programs
+    for name in sc.programs:
+        digest.update(b"\0" + name.encode() + b"\0" + _file_digest(folder / name))
+    return digest.hexdigest()[:16]
+
+
+_digests: dict = {}        # (path, mtime_ns, size) -> sha256 of the file
+
+
+def _file_digest(path: Path) -> bytes:
+    """The sha256 of the file at PATH (b"" if there is none), worked out
+    once per version of the file (its mtime and size)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return b""
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    if key not in _digests:
+        _digests[key] = hashlib.sha256(path.read_bytes()).digest()
+    return _digests[key]
 
 
 def executed_lines(data_dir: Path, kernel_build_dir: Path, files: list[str],

@@ -112,3 +112,19 @@ def test_generated_mutants_are_chosen_by_id_or_file_line():
     assert named([other.ident, "vm-stack-48"], [other, M]) == [other, M]
     with pytest.raises(UsageError, match="no generated mutant vm-stack-4 "):
         named(["vm-stack-4"], [M, other])
+
+
+def test_a_rebuilt_program_makes_its_scenarios_cached_lines_stale(tmp_path):
+    sc = suite("pt-grow-stack")[0]
+    programs = tmp_path / "programs"
+    programs.mkdir()
+    image = programs / sc.program
+    image.write_bytes(b"\x7fELF first build")
+    before = scenario_hash(sc, programs)
+    assert scenario_hash(sc, programs) == before                 # the same build, the same hash
+    image.write_bytes(b"\x7fELF second build, other code")
+    assert scenario_hash(sc, programs) != before
+    cov = LineCoverage(tmp_path / "lines.json", "k1", ["vm/stack.c"])
+    cov.record(sc.name, ScenarioLines(1.0, True, 1.0, {"vm/stack.c": [1]},
+                                      scenario_hash(sc)))        # the built programs' hash
+    assert cov.missing([sc]) == []
