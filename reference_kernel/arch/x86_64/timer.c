@@ -24,6 +24,8 @@
 
 static volatile int64_t ticks;
 static bool discard_next_tick; /* an edge that fired during a frozen wait */
+static void wake_sleepers(void);
+static struct list sleepers;   /* threads in timer_sleep (below); list_init in timer_init */
 
 static void pit_arm(uint16_t count) {
   outb(PIT_CMD, PIT_MODE0_LOHI);
@@ -49,11 +51,13 @@ static void timer_interrupt(struct intr_frame *f) {
   }
   pit_arm(PIT_PERIOD);
   ticks++;
+  wake_sleepers();
   hooks_tick();
   thread_tick();
 }
 
 void timer_init(void) {
+  list_init(&sleepers);
   pit_arm(PIT_PERIOD);
   intr_register_ext(0x20, timer_interrupt, "timer");
 }
@@ -83,8 +87,33 @@ int64_t timer_ticks(void) {
   return t;
 }
 
+/* Threads blocked in timer_sleep, each woken by the first tick at or
+ * after its wakeup_tick (through its elem: a blocked thread is on no
+ * ready list). Blocking, not a yield loop: with nothing else to run the
+ * CPU halts, and under -icount sleep=off the guest's clock then jumps to
+ * the next tick instead of running a loop through every instruction of
+ * the wait (docs/mutants.md, frame-226). */
+
 void timer_sleep(int64_t n) {
-  int64_t start = timer_ticks();
-  while (timer_ticks() - start < n)
-    thread_yield();
+  if (n <= 0)
+    return;
+  enum intr_level old = intr_disable();
+  struct thread *t = thread_current();
+  t->wakeup_tick = ticks + n;
+  list_push_back(&sleepers, &t->elem);
+  thread_block();
+  intr_set_level(old);
+}
+
+/* In the timer interrupt: unblocks every sleeper whose tick has come. */
+static void wake_sleepers(void) {
+  struct list_elem *e = list_begin(&sleepers);
+  while (e != list_end(&sleepers)) {
+    struct thread *t = list_entry(e, struct thread, elem);
+    e = list_next(e);
+    if (t->wakeup_tick <= ticks) {
+      list_remove(&t->elem);
+      thread_unblock(t);
+    }
+  }
 }
