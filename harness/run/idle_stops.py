@@ -33,10 +33,11 @@ watch's looks and their confirmation DEADLOCK_STRETCH_TICKS later, with
 its back-off, as in harness/run/hang_watch.py.
 
 Cost: two stops each time the CPU goes idle. The reference kernel's
-correct runs with injections hardly idle (its timer_sleep yields, its
-disks are polled); a Pintos-KAIST kernel under the exact disk idles while
-its threads sleep; a deadlocked kernel stops about twice a tick until the
-second look.
+correct runs with injections idle only while a thread sleeps in
+timer_sleep (its disks are polled): novictim-wait's 100 one-tick waits
+take 202 stops, the other injected scenarios 2; a Pintos-KAIST kernel
+under the exact disk idles while its threads sleep; a deadlocked kernel
+stops about twice a tick until the second look.
 
 A schedule records whether its run had these stops and the storm gate
 (`replay_safe_looks`); a replay has them only if the recorded run had

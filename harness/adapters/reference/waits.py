@@ -9,8 +9,9 @@ channel's), so the wait list's DWARF location names it. The semaphores on
 the heap are the exit records of processes (struct child_record): one
 waits on `exited` for the child whose pid the record holds, and this
 module names them so ("the exit of tid 6").
-The reference kernel never blocks in timer_sleep (it yields) and polls
-its disks, so a thread of it never waits on a device.
+A thread blocked in timer_sleep waits for the timer (wait_objects.py
+knows the function); the reference kernel polls its disks, so a thread
+of it never waits on a device.
 """
 
 from __future__ import annotations
