@@ -68,6 +68,12 @@ class GeneratedResult:
         """Killed by a FAIL (or a deadlock or fault-storm HANG), not only by a crash."""
         return bool(self.killed_by) and no_assert.names_cause(*self.killed_by[1:])
 
+    @property
+    def survivor(self) -> bool:
+        """It survived, or its variant without assertions did."""
+        return self.state == "survived" or bool(self.no_assert and
+                                                self.no_assert.counts_as_survivor)
+
     def to_dict(self) -> dict:
         return {"id": self.mutation.ident, **dataclasses.asdict(self.mutation),
                 "state": self.state, "killed_by": list(self.killed_by), "runs": self.runs,
@@ -332,8 +338,7 @@ def _variants_lines(results: list[GeneratedResult]) -> list[str]:
 
 def failed(results: list[GeneratedResult]) -> bool:
     """Some mutant survived, or its variant without assertions did."""
-    return any(r.state == "survived" or (r.no_assert and r.no_assert.counts_as_survivor)
-               for r in results)
+    return any(r.survivor for r in results)
 
 
 def survivors_diff(results: list[GeneratedResult]) -> str:
@@ -341,7 +346,7 @@ def survivors_diff(results: list[GeneratedResult]) -> str:
     without assertions survived), with the scenarios that ran it."""
     return "\n\n".join(
         f"# {r.mutation.ident}: {_survival(r)}\n{r.mutation.diff()}" for r in results
-        if r.state == "survived" or (r.no_assert and r.no_assert.counts_as_survivor))
+        if r.survivor)
 
 
 def _survival(r: GeneratedResult) -> str:

@@ -54,6 +54,7 @@ from typing import Callable, Optional
 
 from harness.debug.symbols import SymbolError
 from harness.errors import QMPError
+from harness.run.fault_storm import PAGE_MASK
 from harness.machine.guest_clock import read_guest_word, read_guest_words
 
 # Counters of every page fault. Not Pintos-KAIST's `page_fault_cnt`: it is
@@ -62,7 +63,6 @@ FAULT_COUNTERS = ("vmcheck_page_fault_count",)
 GATE_S = 1.0           # wall seconds of reads the gate judges
 GATE_SAMPLES = 5       # reads at least, in that window
 GATE_FAULTS = 100      # page faults at least, in that window
-PAGE_MASK = ~0xFFF
 PAGE_FAULT_VECTOR = 14
 TSS_RSP0 = 4           # the 64-bit TSS: rsp0 at byte 4
 # `info registers`: "TR =0040 000000000011c000 00000067 00008b00 ..."
