@@ -123,13 +123,19 @@ def test_the_reference_kernel_passes_both(built, suite, run_root):
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.parametrize("kernel,scenario,mode", [("mutant_kernel", "pt-grow-stack", "user"),
+                                                  ("syscall_mutant_kernel", "stk-sc-depth-1",
+                                                   "kernel")])
 def test_the_trap_frame_gate_opens_on_a_storm_in_a_run_that_must_replay_exactly(
-        mutant_kernel, suite, run_root, monkeypatch):
+        kernel, scenario, mode, suite, run_root, monkeypatch, request):
     """The gate of kernels without a counter of every fault (Pintos-KAIST),
     on the reference kernel with its counter ignored: an injection that
     never fires makes the run one that must replay exactly, where the rule
     arms only behind the gate; the gate reads the running thread's newest
-    trap frame from user mode, a page fault at the same rip, read after read."""
+    trap frame from user mode (a user-mode storm: a page fault at the same
+    rip, read after read) and its live kernel stack (a kernel-mode storm in
+    read()'s copy: a kernel page-fault frame at the same place)."""
+    kernel_dir = request.getfixturevalue(kernel)
     opened = []
     real = storm_gate.StormGate.__call__
 
@@ -143,7 +149,8 @@ def test_the_trap_frame_gate_opens_on_a_storm_in_a_run_that_must_replay_exactly(
     monkeypatch.setattr(storm_gate.StormGate, "__call__", watched)
     opts = RunnerOptions(machine=MachineOptions(run_root=run_root),
                          inject=(parse_cli("swap_out:fail:nth=1000"),))
-    res = run_scenario(ReferenceAdapter(kernel_dir=mutant_kernel), suite["pt-grow-stack"], opts)
+    res = run_scenario(ReferenceAdapter(kernel_dir=kernel_dir), suite[scenario], opts)
     assert res.verdict.value == "HANG" and res.hang.kind == "fault storm", res.reason
+    assert res.reason.startswith(f"fault storm: {mode} instruction at 0x"), res.reason
     assert res.hang.wall_s < WALL_LIMIT_S * config.env_timeout_scale(), res.hang
     assert True in opened and res.stops_taken.get("fault_storm_arm") == 1, res.stops_taken
