@@ -20,6 +20,7 @@ from harness.debug.symbols import SymbolError
 from harness.errors import HarnessError
 from harness.run.fault_explain import explain_fault, kernel_frames, page_state, panic_story
 from harness.run.kernel_stack import INTERRUPT_ENTRY, TrapFrame, read_trap_frame, walk_stack
+from oracles.model.page_fault import PAGE_FAULT_VECTOR
 
 MAX_FAULTS = 8                 # records per run; later faults are counted only
 # vmcheck_hook_fault's outcome argument (reference_kernel/include/kernel/hooks.h)
@@ -91,7 +92,7 @@ class FaultCapture:
             return   # a fault of the dying kernel (e.g. in the panic's own backtrace)
         if site.kind == HOOK:
             frame = read_trap_frame(dbg, dbg.register("rdi"))
-            cr2 = dbg.register("rsi") if frame.vector == 14 else None
+            cr2 = dbg.register("rsi") if frame.vector == PAGE_FAULT_VECTOR else None
             outcome = HOOK_OUTCOMES.get(self._hook_outcome(dbg), site.outcome)
         elif site.kind == FRAME_ARG:
             frame = read_trap_frame(dbg, dbg.register("rdi"))
@@ -156,7 +157,7 @@ class FaultCapture:
         if not frame.user:
             chain = walk_stack(dbg, frame.regs["rip"], frame.regs["rbp"], frame.regs["rsp"])
             record.stack = kernel_frames(dbg, chain)
-        if frame.vector == 14 and cr2 is not None:
+        if frame.vector == PAGE_FAULT_VECTOR and cr2 is not None:
             record.page = page_state(dbg, inspector, cr2, self.ram_size, self.images,
                                      observe=not panicking)
         return record

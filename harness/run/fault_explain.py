@@ -25,6 +25,7 @@ from harness.x86.disasm import disassemble_around
 from harness.x86.fault_decode import (InstructionDecodeError, PageFaultErrorCode,
                                       analyze_page_fault, decode_instruction)
 from harness.x86.pagewalk import translate, walk_page_tables
+from oracles.model.page_fault import PAGE_FAULT_VECTOR
 from oracles.model.page_tables import LEVEL_NAMES, PTE_NX, PTE_P, PTE_PS, format_flags
 from results.model import FaultPage, FaultRecord, KernelFrame, PagingEntry, TrapFrameRef
 
@@ -106,7 +107,7 @@ def explain_fault(dbg, frame, cr2: Optional[int], outcome: str, process: str,
         regs[name] = dbg.register(name)
     rip = regs["rip"]
     code, code_address = _code_around(dbg, rip)
-    error = PageFaultErrorCode(frame.error_code) if frame.vector == 14 else None
+    error = PageFaultErrorCode(frame.error_code) if frame.vector == PAGE_FAULT_VECTOR else None
     reason, access, present = _fault_words(frame.vector, error)
     if cr2 is not None:
         reason += f" at {cr2:#x}"

@@ -70,6 +70,7 @@ from harness.debug.symbols import SymbolError
 from harness.errors import QMPError
 from harness.run.fault_storm import PAGE_MASK
 from harness.machine.guest_clock import read_guest_word, read_guest_words
+from oracles.model.page_fault import PAGE_FAULT_VECTOR
 
 # Counters of every page fault. Not Pintos-KAIST's `page_fault_cnt`: it is
 # counted only after vm_try_handle_fault failed (the module docstring).
@@ -77,7 +78,6 @@ FAULT_COUNTERS = ("vmcheck_page_fault_count",)
 GATE_S = 1.0           # wall seconds of reads the gate judges
 GATE_SAMPLES = 5       # reads at least, in that window
 GATE_FAULTS = 100      # page faults at least, in that window
-PAGE_FAULT_VECTOR = 14
 TSS_RSP0 = 4           # the 64-bit TSS: rsp0 at byte 4
 KERNEL_STACK_MAX = 16 << 10   # live kernel stack read at most (the reference kernel's
                               # 16 KiB; Pintos-KAIST's thread page holds 4 KiB)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
+PAGE_FAULT_VECTOR = 14      # #PF's interrupt vector
+
 
 @dataclasses.dataclass(frozen=True)
 class PageFaultErrorCode:
