@@ -26,7 +26,8 @@ def register(subparsers) -> None:
     p.add_argument("scenario", metavar="SCENARIO")
     p.add_argument("--point", required=True, choices=POINTS, metavar="POINT",
                    help=f"injection point: {', '.join(POINTS)}")
-    p.add_argument("--kind", choices=KINDS, default="fail", help="fault kind (default: fail)")
+    p.add_argument("--kind", choices=[k for k in KINDS if k != "unreachable"], default="fail",
+                   help="fault kind (default: fail)")
     p.add_argument("--mode", choices=("once", "from"), default="once",
                    help="once: at the n-th call only; from: at the n-th and every later "
                         "call (default: once)")

@@ -12,6 +12,9 @@ probability), do KIND:
   steal     memory pressure: up to FRAMES free user frames are taken out of
             the pool right there (the thread goes on without them)
   release   up to FRAMES of the stolen frames go back to the pool there
+  unreachable  nothing is done to the kernel; reaching the point is the
+            finding: a point a correct kernel never reaches in that
+            scenario (harness/run/verdict.py fails it, naming the point)
 A call matches when THREAD (if given) is the running thread's name and
 ARG (if given) equals the hook's argument. Each adapter maps points to
 kernel functions (KernelAdapter.injection_site: the symbol, which calls
@@ -32,7 +35,7 @@ from oracles.schema import Field, SchemaError, in_range, one_of, validate_table
 
 POINTS = ("frame_alloc", "page_alloc", "swap_out", "swap_in", "file_read", "file_write",
           "page_fault", "evict_choose", "yield")
-KINDS = ("fail", "io_error", "preempt", "delay", "steal", "release")
+KINDS = ("fail", "io_error", "preempt", "delay", "steal", "release", "unreachable")
 MODES = ("once", "from", "probability")
 IO_POINTS = ("swap_out", "swap_in", "file_read", "file_write")
 FAILURE_KINDS = ("fail", "io_error")   # a forced return (Debugger.force_return)
@@ -225,7 +228,7 @@ class Injector:
     def _apply(self, dbg, inj: Injection, thread: Optional[str]) -> None:
         if inj.kind in ("fail", "io_error"):
             dbg.force_return(self.sites[inj.point].failure_value)
-        else:
+        elif inj.kind != "unreachable":
             value = {"preempt": 1, "delay": inj.ticks}.get(inj.kind, inj.frames)
             self.adapter.request(dbg, REQUESTS[inj.kind], value)
         self.records.append(InjectionRecord(point=inj.point, hit=self.calls[inj.point],

@@ -70,6 +70,7 @@ def judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
     problems += [_absent_problem(result.console, bad) for bad in sc.output_absent
                  if bad in result.console]
     problems += kill_problems(sc, result)
+    problems += unreachable_problems(sc, session)
     result.run_violations = list(session.wrong_code)
     problems = [str(v) for v in session.wrong_code] + problems   # the root cause first
     unreached = session.unreached(dict(ending.checkpoints) if ending is not None else {})
@@ -114,6 +115,24 @@ def kill_problems(sc, result: ScenarioResult) -> list[str]:
             "killed_by", f"{sc.program} ended with exit(-1) but no user-mode fault of it was "
             f"caught, so the harness cannot tell whether {want} ended it", outcome=UNKNOWN))
     return []
+
+
+def unreachable_problems(sc, session) -> list[str]:
+    """A problem for each `unreachable` injection of SC that fired: the
+    kernel reached a point a correct kernel never reaches in SC (its
+    description says why)."""
+    injector = session.injector
+    if injector is None:
+        return []
+    args = {inj.point: inj.arg for inj in sc.inject if inj.kind == "unreachable"}
+    out = []
+    for r in injector.records:
+        if r.kind == "unreachable":
+            arg = args.get(r.point)
+            where = f"{r.point} {arg}" if arg is not None else r.point
+            out.append(f"reached {where} (call {r.hit}, thread {r.thread}), which a correct "
+                       f"kernel never reaches here: {sc.description}")
+    return out
 
 
 def _absent_problem(console: str, bad: str) -> str:

@@ -197,3 +197,28 @@ def test_a_failed_fork_child_s_exit_line_is_no_problem_but_a_child_that_ran_is()
     assert ran.verdict is Verdict.FAIL
     assert ("output contains '(cow-simple) child:', which a correct kernel never prints "
             "here: '(cow-simple) child: data page holds its initial bytes'") in ran.reason
+
+
+def test_an_unreachable_point_reached_fails_and_names_it():
+    """`kind = "unreachable"`: the injection does nothing to the kernel; its
+    record is the finding (novictim-hand: the no-victim wait entered while
+    a victim existed)."""
+    from types import SimpleNamespace
+    from results.model import InjectionRecord
+    sc = suite()["novictim-hand"]
+    console = "\n".join(sc.output) + "\n"
+    result = ScenarioResult(sc.name, sc.area, Verdict.PASS, 0.0, expected_exit_status=7)
+    result.console = console
+    session = CheckpointSession(None, sc, {}, {}, None)
+    session.injector = SimpleNamespace(records=[
+        InjectionRecord("frame_alloc", 16, "steal", "child-exit")])
+    judge(ReferenceAdapter(), sc, BootOutcome(Ending.POWEROFF, 0, find_exits(console)),
+          session, result)
+    assert result.verdict is Verdict.PASS, result.reason
+    session.injector.records.append(InjectionRecord("yield", 32, "unreachable", "child-exit"))
+    result.verdict, result.reason = Verdict.PASS, ""
+    judge(ReferenceAdapter(), sc, BootOutcome(Ending.POWEROFF, 0, find_exits(console)),
+          session, result)
+    assert result.verdict is Verdict.FAIL
+    assert result.reason.startswith("reached yield 6 (call 32, thread child-exit), which a "
+                                    "correct kernel never reaches here: the clock's first")
