@@ -190,12 +190,13 @@ class MutantBuilder:
 
 def _bounded(sc, lines) -> object:
     """SC with a guest-time limit of GUEST_FACTOR times what the correct
-    kernel needed (at least MIN_GUEST_S, at most its own timeout)."""
+    kernel needed (at least MIN_GUEST_S, at most its own timeout); the
+    wall-clock rules keep its own timeout (HangRules.wall_base_s)."""
     known = lines.guest_s if lines is not None and lines.guest_s else None
     if known is None:
         return sc
-    return dataclasses.replace(sc, timeout=min(sc.timeout, max(MIN_GUEST_S,
-                                                                 GUEST_FACTOR * known)))
+    return dataclasses.replace(sc, timeout=min(sc.timeout, max(MIN_GUEST_S, GUEST_FACTOR * known)),
+                               wall_timeout=sc.timeout)
 
 
 def run_on_mutant(kernel_dir: Path, runners: list, coverage, opts,

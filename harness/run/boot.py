@@ -30,7 +30,7 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from harness import config
 from harness.adapters.base import BootOutcome, Disks, Ending, KernelAdapter
@@ -63,6 +63,7 @@ class BootRequest:
     swap_mb: int = 0
     user_page_limit: int | None = None
     timeout: float = config.DEFAULT_RUN_TIMEOUT_S  # to power-off: guest s under -icount
+    wall_timeout: Optional[float] = None  # what the wall rules scale (None: timeout)
     read_back: list[str] = field(default_factory=list)  # fs files to return after the run
 
 
@@ -143,7 +144,8 @@ def boot(adapter: KernelAdapter, request: BootRequest, options: MachineOptions,
     programs = collect_programs(adapter, request)
     runs = [[Path(run[0]).name, *run[1:]] for run in request.runs]
     cmdline = adapter.kernel_cmdline(runs, request.user_page_limit)
-    rules = HangRules(request.timeout, options.timeouts.scale, guest_clock=options.icount_clock)
+    rules = HangRules(request.timeout, options.timeouts.scale, guest_clock=options.icount_clock,
+                      wall_timeout_s=request.wall_timeout)
     # Always start paused and resume once QMP answers: a fast program could
     # otherwise power off before the start-up handshake and look like a
     # QEMU that died at start.

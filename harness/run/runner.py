@@ -299,7 +299,8 @@ def _execute(adapter, sc, opts: RunnerOptions, result: ScenarioResult) -> None:
     request = BootRequest(runs=[[sc.program, *sc.args]], extra_programs=list(sc.extra_programs),
                           files={name: (opts.data_dir / name).read_bytes() for name in sc.files},
                           mem_mb=sc.mem_mb, swap_mb=sc.swap_mb,
-                          user_page_limit=sc.user_pages or None, timeout=sc.timeout)
+                          user_page_limit=sc.user_pages or None, timeout=sc.timeout,
+                          wall_timeout=sc.wall_timeout)
     hooks = ScenarioHooks(adapter, sc, request.files, opts, result)
     try:
         boot(adapter, request, dataclasses.replace(opts.machine, paused=True), hooks)

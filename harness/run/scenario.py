@@ -145,6 +145,9 @@ class Scenario:
     source: str            # "file:line"
     inject: tuple = ()     # of harness.run.injection.Injection
     killed_by: Optional[int] = None   # the exception vector that must end the program
+    # the timeout the wall-clock rules scale, when `timeout` was cut for a
+    # guest-time bound (a generated mutant's run: harness/course/mutant_gen.py)
+    wall_timeout: Optional[float] = None
 
     @property
     def programs(self) -> tuple:

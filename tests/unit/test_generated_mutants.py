@@ -128,3 +128,17 @@ def test_a_rebuilt_program_makes_its_scenarios_cached_lines_stale(tmp_path):
     cov.record(sc.name, ScenarioLines(1.0, True, 1.0, {"vm/stack.c": [1]},
                                       scenario_hash(sc)))        # the built programs' hash
     assert cov.missing([sc]) == []
+
+
+def test_a_mutant_s_guest_time_bound_leaves_the_wall_rules_the_scenario_s_timeout():
+    """A mutant's run is bounded in guest time (GUEST_FACTOR x what the
+    correct kernel needed, at least MIN_GUEST_S) but its wall rules keep
+    the scenario's own timeout: dl-evict (a stop at every page fault)
+    crawled on a loaded host and ended as a false "no progress" HANG after
+    10 s of wall time on mutants that pass it."""
+    from harness.course.mutant_gen import GUEST_FACTOR, MIN_GUEST_S, _bounded
+    sc, = suite("dl-evict")
+    bounded = _bounded(sc, ScenarioLines(1.0, True, 0.1, {}, scenario_hash(sc)))
+    assert bounded.timeout == max(MIN_GUEST_S, GUEST_FACTOR * 0.1) < sc.timeout
+    assert bounded.wall_timeout == sc.timeout
+    assert _bounded(sc, None) is sc

@@ -234,7 +234,26 @@ def test_a_guest_whose_clock_crawls_is_no_progress_after_the_timeout_in_wall_tim
     assert not step(watch, wall, clock, 5, seconds=19.8)        # 119.8 s of wall time
     assert step(watch, wall, clock, 1, seconds=0.3)
     hang = end(watch)
-    assert hang.kind == NO_PROGRESS and "120 s of wall time ago" in hang.reason
+    assert hang.kind == NO_PROGRESS, hang
+    assert hang.reason.startswith("no progress for 120 s of wall time, the scenario's 60 s "
+                                  "timeout x scale 2, while the guest clock crawled"), hang.reason
+
+
+def test_a_guest_time_bound_cut_from_the_timeout_leaves_the_wall_rules_the_whole_timeout(wall):
+    """A generated mutant's run: 10 guest s instead of the scenario's 60,
+    but a guest crawling through stops on a loaded host still has the
+    scenario's 60 s of wall time (x scale) before "no progress", and the
+    net is 3 x 60."""
+    rules = HangRules(10.0, scale=1.0, wall_timeout_s=60.0)
+    assert rules.wall_base_s == 60.0 and rules.wall_s == 180.0 and rules.quiet_s == 5.0
+    clock = FakeClock(wall)
+    watch = HangWatch(rules, clock, lambda: 0, None, started=wall.now)
+    assert not step(watch, wall, clock, 0)
+    assert not step(watch, wall, clock, 11, busy=0.01, seconds=30)     # 30 s: not yet
+    assert not step(watch, wall, clock, 5, seconds=29.7)
+    assert step(watch, wall, clock, 1, seconds=0.4)                   # 60.1 s of wall time
+    assert end(watch).reason.startswith("no progress for 60 s of wall time")
+    assert HangRules(10.0, wall_timeout_s=None).wall_base_s == 10.0
 
 
 def test_no_progress_is_half_the_timeout_when_that_is_less(wall):
