@@ -56,17 +56,43 @@ static uintptr_t read_multiboot(uint32_t magic, uint32_t mbi_pa) {
   return ((uintptr_t)mbi->mem_upper + 1024) * 1024;
 }
 
-static void power_off_with_summary(void) {
+static void count_thread(struct thread *t, void *count) {
+  (void)t;
+  (*(size_t *)count)++;
+}
+
+static size_t threads_alive(void) {
+  size_t count = 0;
+  enum intr_level old = intr_disable();
+  thread_foreach(count_thread, &count);
+  intr_set_level(old);
+  return count;
+}
+
+/* Gives the CPU until no more than BOOT_THREADS threads are left: a
+ * process thread that woke the run loop may not have reached thread_exit
+ * yet, and its struct is freed only by the thread that runs after it. */
+static void reap_ended_threads(size_t boot_threads) {
+  for (int i = 0; i < 1000 && threads_alive() > boot_threads; i++)
+    thread_yield();
+}
+
+/* HEAP_AT_BOOT, BOOT_THREADS: heap blocks in use and threads alive at
+ * "boot complete"; everything a process allocated is free again once all
+ * processes ended, so a higher heap count is a leak. */
+static void power_off_with_summary(size_t heap_at_boot, size_t boot_threads) {
   hooks_release_all();
+  reap_ended_threads(boot_threads);
   filesys_done();
   /* Every lock free once every process ended: semaphore value 1. A lock
    * released more often than taken counts higher and admits two threads
    * at once; one left held counts 0. */
   printf("vmcheck: poweroff user_frames_free=%zu/%zu swap_slots_free=%zu/%zu "
-         "open_files=%zu vm_lock=%u vmfs_lock=%u\n",
+         "open_files=%zu vm_lock=%u vmfs_lock=%u heap_blocks=%zu/%zu\n",
          palloc_user_pages_free(), palloc_user_pages_total(),
          vm_swap_slots_free(), vm_swap_slots_total(), file_handles_open(),
-         vmcheck_frame_table.lock.semaphore.value, vmfs_lock.semaphore.value);
+         vmcheck_frame_table.lock.semaphore.value, vmfs_lock.semaphore.value,
+         malloc_blocks_in_use(), heap_at_boot);
   power_off(POWER_EXIT_OK);
 }
 
@@ -92,10 +118,11 @@ void kmain(uint32_t magic, uint32_t mbi_pa) {
   filesys_init();
   syscall_init();
   vm_init();
+  size_t heap_at_boot = malloc_blocks_in_use(), boot_threads = threads_alive();
   printf("vmcheck: boot complete\n");
   for (int i = 0; i < args.run_cnt; i++) {
     printf("Executing '%s':\n", args.runs[i]);
     process_run(args.runs[i]);
   }
-  power_off_with_summary();
+  power_off_with_summary(heap_at_boot, boot_threads);
 }

@@ -30,6 +30,8 @@ struct free_block {
 };
 
 static struct list free_lists[CLASS_CNT];
+/* Blocks handed out and not yet freed (the power-off line's heap_blocks). */
+static size_t blocks_in_use;
 
 _Static_assert(sizeof(struct arena) <= HEADER_SIZE, "arena header too big");
 
@@ -51,6 +53,9 @@ static void *malloc_large(size_t size) {
   if (a == NULL)
     return NULL;
   *a = (struct arena){ARENA_MAGIC, 0, pages, 0};
+  enum intr_level old = intr_disable();
+  blocks_in_use++;
+  intr_set_level(old);
   return (uint8_t *)a + HEADER_SIZE;
 }
 
@@ -81,6 +86,7 @@ void *malloc(size_t size) {
     struct free_block *b = list_entry(list_pop_front(&free_lists[c]),
                                       struct free_block, elem);
     ((struct arena *)pg_round_down(b))->free_cnt--;
+    blocks_in_use++;
     p = b;
   }
   intr_set_level(old);
@@ -124,6 +130,9 @@ void free(void *p) {
   struct arena *a = arena_of(p);
   if (a->block_size == 0) {
     a->magic = 0;
+    enum intr_level old = intr_disable();
+    blocks_in_use--;
+    intr_set_level(old);
     palloc_free_multiple(a, a->page_cnt);
     return;
   }
@@ -132,5 +141,8 @@ void free(void *p) {
   enum intr_level old = intr_disable();
   list_push_back(&free_lists[c], &((struct free_block *)p)->elem);
   a->free_cnt++;
+  blocks_in_use--;
   intr_set_level(old);
 }
+
+size_t malloc_blocks_in_use(void) { return blocks_in_use; }

@@ -43,7 +43,8 @@ UNOBSERVABLE = {"page_fault": {"fail": _PAGE_FAULT_WHY}}
 THREAD_REQUESTS = ("preempt", "delay_ticks")
 
 POWEROFF_COUNTS = re.compile(r"user_frames_free=(\d+)/(\d+) swap_slots_free=(\d+)/(\d+)"
-                             r"(?: open_files=(\d+))?(?: vm_lock=(\d+) vmfs_lock=(\d+))?")
+                             r"(?: open_files=(\d+))?(?: vm_lock=(\d+) vmfs_lock=(\d+))?"
+                             r"(?: heap_blocks=(\d+)/(\d+))?")
 
 
 def _lock_left(name: str, value: int) -> str:
@@ -112,18 +113,21 @@ class ReferenceAdapter(KernelAdapter):
             return f"unreadable power-off line: {outcome.poweroff_line!r}"
         frames_free, frames, slots_free, slots = map(int, m.groups()[:4])
         files = int(m.group(5) or 0)
+        # heap blocks in use at power-off / at "boot complete"
+        heap_left = int(m.group(8)) - int(m.group(9)) if m.group(8) is not None else 0
         left = [f"{count} {what}" for count, what in (
             (frames - frames_free, "user frames still in use"),
             (slots - slots_free, "swap slots still in use"),
-            (files, "open file handles never closed")) if count]
+            (files, "open file handles never closed"),
+            (max(heap_left, 0), "kernel heap blocks never freed")) if count]
         left += [_lock_left(name, int(value)) for name, value in
                  (("the VM lock", m.group(6)), ("vmfs_lock", m.group(7)))
                  if value is not None and int(value) != 1]
         if not left:
             return None
         return (f"leak after every process ended: {', '.join(left)} (a correct kernel frees "
-                f"every frame and slot, closes every file a process or its mappings held "
-                f"and leaves every lock free)")
+                f"every frame, slot and heap block it took for a process, closes every file "
+                f"a process or its mappings held and leaves every lock free)")
 
     def __init__(self, build_dir: Path | None = None, kernel_dir: Path | None = None):
         """BUILD_DIR: the output of `make` (programs/, kernel/); KERNEL_DIR:

@@ -10,5 +10,7 @@ void *malloc(size_t size);
 void *calloc(size_t n, size_t size);
 void *realloc(void *p, size_t size);
 void free(void *p);
+/* Blocks allocated and not yet freed (a leak check compares two counts). */
+size_t malloc_blocks_in_use(void);
 
 #endif
