@@ -40,8 +40,9 @@ two signals, by what the kernel offers:
     in `info registers`, up to the user-entry frame: one HMP `x`) for the
     innermost kernel-mode page-fault frame, and that frame (place, rip)
     in GATE_SAMPLES reads of the window or more, no other frame, CR2's
-    page and CR3 the same in every read, is storm-like too. Only live stack is read, so a frame a handled fault left below
-    RSP is never taken for one being handled; a frame counts only if its
+    page and CR3 the same in every read, is storm-like too. Only live
+    stack is read, so a frame a handled fault left below RSP is never
+    taken for one being handled; a frame counts only if its
     cs is a kernel one and its saved rsp lies between it and the
     user-entry frame. (Without this, such a storm was seen only when the
     system call's frame happened to hold vec_no 14: Pintos-KAIST's
