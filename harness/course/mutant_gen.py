@@ -224,15 +224,21 @@ def run_on_mutant(kernel_dir: Path, runners: list, coverage, opts,
 def without_assertions(mutation: Mutation, builder: MutantBuilder, killer: str,
                        runners: list, coverage, opts) -> NoAssertResult:
     """MUTATION built by BUILDER (NO_ASSERT=1) and run on KILLER, then on
-    the other RUNNERS until one names the cause (no_assert.run_variant)."""
+    the other RUNNERS until one names the cause or the hang budget is
+    spent (no_assert.run_variant, no_assert.search_done)."""
     t0 = time.monotonic()
     state, kernel_dir, note = builder.build(mutation)
     if state != "built":
         return NoAssertResult(state, note=note, seconds=time.monotonic() - t0)
 
+    seen: list = []     # the variant's failures so far, over both batches
+
+    def search_done(kill) -> bool:
+        seen.append(kill)
+        return no_assert.search_done(seen)
+
     def run_batch(batch: list) -> tuple:
-        return run_on_mutant(kernel_dir, batch, coverage, opts,
-                             until=lambda kill: no_assert.names_cause(*kill[1:]))
+        return run_on_mutant(kernel_dir, batch, coverage, opts, until=search_done)
     try:
         result = no_assert.run_variant(run_batch, *no_assert.ordered([killer], runners))
     finally:

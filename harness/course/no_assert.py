@@ -10,7 +10,10 @@ NOT_REACHED stay, they mark states the kernel cannot go on from) and run
 on the scenarios that killed it, then, unless one of them names the cause,
 on the other scenarios that may reach the change (the rest of the suite
 for a catalogued mutant, those that execute the mutated line for a
-generated one). Its outcome:
+generated one). An unnamed hang costs a scenario's whole guest-time limit
+(a livelock mutant hangs in every scenario: 640 to 1,140 s each in the
+first full generated run), so the search stops after HANG_BUDGET unnamed
+hangs and says how many scenarios it left. Its outcome:
 
   killed        a scenario names the cause: a FAIL, or a HANG found as a
                 deadlock or fault storm
@@ -34,6 +37,7 @@ from results.model import Verdict
 
 MAKE_FLAGS = ("NO_ASSERT=1",)
 KEPT_CRASHES = 3        # crashes seen on the way, kept for the report
+HANG_BUDGET = 2         # unnamed hangs the variant may take before the search stops
 
 
 def names_cause(verdict: str, reason: str) -> bool:
@@ -47,6 +51,17 @@ def needs_variant(kills, expect_crash: bool = False) -> bool:
     """KILLS ([(scenario, verdict, reason)]) are crash only: killed, none
     naming the cause, and a crash is not the mistake's own symptom."""
     return bool(kills) and not expect_crash and not any(names_cause(v, r) for _, v, r in kills)
+
+
+def search_done(failures: list) -> bool:
+    """The variant's search is over: one of FAILURES ([(scenario, verdict,
+    reason)]) names the cause, or HANG_BUDGET of them are unnamed hangs."""
+    return (any(names_cause(v, r) for _, v, r in failures)
+            or _unnamed_hangs(failures) >= HANG_BUDGET)
+
+
+def _unnamed_hangs(failures: list) -> int:
+    return sum(1 for _, v, r in failures if v == Verdict.HANG.value and not names_cause(v, r))
 
 
 @dataclasses.dataclass
@@ -70,7 +85,7 @@ class NoAssertResult:
         if self.state == "crash only":
             name, verdict, reason = self.crashes[0]
             return (f"without the assertions: crash only again, {name} "
-                    f"({verdict}: {_short(reason)})")
+                    f"({verdict}: {_short(reason)})" + (f"; {self.note}" if self.note else ""))
         if self.state == "survived":
             return f"survived without the assertions ({self.runs} scenarios passed)"
         return f"without the assertions: {self.state}" + (f" ({self.note})" if self.note else "")
@@ -86,16 +101,20 @@ def _short(reason: str, limit: int = 160) -> str:
     return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
-def judge(failures: list, runs: int, finished: bool) -> NoAssertResult:
+def judge(failures: list, runs: int, finished: bool, planned: int = 0) -> NoAssertResult:
     """The variant's outcome from the scenarios that did not pass on it
-    (FAILURES, [(scenario, verdict, reason)] in run order) after RUNS
-    scenarios; FINISHED is False when a stop signal cut the runs short."""
+    (FAILURES, [(scenario, verdict, reason)] in run order) after RUNS of
+    PLANNED scenarios; FINISHED is False when a stop signal cut the runs
+    short."""
     named = next((f for f in failures if names_cause(f[1], f[2])), None)
     crashes = [f for f in failures if not names_cause(f[1], f[2])][:KEPT_CRASHES]
     if named is not None:
         return NoAssertResult("killed", tuple(named), crashes, runs)
     if crashes:
-        return NoAssertResult("crash only", (), crashes, runs)
+        left = planned - runs if _unnamed_hangs(failures) >= HANG_BUDGET else 0
+        note = (f"the search stopped after {HANG_BUDGET} unnamed hangs, "
+                f"{left} scenario(s) not run" if left > 0 else "")
+        return NoAssertResult("crash only", (), crashes, runs, note=note)
     if not finished:
         return NoAssertResult("not run", (), [], runs, note="interrupted")
     return NoAssertResult("survived", (), [], runs)
@@ -118,10 +137,10 @@ def run_variant(run_batch: RunBatch, first: list, rest: list) -> NoAssertResult:
     scenarios run, finished)."""
     t0 = time.monotonic()
     failures, runs, finished = run_batch(first)
-    if finished and rest and not any(names_cause(v, r) for _, v, r in failures):
+    if finished and rest and not search_done(failures):
         more, more_runs, finished = run_batch(rest)
         failures, runs = failures + more, runs + more_runs
-    result = judge(failures, runs, finished)
+    result = judge(failures, runs, finished, len(first) + len(rest))
     result.seconds = time.monotonic() - t0
     return result
 

@@ -77,6 +77,47 @@ def test_the_killers_run_first_and_the_rest_only_when_they_name_no_cause():
     assert run_variant(passes, *no_assert.ordered(["badfd"], SCS)).state == "survived"
 
 
+SPIN = ("HANG", "no progress for 10 s of guest time (threads runnable)")
+
+
+def test_the_search_stops_after_two_unnamed_hangs_and_says_what_it_left():
+    """A livelock mutant hangs in every scenario, each hang costing the
+    whole guest-time limit: the search ends after HANG_BUDGET of them."""
+    spins = Batches({"badfd": SPIN, "a": SPIN, "c": SPIN, "swap-kids": FAIL[1:]})
+    result = run_variant(spins, *no_assert.ordered(["badfd"], SCS))
+    assert spins.batches == [["badfd"], ["a", "c", "swap-kids"]]   # the fake runs a batch whole
+    assert result.state == "killed"        # a named cause in the batch still wins
+    two = [("badfd", *SPIN), ("a", *SPIN)]
+    assert no_assert.search_done(two) and not no_assert.search_done(two[:1])
+    assert not no_assert.search_done([PANIC, PANIC, PANIC])      # panics are cheap: go on
+    cut = judge(two, 2, True, planned=4)
+    assert cut.state == "crash only"
+    assert "stopped after 2 unnamed hangs, 2 scenario(s) not run" in cut.text()
+    assert judge([("badfd", *SPIN)], 4, True, planned=4).note == ""   # ran them all
+
+
+def test_the_generated_variant_stops_its_scenarios_at_the_hang_budget(monkeypatch, tmp_path):
+    from harness.course import mutant_gen
+    ran = []
+
+    class Builder:
+        def build(self, mutation):
+            return "built", tmp_path / "k", ""
+
+    def fake_run(kernel_dir, batch, coverage, opts, until=lambda kill: True):
+        kills = []
+        for n, sc in enumerate(batch, 1):
+            ran.append(sc.name)
+            kills.append((sc.name, *SPIN))
+            if until(kills[-1]):
+                return kills, n, True
+        return kills, len(batch), True
+    monkeypatch.setattr(mutant_gen, "run_on_mutant", fake_run)
+    result = mutant_gen.without_assertions(M, Builder(), "badfd", SCS, None, None)
+    assert ran == ["badfd", "a"] and result.state == "crash only" and result.runs == 2
+    assert "2 scenario(s) not run" in result.note
+
+
 def test_the_table_and_the_summary_say_what_the_suite_did_without_assertions():
     killed = GeneratedResult(M, "killed", PANIC, 1, 4,
                              no_assert=NoAssertResult("killed", FAIL, [PANIC], 3))
