@@ -25,11 +25,7 @@ int main(void) {
   char got[STAMP_LEN];
 
   msg("begin");
-  int fd = open_or_fail("large.txt");
-  CHECK(mmap(MAP_ADDR, MAP_PAGES * PGSIZE, 1, fd, 0) == MAP_ADDR,
-        "mmap %d pages of \"large.txt\" writable", MAP_PAGES);
-  stamp_pages_text(MAP_ADDR, MAP_PAGES, "dirty");
-  msg("stamped %d mapped pages", MAP_PAGES);
+  map_and_stamp(MAP_ADDR, MAP_PAGES, "large.txt", "dirty");
   checkpoint_at(1, (uintptr_t)MAP_ADDR);
 
   stamp_format(stamp, "dirty", 0);

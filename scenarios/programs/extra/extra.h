@@ -47,6 +47,19 @@ static inline void stamp_pages_text(char *buf, size_t pages, const char *tag) {
     stamp_page(buf + i * PGSIZE, tag, i);
 }
 
+/* Maps the first PAGES pages of FILE writable at ADDR and stamps every
+ * page for TAG (stamp_pages_text), failing if the mapping is refused;
+ * returns the file's descriptor, still open. */
+static inline int map_and_stamp(char *addr, size_t pages, const char *file,
+                                const char *tag) {
+  int fd = open_or_fail(file);
+  CHECK(mmap(addr, pages * PGSIZE, 1, fd, 0) == addr,
+        "mmap %zu pages of \"%s\" writable", pages, file);
+  stamp_pages_text(addr, pages, tag);
+  msg("stamped %zu mapped pages", pages);
+  return fd;
+}
+
 /* Fails, naming the page and WHEN, unless every one of the PAGES pages at
  * BUF holds its stamp for TAG; reads them in order. */
 static inline void check_stamps_text(const char *buf, size_t pages,

@@ -23,11 +23,7 @@ int main(void) {
   char got[STAMP_LEN];
 
   msg("begin");
-  int fd = open_or_fail("large.txt");
-  CHECK(mmap(MAP_ADDR, MAP_PAGES * PGSIZE, 1, fd, 0) == MAP_ADDR,
-        "mmap %d pages of \"large.txt\" writable", MAP_PAGES);
-  stamp_pages_text(MAP_ADDR, MAP_PAGES, "dirty");
-  msg("stamped %d mapped pages", MAP_PAGES);
+  int fd = map_and_stamp(MAP_ADDR, MAP_PAGES, "large.txt", "dirty");
   checkpoint_at(1, (uintptr_t)MAP_ADDR + PGSIZE * (MAP_PAGES - 1));
 
   stamp_format(stamp, "write", 0); /* the stack page in use again */
