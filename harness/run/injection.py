@@ -131,13 +131,13 @@ def _site(adapter, point: str) -> InjectionSite:
 
 def unobservable(adapter, injections) -> list[str]:
     """"KIND at POINT: why" for each of INJECTIONS that forces a failure
-    ADAPTER's kernel has no way to notice, or asks for memory pressure it
-    cannot be put under (KernelAdapter.injection_unobservable, known
-    without booting). A scenario with one is NOT_JUDGED there."""
+    ADAPTER's kernel has no way to notice, or asks for memory pressure or a
+    delay it cannot be put under (KernelAdapter.injection_unobservable,
+    known without booting). A scenario with one is NOT_JUDGED there."""
     ask = getattr(adapter, "injection_unobservable", None)
     out = []
     for inj in injections:
-        asked = ask and inj.kind in FAILURE_KINDS + PRESSURE_KINDS
+        asked = ask and inj.kind in FAILURE_KINDS + PRESSURE_KINDS + ("delay",)
         why = ask(inj.point, inj.kind) if asked else None
         if why and f"{inj.kind} at {inj.point}: {why}" not in out:
             out.append(f"{inj.kind} at {inj.point}: {why}")

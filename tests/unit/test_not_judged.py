@@ -57,6 +57,18 @@ def test_pintos_cannot_be_put_under_memory_pressure_at_a_point():
         "release at yield: " + PINTOS.injection_unobservable("yield", "release")]
 
 
+def test_pintos_cannot_be_made_to_sleep_at_a_point_but_can_be_preempted():
+    """A delay writes the reference kernel's request block too: a scenario
+    with one is NOT_JUDGED on Pintos-KAIST before anything runs, instead of
+    ending the whole run with an error at the first delay (it did)."""
+    delay = Injection("swap_out", "delay", ticks=10)
+    assert "no request block" in PINTOS.injection_unobservable("swap_out", "delay")
+    assert unobservable(PINTOS, [delay]) == [
+        "delay at swap_out: " + PINTOS.injection_unobservable("swap_out", "delay")]
+    assert unobservable(ReferenceAdapter(), [delay]) == []
+    assert unobservable(PINTOS, [Injection("swap_out", "preempt")]) == []
+
+
 def test_the_suite_is_not_judged_on_pintos_only_where_a_swap_transfer_fails_or_frames_go():
     """Every scenario of scenarios/suite with an injection, on both kernels:
     only the swap I/O errors and the no-victim scenarios (frames taken out

@@ -76,6 +76,8 @@ UNOBSERVABLE = {
 
 _NO_POOL_HOLD = ("Pintos-KAIST has no request block: the harness cannot take frames out of "
                  "its user pool or give them back at a chosen point")
+_NO_DELAY = ("Pintos-KAIST has no request block: the harness cannot make the thread at the "
+             "point sleep for some ticks (it can only end its time slice: preempt)")
 
 _FUNCTIONS = {
     "frame_alloc": ("palloc_get_page", 0), "page_alloc": ("vm_alloc_page_with_initializer", 0),
@@ -106,10 +108,10 @@ def injection_site(symbols, point: str) -> InjectionSite:
 
 def unobservable_kinds(point: str) -> dict:
     """{kind: reason} of the forced failures at POINT a Pintos-KAIST kernel
-    cannot observe, and of the memory pressure it cannot be put under
-    (known from the ABI alone: no symbols needed)."""
+    cannot observe, and of the memory pressure and delays it cannot be put
+    under (known from the ABI alone: no symbols needed)."""
     kinds = {kind: why for (where, kind), why in UNOBSERVABLE.items() if where == point}
-    return {**kinds, **{kind: _NO_POOL_HOLD for kind in PRESSURE_KINDS}}
+    return {**kinds, **{kind: _NO_POOL_HOLD for kind in PRESSURE_KINDS}, "delay": _NO_DELAY}
 
 
 def _flag_filter(types, flag: str):
