@@ -95,9 +95,9 @@ def test_swap_points_filter_on_the_swap_disk(symbols):
 def test_void_sites_declare_forced_failures_unobservable(symbols):
     """disk_read/disk_write and thread_yield return nothing: a forced
     failure there only skips the work, which no kernel can notice. No
-    point can take frames out of the pool (steal/release: no request
-    block)."""
-    pressure = {"steal", "release"}
+    point can take frames out of the pool or make the thread sleep
+    (steal/release/delay: no request block)."""
+    pressure = {"steal", "release", "delay"}
     assert "disk_write returns nothing" in injection_site(symbols, "swap_out").unobservable["io_error"]
     assert set(injection_site(symbols, "swap_in").unobservable) == {"fail", "io_error"} | pressure
     assert set(injection_site(symbols, "frame_alloc").unobservable) == pressure
