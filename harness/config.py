@@ -13,7 +13,9 @@ environment variable (named below), then the default here.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,3 +98,25 @@ class Timeouts:
     def __call__(self, seconds: float) -> float:
         """SECONDS scaled by the factor."""
         return seconds * self.scale
+
+
+@contextlib.contextmanager
+def private_build_dir(name: str):
+    """A build folder of this process's own, build_dir()/NAME/run-PID,
+    removed when the block ends: two mutant runs in one checkout each
+    rebuild their base kernel, and sharing one folder let the second
+    delete the first's objects under it (the first run then ended with
+    FileNotFoundError and wrote no results). Folders left by runs that
+    were killed are removed when their process is gone."""
+    root = build_dir() / name
+    for old in root.glob("run-*"):
+        pid = old.name[4:]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(old, ignore_errors=True)
+    path = root / f"run-{os.getpid()}"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

@@ -23,7 +23,7 @@ from harness.errors import UsageError
 DEFAULT_FILES = ("vm/anon.c", "vm/file_page.c", "vm/fork.c", "vm/frame.c", "vm/mmap.c",
                  "vm/page.c", "vm/spt.c", "vm/stack.c", "vm/swap.c", "vm/uninit.c", "vm/vm.c",
                  "arch/x86_64/exception.c")
-WORK_DIR = config.build_dir() / "mutants-gen"
+WORK_DIR = config.build_dir() / "mutants-gen"     # the line-coverage cache (shared by runs)
 COVERAGE_BUILD = config.build_dir() / "kernel-cov"
 
 
@@ -115,14 +115,15 @@ def handle_generate(args: argparse.Namespace) -> int:
         mutations = named(args.names, mutations)
     coverage = _coverage(args, scenarios, opts)
     chosen = _chosen(args, mutations, coverage, scenarios)
-    builder = MutantBuilder(WORK_DIR, args.jobs)
-    builder.prepare()
-    variants = MutantBuilder(WORK_DIR / "no-assert", args.jobs, no_assert.MAKE_FLAGS)
-    print(f"vmcheck: {len(mutations)} mutant(s) generated in {len(args.files)} file(s), "
-          f"{len(chosen)} chosen, {args.jobs} job(s)", flush=True)
-    results = evaluate_all(chosen, builder, coverage, scenarios, opts, args.jobs,
-                           progress=lambda line: print(line, flush=True),
-                           equivalents=load_equivalents(), variants=variants)
+    with config.private_build_dir("mutants-gen-runs") as work:
+        builder = MutantBuilder(work, args.jobs)
+        builder.prepare()
+        variants = MutantBuilder(work / "no-assert", args.jobs, no_assert.MAKE_FLAGS)
+        print(f"vmcheck: {len(mutations)} mutant(s) generated in {len(args.files)} file(s), "
+              f"{len(chosen)} chosen, {args.jobs} job(s)", flush=True)
+        results = evaluate_all(chosen, builder, coverage, scenarios, opts, args.jobs,
+                               progress=lambda line: print(line, flush=True),
+                               equivalents=load_equivalents(), variants=variants)
     text = summary(results, time.monotonic() - t0)
     print(text)
     args.report.mkdir(parents=True, exist_ok=True)

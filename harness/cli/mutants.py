@@ -60,8 +60,9 @@ def handle(args: argparse.Namespace) -> int:
     print(f"vmcheck: {len(mutants)} mutant(s) x {len(scenarios)} scenario(s), "
           f"{args.jobs} job(s)", flush=True)
     started = datetime.datetime.now().isoformat(timespec="seconds")
-    results = run_all_mutants(mutants, scenarios, opts, args.jobs, config.build_dir() / "mutants",
-                              progress=lambda line: print(line, flush=True))
+    with config.private_build_dir("mutants") as build_root:
+        results = run_all_mutants(mutants, scenarios, opts, args.jobs, build_root,
+                                  progress=lambda line: print(line, flush=True))
     print(summary(results))
     rows = save_results(results, args.report)
     print(f"report: {render_mutants(rows, args.report, started=started)}")

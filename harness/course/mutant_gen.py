@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import threading
 import time
+import traceback
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -292,8 +293,13 @@ def evaluate_all(mutations: list, builder: MutantBuilder, coverage, scenarios: l
     def one(i: int) -> None:
         if interrupt.stop_requested():
             return
-        results[i] = evaluate(mutations[i], builder, coverage, scenarios, opts, equivalents,
-                              variants)
+        try:
+            results[i] = evaluate(mutations[i], builder, coverage, scenarios, opts,
+                                  equivalents, variants)
+        except Exception as e:    # a harness error costs this mutant, not the run's results
+            traceback.print_exc()
+            results[i] = GeneratedResult(mutations[i], "not run",
+                                         note=f"harness error: {type(e).__name__}: {e}")
         if results[i].state != "not executed":
             with lock:
                 progress(format_row(results[i]))

@@ -142,3 +142,38 @@ def test_a_mutant_s_guest_time_bound_leaves_the_wall_rules_the_scenario_s_timeou
     assert bounded.timeout == max(MIN_GUEST_S, GUEST_FACTOR * 0.1) < sc.timeout
     assert bounded.wall_timeout == sc.timeout
     assert _bounded(sc, None) is sc
+
+
+def test_each_mutant_run_builds_in_a_folder_of_its_own(tmp_path, monkeypatch):
+    """Two runs in one checkout shared build/mutants-gen: the second's
+    prepare() deleted the first's base objects under it, and the first run
+    died with FileNotFoundError, results unwritten. Now each process has
+    its own folder, removed at the end; one left by a dead process goes."""
+    import os
+    from harness import config
+    monkeypatch.setenv("VMCHECK_BUILD_DIR", str(tmp_path))
+    dead = tmp_path / "mutants-gen-runs" / "run-999999999"
+    dead.mkdir(parents=True)
+    alive = tmp_path / "mutants-gen-runs" / f"run-{os.getppid()}"
+    alive.mkdir()
+    with config.private_build_dir("mutants-gen-runs") as work:
+        assert work == tmp_path / "mutants-gen-runs" / f"run-{os.getpid()}"
+        assert work.is_dir() and not dead.exists() and alive.exists()
+        (work / "base").mkdir()
+    assert not work.exists() and alive.exists()
+
+
+def test_a_harness_error_on_one_mutant_costs_that_mutant_not_the_run(monkeypatch, capsys):
+    from harness.course import mutant_gen
+    ms = [Mutation("vm/page.c", n, "drop-call", "  f();", "") for n in (1, 2, 3)]
+
+    def evaluate(mutation, *args):
+        if mutation.line == 2:
+            raise FileNotFoundError("base/obj/vm/swap.o")
+        return GeneratedResult(mutation, "killed", ("a", "FAIL", "x"), 1, 1)
+    monkeypatch.setattr(mutant_gen, "evaluate", evaluate)
+    rows = []
+    results = mutant_gen.evaluate_all(ms, None, None, [], None, 2, rows.append)
+    assert [r.state for r in results] == ["killed", "not run", "killed"]
+    assert "harness error: FileNotFoundError" in results[1].note
+    assert "FileNotFoundError" in capsys.readouterr().err
