@@ -24,6 +24,7 @@
 #include "kernel/inode.h"
 #include "lib/string.h"
 #include "vm/frame.h"
+#include "vm/swap.h"
 #include "vm/vm.h"
 
 #define MB_BOOTLOADER_MAGIC 0x2BADB002
@@ -88,11 +89,13 @@ static void power_off_with_summary(size_t heap_at_boot, size_t boot_threads) {
    * released more often than taken counts higher and admits two threads
    * at once; one left held counts 0. */
   printf("vmcheck: poweroff user_frames_free=%zu/%zu swap_slots_free=%zu/%zu "
-         "open_files=%zu vm_lock=%u vmfs_lock=%u heap_blocks=%zu/%zu\n",
+         "open_files=%zu vm_lock=%u vmfs_lock=%u heap_blocks=%zu/%zu "
+         "swap_lock=%u\n",
          palloc_user_pages_free(), palloc_user_pages_total(),
          vm_swap_slots_free(), vm_swap_slots_total(), file_handles_open(),
          vmcheck_frame_table.lock.semaphore.value, vmfs_lock.semaphore.value,
-         malloc_blocks_in_use(), heap_at_boot);
+         malloc_blocks_in_use(), heap_at_boot,
+         vmcheck_swap_map.lock.semaphore.value);
   power_off(POWER_EXIT_OK);
 }
 

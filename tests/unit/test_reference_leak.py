@@ -52,6 +52,18 @@ def test_a_lock_not_free_at_power_off_is_named():
     assert "vmfs_lock still held" in leak(f"{free} vm_lock=1 vmfs_lock=0")
 
 
+def test_the_swap_map_s_lock_released_without_being_taken_is_named():
+    """vm-swap-42 / -56 (generated, swap_alloc's or swap_free's
+    `lock_acquire` dropped): without assertions every slot taken or given
+    back releases the swap map's lock once more than it is taken."""
+    free = ("vmcheck: poweroff user_frames_free=40/40 swap_slots_free=8/8 open_files=0 "
+            "vm_lock=1 vmfs_lock=1 heap_blocks=5/5")
+    assert leak(f"{free} swap_lock=1") is None
+    said = leak(f"{free} swap_lock=9")
+    assert "the swap map's lock released 8 more time(s) than taken" in said
+    assert "the swap map's lock still held" in leak(f"{free} swap_lock=0")
+
+
 def test_heap_blocks_above_the_boot_count_are_a_leak():
     """vm-file_page-50 / vm-mmap-64 (generated, a `free()` dropped): a
     mapping's records stay allocated; nothing else the harness reads shows it."""

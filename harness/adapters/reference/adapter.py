@@ -44,7 +44,7 @@ THREAD_REQUESTS = ("preempt", "delay_ticks")
 
 POWEROFF_COUNTS = re.compile(r"user_frames_free=(\d+)/(\d+) swap_slots_free=(\d+)/(\d+)"
                              r"(?: open_files=(\d+))?(?: vm_lock=(\d+) vmfs_lock=(\d+))?"
-                             r"(?: heap_blocks=(\d+)/(\d+))?")
+                             r"(?: heap_blocks=(\d+)/(\d+))?(?: swap_lock=(\d+))?")
 
 
 def _lock_left(name: str, value: int) -> str:
@@ -121,7 +121,8 @@ class ReferenceAdapter(KernelAdapter):
             (files, "open file handles never closed"),
             (max(heap_left, 0), "kernel heap blocks never freed")) if count]
         left += [_lock_left(name, int(value)) for name, value in
-                 (("the VM lock", m.group(6)), ("vmfs_lock", m.group(7)))
+                 (("the VM lock", m.group(6)), ("vmfs_lock", m.group(7)),
+                  ("the swap map's lock", m.group(10)))
                  if value is not None and int(value) != 1]
         if not left:
             return None
