@@ -87,15 +87,19 @@ static void power_off_with_summary(size_t heap_at_boot, size_t boot_threads) {
   filesys_done();
   /* Every lock free once every process ended: semaphore value 1. A lock
    * released more often than taken counts higher and admits two threads
-   * at once; one left held counts 0. */
+   * at once; one left held counts 0. The counts are read first: reading
+   * the free slots takes the swap map's lock, so its value is read after
+   * (a printf argument list has no order). */
+  size_t slots_free = vm_swap_slots_free();
+  size_t frames_free = palloc_user_pages_free();
+  unsigned swap_lock = vmcheck_swap_map.lock.semaphore.value;
   printf("vmcheck: poweroff user_frames_free=%zu/%zu swap_slots_free=%zu/%zu "
          "open_files=%zu vm_lock=%u vmfs_lock=%u heap_blocks=%zu/%zu "
          "swap_lock=%u\n",
-         palloc_user_pages_free(), palloc_user_pages_total(),
-         vm_swap_slots_free(), vm_swap_slots_total(), file_handles_open(),
+         frames_free, palloc_user_pages_total(), slots_free,
+         vm_swap_slots_total(), file_handles_open(),
          vmcheck_frame_table.lock.semaphore.value, vmfs_lock.semaphore.value,
-         malloc_blocks_in_use(), heap_at_boot,
-         vmcheck_swap_map.lock.semaphore.value);
+         malloc_blocks_in_use(), heap_at_boot, swap_lock);
   power_off(POWER_EXIT_OK);
 }
 
