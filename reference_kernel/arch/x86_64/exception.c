@@ -16,7 +16,6 @@
 #define PF_P 0x1 /* 0: not present, 1: protection violation */
 #define PF_W 0x2 /* write access */
 #define PF_U 0x4 /* user mode */
-#define PF_I 0x10 /* instruction fetch */
 
 static const char *const exception_names[32] = {
     [0] = "#DE divide error", [1] = "#DB debug", [2] = "NMI",
@@ -58,7 +57,6 @@ static void page_fault(struct intr_frame *f) {
       .not_present = !(f->error_code & PF_P),
       .write = (f->error_code & PF_W) != 0,
       .user = (f->error_code & PF_U) != 0,
-      .fetch = (f->error_code & PF_I) != 0,
       .frame = f};
   /* CR2 is read before interrupts come back on: a nested fault would
    * overwrite it. */

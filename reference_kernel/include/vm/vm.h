@@ -14,7 +14,6 @@ struct page_fault {
   bool not_present; /* false: protection violation */
   bool write;       /* false: read (or fetch) */
   bool user;        /* fault raised in user mode */
-  bool fetch;       /* instruction fetch (NX) */
   struct intr_frame *frame;
 };
 
