@@ -88,11 +88,13 @@ def test_entries_in_chain_order_with_their_bytes():
 
 
 def test_a_buffer_too_small_grows(monkeypatch):
-    monkeypatch.setattr(native_walk, "FIRST_CAPACITY", 2)
+    monkeypatch.setattr(native_walk._SCRATCH, "capacity", 2)
+    monkeypatch.setattr(native_walk._SCRATCH, "_out", bytearray())
     ram = make_ram()
     buckets = [[HEAP_VA + i * 0x100 for i in range(9)]]
     addresses, data = walk(ram, chains(ram, buckets))
     assert addresses == buckets[0] and len(data) == 9 * ENTRY
+    assert native_walk._SCRATCH.capacity == 32             # 2, then 8, then 32 entries
 
 
 def test_pintos_list_buckets_end_at_their_tail():
