@@ -15,6 +15,7 @@ from one read).
 import functools
 import itertools
 import struct
+import sys
 from collections.abc import Mapping
 from typing import Callable, Iterator
 
@@ -318,6 +319,8 @@ class _HashChains:
 
 def _pointers(data: bytes, step: int, offset: int) -> list:
     """The 8-byte pointer at OFFSET of each STEP-byte record of DATA."""
+    if step % 8 == 0 and offset % 8 == 0 and sys.byteorder == "little":
+        return memoryview(data).cast("Q")[offset // 8::step // 8].tolist()   # one C call
     record = struct.Struct(f"<{offset}xQ{step - offset - 8}x")
     return [pointer for (pointer,) in record.iter_unpack(data)]
 
