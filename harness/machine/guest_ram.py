@@ -131,7 +131,10 @@ class GuestRam:
 
     def address(self) -> int:
         """The address of the mapping's first byte in this process (for
-        the C walk, harness/debug/native_walk.py); good until close()."""
+        the C walk, harness/debug/native_walk.py); ValueError once closed,
+        as read() fails then (C would read unmapped memory)."""
+        if self._mapping.closed:
+            raise ValueError("the guest's RAM mapping is closed")
         if self._address is None:
             from harness.debug.native_walk import buffer_address
             self._address = buffer_address(self._view)
