@@ -9,10 +9,16 @@ DEBIAN_PACKAGES := qemu-system-x86 qemu-utils gdb gcc make binutils \
 
 .DEFAULT_GOAL := all
 
-all: kernel programs ## Build the reference kernel and all user programs
+all: kernel programs native ## Build the reference kernel, all user programs and the harness's C walk
 
 kernel: ## Build the reference kernel (build/kernel/kernel.elf, kernel32.elf)
 	$(MAKE) -C reference_kernel O=$(BUILD)/kernel
+
+native: $(BUILD)/native/libvmcheck_hash_walk.so ## The harness's C walk of kernel hash tables (ctypes; Python does it without)
+
+$(BUILD)/native/libvmcheck_hash_walk.so: harness/native/hash_walk.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $<
 
 programs: ## Build the user library, every user program (build/programs/) and data files (build/data/)
 	$(MAKE) -C scenarios O=$(BUILD)/programs
@@ -87,4 +93,4 @@ clean: ## Remove build output and run output (out/)
 help: ## List the make targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-.PHONY: all kernel programs deps test conformance report mutants bench bench-vm soak bench-debugger bench-debug bench-hangs bench-grade bench-exact-disk test-grade clean help
+.PHONY: all kernel programs native deps test conformance report mutants bench bench-vm soak bench-debugger bench-debug bench-hangs bench-grade bench-exact-disk test-grade clean help

@@ -23,6 +23,7 @@ may be asked only while the guest is stopped.
 
 from __future__ import annotations
 
+from harness.debug.native_walk import RamView
 from harness.debug.rsp import READ_CHUNK, RspClient, RspError, RspMemoryError
 
 PAGE = 4096
@@ -153,10 +154,7 @@ class MappedMemory:
         """The physical page of virtual ADDRESS's page under the current
         CR3: -1 if it is not mapped, None if the CPU is not in 4-level
         paging (the stub then translates)."""
-        if self._epoch != self.client.epoch:
-            self._pages, self._epoch = {}, self.client.epoch
-            self._paging = self._four_level_paging()
-        if not self._paging:
+        if not self._paging_now():
             return None
         if not -(1 << 47) <= _signed(address) < 1 << 47:
             return -1                # not canonical
@@ -166,6 +164,24 @@ class MappedMemory:
         if frame is None:
             frame = self._pages[key] = self._walk(cr3 & ADDRESS_MASK, address)
         return frame
+
+    def native_view(self):
+        """The RAM and the page tables at CR3 for the C walk
+        (harness/debug/native_walk.py RamView), None when the CPU is not in
+        4-level paging or the RAM's address is not known."""
+        self._require_stopped()
+        address = getattr(self.ram, "address", None)
+        if address is None or not self._paging_now():
+            return None
+        return RamView(address(), self.ram.size, self.client.read_register("cr3") & ADDRESS_MASK)
+
+    def _paging_now(self) -> bool:
+        """Whether the CPU is in 4-level paging at this stop (the
+        translations kept are dropped at each new stop)."""
+        if self._epoch != self.client.epoch:
+            self._pages, self._epoch = {}, self.client.epoch
+            self._paging = self._four_level_paging()
+        return self._paging
 
     def _four_level_paging(self) -> bool:
         regs = self.client.read_registers()     # one `g` packet, cached for the stop

@@ -37,8 +37,13 @@ def kernel_pages(debugger) -> "PageCache":
     def local(address: int) -> bool:
         local_page = getattr(debugger.memory, "local_page", None)
         return bool(local_page and local_page(address))
+    def native_view():
+        view = getattr(debugger.memory, "native_view", None)
+        return view() if view is not None else None
     client = getattr(debugger, "client", None)
-    return PageCache(debugger.read_virt, client, local if client is not None else None)
+    if client is None:
+        return PageCache(debugger.read_virt)
+    return PageCache(debugger.read_virt, client, local, native_view)
 
 
 class PageCache:
@@ -46,13 +51,16 @@ class PageCache:
     kept while CLIENT.epoch stays the same (CLIENT: an RspClient, or any
     object with an `epoch` that moves whenever memory may change; None:
     keep nothing); LOCAL(page address): whether to keep that page (default:
-    every page)."""
+    every page); NATIVE_VIEW() (default: none): the mapped RAM and page
+    tables for loops done in C (harness/debug/native_walk.py), or None."""
 
     def __init__(self, read: Callable[[int, int], bytes], client=None,
-                 local: Optional[Callable[[int], bool]] = None):
+                 local: Optional[Callable[[int], bool]] = None,
+                 native_view: Optional[Callable[[], object]] = None):
         self._read = read
         self._client = client
         self._local = local
+        self._native_view = native_view
         self._epoch = None
         self._pages: dict = {}       # page address -> bytes, _UNREADABLE or _NOT_KEPT
         self.page_reads = 0          # pages read through READ (for tests and benchmarks)
@@ -67,6 +75,10 @@ class PageCache:
         if self._epoch != self._client.epoch:
             self._pages, self._epoch = {}, self._client.epoch
         return self._pages
+
+    def native_view(self):
+        """The RamView for a walk in C at this stop, None if there is none."""
+        return self._native_view() if self._native_view is not None else None
 
     def page(self, address: int) -> Optional[bytes]:
         """The 4 KiB page at ADDRESS (page-aligned), None if it is not kept

@@ -108,6 +108,7 @@ class StructDecoder:
         order = [s.path for g in groups for s in g]
         position = {path: i for i, path in enumerate(order)}
         self._bits = [(i, s.bits) for i, s in enumerate(slots) if s.bits is not None]
+        self._records: dict = {}     # record size -> a format padded to it (iter_values)
         self._single = None
         if len(groups) == 1 and order == list(self.paths):
             self._single = self._structs[0].unpack_from
@@ -118,6 +119,19 @@ class StructDecoder:
             pick = getattr(self, "_pick", None)
             self.values = unpack if pick is None else \
                 lambda buffer, offset=0: pick(unpack(buffer, offset))
+
+    def iter_values(self, buffer, step: int):
+        """values() of each STEP-byte record of BUFFER, in turn (one
+        iter_unpack over all of them where the members are one format)."""
+        if len(self._structs) == 1 and not self._bits and self._structs[0].size <= step:
+            record = self._records.get(step)
+            if record is None:
+                first = self._structs[0]
+                record = self._records[step] = struct.Struct(
+                    f"{first.format}{step - first.size}x")
+            values = record.iter_unpack(buffer)
+            return values if self._single is not None else map(self._pick, values)
+        return (self.values(buffer, at) for at in range(0, len(buffer), step))
 
     def values(self, buffer, offset: int = 0) -> tuple:
         """The members' values, in the order of PATHS, from the struct whose

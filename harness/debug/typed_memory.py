@@ -15,9 +15,11 @@ from one read).
 import functools
 import itertools
 import struct
+import sys
 from collections.abc import Mapping
 from typing import Callable, Iterator
 
+from harness.debug import native_walk
 from harness.debug.dwarf_types import TypeInfo
 from harness.debug.struct_decoder import StructDecoder
 
@@ -228,12 +230,24 @@ def decode_hash(pages, hash_address: int, hash_type: TypeInfo, entry_type: TypeI
     one StructDecoder call per entry (PAGES: a harness.debug.page_cache.
     PageCache, which gives the buffers). The link to the next entry is
     decoded with them: hash_link(MEMBER) among PATHS (in offset order, the
-    call is one unpack_from), or after them."""
+    call is one unpack_from), or after them. With the guest's RAM mapped
+    and the C walk built (harness/debug/native_walk.py), the chains are
+    walked in C and every entry's bytes come in one buffer (the same bytes
+    and values; where the C walk cannot go, Python walks as before)."""
     chains = _HashChains(pages.read, hash_address, hash_type, entry_type, member, max_items)
     paths = tuple(paths) if chains.next_path in paths else (*paths, chains.next_path)
     link = paths.index(chains.next_path)
-    decode = _decoder(entry_type, paths).values
+    decoder = _decoder(entry_type, paths)
     size, elem_offset, seen = entry_type.resolved().size, chains.elem_offset, 0
+    native = native_walk.walk_hash(
+        pages.native_view() if hasattr(pages, "native_view") else None, chains.heads,
+        chains.ends(), elem_offset, entry_type.offset_of(chains.next_path), size, max_items)
+    if native is not None:
+        addresses, data = native
+        yield from zip(addresses, itertools.repeat(data), range(0, len(data), size),
+                       decoder.iter_values(data, size))
+        return
+    decode = decoder.values
     kept = pages.kept() if size <= PAGE else {}          # read at this one stop
     for i, (first, end) in enumerate(zip(chains.heads, chains.ends())):
         if first == end:
@@ -305,6 +319,8 @@ class _HashChains:
 
 def _pointers(data: bytes, step: int, offset: int) -> list:
     """The 8-byte pointer at OFFSET of each STEP-byte record of DATA."""
+    if step % 8 == 0 and offset % 8 == 0 and sys.byteorder == "little":
+        return memoryview(data).cast("Q")[offset // 8::step // 8].tolist()   # one C call
     record = struct.Struct(f"<{offset}xQ{step - offset - 8}x")
     return [pointer for (pointer,) in record.iter_unpack(data)]
 

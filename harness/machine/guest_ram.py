@@ -108,6 +108,7 @@ class GuestRam:
         self._mapping = mapping
         self._view = memoryview(mapping)
         self.size = size
+        self._address = None
 
     @classmethod
     def open(cls, plan: SharedRamPlan) -> "GuestRam":
@@ -127,6 +128,17 @@ class GuestRam:
             raise IndexError(f"{length} bytes at {address:#x} are not in the guest's "
                              f"{self.size:#x} bytes of RAM")
         return bytes(self._view[address:address + length])
+
+    def address(self) -> int:
+        """The address of the mapping's first byte in this process (for
+        the C walk, harness/debug/native_walk.py); ValueError once closed,
+        as read() fails then (C would read unmapped memory)."""
+        if self._mapping.closed:
+            raise ValueError("the guest's RAM mapping is closed")
+        if self._address is None:
+            from harness.debug.native_walk import buffer_address
+            self._address = buffer_address(self._view)
+        return self._address
 
     def u64(self, address: int) -> int:
         """The little-endian 8 bytes at ADDRESS (a page-table entry)."""

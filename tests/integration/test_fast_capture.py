@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from harness.adapters.pintos_kaist.members import scalar_fields
+from harness.debug import native_walk
 from harness.debug.typed_memory import read_struct
 from harness.run.capture import capture_state
 from oracles.model.machine_state import ANON, FILE, UNINIT
@@ -71,6 +72,39 @@ def test_fast_spt_equals_the_slow_walk(at_bigtouch_checkpoint):
         fast = spt[slow["va"]]
         assert (fast.file_id is not None) == slow.pop("has_file")
         assert {key: getattr(fast, key) for key in slow} == slow, hex(address)
+
+
+def test_the_c_walk_gives_the_python_walks_capture(at_bigtouch_checkpoint, monkeypatch):
+    """A whole capture with the SPT hash walked in C (harness/native/
+    hash_walk.c) equals the capture walked in Python on the same stop:
+    every PTE, SPT entry, pool figure and adapter note. On the reference
+    kernel the C walk must have served the SPT; on a Pintos-KAIST tree it
+    may hand a table back to Python (pages in the legacy window)."""
+    adapter, image, dbg, symbols = at_bigtouch_checkpoint
+    assert native_walk.available(), f"{native_walk.library_path()} is not built (make native)"
+    answers = []
+    walk = native_walk.walk_hash
+
+    def recording_walk(*args):
+        answers.append(walk(*args))
+        return answers[-1]
+
+    def capture():
+        inspector = adapter.inspector(dbg, symbols)
+        dbg.client.epoch += 1
+        state = capture_state(inspector, dbg, RAM_MB << 20, 1, {"bigtouch": image})
+        return state, inspector.layout_notes()
+
+    monkeypatch.setattr(native_walk, "walk_hash", recording_walk)
+    in_c, c_notes = capture()
+    monkeypatch.setattr(native_walk, "walk_hash", lambda *args: None)
+    in_python, python_notes = capture()
+    if adapter.name == "reference":
+        assert answers and all(answer is not None for answer in answers)
+        assert len(answers[0][0]) == len(in_c.proc.spt) > TOUCH_MB * 256
+    assert in_c.proc.spt is not None and len(in_c.proc.spt) > TOUCH_MB * 256
+    assert in_c.processes == in_python.processes
+    assert in_c.pools == in_python.pools and c_notes == python_notes
 
 
 def check_pintos_pages(inspector, dbg, types) -> None:

@@ -191,7 +191,11 @@ def test_a_planned_file_is_mapped_then_unlinked(tmp_path):
     assert not plan.path.exists() and ram.read(0x1234, 5) == b"guest"
     with pytest.raises(IndexError):
         ram.read((1 << 20) - 4, 8)
+    import ctypes
+    assert ctypes.string_at(ram.address() + 0x1234, 5) == b"guest"    # what the C walk reads
     ram.close()
+    with pytest.raises(ValueError, match="closed"):
+        ram.address()
 
 
 def test_a_file_of_the_wrong_size_is_not_mapped(tmp_path):

@@ -118,3 +118,20 @@ def test_only_scalar_members(sample):
         StructDecoder(t, ())
     with pytest.raises(struct.error):
         StructDecoder(t, ("u64",)).values(b"\0" * 8)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_iter_values_equals_values_record_by_record(sample, seed):
+    """iter_values over records laid one after another (what the C walk
+    gathers) gives values() of each: one format, one format out of order,
+    unions, bit-fields."""
+    t, _, _ = sample
+    rng = random.Random(seed)
+    step = t.size + rng.randrange(0, 9)
+    data = bytes(rng.randrange(256) for _ in range(step * 5))
+    for paths in (("i8", "u64", "flag"), ("u64", "i8"), ("anon.slot", "uninit.kind"),
+                  ("small", "wide", "far", "bit"), tuple(rng.sample(PATHS, 4))):
+        decoder = StructDecoder(t, paths)
+        assert list(decoder.iter_values(data, step)) == \
+            [decoder.values(data, at) for at in range(0, len(data), step)], paths
+    assert list(StructDecoder(t, ("u64",)).iter_values(b"", step)) == []

@@ -322,3 +322,16 @@ def test_decode_hash_decodes_each_entry_once_in_table_order(program, table, entr
             types.get("struct frame"), "elem")
     with pytest.raises(StructureError, match="bucket 0: no end after 10 elements"):
         list(decode_hash(PageCache(read), *args, ("id",), max_items=10))
+
+
+@pytest.mark.parametrize("step, offset", [(8, 0), (32, 8), (24, 16), (12, 4)])
+def test_bucket_pointers_equal_an_unpack_of_each_record(step, offset):
+    """_pointers (a hash's bucket heads): the aligned case is read as one
+    cast of the bytes, the others record by record; both give the same."""
+    import random
+    import struct
+    from harness.debug.typed_memory import _pointers
+    data = random.Random(step).randbytes(step * 50)
+    record = struct.Struct(f"<{offset}xQ{step - offset - 8}x")
+    assert _pointers(data, step, offset) == [p for (p,) in record.iter_unpack(data)]
+    assert _pointers(b"", step, offset) == []
