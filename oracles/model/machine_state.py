@@ -64,10 +64,12 @@ class SptPage:
         return self.swap_slot is not None if self.swap_slot_known else None
 
 
-class _SptPageSlots:
+class SptPageSlots:
     """SptPage's slots without its frozen __setattr__: spt_page fills one
     with plain assignments and makes it an SptPage (the same slots on the
-    same base, so Python lets __class__ be assigned)."""
+    same base, so Python lets __class__ be assigned). A loop that makes
+    thousands may do the same itself: SptPageSlots(all 12 fields), then
+    `.__class__ = SptPage` (the reference inspector's _spt_pages)."""
     __slots__ = SptPage.__slots__
 
     def __init__(self, va, type, writable, frame_pa, swap_slot, file_id, file_offset,
@@ -97,7 +99,7 @@ def spt_page(va: int, type: str, writable: Optional[bool] = None,
     object.__setattr__, and a capture makes 12,000 SptPages at a stop. The
     value is the same, an SptPage (tests/unit/test_machine_state.py
     compares them)."""
-    page = _SptPageSlots(va, type, writable, frame_pa, swap_slot, file_id, file_offset,
+    page = SptPageSlots(va, type, writable, frame_pa, swap_slot, file_id, file_offset,
                          read_bytes, dirty, cow, busy, swap_slot_known)
     page.__class__ = SptPage
     return page
