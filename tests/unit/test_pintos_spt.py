@@ -212,6 +212,37 @@ def test_without_a_readable_kernel_pool_the_running_process_is_still_found(kerne
     assert inspector.processes() == [ProcessInfo(3, "lazy-anon", 0x9000, True)]
 
 
+class MappedRam:
+    """The mapped guest RAM's reader (harness.debug.guest_memory.
+    MappedMemory) over the fake memory: physical reads, and a hole that is
+    not RAM (as the legacy VGA/ROM hole is)."""
+    ram = "mapped"
+
+    def __init__(self, mem: FakeMemory, hole: tuple):
+        self.mem, self.hole, self.reads = mem, hole, []
+
+    def in_ram(self, address: int, size: int) -> bool:
+        return address + size <= self.hole[0] or address >= self.hole[1]
+
+    def read_phys(self, address: int, size: int) -> bytes:
+        assert self.in_ram(address, size), f"read of {address:#x}, not RAM"
+        self.reads.append(address)
+        return self.mem.read(KERN_BASE + address, size)
+
+
+def test_with_mapped_ram_thread_pages_are_read_physically_and_pages_not_ram_skipped(kernels):
+    guest, inspector = inspector_guest(kernels)
+    pages = [KERN_BASE + 0x400000 + i * PAGE for i in range(4)]    # the 4 used pages
+    virtual = inspector.thread_pages(None)
+    hole = (pages[3] - KERN_BASE, pages[3] - KERN_BASE + PAGE)  # the used non-thread page
+    inspector.dbg.memory = MappedRam(guest.mem, hole)
+    inspector.dbg.read_virt = None          # a magic read through the page tables would fail
+    assert inspector.thread_pages(None) == virtual == pages[:3]
+    assert sorted(inspector.dbg.memory.reads) == \
+        [p - KERN_BASE + guest.thread.offset_of("magic") for p in pages[:3]]
+    assert inspector.processes() == [ProcessInfo(3, "lazy-anon", 0x9000, True)]
+
+
 def running_process(guest: Guest, inspector, swapped=None):
     """Puts a built process's SPT into the running thread (tid 3); returns
     its page tables."""
