@@ -30,7 +30,7 @@ from harness.run.exact_disk import exact_disk_wanted, finish_exact_disk, start_e
 from harness.run.fault_capture import MAX_FAULTS
 from harness.run.hang_watch import DEADLOCK, GuestHang
 from harness.run.injection import Injector, unobservable
-from harness.run.verdict import judge
+from harness.run.verdict import judge, wrong_exit_before_hang
 from harness.run.schedule import (boot_shortcuts_for, check_disks, make_schedule, shortcut_names,
                                   write_schedule)
 from oracles.expectations import CheckContext, DiskUnreadable, run_check
@@ -160,7 +160,9 @@ def _execute_with_retry(adapter, sc, opts: RunnerOptions, attempts: list) -> Non
 def _ended_by(e: Exception, result: ScenarioResult, adapter, sc, opts: RunnerOptions) -> None:
     """RESULT's verdict when the run ended by exception E: a hang the watch
     or the debugger found, QEMU's time-out, or what kept the harness from
-    judging (HARNESS_ERROR)."""
+    judging (HARNESS_ERROR). A hang after the program had already exited
+    with a status no correct run has is a FAIL that says so first
+    (verdict.wrong_exit_before_hang), the hang after it."""
     if isinstance(e, GuestHang):
         _hang_result(result, e, adapter, sc)
     elif isinstance(e, DebuggerTimeout):
@@ -175,6 +177,11 @@ def _ended_by(e: Exception, result: ScenarioResult, adapter, sc, opts: RunnerOpt
         result.verdict, result.reason = Verdict.HANG, _first_line(e)
     else:
         result.verdict, result.reason = Verdict.HARNESS_ERROR, _first_line(e)
+        return
+    wrong = wrong_exit_before_hang(sc, result.console or "", (*sc.inject, *opts.inject))
+    if wrong is not None:    # the root cause first, the hang after it
+        result.verdict, result.reason = Verdict.FAIL, f"{wrong[0]}; then: {result.reason}"
+        result.exit_status = wrong[1]
 
 
 def _write_schedule(result: ScenarioResult, folder: Optional[Path]) -> None:

@@ -6,7 +6,7 @@ checks (harness/run/runner.py calls judge once the run is over).
 
 from __future__ import annotations
 
-from harness.adapters.base import Ending
+from harness.adapters.base import Ending, find_exits
 from harness.run.fault_explain import EXCEPTION_NAMES
 from harness.run.output_match import missing_in_order, output_problem
 from oracles.model.machine_state import UNKNOWN, Violation
@@ -88,6 +88,36 @@ def judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
     problems += judge_unknowns(result)
     if problems:
         result.verdict, result.reason = Verdict.FAIL, "; ".join(problems)
+
+
+FAULT_TOLERANT_KINDS = ("fail", "io_error")
+
+
+def wrong_exit_before_hang(sc, console: str, injections) -> tuple | None:
+    """(problem, status) when a run that then hung (or ran out of time) had
+    already printed an exit of SC's program with a status no accepted
+    outcome has: that exit is the root cause a student should see first,
+    the hang came after it. None when the scenario does not list its
+    program's exit lines (then an exit line of that name may be a child's)
+    or when INJECTIONS hold a failure a kernel may answer by ending the
+    process (judge's _fault_tolerant, decided here before the run's
+    records are known)."""
+    if any(inj.kind in FAULT_TOLERANT_KINDS for inj in injections):
+        return None
+    prefix = f"{sc.program}: exit("
+    listed = {line for want in sc.outcomes for line in (*want.output, *want.other_lines)
+              if line.startswith(prefix)}
+    if not listed:
+        return None
+    accepted = sorted({want.exit_status for want in sc.outcomes})
+    wrong = [e for e in find_exits(console) if e.name == sc.program
+             and e.status not in accepted and f"{prefix}{e.status})" not in listed]
+    if not wrong:
+        return None
+    expected = " or ".join(f"exit({s})" for s in accepted)
+    return (f"{sc.program} ended with exit({wrong[0].status}) before the kernel stopped making "
+            f"progress, where a correct kernel's {sc.program} ends with {expected}",
+            wrong[0].status)
 
 
 def kill_problems(sc, result: ScenarioResult) -> list[str]:

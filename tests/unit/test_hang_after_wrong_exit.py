@@ -1,0 +1,85 @@
+"""A run that hangs after its program already exited with a wrong status
+is a FAIL naming that exit first (harness/run/verdict.py
+wrong_exit_before_hang, harness/run/runner.py _ended_by): generated mutant
+page-150 made fork-busy's parent fault at rip 0 and exit(-1) at once, then
+the pressure process spun in the disk driver for 300 s, and the verdict
+said only "no progress"."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from harness.run.hang_watch import DEADLOCK, NO_PROGRESS, GuestHang
+from harness.run.injection import Injection
+from harness.run.runner import RunnerOptions, _ended_by
+from harness.run.scenario import Outcome
+from harness.run.verdict import wrong_exit_before_hang
+from results.model import ScenarioResult, Verdict
+
+FORK_BUSY = SimpleNamespace(
+    name="fork-busy", program="fork-busy", inject=(),
+    outcomes=(Outcome(0, ("(fork-busy) begin", "(fork-busy) end", "fork-busy: exit(0)"),
+                      ("fb-child: exit(0)", "fb-press: exit(0)")),))
+WRONG = ("(fork-busy) begin\n(fork-busy) fork the pressure process\n"
+         "vmcheck: user fault in fork-busy: #PF page fault rip=0x0 cr2=0x0 err=0x14\n"
+         "fork-busy: exit(-1)\n")
+
+
+def hung(sc, console: str, kind: str = NO_PROGRESS, inject=()) -> ScenarioResult:
+    result = ScenarioResult(sc.name, "fork", Verdict.PASS, 0.0)
+    result.console = console
+    reason = ("deadlock: tid 4 waits for a lock held by tid 4" if kind == DEADLOCK else
+              "no progress for 300 s of wall time")
+    _ended_by(GuestHang(kind, reason, guest_s=1.5, wall_s=300.0), result, None, sc,
+              RunnerOptions(inject=tuple(inject)))
+    return result
+
+
+def test_a_hang_after_a_wrong_exit_is_a_fail_naming_the_exit_first():
+    result = hung(FORK_BUSY, WRONG)
+    assert result.verdict is Verdict.FAIL
+    assert result.reason.startswith(
+        "fork-busy ended with exit(-1) before the kernel stopped making progress, where a "
+        "correct kernel's fork-busy ends with exit(0); then: no progress for 300 s")
+    assert result.exit_status == -1
+    assert result.hang is not None and result.hang.kind == NO_PROGRESS   # still shown
+
+
+def test_a_hang_with_no_exit_yet_or_the_right_one_stays_a_hang():
+    assert hung(FORK_BUSY, "(fork-busy) begin\n").verdict is Verdict.HANG
+    right = "(fork-busy) begin\nfb-child: exit(-1)\nfork-busy: exit(0)\n"
+    assert hung(FORK_BUSY, right).verdict is Verdict.HANG
+    assert hung(FORK_BUSY, right, kind=DEADLOCK).verdict is Verdict.HANG
+
+
+def test_a_deadlock_after_a_wrong_exit_is_a_fail_too():
+    result = hung(FORK_BUSY, WRONG, kind=DEADLOCK)
+    assert result.verdict is Verdict.FAIL and "; then: deadlock: tid 4" in result.reason
+
+
+def test_an_injected_failure_may_end_the_process_so_the_hang_stays():
+    for kind in ("fail", "io_error"):
+        inj = Injection("swap_out", kind)
+        assert hung(FORK_BUSY, WRONG, inject=[inj]).verdict is Verdict.HANG
+    assert wrong_exit_before_hang(FORK_BUSY, WRONG, [Injection("swap_out", "preempt")])
+
+
+def test_exits_of_the_program_s_name_that_an_outcome_lists_are_not_wrong():
+    """A forked child keeps its parent's name: its listed exit(-1) is no
+    evidence; nor is any exit when the scenario lists none of the
+    program's exit lines."""
+    child_dies = SimpleNamespace(
+        name="fork-kill", program="fork-kill", inject=(),
+        outcomes=(Outcome(0, ("fork-kill: exit(0)",), ("fork-kill: exit(-1)",)),))
+    assert wrong_exit_before_hang(child_dies, "fork-kill: exit(-1)\n", ()) is None
+    assert wrong_exit_before_hang(child_dies, "fork-kill: exit(3)\n", ())[1] == 3
+    unlisted = SimpleNamespace(name="nv", program="nv", inject=(),
+                               outcomes=(Outcome(7, ("(nv) begin",)),))
+    assert wrong_exit_before_hang(unlisted, "nv: exit(-1)\n", ()) is None
+
+
+def test_every_accepted_status_is_named():
+    two = SimpleNamespace(name="t", program="t", inject=(),
+                          outcomes=(Outcome(0, ("t: exit(0)",)), Outcome(-1, ("t: exit(-1)",))))
+    problem, status = wrong_exit_before_hang(two, "t: exit(2)\n", ())
+    assert status == 2 and problem.endswith("ends with exit(-1) or exit(0)")
