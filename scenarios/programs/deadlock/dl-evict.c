@@ -23,8 +23,10 @@
 #define READ_PAGES 8
 #define READ_ROUNDS 8
 #define GO_FILE "dl-evict-go"
-#define GO_TRIES 400          /* ~40 s of guest time in all, under the timeout */
-#define GO_SPIN 20000000     /* ~100M instructions between two open()s */
+#define GO_SHORT_TRIES 300        /* the reference kernel's child is done in 67 */
+#define GO_SHORT_SPIN 200000      /* ~1M instructions between two open()s */
+#define GO_LONG_TRIES 400         /* then ~40 s of guest time, under the timeout */
+#define GO_LONG_SPIN 20000000     /* ~100M instructions between two open()s */
 #define MAP_ADDR ((char *)0x10000000)
 
 char read_buf[READ_ROUNDS][READ_PAGES * PGSIZE] __attribute__((aligned(PGSIZE)));
@@ -55,23 +57,28 @@ static int evictor(void) {
 }
 
 /* Waits until the child has created GO_FILE: an open() now and then, with
- * computing in between that outlasts a time slice (Pintos: 4 ticks of
- * 10 ms; ~100 ms here under -icount shift=0), so that the timer preempts
- * the parent outside the file system and the child gets the file-system
- * lock. A kernel need not hand a released lock to its waiter, and a
- * thread's slice starts again each time it blocks: with ~1M instructions
- * between two open()s, each of which waits for the disk, the parent took
- * the lock again before its slice ever ran out, and the child, ready,
- * never got it (2wheeh and qkrwns1478: 30 s of guest time, 163,000 sector
- * reads, no progress; a kernel fair enough for every Pintos test). */
+ * computing in between, so that the timer preempts the parent outside the
+ * file system and the child gets the file-system lock. First
+ * GO_SHORT_TRIES polls ~1M instructions apart: the child is seen soon
+ * after it creates the file (it then evicts while the parent read()s,
+ * the interleaving that deadlocks mutant lock-order-read-evict across the
+ * two processes). Then polls that outlast a time slice (Pintos: 4 ticks
+ * of 10 ms; ~100 ms here under -icount shift=0): a kernel need not hand a
+ * released lock to its waiter, and a thread's slice starts again each
+ * time it blocks, so with short polls, each open() waiting for the disk,
+ * the parent could take the lock again before its slice ever ran out and
+ * the ready child never got it (2wheeh and qkrwns1478: 30 s of guest
+ * time, 163,000 sector reads, no progress; kernels that pass every
+ * Pintos test). */
 static void wait_for_child(void) {
-  for (int try = 0; try < GO_TRIES; try++) {
+  for (int try = 0; try < GO_SHORT_TRIES + GO_LONG_TRIES; try++) {
     int fd = open(GO_FILE);
     if (fd > 1) {
       close(fd);
       return;
     }
-    for (volatile int spin = 0; spin < GO_SPIN; spin++)
+    int spin_cnt = try < GO_SHORT_TRIES ? GO_SHORT_SPIN : GO_LONG_SPIN;
+    for (volatile int spin = 0; spin < spin_cnt; spin++)
       continue;
   }
   fail("the child did not create \"%s\"", GO_FILE);
