@@ -225,7 +225,7 @@ class Injector:
         return self.rngs[i].random() < inj.probability
 
     def _apply(self, dbg, inj: Injection, thread: Optional[str]) -> None:
-        if inj.kind in ("fail", "io_error"):
+        if inj.kind in FAILURE_KINDS:
             dbg.force_return(self.sites[inj.point].failure_value)
         elif inj.kind != "unreachable":
             value = {"preempt": 1, "delay": inj.ticks}.get(inj.kind, inj.frames)

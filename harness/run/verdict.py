@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from harness.adapters.base import Ending, find_exits
 from harness.run.fault_explain import EXCEPTION_NAMES
+from harness.run.injection import FAILURE_KINDS
 from harness.run.output_match import missing_in_order, output_problem
 from oracles.model.machine_state import UNKNOWN, Violation
 from results.model import ScenarioResult, Verdict
@@ -44,7 +45,7 @@ def _fault_tolerant(sc, session) -> bool:
     own output and status may differ. Preemption and delay never change
     what a correct kernel computes, so they are judged strictly."""
     injector = session.injector
-    return injector is not None and any(r.kind in ("fail", "io_error") for r in injector.records)
+    return injector is not None and any(r.kind in FAILURE_KINDS for r in injector.records)
 
 
 def judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
@@ -90,9 +91,6 @@ def judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
         result.verdict, result.reason = Verdict.FAIL, "; ".join(problems)
 
 
-FAULT_TOLERANT_KINDS = ("fail", "io_error")
-
-
 def wrong_exit_before_hang(sc, console: str, injections) -> tuple | None:
     """(problem, status) when a run that then hung (or ran out of time) had
     already printed an exit of SC's program with a status no accepted
@@ -102,7 +100,7 @@ def wrong_exit_before_hang(sc, console: str, injections) -> tuple | None:
     or when INJECTIONS hold a failure a kernel may answer by ending the
     process (judge's _fault_tolerant, decided here before the run's
     records are known)."""
-    if any(inj.kind in FAULT_TOLERANT_KINDS for inj in injections):
+    if any(inj.kind in FAILURE_KINDS for inj in injections):
         return None
     prefix = f"{sc.program}: exit("
     listed = {line for want in sc.outcomes for line in (*want.output, *want.other_lines)

@@ -100,7 +100,7 @@ def spt_page(va: int, type: str, writable: Optional[bool] = None,
     value is the same, an SptPage (tests/unit/test_machine_state.py
     compares them)."""
     page = SptPageSlots(va, type, writable, frame_pa, swap_slot, file_id, file_offset,
-                         read_bytes, dirty, cow, busy, swap_slot_known)
+                        read_bytes, dirty, cow, busy, swap_slot_known)
     page.__class__ = SptPage
     return page
 
