@@ -287,6 +287,14 @@ class KernelAdapter(ABC):
         kernel's symbols overrides it with what it knows statically."""
         return self.injection_site(point).unobservable.get(kind)
 
+    def open_choices(self) -> Mapping[str, str]:
+        """The design choices (harness/run/choices.py CHOICES) this kernel
+        family leaves to the student, each with where that is said: a
+        scenario that assumes one is NOT_JUDGED here, a premise on one is
+        not judged when it does not hold. The reference kernel's own
+        choices are the suite's: none by default."""
+        return {}
+
     def request(self, debugger, field: str, value: int) -> None:
         """Asks the stopped kernel for a preemption or a delay of the thread
         stopped at the injection point (that thread only), or for memory

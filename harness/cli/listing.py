@@ -3,8 +3,9 @@
     ./vmcheck list [SCENARIO|GLOB|AREA]... [--kernel K]
 
 With --kernel, a scenario that kernel would not judge (it injects a
-failure the kernel has no way to observe: NOT_JUDGED, decided without
-building or booting) says so at the end of its line.
+failure the kernel has no way to observe, or tests a choice the kernel's
+assignment leaves to the student: NOT_JUDGED, decided without building or
+booting) says so at the end of its line.
 """
 
 from __future__ import annotations
@@ -37,6 +38,6 @@ def _not_judged(adapter, sc) -> str:
     """"  [NOT_JUDGED on K: why]" if ADAPTER's kernel would not judge SC."""
     if adapter is None:
         return ""
-    from harness.run.injection import unobservable
-    unseen = unobservable(adapter, sc.inject)
-    return f"  [NOT_JUDGED on {adapter.name}: {'; '.join(unseen)}]" if unseen else ""
+    from harness.run.choices import not_judged_reason
+    why = not_judged_reason(adapter, sc)
+    return f"  [NOT_JUDGED on {adapter.name}: {why}]" if why else ""

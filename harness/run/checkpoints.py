@@ -21,6 +21,7 @@ from harness.debug.debugger import Debugger, DebuggerTimeout
 from harness.errors import HarnessError, StartupTimeout
 from harness.machine.guest_clock import TICK_SYMBOL
 from harness.run.capture import as_running, capture_state
+from harness.run.choices import Premises
 from harness.run.fault_capture import FaultCapture
 from harness.run.hang_watch import DEADLOCK, GuestHang, HangRules, HangWatch
 from harness.run.session_watch import arm_idle_stops, session_watch
@@ -68,6 +69,7 @@ class CheckpointSession:
         self.stops_needed: dict = {}
         self.replay_safe_looks = True           # RunnerOptions.replay_safe_looks
         self.idle_stops = None                  # harness/run/idle_stops.py, when armed
+        self.premises = Premises(adapter)       # expectations a kernel's own choice may void
 
     def run(self, machine, rules: HangRules) -> None:
         """Attaches, runs the guest to its end, handling every checkpoint,
@@ -326,11 +328,12 @@ class CheckpointSession:
         if all(spec.invariants for spec in specs):
             findings += check_invariants(state, disabled=set(self.scenario.invariants_off))
         ctx = self._context(state, program, dbg)
-        run = []
+        run, results = [], []
         for spec in specs:
             for exp in spec.expect:
                 run.append(exp.check)
-                findings += run_check(ctx, exp.check, exp.params)
+                results.append((exp, run_check(ctx, exp.check, exp.params)))
+        findings += self.premises.judge(results)
         self.frames[cp_id] = {va: phys for va, phys, _ in proc.pages.iter_user_4k()}
         found = by_outcome(findings)
         self.records.append(CheckpointRecord(

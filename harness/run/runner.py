@@ -29,7 +29,8 @@ from harness.run.exact_disk import RUN_DEFAULT as EXACT_DISK_DEFAULT
 from harness.run.exact_disk import exact_disk_wanted, finish_exact_disk, start_exact_disk
 from harness.run.fault_capture import MAX_FAULTS
 from harness.run.hang_watch import DEADLOCK, GuestHang
-from harness.run.injection import Injector, unobservable
+from harness.run.choices import not_judged_reason
+from harness.run.injection import Injector
 from harness.run.verdict import judge, wrong_exit_before_hang
 from harness.run.schedule import (boot_shortcuts_for, check_disks, make_schedule, shortcut_names,
                                   write_schedule)
@@ -88,15 +89,14 @@ def not_run_result(adapter, sc, reason: str = "") -> ScenarioResult:
 
 
 def not_judged_result(adapter, sc, opts: RunnerOptions) -> Optional[ScenarioResult]:
-    """SC as NOT_JUDGED, without booting, if it injects a failure ADAPTER's
-    kernel cannot observe (harness/run/injection.py: unobservable); else None."""
-    unseen = unobservable(adapter, (*sc.inject, *opts.inject))
-    if not unseen:
+    """SC as NOT_JUDGED, without booting, if ADAPTER's kernel would not
+    judge it (not_judged_reason, with the run's added injections); else None."""
+    why = not_judged_reason(adapter, sc, opts.inject)
+    if why is None:
         return None
     result = _new_result(adapter, sc, opts.strict)
     result.verdict = Verdict.NOT_JUDGED
-    result.reason = (f"not judged on the {adapter.name} kernel: it has no way to observe or "
-                     f"carry out the injection ({'; '.join(unseen)})")
+    result.reason = f"not judged on the {adapter.name} kernel: {why}"
     return result
 
 
@@ -109,8 +109,8 @@ def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
     second time-out is HARNESS_ERROR; either retry is said in the result's
     notes. After a stop signal (harness/interrupt.py) the result is
     NOT_RUN: not started, or cut short (its machine killed) with no verdict.
-    A scenario that injects a failure the kernel cannot observe is
-    NOT_JUDGED, without booting."""
+    A scenario the kernel would not judge (an injection it cannot observe,
+    a choice it leaves to the student) is NOT_JUDGED, without booting."""
     if interrupt.stop_requested():
         return not_run_result(adapter, sc)
     skipped = not_judged_result(adapter, sc, opts)
@@ -379,6 +379,9 @@ class ScenarioHooks(BootHooks):
         finish_exact_disk(session.exact_disk, self.exact_report, result)
         session.exact_disk = self.exact_report = None
         result.stops_taken, result.stops_needed = session.stops_taken, session.stops_needed
+        if session.premises.unmet:
+            result.notes.append(f"checkpoint expectations not judged from there on: "
+                                f"{session.premises.unmet}")
         for shortcut in session.boot_shortcuts:
             if shortcut.taken or shortcut.missed:
                 result.notes.append(shortcut.note if shortcut.taken else shortcut.missed)

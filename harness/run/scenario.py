@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from harness.errors import UsageError
+from harness.run.choices import choice_check, premise_check
 from harness.run.injection import injection_from_table
 from harness.run.scenario_lint import counts_check, lint
 from oracles.schema import Field, SchemaError, in_range, one_of, validate_table
@@ -68,6 +69,8 @@ SCENARIO_FIELDS = {
     "after": Field(list, [], items=dict),
     "inject": Field(list, [], items=dict),
     "killed_by": Field(int, None, check=in_range(0, 31)),
+    "assumes": Field(list, [], items=str, check=choice_check),
+    "output_needs_premise": Field(bool, False),
 }
 ALTERNATIVE_FIELDS = {
     "exit_status": Field(int, check=in_range(-1, 255)),
@@ -94,6 +97,7 @@ FILE_FIELDS = {"area": Field(str, None, check=one_of(*AREAS)),
 class Expectation:
     check: str
     params: dict
+    premise: Optional[str] = None   # a choice it depends on (harness/run/choices.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,6 +149,8 @@ class Scenario:
     source: str            # "file:line"
     inject: tuple = ()     # of harness.run.injection.Injection
     killed_by: Optional[int] = None   # the exception vector that must end the program
+    assumes: tuple = ()    # choices it tests (harness/run/choices.py)
+    output_needs_premise: bool = False   # its program's checks rely on its premises too
     # the timeout the wall-clock rules scale, when `timeout` was cut for a
     # guest-time bound (a generated mutant's run: harness/course/mutant_gen.py)
     wall_timeout: Optional[float] = None
@@ -170,12 +176,20 @@ def _expectation(table: dict, path: list, after_run: bool) -> Expectation:
     if check.after_run != after_run:
         where = "in [[scenario.after]]" if check.after_run else "at a checkpoint"
         raise SchemaError(path + ["check"], f"check '{name}' belongs {where}")
-    params = validate_table({k: v for k, v in table.items() if k != "check"},
+    premise = table.get("premise")
+    if premise is not None:
+        if after_run:
+            raise SchemaError(path + ["premise"], "a premise belongs at a checkpoint")
+        problem = premise_check(premise) if isinstance(premise, str) else \
+            f"must be a choice's name (a string), not {premise!r}"
+        if problem:
+            raise SchemaError(path + ["premise"], problem)
+    params = validate_table({k: v for k, v in table.items() if k not in ("check", "premise")},
                             check.params, path, f"check '{name}'")
     problem = cross_check(name, params)
     if problem:
         raise SchemaError(path, problem)
-    return Expectation(name, params)
+    return Expectation(name, params, premise)
 
 
 def _checkpoint(table: dict, path: list) -> Checkpoint:
@@ -207,6 +221,9 @@ def _scenario(table: dict, path: list, default_area: Optional[str], source: str)
             raise SchemaError(path + ["checkpoint", cp_path, "program"],
                               f"program '{cp.program}' is not the scenario's program or one "
                               "of its extra_programs")
+    if v["output_needs_premise"] and not any(e.premise for cp in cps for e in cp.expect):
+        raise SchemaError(path + ["output_needs_premise"], "no checkpoint expectation of the "
+                          "scenario is a premise (premise = \"CHOICE\")")
     lint(cps, (Outcome(v["exit_status"], tuple(v["output"]), tuple(v["other_lines"])),
                *alternatives), path)
     return Scenario(v["name"], v["program"], area, v["description"], tuple(v["args"]),
@@ -216,7 +233,7 @@ def _scenario(table: dict, path: list, default_area: Optional[str], source: str)
                     tuple(v["output_absent"]), tuple(v["tags"]), dict(v["invariants_off"]),
                     cps, after, source,
                     tuple(injection_from_table(t, path + ["inject", i]) for i, t in enumerate(v["inject"])),
-                    v["killed_by"])
+                    v["killed_by"], tuple(v["assumes"]), v["output_needs_premise"])
 
 
 def _located(path: Path, lines: TomlLines, err: SchemaError, name: Optional[str]) -> ScenarioError:

@@ -50,7 +50,12 @@ def _fault_tolerant(sc, session) -> bool:
 
 def judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
     """Sets RESULT's verdict and a one-line reason from the run's OUTCOME
-    (harness/run/boot.py) and the checkpoint SESSION's findings."""
+    (harness/run/boot.py) and the checkpoint SESSION's findings. Once a
+    premise did not hold on a choice the kernel makes itself
+    (harness/run/choices.py) in a scenario whose program relies on it
+    (output_needs_premise), what the program did is not judged (notes):
+    the state the oracles found wrong still fails the run, and a run with
+    nothing else wrong is NOT_JUDGED, not PASS."""
     if outcome.ending is Ending.PANIC:
         result.verdict, result.reason = Verdict.KERNEL_PANIC, outcome.panic_line or "kernel panic"
         if result.panic_story:   # the story names every frame, with file:line
@@ -60,6 +65,33 @@ def judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
         result.verdict, result.reason = Verdict.TRIPLE_FAULT, "the CPU reset (triple fault)"
         return
     result.exit_status = outcome.status_of(sc.program)
+    problems = _program_problems(sc, result, session)
+    unmet = session.premises.unmet if sc.output_needs_premise else None
+    if problems and unmet:   # the program ran another experiment than the scenario's
+        result.notes = list(result.notes) + [f"not judged ({unmet}): {p}" for p in problems]
+        problems = []
+    result.run_violations = list(session.wrong_code)
+    problems = [str(v) for v in session.wrong_code] + problems   # the root cause first
+    violations = result.violations[len(result.run_violations):]   # said above
+    if violations:   # the first with what a correct kernel would have
+        problems.append(f"{len(violations)} oracle violation(s), first: {violations[0]}")
+    leak = adapter.leak_problem(outcome)
+    if leak:
+        problems.append(leak)
+    problems += judge_unknowns(result)
+    if problems:
+        result.verdict, result.reason = Verdict.FAIL, "; ".join(problems)
+    elif unmet:
+        result.verdict = Verdict.NOT_JUDGED
+        result.reason = (f"not judged on the {adapter.name} kernel: the run did not set up what "
+                         f"the scenario tests: {unmet}")
+
+
+def _program_problems(sc, result: ScenarioResult, session) -> list[str]:
+    """What the program did against the scenario: its exit status and
+    output against the accepted endings, the output that must be absent,
+    the exception that must end it, points it must not reach and the
+    checkpoints it must reach."""
     problems, ending = _outcome_problems(sc, result)
     if ending is not None:   # the report shows the status of the ending that passed
         result.expected_exit_status = ending.exit_status
@@ -72,23 +104,13 @@ def judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
                  if bad in result.console]
     problems += kill_problems(sc, result)
     problems += unreachable_problems(sc, session)
-    result.run_violations = list(session.wrong_code)
-    problems = [str(v) for v in session.wrong_code] + problems   # the root cause first
     unreached = session.unreached(dict(ending.checkpoints) if ending is not None else {})
     if unreached and _fault_tolerant(sc, session):
         result.notes = list(result.notes) + unreached   # the process was ended by the injection
     else:
         problems += unreached
         result.unreached = unreached
-    violations = result.violations[len(result.run_violations):]   # said above
-    if violations:   # the first with what a correct kernel would have
-        problems.append(f"{len(violations)} oracle violation(s), first: {violations[0]}")
-    leak = adapter.leak_problem(outcome)
-    if leak:
-        problems.append(leak)
-    problems += judge_unknowns(result)
-    if problems:
-        result.verdict, result.reason = Verdict.FAIL, "; ".join(problems)
+    return problems
 
 
 def wrong_exit_before_hang(sc, console: str, injections) -> tuple | None:

@@ -94,7 +94,7 @@ def test_the_reference_kernel_observes_every_failure_but_its_observe_only_fault_
 
 def _scenario(inject=(WERR,), name="evict-anon-werr", exit_status=0):
     return SimpleNamespace(name=name, area="injection", exit_status=exit_status,
-                           description="", inject=inject, timeout=60)
+                           description="", inject=inject, assumes=(), timeout=60)
 
 
 def test_the_runner_gives_not_judged_with_the_reason_without_booting(monkeypatch):

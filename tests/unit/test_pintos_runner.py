@@ -19,7 +19,7 @@ from oracles.model.machine_state import Violation
 
 def _scenario(name="mmap-read", tags=("pintos", "tests/vm/mmap-read")):
     return SimpleNamespace(name=name, area="mmap", exit_status=0, description="", tags=tags,
-                           inject=(), timeout=60)
+                           inject=(), assumes=(), timeout=60)
 
 
 class _Adapter:

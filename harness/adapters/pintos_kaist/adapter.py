@@ -367,6 +367,11 @@ class PintosKaistAdapter(KernelAdapter):
         from harness.adapters.pintos_kaist.points import unobservable_kinds
         return unobservable_kinds(point).get(kind)
 
+    def open_choices(self) -> dict:
+        """What the assignment leaves to the student (assignment.py)."""
+        from harness.adapters.pintos_kaist.assignment import OPEN_CHOICES
+        return OPEN_CHOICES
+
     def request(self, debugger, field: str, value: int) -> None:
         """Only "preempt": ends the running thread's time slice (pintos_points.py)."""
         from harness.adapters.pintos_kaist.points import request
