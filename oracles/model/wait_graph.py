@@ -33,6 +33,7 @@ WAIT_KINDS = (LOCK, SEMAPHORE, CONDITION, TIMER, DEVICE, UNKNOWN)
 EVIDENCE = frozenset({LOCK, SEMAPHORE, CONDITION})   # only another thread can end these
 
 BLOCKED = "blocked"
+DYING = "dying"       # exited (thread_exit): it will not run again
 
 
 @dataclasses.dataclass
@@ -103,7 +104,7 @@ class WaitGraph:
     def deadlock_problem(self) -> Optional[str]:
         """None if this state is a deadlock (see the module's docstring);
         else why not, in a few words."""
-        others = [t for t in self.threads if not t.idle and t.status != "dying"]
+        others = [t for t in self.threads if not t.idle and t.status != DYING]
         if not others:
             return "no thread besides idle"
         for t in others:
@@ -142,9 +143,22 @@ class WaitGraph:
             holder = self.node(t.wait.holder)
             text += f" {t.wait.relation()} tid {t.wait.holder}"
             text += f" {holder.name}" if holder else ""
+            if holder is not None and holder.status == DYING:
+                text += ", which exited " + ("before signalling it" if t.wait.inferred else
+                                             "without releasing it") + _exit_site(holder.where)
         if t.wait.holder_note:
             text += f" ({t.wait.holder_note})"
         return text
+
+
+def _exit_site(where: str) -> str:
+    """" (in F1 < F2 < F3)": the three frames of a dying thread's call chain
+    WHERE (thread_report's form) that called thread_exit, where it ended;
+    "" if WHERE has none."""
+    frames = [f for f in where.split(" < ") if f and not f.startswith(("(", "..."))]
+    exits = [i for i, f in enumerate(frames) if f.startswith("thread_exit+")]
+    start = exits[0] + 1 if exits else 0
+    return f" (in {' < '.join(frames[start:start + 3])})" if frames[start:] else ""
 
 
 _KIND_PHRASE = {TIMER: "the timer (timer_sleep)", DEVICE: "a device interrupt",

@@ -55,6 +55,25 @@ def test_without_a_cycle_every_blocked_thread_is_listed():
                             "tid 4 b waits for a semaphore at 0x9000")
 
 
+def test_a_lock_held_by_a_thread_that_exited_says_so_and_where_it_ended():
+    """PintosKaist-team04 @879ad56, badptr-write-unmapped: write() faulted
+    in the kernel while it held the console lock, and the fault handler
+    ended the process: every later print waits for ever."""
+    dead = ThreadNode(3, "badptr-write", "dying", where=(
+        "out_iret < schedule+0x229 < do_schedule+0x136 < thread_exit+0x86 < exit+0x5f < "
+        "vm_try_handle_fault+0x13c < page_fault+0x90 < intr_handler+0x147 < ... (4 more)"))
+    g = WaitGraph([node(1, "main", wait=lock_wait("`console_lock`", 3)), dead,
+                   node(2, "idle", "running", idle=True)])
+    assert g.deadlock_problem() is None
+    assert g.describe() == ("tid 1 main waits for `console_lock` held by tid 3 badptr-write, "
+                            "which exited without releasing it (in exit+0x5f < "
+                            "vm_try_handle_fault+0x13c < page_fault+0x90)")
+    signalled = WaitGraph([node(1, "main", wait=Wait(SEMAPHORE, "a semaphore", 0x10, 3, True)),
+                           ThreadNode(3, "kid", "dying", where="schedule+0x1 < thread_exit+0x2")])
+    assert signalled.describe() == ("tid 1 main waits for a semaphore to be signalled by "
+                                    "tid 3 kid, which exited before signalling it")
+
+
 @pytest.mark.parametrize("status", ["ready", "running"])
 def test_a_thread_that_can_run_means_no_deadlock(status):
     g = WaitGraph([node(3, "a", wait=lock_wait("`l`", 4)), node(4, "b", status)])
