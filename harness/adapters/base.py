@@ -142,12 +142,16 @@ class InjectionSite:
     returns nothing: the forced return only skips its work), and the
     PRESSURE_KINDS it cannot be put under here. A scenario that asks for
     one is NOT_JUDGED on this kernel (harness/run/injection.py).
+    ARG_REGISTER holds, at entry, the argument an injection's `arg`
+    matches (the page the call is for); None where the function is given
+    no such thing (then KernelAdapter.injection_unaimed says why).
     """
 
     symbol: str
     accepts: Optional[Callable] = None
     failure_value: int = 1
     unobservable: Mapping[str, str] = field(default_factory=dict)
+    arg_register: Optional[str] = "rdi"
 
 
 # Injection kinds that put the kernel under memory pressure at a point
@@ -286,6 +290,14 @@ class KernelAdapter(ABC):
         from injection_site(POINT); an adapter whose sites need the
         kernel's symbols overrides it with what it knows statically."""
         return self.injection_site(point).unobservable.get(kind)
+
+    def injection_unaimed(self, point: str) -> str | None:
+        """Why an injection at POINT cannot be aimed at one argument (`arg`:
+        the kernel's function there is given no such thing), None if it
+        can. Known without booting; a scenario that asks for it is
+        NOT_JUDGED on this kernel. The reference kernel's hooks all take
+        the page or the reason as their argument."""
+        return None
 
     def open_choices(self) -> Mapping[str, str]:
         """The design choices (harness/run/choices.py CHOICES) this kernel

@@ -111,10 +111,10 @@ class Premises:
         findings = [v for _, found in results for v in found]
         if self.unmet is None:
             return findings
-        return [_not_judged(v, self.unmet) if v.outcome == FAIL else v for v in findings]
+        return [as_not_judged(v, self.unmet) if v.outcome == FAIL else v for v in findings]
 
 
-def _not_judged(failure, why: str):
+def as_not_judged(failure, why: str):
     """FAILURE (a FAIL Violation) as a NOT_JUDGED note saying WHY."""
     seen = f" [expected: {failure.expected}; actual: {failure.actual}]" \
         if failure.expected is not None or failure.actual is not None else ""

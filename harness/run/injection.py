@@ -132,14 +132,20 @@ def _site(adapter, point: str) -> InjectionSite:
 def unobservable(adapter, injections) -> list[str]:
     """"KIND at POINT: why" for each of INJECTIONS that forces a failure
     ADAPTER's kernel has no way to notice, or asks for memory pressure or a
-    delay it cannot be put under (KernelAdapter.injection_unobservable,
-    known without booting). A scenario with one is NOT_JUDGED there."""
+    delay it cannot be put under (KernelAdapter.injection_unobservable), or
+    aims at one page (`arg`) where the kernel's function is not told the
+    page (KernelAdapter.injection_unaimed); all known without booting. A
+    scenario with one is NOT_JUDGED there."""
     ask = getattr(adapter, "injection_unobservable", None)
+    aim = getattr(adapter, "injection_unaimed", None)
     out = []
     for inj in injections:
         why = ask(inj.point, inj.kind) if ask else None   # the adapter knows every kind
         if why and f"{inj.kind} at {inj.point}: {why}" not in out:
             out.append(f"{inj.kind} at {inj.point}: {why}")
+        unaimed = aim(inj.point) if aim and inj.arg is not None and not why else None
+        if unaimed and f"{inj.kind} at {inj.point} for {inj.arg:#x}: {unaimed}" not in out:
+            out.append(f"{inj.kind} at {inj.point} for {inj.arg:#x}: {unaimed}")
     return out
 
 
@@ -197,7 +203,7 @@ class Injector:
     def _callback(self, indexes):
         def hit(dbg, bp) -> bool:
             points = self._accepted_points(dbg, indexes)
-            arg = dbg.register("rdi")
+            args: dict = {}   # register -> value, read once per call
             thread = None
             for i in indexes:
                 inj = self.injections[i]
@@ -207,8 +213,12 @@ class Injector:
                     thread = thread or self.inspector.current_thread_name()
                     if thread != inj.thread:
                         continue
-                if inj.arg is not None and inj.arg != arg:
-                    continue
+                if inj.arg is not None:
+                    register = self.sites[inj.point].arg_register
+                    if register not in args:
+                        args[register] = dbg.register(register)
+                    if inj.arg != args[register]:
+                        continue
                 self.hits[i] += 1
                 if self._fires(i, inj):
                     self._apply(dbg, inj, thread or self.inspector.current_thread_name())

@@ -7,9 +7,11 @@ checks (harness/run/runner.py calls judge once the run is over).
 from __future__ import annotations
 
 from harness.adapters.base import Ending, find_exits
+from harness.run.choices import as_not_judged
 from harness.run.fault_explain import EXCEPTION_NAMES
 from harness.run.injection import FAILURE_KINDS
 from harness.run.output_match import missing_in_order, output_problem
+from oracles.invariants import INVARIANTS
 from oracles.model.machine_state import UNKNOWN, Violation
 from results.model import ScenarioResult, Verdict
 
@@ -67,6 +69,10 @@ def judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
     result.exit_status = outcome.status_of(sc.program)
     problems = _program_problems(sc, result, session)
     unmet = session.premises.unmet if sc.output_needs_premise else None
+    unfired = unfired_failure(sc, session)
+    if unfired:   # what the program and the expectations say presumes the failure
+        _void_expectations(result, unfired)
+        unmet = unmet or unfired
     if problems and unmet:   # the program ran another experiment than the scenario's
         result.notes = list(result.notes) + [f"not judged ({unmet}): {p}" for p in problems]
         problems = []
@@ -85,6 +91,33 @@ def judge(adapter, sc, outcome, session, result: ScenarioResult) -> None:
         result.verdict = Verdict.NOT_JUDGED
         result.reason = (f"not judged on the {adapter.name} kernel: the run did not set up what "
                          f"the scenario tests: {unmet}")
+
+
+def unfired_failure(sc, session) -> str | None:
+    """Why SC's run did not test what it says, when SC fixes forced
+    failures (fail, io_error) and none of them fired: the kernel made no
+    call at the point that matched (too few calls, none for that page, or
+    none at all: a kernel may do that work elsewhere). None if one fired or
+    SC fixes none."""
+    injector = session.injector
+    fixed = [inj for inj in sc.inject if inj.kind in FAILURE_KINDS]
+    if not fixed or injector is None or \
+            any(r.kind in FAILURE_KINDS for r in injector.records):
+        return None
+    said = "; ".join(f"{inj.describe()}" + (f" for {inj.arg:#x}" if inj.arg is not None else "")
+                     + f": {injector.hits[injector.injections.index(inj)]} matching call(s) "
+                     f"of {injector.calls.get(inj.point, 0)} there" for inj in fixed)
+    return f"the failure it injects never happened ({said})"
+
+
+def _void_expectations(result: ScenarioResult, why: str) -> None:
+    """RESULT's checkpoint expectations that failed become NOT_JUDGED notes
+    saying WHY; the invariants' findings stay (a kernel must keep them
+    whatever it was asked to do)."""
+    for cp in result.checkpoints:
+        voided = [v for v in cp.violations if v.oracle not in INVARIANTS]
+        cp.violations = [v for v in cp.violations if v.oracle in INVARIANTS]
+        cp.not_judged = list(cp.not_judged) + [as_not_judged(v, why) for v in voided]
 
 
 def _program_problems(sc, result: ScenarioResult, session) -> list[str]:

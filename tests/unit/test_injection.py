@@ -37,15 +37,14 @@ class FakeDebugger:
     def __init__(self):
         self.callbacks = {}
         self.forced = []
-        self.rdi = 0
+        self.rdi = self.rsi = 0
 
     def add_breakpoint(self, where, callback=None, hardware=False):
         self.callbacks[where] = callback
         return SimpleNamespace(address=len(self.callbacks), label=where)   # a Breakpoint's
 
     def register(self, name):
-        assert name == "rdi"
-        return self.rdi
+        return {"rdi": self.rdi, "rsi": self.rsi}[name]
 
     def force_return(self, value):
         self.forced.append(value)
@@ -107,6 +106,27 @@ def test_thread_and_arg_filters_count_only_matching_calls():
     dbg.call("hook_swap_in", arg=7)    # fires
     assert [(r.point, r.hit, r.thread) for r in injector.records] == [
         ("frame_alloc", 4, "child"), ("swap_in", 2, "child")]
+
+
+def test_arg_is_matched_in_the_register_the_site_names():
+    """A Pintos-KAIST page_alloc is vm_alloc_page_with_initializer (type,
+    upage, ...): its arg is the page, in rsi, not the type in rdi."""
+    from harness.adapters.base import InjectionSite
+
+    class SecondArgAdapter(FakeAdapter):
+        def injection_site(self, point):
+            return InjectionSite(f"hook_{point}", failure_value=0, arg_register="rsi")
+
+    adapter, dbg, insp = SecondArgAdapter(), FakeDebugger(), FakeInspector()
+    injector = Injector(adapter, [Injection("page_alloc", "fail", arg=0x10002000)],
+                        icount=lambda: 1)
+    injector.arm(dbg, insp)
+    for upage in (0x10000000, 0x10001000, 0x10002000):
+        dbg.rsi, dbg.rdi = upage, 3          # rdi: VM_FILE, never the page
+        dbg.call = dbg.callbacks["hook_page_alloc"]
+        dbg.call(dbg, None)
+    assert [(r.point, r.hit) for r in injector.records] == [("page_alloc", 3)]
+    assert dbg.forced == [0]
 
 
 def test_preempt_and_delay_ask_the_kernel_instead_of_forcing_a_return():

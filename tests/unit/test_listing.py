@@ -11,7 +11,7 @@ def test_list_names_what_a_pintos_kernel_would_not_judge(tmp_path, capsys):
     marked = sorted(line.split()[0] for line in lines if "[NOT_JUDGED on pintos-kaist:" in line)
     assert marked == ["evict-anon-rerr", "evict-anon-werr", "novictim-count", "novictim-evicting",
                       "novictim-giveup", "novictim-hand", "novictim-pinned", "novictim-transit",
-                      "novictim-wait", "one-frame-wait", "one-frame-werr"]
+                      "novictim-wait", "one-frame-wait", "one-frame-werr", "stack-grow-allocfail"]
     werr = next(line for line in lines if line.startswith("evict-anon-werr"))
     assert "io_error at swap_out" in werr
     wait = next(line for line in lines if line.startswith("novictim-wait"))

@@ -71,8 +71,9 @@ def test_pintos_cannot_be_made_to_sleep_at_a_point_but_can_be_preempted():
 
 def test_the_suite_is_not_judged_on_pintos_only_where_a_swap_transfer_fails_or_frames_go():
     """Every scenario of scenarios/suite with an injection, on both kernels:
-    only the swap I/O errors and the no-victim scenarios (frames taken out
-    of the pool) are out of a Pintos kernel's reach, and the
+    only the swap I/O errors, the no-victim scenarios (frames taken out
+    of the pool) and a frame failure aimed at one page (palloc_get_page is
+    not told the page) are out of a Pintos kernel's reach, and the
     reference kernel observes every one of them."""
     scenarios = [sc for sc in load_all(None, None) if sc.inject]
     assert len(scenarios) >= 10
@@ -80,7 +81,7 @@ def test_the_suite_is_not_judged_on_pintos_only_where_a_swap_transfer_fails_or_f
     assert not_judged == {"evict-anon-werr", "evict-anon-rerr", "novictim-wait",
                           "novictim-giveup", "novictim-pinned", "novictim-transit",
                           "novictim-count", "novictim-evicting", "novictim-hand",
-                          "one-frame-wait", "one-frame-werr"}
+                          "one-frame-wait", "one-frame-werr", "stack-grow-allocfail"}
     assert [sc.name for sc in scenarios if unobservable(ReferenceAdapter(), sc.inject)] == []
 
 
@@ -209,3 +210,64 @@ def test_verdict_properties():
     assert not Verdict.NOT_JUDGED.passed and not Verdict.NOT_JUDGED.failed
     assert not Verdict.NOT_JUDGED.judged and not Verdict.NOT_RUN.judged
     assert Verdict.FAIL.failed and Verdict.HARNESS_ERROR.failed and not Verdict.PASS.failed
+
+
+def test_an_injection_aimed_at_one_page_matches_where_the_pintos_function_is_told_the_page():
+    """page_alloc's arg is vm_alloc_page_with_initializer's upage (rsi, its
+    second argument): mmap-recfail's failure for 0x10002000 fired on no
+    Pintos tree while the harness matched rdi (the vm_type), and the
+    program's 'mmap worked although a page record could not be had' failed
+    every tree. palloc_get_page is given only flags: not judged."""
+    assert PINTOS.injection_unaimed("page_alloc") is None
+    assert "allocation's flags" in PINTOS.injection_unaimed("frame_alloc")
+    aimed = Injection("frame_alloc", "fail", arg=0x4747E000)
+    assert unobservable(PINTOS, [aimed]) == [
+        "fail at frame_alloc for 0x4747e000: " + PINTOS.injection_unaimed("frame_alloc")]
+    assert unobservable(PINTOS, [Injection("page_alloc", "fail", arg=0x10002000)]) == []
+    assert unobservable(ReferenceAdapter(), [aimed]) == []
+    assert ReferenceAdapter().injection_unaimed("frame_alloc") is None
+
+
+def _judge_unfired(fails=(), records=()):
+    """mmap-recfail judged as every Pintos tree ran it before the page_alloc
+    arg was read from rsi: the failure never fired, mmap worked, and the
+    program said so."""
+    from harness.adapters.base import BootOutcome, Ending, find_exits
+    from harness.run.checkpoints import CheckpointSession
+    from harness.run.verdict import judge
+    from results.model import CheckpointRecord
+    sc = next(s for s in load_all(None, None) if s.name == "mmap-recfail")
+    session = CheckpointSession(None, sc, {}, {}, None)
+    session.injector = SimpleNamespace(records=list(records), injections=list(sc.inject),
+                                       hits={0: 0}, calls={"page_alloc": 5})
+    console = ("(mm-fail) begin\n(mm-fail) FAIL: mmap of 4 pages worked although a page "
+               "record could not be had\nmm-fail: exit(1)\n")
+    result = ScenarioResult(sc.name, sc.area, Verdict.PASS, 0.0, expected_exit_status=0)
+    result.checkpoints = [CheckpointRecord(1, 1, 3, sc.program, violations=list(fails))]
+    result.console = console
+    judge(PINTOS, sc, BootOutcome(Ending.POWEROFF, 0, find_exits(console)), session, result)
+    return result
+
+
+def test_a_fixed_failure_that_never_fired_leaves_the_run_not_judged():
+    from oracles.model.machine_state import Violation
+    r = _judge_unfired()
+    assert r.verdict is Verdict.NOT_JUDGED
+    assert r.reason == ("not judged on the pintos-kaist kernel: the run did not set up what the "
+                        "scenario tests: the failure it injects never happened (fail at "
+                        "page_alloc, call 1 for 0x10002000: 0 matching call(s) of 5 there)")
+    assert any("mmap of 4 pages worked" in n for n in r.notes)
+    # an expectation that presumes the failure is a note; an invariant still fails the run
+    page = Violation("unmapped", "SPT entry still there", 0x10000000, 3, "no SPT entry", "uninit")
+    broken = Violation("present_pte_has_spt_frame", "present PTE but no SPT frame", 0x400000, 3,
+                       "a resident SPT page", "none")
+    r = _judge_unfired(fails=[page, broken])
+    assert r.verdict is Verdict.FAIL and r.reason == f"1 oracle violation(s), first: {broken}"
+    assert [v.oracle for v in r.checkpoints[0].not_judged] == ["unmapped"]
+
+
+def test_a_fixed_failure_that_fired_is_judged_as_always():
+    from results.model import InjectionRecord
+    fired = InjectionRecord(point="page_alloc", hit=3, kind="fail", thread="mm-fail", icount=1)
+    r = _judge_unfired(records=[fired])
+    assert r.verdict is Verdict.FAIL and "mmap of 4 pages worked" in r.reason

@@ -367,6 +367,11 @@ class PintosKaistAdapter(KernelAdapter):
         from harness.adapters.pintos_kaist.points import unobservable_kinds
         return unobservable_kinds(point).get(kind)
 
+    def injection_unaimed(self, point: str) -> str | None:
+        """From the functions' parameters (points.AIMED_BY), without symbols."""
+        from harness.adapters.pintos_kaist.points import unaimed_reason
+        return unaimed_reason(point)
+
     def open_choices(self) -> dict:
         """What the assignment leaves to the student (assignment.py)."""
         from harness.adapters.pintos_kaist.assignment import OPEN_CHOICES

@@ -79,6 +79,13 @@ _NO_POOL_HOLD = ("Pintos-KAIST has no request block: the harness cannot take fra
 _NO_DELAY = ("Pintos-KAIST has no request block: the harness cannot make the thread at the "
              "point sleep for some ticks (it can only end its time slice: preempt)")
 
+# The register that holds, at entry, what an injection's `arg` matches (the
+# page's user address: vm_alloc_page_with_initializer (type, upage, ...)).
+AIMED_BY = {"page_alloc": "rsi"}
+_GIVEN = {"frame_alloc": " (its one argument is the allocation's flags, not the page "
+                         "the frame is for)",
+          "yield": " (it takes no argument; the reference kernel's hook is told why it yields)"}
+
 _FUNCTIONS = {
     "frame_alloc": ("palloc_get_page", 0), "page_alloc": ("vm_alloc_page_with_initializer", 0),
     "evict_choose": ("vm_get_victim", 0), "page_fault": ("vm_try_handle_fault", 0),
@@ -103,7 +110,19 @@ def injection_site(symbols, point: str) -> InjectionSite:
         accepts = _disk_filter(symbols.types)
     elif point in ("file_read", "file_write"):
         accepts = _not_free_map_filter(symbols.types)
-    return InjectionSite(function, accepts, failure, unobservable_kinds(point))
+    return InjectionSite(function, accepts, failure, unobservable_kinds(point),
+                         AIMED_BY.get(point))
+
+
+def unaimed_reason(point: str):
+    """Why an injection at POINT cannot be aimed by its argument (`arg`),
+    None if it can (AIMED_BY)."""
+    if point in AIMED_BY or point not in _FUNCTIONS:
+        return None
+    function = _FUNCTIONS[point][0]
+    given = _GIVEN.get(point, "")
+    return (f"Pintos-KAIST's {function} is given nothing an injection's arg could match"
+            f"{given}, so the injection cannot be aimed at one call")
 
 
 def unobservable_kinds(point: str) -> dict:
