@@ -31,7 +31,7 @@ from harness.run.fault_capture import MAX_FAULTS
 from harness.run.hang_watch import DEADLOCK, GuestHang
 from harness.run.choices import not_judged_reason
 from harness.run.injection import Injector
-from harness.run.verdict import judge, wrong_exit_before_hang
+from harness.run.verdict import judge, panic_before_hang, wrong_exit_before_hang
 from harness.run.schedule import (boot_shortcuts_for, check_disks, make_schedule, shortcut_names,
                                   write_schedule)
 from oracles.expectations import CheckContext, DiskUnreadable, run_check
@@ -160,9 +160,10 @@ def _execute_with_retry(adapter, sc, opts: RunnerOptions, attempts: list) -> Non
 def _ended_by(e: Exception, result: ScenarioResult, adapter, sc, opts: RunnerOptions) -> None:
     """RESULT's verdict when the run ended by exception E: a hang the watch
     or the debugger found, QEMU's time-out, or what kept the harness from
-    judging (HARNESS_ERROR). A hang after the program had already exited
-    with a status no correct run has is a FAIL that says so first
-    (verdict.wrong_exit_before_hang), the hang after it."""
+    judging (HARNESS_ERROR). A hang after the kernel had already printed a
+    panic is that KERNEL_PANIC (verdict.panic_before_hang); one after the
+    program had already exited with a status no correct run has is a FAIL
+    that says so first (verdict.wrong_exit_before_hang), the hang after it."""
     if isinstance(e, GuestHang):
         _hang_result(result, e, adapter, sc)
     elif isinstance(e, DebuggerTimeout):
@@ -177,6 +178,11 @@ def _ended_by(e: Exception, result: ScenarioResult, adapter, sc, opts: RunnerOpt
         result.verdict, result.reason = Verdict.HANG, _first_line(e)
     else:
         result.verdict, result.reason = Verdict.HARNESS_ERROR, _first_line(e)
+        return
+    panic = panic_before_hang(adapter, result.console or "")
+    if panic is not None:    # the root cause, and the kernel did not stop at it
+        result.verdict = Verdict.KERNEL_PANIC
+        result.reason = f"{panic}; the kernel went on instead of stopping, then: {result.reason}"
         return
     wrong = wrong_exit_before_hang(sc, result.console or "", (*sc.inject, *opts.inject))
     if wrong is not None:    # the root cause first, the hang after it

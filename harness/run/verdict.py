@@ -6,7 +6,7 @@ checks (harness/run/runner.py calls judge once the run is over).
 
 from __future__ import annotations
 
-from harness.adapters.base import Ending, find_exits
+from harness.adapters.base import Ending, find_exits, find_panic
 from harness.run.choices import as_not_judged
 from harness.run.fault_explain import EXCEPTION_NAMES
 from harness.run.injection import FAILURE_KINDS
@@ -144,6 +144,17 @@ def _program_problems(sc, result: ScenarioResult, session) -> list[str]:
         problems += unreached
         result.unreached = unreached
     return problems
+
+
+def panic_before_hang(adapter, console: str) -> str | None:
+    """The kernel's panic line (with its call stack) when a run that then
+    hung had already printed one: the panic is the root cause, and the
+    kernel went on instead of stopping (its shutdown blocked, or a fault
+    in the panic path ended the panicking thread: PintosKaist-team04's
+    exit-busy, where a page fault in debug_backtrace killed it and every
+    other thread then blocked). None if CONSOLE has no panic."""
+    line = find_panic(console)
+    return adapter.with_call_stack(line, console) if line else None
 
 
 def wrong_exit_before_hang(sc, console: str, injections) -> tuple | None:

@@ -83,3 +83,25 @@ def test_every_accepted_status_is_named():
                           outcomes=(Outcome(0, ("t: exit(0)",)), Outcome(-1, ("t: exit(-1)",))))
     problem, status = wrong_exit_before_hang(two, "t: exit(2)\n", ())
     assert status == 2 and problem.endswith("ends with exit(-1) or exit(0)")
+
+
+def test_a_hang_after_a_printed_panic_is_that_panic():
+    """PintosKaist-team04 @879ad56, exit-busy: the kernel printed its panic,
+    a page fault in debug_backtrace then ended the panicking thread instead
+    of the shutdown, and every other thread blocked: the verdict was HANG
+    "deadlock", with the panic only in the console."""
+    from harness.adapters.reference.adapter import ReferenceAdapter
+    console = ("(exit-busy) begin\n(exit-busy) fork the victim\nKernel PANIC at "
+               "../../lib/kernel/bitmap.c:183 in bitmap_test(): assertion `idx < "
+               "b->bit_cnt' failed.\nCall stack: 0x80042188fd 0x800421a664\n"
+               "eb-victim: exit(-1)\neb-press: exit(-1)\n")
+    result = ScenarioResult("exit-busy", "swap", Verdict.PASS, 0.0)
+    result.console = console
+    _ended_by(GuestHang(DEADLOCK, "deadlock: tid 1 main waits for `wait_sema`", guest_s=1.0,
+                        wall_s=0.8), result, ReferenceAdapter(), FORK_BUSY, RunnerOptions())
+    assert result.verdict is Verdict.KERNEL_PANIC
+    assert result.reason.startswith("Kernel PANIC at ../../lib/kernel/bitmap.c:183 in "
+                                    "bitmap_test(): assertion `idx < b->bit_cnt' failed.")
+    assert result.reason.endswith("; the kernel went on instead of stopping, then: deadlock: "
+                                  "tid 1 main waits for `wait_sema`")
+    assert result.hang is not None and result.hang.kind == DEADLOCK   # still shown
