@@ -112,27 +112,39 @@ static inline void read_file_at(const char *file, size_t ofs, void *dst,
   close(fd);
 }
 
-#define FLAG_MAX_POLLS 2000
-#define FLAG_SPIN_PER_POLL 100000
+#define FLAG_SHORT_POLLS 2000
+#define FLAG_SHORT_SPIN 100000    /* ~0.5M instructions between two reads */
+#define FLAG_LONG_POLLS 300
+#define FLAG_LONG_SPIN 20000000   /* ~100M instructions: past a time slice */
 
 /* Waits until the one-byte file FLAG holds byte C (another process's
  * signal). Spins between polls, so that the timer mostly preempts the
  * waiter outside the file system: a process that polled without pause
  * could hold the file system's lock at nearly every tick and starve the
- * others. */
+ * others. First FLAG_SHORT_POLLS polls ~0.5M instructions apart (what
+ * every kernel so far needed; the interleavings the scenarios were
+ * written for). Then polls that outlast a time slice (Pintos: 4 ticks of
+ * 10 ms, ~40M instructions under -icount shift=0): a thread's slice
+ * starts again each time it blocks, and each read() here waits for the
+ * disk, so with short polls only the waiter could take the file-system
+ * lock again before its slice ran out, and a kernel that does not hand a
+ * released lock to its waiter would starve the signalling process (as
+ * dl-evict's first version did on 2wheeh and qkrwns1478). */
 static inline void wait_for_flag(const char *flag, char c) {
   int fd = open_or_fail(flag);
-  for (int polls = 0; polls < FLAG_MAX_POLLS; polls++) {
+  for (int polls = 0; polls < FLAG_SHORT_POLLS + FLAG_LONG_POLLS; polls++) {
     char got = 0;
     seek(fd, 0);
     if (read(fd, &got, 1) == 1 && got == c) {
       close(fd);
       return;
     }
-    for (volatile int spin = 0; spin < FLAG_SPIN_PER_POLL; spin++)
+    int spin_cnt = polls < FLAG_SHORT_POLLS ? FLAG_SHORT_SPIN : FLAG_LONG_SPIN;
+    for (volatile int spin = 0; spin < spin_cnt; spin++)
       continue;
   }
-  fail("no signal '%c' in \"%s\" after %d polls", c, flag, FLAG_MAX_POLLS);
+  fail("no signal '%c' in \"%s\" after %d polls", c, flag,
+       FLAG_SHORT_POLLS + FLAG_LONG_POLLS);
 }
 
 /* Writes byte C into the one-byte file FLAG (a signal to wait_for_flag). */
