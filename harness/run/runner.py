@@ -397,7 +397,8 @@ class ScenarioHooks(BootHooks):
         result = self.result
         result.console = machine.console.text()
         if outcome.ending is Ending.POWEROFF and self.sc.after:
-            _after_run_checks(self.adapter, disks, self.sc, self.files, self.images, result)
+            _after_run_checks(self.adapter, disks, self.sc, self.files, self.images, result,
+                              self.session.premises.unmet)
             if result.after_violations and not self.opts.machine.keep:
                 _keep_fs_image(machine, disks, result)
         judge(self.adapter, self.sc, outcome, self.session, result)
@@ -420,10 +421,12 @@ def _take_faults(result: ScenarioResult, faults) -> None:
     result.notes += faults.problems
 
 
-def _after_run_checks(adapter, disks, sc, files, images, result) -> None:
+def _after_run_checks(adapter, disks, sc, files, images, result, unmet=None) -> None:
     """The scenario's `after` checks on the disks after a power-off: a file
     the adapter read is checked, a file not on the disk fails, a disk the
-    adapter cannot read makes the check UNKNOWN with the adapter's reason."""
+    adapter cannot read makes the check UNKNOWN with the adapter's reason.
+    A check that relies on the run's premise (`premise`) is a note when the
+    premise did not hold (UNMET: harness/run/choices.py)."""
     cache: dict = {}
 
     def disk_file(name):
@@ -443,6 +446,9 @@ def _after_run_checks(adapter, disks, sc, files, images, result) -> None:
                        data_file=lambda name: files.get(name, b""), disk_file=disk_file)
     for exp in sc.after:
         found = by_outcome(run_check(ctx, exp.check, exp.params))
+        if exp.premise and unmet:
+            result.notes += [f"not judged ({unmet}): {v}" for v in found[FAIL]]
+            continue
         result.after_violations += found[FAIL]
         result.after_unknowns += found[UNKNOWN]
 

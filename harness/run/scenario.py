@@ -178,8 +178,6 @@ def _expectation(table: dict, path: list, after_run: bool) -> Expectation:
         raise SchemaError(path + ["check"], f"check '{name}' belongs {where}")
     premise = table.get("premise")
     if premise is not None:
-        if after_run:
-            raise SchemaError(path + ["premise"], "a premise belongs at a checkpoint")
         problem = premise_check(premise) if isinstance(premise, str) else \
             f"must be a choice's name (a string), not {premise!r}"
         if problem:
@@ -221,9 +219,14 @@ def _scenario(table: dict, path: list, default_area: Optional[str], source: str)
             raise SchemaError(path + ["checkpoint", cp_path, "program"],
                               f"program '{cp.program}' is not the scenario's program or one "
                               "of its extra_programs")
-    if v["output_needs_premise"] and not any(e.premise for cp in cps for e in cp.expect):
+    premised = any(e.premise for cp in cps for e in cp.expect)
+    if v["output_needs_premise"] and not premised:
         raise SchemaError(path + ["output_needs_premise"], "no checkpoint expectation of the "
                           "scenario is a premise (premise = \"CHOICE\")")
+    for i, exp in enumerate(after):
+        if exp.premise and not premised:
+            raise SchemaError(path + ["after", i, "premise"], "no checkpoint expectation of "
+                              "the scenario is a premise for this check to rely on")
     lint(cps, (Outcome(v["exit_status"], tuple(v["output"]), tuple(v["other_lines"])),
                *alternatives), path)
     return Scenario(v["name"], v["program"], area, v["description"], tuple(v["args"]),

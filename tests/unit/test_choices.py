@@ -130,11 +130,12 @@ CP = '[[scenario.checkpoint]]\nid = 1\n'
     (GOOD + CP + 'expect = [{ check = "pages", at = "0x1000", state = "present", '
      'premise = 3 }]\n', 8, "premise: must be a choice's name"),
     (GOOD + 'files = ["a"]\n[[scenario.after]]\ncheck = "file_cksum"\nfile = "a"\n'
-     'cksum = 1\npremise = "eviction-policy"\n', 11, "a premise belongs at a checkpoint"),
+     'cksum = 1\npremise = "eviction-policy"\n', 11, "after[0].premise: no checkpoint "
+     "expectation of the scenario is a premise for this check to rely on"),
     (GOOD + 'output_needs_premise = true\n', 6, "output_needs_premise: no checkpoint "
      "expectation of the scenario is a premise"),
 ], ids=["unknown-choice", "not-a-list", "unknown-premise", "premise-not-a-string",
-        "premise-after-the-run", "output-needs-no-premise"])
+        "after-run-premise-alone", "output-needs-no-premise"])
 def test_a_wrong_choice_is_one_line_with_file_and_line(tmp_path, text, line, message):
     path = tmp_path / "bad.toml"
     path.write_text(text)

@@ -157,7 +157,7 @@ class _DiskAdapter:
 
 def _after_run(adapter):
     check = SimpleNamespace(check="file_cksum", params={"file": "sample.txt", "cksum": 1,
-                                                        "size": None})
+                                                        "size": None}, premise=None)
     sc = SimpleNamespace(program="p", after=[check, check])
     images = {"p": SimpleNamespace(symbols={})}
     result = ScenarioResult(name="s", area="mmap", verdict=Verdict.PASS, duration_s=0)
