@@ -37,6 +37,8 @@ CHOICES = {
     "eviction-policy": "which page a full pool evicts",
     "fork-mmap": "whether a forked child is left without the parent's mmap mappings",
     "user-port-io": "whether user mode may use I/O ports",
+    "stack-growth-extent": "whether a stack fault also allocates the untouched pages between "
+                           "the faulting address and the stack",
 }
 
 

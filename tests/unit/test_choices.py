@@ -38,6 +38,7 @@ def test_pintos_names_where_the_assignment_leaves_each_choice_open():
     assert "The policy for eviction is up to you" in choices["eviction-policy"]
     assert "supplemental_page_table_copy" in choices["fork-mmap"]
     assert "userprog/tss.c" in choices["user-port-io"]
+    assert "one or more anonymous pages" in choices["stack-growth-extent"]
     assert REFERENCE.open_choices() == {}
 
 
@@ -54,10 +55,13 @@ def test_the_suite_leaves_out_on_pintos_exactly_the_scenarios_that_test_an_open_
                 for exp in cp.expect if exp.premise}
     assert {name for name, _ in premises} == {
         "fork-swap", "cow-evict", "evict-anon", "evict-file", "evict-file-noswap",
-        "evict-dirty", "evict-code", "stk-evict", "mm-reclean"}
+        "evict-dirty", "evict-code", "stk-evict", "mm-reclean", "stk-sc-depth-1",
+        "stk-sc-depth-2", "stk-sc-depth-8", "stk-sc-depth-32", "stk-sc-depth-span",
+        "stk-sc-depth-write"}
     assert {check for _, check in premises} == {"pages"}
-    assert {sc.name for sc in scenarios if sc.output_needs_premise} == {"evict-dirty",
-                                                                          "mm-reclean"}
+    assert {sc.name for sc in scenarios if sc.output_needs_premise} == {
+        "evict-dirty", "mm-reclean", "stk-sc-depth-1", "stk-sc-depth-2", "stk-sc-depth-8",
+        "stk-sc-depth-32", "stk-sc-depth-span", "stk-sc-depth-write"}
 
 
 def test_the_runner_gives_not_judged_without_booting(monkeypatch):

@@ -21,4 +21,8 @@ OPEN_CHOICES = {
         "userprog/gdt.c: limit sizeof (struct task_state)) puts the I/O permission "
         "map at offset 0, inside the TSS, where most bits are 0, so user mode may "
         "read those ports (0x64 among them) without a fault, whatever the student wrote",
+    "stack-growth-extent":
+        "Pintos-KAIST's vm_stack_growth \"increases the stack size by allocating one or "
+        "more anonymous pages so that addr is no longer a faulted address\", so a kernel "
+        "that fills the gap up to the stack in one fault is correct there",
 }
