@@ -76,7 +76,7 @@ def test_a_triple_fault_is_run_again_with_the_log(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "_execute", fake_execute)
 
     class Scenario:
-        name, area, exit_status, description, inject = "s", "core", 0, "", ()
+        name, area, exit_status, description, inject, assumes = "s", "core", 0, "", (), ()
 
     adapter = ReferenceAdapter()
     result = runner.run_scenario(adapter, Scenario(), runner.RunnerOptions())
