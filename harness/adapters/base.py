@@ -295,9 +295,14 @@ class KernelAdapter(ABC):
         """Why an injection at POINT cannot be aimed at one argument (`arg`:
         the kernel's function there is given no such thing), None if it
         can. Known without booting; a scenario that asks for it is
-        NOT_JUDGED on this kernel. The reference kernel's hooks all take
-        the page or the reason as their argument."""
-        return None
+        NOT_JUDGED on this kernel. By default from injection_site(POINT)'s
+        arg_register (the reference kernel's hooks all take the page or the
+        reason as their argument); an adapter whose sites need the kernel's
+        symbols overrides it with what it knows statically."""
+        site = self.injection_site(point)
+        if site.arg_register is not None:
+            return None
+        return f"the {self.name} kernel's {site.symbol} is given nothing an injection's arg could match"
 
     def open_choices(self) -> Mapping[str, str]:
         """The design choices (harness/run/choices.py CHOICES) this kernel

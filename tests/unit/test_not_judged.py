@@ -271,3 +271,21 @@ def test_a_fixed_failure_that_fired_is_judged_as_always():
     fired = InjectionRecord(point="page_alloc", hit=3, kind="fail", thread="mm-fail", icount=1)
     r = _judge_unfired(records=[fired])
     assert r.verdict is Verdict.FAIL and "mmap of 4 pages worked" in r.reason
+
+
+def test_an_adapter_whose_site_has_no_argument_refuses_an_aimed_injection_by_default():
+    """KernelAdapter.injection_unaimed follows the site's arg_register, so
+    the injector is never asked to read a register the site does not have."""
+    from harness.adapters.base import InjectionSite
+
+    class NoArgument(ReferenceAdapter):
+        def injection_site(self, point):
+            return InjectionSite(self.injection_symbol(point), arg_register=None)
+
+    kernel = NoArgument()
+    assert kernel.injection_unaimed("frame_alloc") == (
+        "the reference kernel's vmcheck_hook_frame_alloc is given nothing an injection's arg "
+        "could match")
+    assert unobservable(kernel, [Injection("frame_alloc", "fail", arg=0x1000)]) == [
+        "fail at frame_alloc for 0x1000: " + kernel.injection_unaimed("frame_alloc")]
+    assert unobservable(kernel, [Injection("frame_alloc", "fail")]) == []
