@@ -10,7 +10,7 @@ import dataclasses
 import functools
 from typing import Optional
 
-import capstone
+from harness.x86.capstone_loader import capstone
 
 MAX_INSN_BYTES = 15
 

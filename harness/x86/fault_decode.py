@@ -15,11 +15,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping, Optional
 
-from capstone import x86
-
+from harness.x86.capstone_loader import capstone
 from harness.x86.disasm import MAX_INSN_BYTES, x86_64_decoder as _capstone
 from oracles.model.page_fault import PageFaultErrorCode
 from oracles.model.page_tables import PAGE_4K
+
+x86 = capstone.x86
+
 READ, WRITE, READ_WRITE = "read", "write", "read-write"
 _MASK64 = (1 << 64) - 1
 _DF = 1 << 10  # EFLAGS direction flag
