@@ -32,6 +32,10 @@ ends the run as a HANG, saying which rule fired (GuestHang.kind):
                NO_PROGRESS_S of busy guest time (half the timeout if less),
                or for the scaled timeout in wall time (a guest whose clock
                crawls: a loop through disk waits or a page-fault storm);
+               once the run's verdict is decided (a process already exited
+               with a status no correct ending has: verdict.py
+               wrong_exit_before_hang), for DECIDED_QUIET_S of busy guest
+               time or DECIDED_QUIET_WALL_S (scaled) of wall time;
   fault storm  after a few seconds of wall time without progress, a
                breakpoint at the kernel's page-fault entry samples the next
                faults: the same fault (user or kernel mode) 100 times in a
@@ -76,6 +80,14 @@ those 100 ticks in a few host milliseconds, so it costs nothing.
 Why NO_PROGRESS_S = 30: see docs/pintos-kaist.md, "Hangs": the longest
 stretch without output, exit or checkpoint in a correct run of the suite
 was measured, on the reference kernel and the development trees.
+
+Why DECIDED_QUIET_S = 2 (and 10 s of wall time): after a wrong exit the
+verdict is a FAIL whatever the kernel does next (a panic aside), so the
+run goes on only so that its program can end by itself; nothing is owed
+to a kernel that then stops making progress. A parent polling for a child
+that has died waits on: santaiscoming @939145d's dl-evict child died of
+an unimplemented system call at guest second 0.02 and the parent polled
+for its signal file until the wall rule ended the run 60 s later.
 """
 
 from __future__ import annotations
@@ -94,6 +106,8 @@ DEADLOCK_STRETCH_TICKS = 100
 IDLE_STRETCH_TICKS = 20
 IDLE_BUSY_FRACTION = 0.5
 NO_PROGRESS_S = 30.0
+DECIDED_QUIET_S = 2.0
+DECIDED_QUIET_WALL_S = 10.0
 LOOK_BACKOFF_MAX_TICKS = 1000
 
 GUEST_TIME, WALL_TIME, DEADLOCK, NO_PROGRESS = "guest time", "wall time", "deadlock", "no progress"
@@ -182,15 +196,18 @@ class HangWatch:
     rule; STORM_GATE: in a run that must replay exactly, the rule's gate
     (harness/run/storm_gate.py), None: no rule there; FAULTS: the run's
     FaultCapture (harness/run/fault_capture.py), which decodes a storm's fault and counts the faults the kernel did not
-    resolve (each breaks a streak); None: no decoding, no count."""
+    resolve (each breaks a streak); None: no decoding, no count.
+    DECIDED() -> whether the run's verdict is already decided (a wrong
+    exit), which shortens the no-progress stretch; None: never."""
 
     interval = POLL_INTERVAL_S
 
     def __init__(self, rules: HangRules, clock, progress: Callable[[], object],
                  inspector: Optional[Callable[[], object]] = None,
                  started: Optional[float] = None, fault_entry: Optional[int] = None,
-                 faults=None, storm_gate=None):
+                 faults=None, storm_gate=None, decided: Optional[Callable[[], bool]] = None):
         self.rules, self.clock, self.progress, self.inspector = rules, clock, progress, inspector
+        self.decided = decided
         self.faults = faults
         gated = not rules.idle_looks      # a run that must replay exactly: only behind a gate
         self.storm = None if fault_entry is None or (gated and storm_gate is None) else \
@@ -249,8 +266,17 @@ class HangWatch:
         counts as busy time, or through a storm of page faults, which TCG
         runs hundreds of times slower than plain code)."""
         _, busy, _, wall = self._progress
-        return self.busy_ticks - busy >= self.rules.quiet_s * TIMER_HZ or \
-            now - wall >= self.rules.wall_base_s * self.rules.scale
+        quiet_s, wall_quiet_s = self._quiet()
+        return self.busy_ticks - busy >= quiet_s * TIMER_HZ or now - wall >= wall_quiet_s
+
+    def _quiet(self) -> tuple[float, float]:
+        """The stretch without progress that ends the run: (busy guest
+        seconds, wall seconds), shorter once the verdict is decided."""
+        rules = self.rules
+        quiet_s, wall_quiet_s = rules.quiet_s, rules.wall_base_s * rules.scale
+        if self.decided is not None and self.decided():
+            return min(quiet_s, DECIDED_QUIET_S), min(wall_quiet_s, DECIDED_QUIET_WALL_S * rules.scale)
+        return quiet_s, wall_quiet_s
 
     def exclude(self, seconds: float) -> None:
         """SECONDS of wall time during which the harness held the guest
@@ -404,13 +430,15 @@ class HangWatch:
             since = self._progress[1] / TIMER_HZ
             waited = time.monotonic() - self._progress[3]
             busy = (self.busy_ticks - self._progress[1]) / TIMER_HZ
-            if busy >= rules.quiet_s:
-                text = (f"no progress for {rules.quiet_s:g} s of guest time (no console "
+            quiet_s, wall_quiet_s = self._quiet()
+            limit = (f"the scenario's {rules.wall_base_s:g} s timeout x scale {rules.scale:g}"
+                     if quiet_s == rules.quiet_s else "the limit once the verdict is decided")
+            if busy >= quiet_s:
+                text = (f"no progress for {quiet_s:g} s of guest time (no console "
                         f"output, checkpoint or process exit since {since:.2f} s, {waited:.0f} s "
                         f"of wall time ago; guest clock {said})")
             else:             # the wall branch: the guest clock crawled
-                text = (f"no progress for {waited:.0f} s of wall time, the scenario's "
-                        f"{rules.wall_base_s:g} s timeout x scale {rules.scale:g}, while the "
+                text = (f"no progress for {waited:.0f} s of wall time, {limit}, while the "
                         f"guest clock crawled ({busy:.2f} s of busy guest time; no console "
                         f"output, checkpoint or process exit since {since:.2f} s; guest clock "
                         f"{said})")

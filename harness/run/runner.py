@@ -187,7 +187,8 @@ def _ended_by(e: Exception, result: ScenarioResult, adapter, sc, opts: RunnerOpt
     wrong = wrong_exit_before_hang(sc, result.console or "", (*sc.inject, *opts.inject))
     if wrong is not None:    # the root cause first, the hang after it
         result.verdict, result.reason = Verdict.FAIL, f"{wrong[0]}; then: {result.reason}"
-        result.exit_status = wrong[1]
+        if wrong[1] is not None:
+            result.exit_status = wrong[1]
 
 
 def _write_schedule(result: ScenarioResult, folder: Optional[Path]) -> None:

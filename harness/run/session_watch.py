@@ -14,12 +14,13 @@ from harness.machine.guest_clock import GuestClock
 from harness.run.hang_watch import HangRules, HangWatch
 from harness.run.idle_stops import IdleStops
 from harness.run.storm_gate import StormGate
+from harness.run.verdict import wrong_exit_before_hang
 
 
 def session_watch(session, machine, rules: HangRules, symbols) -> HangWatch:
     """The hang watch of SESSION's run: the guest clock if the kernel has one
     (else the timeout is wall time), progress = console output, checkpoint
-    stops and fail() calls."""
+    stops and fail() calls, and whether a wrong exit has decided the verdict."""
     clock = GuestClock.for_kernel(machine.qmp, symbols)
     if clock is None:
         rules = dataclasses.replace(rules, guest_clock=False)
@@ -34,7 +35,24 @@ def session_watch(session, machine, rules: HangRules, symbols) -> HangWatch:
                                             len(session.failure_threads)),
                      lambda: session.inspector, started=machine.start_time,
                      fault_entry=_fault_entry(session.adapter, symbols), faults=session.faults,
-                     storm_gate=gate)
+                     storm_gate=gate, decided=_decided(session, machine))
+
+
+def _decided(session, machine):
+    """Whether the run's verdict is decided: a process has already exited
+    with a status no accepted ending has (verdict.wrong_exit_before_hang),
+    read again only when the console has grown."""
+    injections = session.injector.injections if session.injector is not None else ()
+    seen = {"length": -1, "decided": False}
+
+    def decided() -> bool:
+        length = machine.console.length
+        if length != seen["length"]:
+            seen["length"] = length
+            seen["decided"] = wrong_exit_before_hang(session.scenario, machine.console.text(),
+                                                     injections) is not None
+        return seen["decided"]
+    return decided
 
 
 def arm_idle_stops(session, dbg, symbols) -> Optional[IdleStops]:

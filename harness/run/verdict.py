@@ -6,7 +6,9 @@ checks (harness/run/runner.py calls judge once the run is over).
 
 from __future__ import annotations
 
-from harness.adapters.base import Ending, find_exits, find_panic
+from collections import Counter
+
+from harness.adapters.base import EXIT_LINE, Ending, find_exits, find_panic
 from harness.run.choices import as_not_judged
 from harness.run.fault_explain import EXCEPTION_NAMES
 from harness.run.injection import FAILURE_KINDS
@@ -159,15 +161,23 @@ def panic_before_hang(adapter, console: str) -> str | None:
 
 def wrong_exit_before_hang(sc, console: str, injections) -> tuple | None:
     """(problem, status) when a run that then hung (or ran out of time) had
-    already printed an exit of SC's program with a status no accepted
-    outcome has: that exit is the root cause a student should see first,
-    the hang came after it. None when the scenario does not list its
-    program's exit lines (then an exit line of that name may be a child's)
-    or when INJECTIONS hold a failure a kernel may answer by ending the
-    process (judge's _fault_tolerant, decided here before the run's
-    records are known)."""
+    already printed an exit with a status no accepted outcome has: that
+    exit is the root cause a student should see first, the hang came after
+    it. STATUS is the program's exit status, None when the wrong exit is
+    another process's. The program's exit counts only when the scenario
+    lists its program's exit lines (else an exit line of that name may be
+    a child's); another process's only under an output mode that lists
+    every exit line (exact, main-ordered), and only once each accepted
+    outcome has fewer such lines than the console. None too when
+    INJECTIONS hold a failure a kernel may answer by ending the process
+    (judge's _fault_tolerant, decided here before the run's records are
+    known)."""
     if any(inj.kind in FAILURE_KINDS for inj in injections):
         return None
+    return _program_wrong_exit(sc, console) or _other_wrong_exit(sc, console)
+
+
+def _program_wrong_exit(sc, console: str) -> tuple | None:
     prefix = f"{sc.program}: exit("
     listed = {line for want in sc.outcomes for line in (*want.output, *want.other_lines)
               if line.startswith(prefix)}
@@ -182,6 +192,30 @@ def wrong_exit_before_hang(sc, console: str, injections) -> tuple | None:
     return (f"{sc.program} ended with exit({wrong[0].status}) before the kernel stopped making "
             f"progress, where a correct kernel's {sc.program} ends with {expected}",
             wrong[0].status)
+
+
+def _other_wrong_exit(sc, console: str) -> tuple | None:
+    """The first exit of a process other than the program that every
+    outcome of an exact or main-ordered scenario has already seen enough
+    of (its line listed fewer times than printed so far)."""
+    if getattr(sc, "output_mode", "lines") not in ("exact", "main-ordered"):
+        return None
+    allowed = [Counter(line for line in (*want.output, *want.other_lines)
+                       if EXIT_LINE.match(line)) for want in sc.outcomes]
+    seen: Counter = Counter()
+    for e in find_exits(console):
+        line = f"{e.name}: exit({e.status})"
+        seen[line] += 1
+        if e.name == sc.program or not all(seen[line] > a[line] for a in allowed):
+            continue
+        statuses = sorted({int(m.group(2)) for a in allowed for m in map(EXIT_LINE.match, a)
+                           if m and m.group(1) == e.name})
+        expected = (f"where a correct kernel's {e.name} ends with "
+                    + " or ".join(f"exit({s})" for s in statuses)) if statuses else \
+            f"where no correct ending prints {line!r}"
+        return (f"{e.name} ended with exit({e.status}) before the kernel stopped making "
+                f"progress, {expected}", None)
+    return None
 
 
 def kill_problems(sc, result: ScenarioResult) -> list[str]:

@@ -105,3 +105,67 @@ def test_a_hang_after_a_printed_panic_is_that_panic():
     assert result.reason.endswith("; the kernel went on instead of stopping, then: deadlock: "
                                   "tid 1 main waits for `wait_sema`")
     assert result.hang is not None and result.hang.kind == DEADLOCK   # still shown
+
+
+DL_EVICT = SimpleNamespace(
+    name="dl-evict", program="dl-evict", inject=(), output_mode="exact",
+    outcomes=(Outcome(0, ("(dl-evict) begin", "dl-evict-child: exit(0)", "(dl-evict) end",
+                          "dl-evict: exit(0)")),))
+
+
+def test_a_child_s_wrong_exit_decides_an_exact_scenario_and_keeps_the_program_s_status():
+    """santaiscoming @939145d: dl-evict's child died of an unimplemented
+    system call and the parent polled on: HANG "no progress" after 60 s,
+    the child's exit only in the console."""
+    result = hung(DL_EVICT, "(dl-evict) begin\ndl-evict-child: exit(-1)\n")
+    assert result.verdict is Verdict.FAIL and result.exit_status is None
+    assert result.reason.startswith(
+        "dl-evict-child ended with exit(-1) before the kernel stopped making progress, where a "
+        "correct kernel's dl-evict-child ends with exit(0); then: no progress")
+
+
+def test_a_child_s_exit_decides_only_once_every_outcome_has_seen_too_many_of_it():
+    twice = SimpleNamespace(name="p", program="p", inject=(), output_mode="main-ordered",
+                            outcomes=(Outcome(0, ("p: exit(0)",), ("c: exit(0)", "c: exit(0)")),
+                                      Outcome(0, ("p: exit(0)",), ("c: exit(0)", "c: exit(-1)"))))
+    assert wrong_exit_before_hang(twice, "c: exit(0)\nc: exit(-1)\n", ()) is None
+    assert wrong_exit_before_hang(twice, "c: exit(0)\nc: exit(0)\n", ()) is None
+    problem, status = wrong_exit_before_hang(twice, "c: exit(-1)\nc: exit(-1)\n", ())
+    assert status is None and "where a correct kernel's c ends with exit(-1) or exit(0)" in problem
+    stranger = wrong_exit_before_hang(twice, "d: exit(0)\n", ())[0]
+    assert stranger.endswith("where no correct ending prints 'd: exit(0)'")
+
+
+def test_under_the_lines_mode_a_child_s_other_exit_decides_nothing():
+    """Lines mode lets other lines come between the listed ones: a child
+    that dies may be followed by another of its name that exits right."""
+    lines = SimpleNamespace(**{**vars(DL_EVICT), "output_mode": "lines"})
+    assert wrong_exit_before_hang(lines, "dl-evict-child: exit(-1)\n", ()) is None
+    assert hung(lines, "dl-evict-child: exit(-1)\n").verdict is Verdict.HANG
+
+
+def test_the_session_s_watch_reads_the_console_for_a_decided_verdict():
+    """harness/run/session_watch.py gives the hang watch `decided`: the
+    console read again only when it grew, the run's injections heeded."""
+    from harness.run.session_watch import _decided
+
+    class Console:
+        def __init__(self):
+            self.text_value, self.reads = "(dl-evict) begin\n", 0
+
+        @property
+        def length(self):
+            return len(self.text_value)
+
+        def text(self):
+            self.reads += 1
+            return self.text_value
+
+    console = Console()
+    machine = SimpleNamespace(console=console)
+    decided = _decided(SimpleNamespace(scenario=DL_EVICT, injector=None), machine)
+    assert not decided() and not decided() and console.reads == 1
+    console.text_value += "dl-evict-child: exit(-1)\n"
+    assert decided() and console.reads == 2
+    failing = SimpleNamespace(injections=[Injection("swap_out", "fail")])
+    assert not _decided(SimpleNamespace(scenario=DL_EVICT, injector=failing), machine)()

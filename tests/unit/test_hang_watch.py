@@ -383,3 +383,34 @@ def test_a_checkpoint_session_excludes_the_time_it_holds_the_guest(wall, monkeyp
     monkeypatch.setattr(session, "_on_stop", read_state_slowly)
     session._run_to_end(dbg, {})
     assert session.watch.held_s == 50.0 and session.watch.started == started + 50.0
+
+
+def test_once_the_verdict_is_decided_two_guest_seconds_without_progress_end_the_run(wall):
+    """A wrong exit decides the verdict (verdict.wrong_exit_before_hang):
+    then 2 s of busy guest time without progress end the run, not 30."""
+    decided = [False]
+    clock = FakeClock(wall)
+    inspector = FakeInspector(RUNNING)
+    watch = HangWatch(HangRules(600.0), clock, lambda: 0, lambda: inspector, started=wall.now,
+                      decided=lambda: decided[0])
+    assert not step(watch, wall, clock, 0)
+    assert not step(watch, wall, clock, 250)               # 2.5 s quiet, nothing decided yet
+    decided[0] = True
+    assert step(watch, wall, clock, 1)
+    hang = end(watch)
+    assert hang.kind == NO_PROGRESS and hang.reason.startswith("no progress for 2 s of guest time")
+
+
+def test_once_the_verdict_is_decided_a_crawling_guest_ends_after_ten_wall_seconds_scaled(wall):
+    """santaiscoming @939145d's dl-evict: the child died at guest second
+    0.02, the parent polled through exact-disk stops, 0.08 guest s per wall
+    second: ten wall seconds (x scale) end it, not the 60 s timeout."""
+    clock = FakeClock(wall)
+    watch = HangWatch(HangRules(60.0, scale=2.0), clock, lambda: 0, None, started=wall.now,
+                      decided=lambda: True)
+    assert not step(watch, wall, clock, 0)
+    assert not step(watch, wall, clock, 10, busy=0.5, seconds=19.8)
+    assert step(watch, wall, clock, 1, seconds=0.3)
+    hang = end(watch)
+    assert hang.reason.startswith("no progress for 20 s of wall time, the limit once the "
+                                  "verdict is decided, while the guest clock crawled"), hang.reason
