@@ -70,6 +70,9 @@ bench-debugger: all ## Breakpoint round trips: our remote-protocol client vs GDB
 bench-debug: all ## vmcheck debug: command to gdb's prompt, each vm-* command inside gdb, quit (two mutants)
 	$(PY) -m harness.bench.debug_session --repeat 3
 
+bench-run-cost: all ## One scenario run's cost, run after run: wall, QEMU CPU, harness CPU [KERNEL=pintos-kaist:PATH] [SCENARIOS=hello] [RUNS=5]
+	$(PY) -m harness.bench.run_cost --kernel $(or $(KERNEL),reference) --runs $(or $(RUNS),5) $(or $(SCENARIOS),hello)
+
 bench-hangs: all ## Hang judging: cost of a guest-clock read; the deadlock mutants 10 times each (time, same verdict)
 	$(PY) -m harness.bench.hangs clock
 	$(PY) -m harness.bench.hangs deadlocks --times 10

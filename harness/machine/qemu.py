@@ -48,7 +48,7 @@ from harness.machine.guest_ram import GuestRam, SharedRamPlan, plan_shared_ram
 from harness.errors import (HarnessError, MachineTimeout, QemuDiedError,
                             QemuNotFoundError, QMPError, UsageError)
 from harness.machine.qmp import QMPClient
-from harness.machine.state_file import StateTransferError, incoming_args, restore_state
+from harness.machine.state_file import StateTransferError, incoming_args, load_ram, restore_state
 from harness.machine.vm_snapshots import SnapshotCommands
 from harness.machine.triple_fault import int_log_args
 
@@ -197,6 +197,9 @@ class Machine(SnapshotCommands):
         """One QEMU process, answering QMP (restored from INCOMING if given)."""
         self._ram_plan = plan_shared_ram(guest_args, self.run_dir.name) \
             if self.options.shared_ram else SharedRamPlan(None, note="shared guest RAM is off")
+        # a state saved with its RAM ahead of the stream: that RAM into the file now
+        ram_loaded = incoming is not None and load_ram(incoming, self._ram_plan.path,
+                                                        self._ram_plan.size)
         cmd = self.command_line(guest_args + (incoming_args() if incoming else []))
         cmd[0] = binary
         self._spawn(_with_parent_death_signal(cmd))
@@ -211,7 +214,7 @@ class Machine(SnapshotCommands):
             raise MachineTimeout(f"QEMU to answer on QMP ({e})", timeout,
                                  self._tail(), self.console_log) from None
         if incoming is not None:
-            restore_state(self.qmp, incoming, timeout)
+            restore_state(self.qmp, incoming, timeout, ram_loaded)
         self._map_guest_ram()
 
     def _discard(self) -> None:

@@ -15,7 +15,7 @@ from harness.adapters.pintos_kaist import snapshot_cache
 from harness.adapters.pintos_kaist.probe import ProbeCache
 from tests.unit.test_pintos_boot_snapshot import ADAPTER, ICOUNT, run_files
 
-STATE_BYTES = 1000
+STATE_BYTES = 8192   # whole blocks: the cap counts the blocks a file takes
 
 
 def state_files(folder: Path, ages: dict) -> dict:
@@ -25,7 +25,7 @@ def state_files(folder: Path, ages: dict) -> dict:
     now = 1_700_000_000
     for name, age in ages.items():
         path = folder / f"{name}.state"
-        path.write_bytes(bytes(STATE_BYTES))
+        path.write_bytes(b"\x01" * STATE_BYTES)
         os.utime(path, (now - age, now - age))
     return {name: {"build": "b", "state": f"{name}.state"} for name in ages}
 
@@ -47,7 +47,7 @@ def test_a_state_a_run_is_loading_is_never_removed(tmp_path):
     os.utime(folder / "loading.state", (1, 1))          # still the oldest
     removed = snapshot_cache.evict(entries, folder, STATE_BYTES, keep="made")
     assert [p.name for p in removed] == ["old.state"]
-    assert (folder / "loading.state").read_bytes() == bytes(STATE_BYTES)
+    assert (folder / "loading.state").read_bytes() == b"\x01" * STATE_BYTES
     assert sorted(entries) == ["loading", "made"]       # over the cap while it is held
     answers = []                                        # another worker: a thread
     worker = threading.Thread(target=lambda: answers.append(
@@ -73,7 +73,7 @@ def test_the_cap_comes_from_the_environment(monkeypatch):
 def probe_writing(calls):
     def probe(adapter, options, guest_args, path):
         calls.append(path.name)
-        path.write_bytes(bytes(STATE_BYTES))
+        path.write_bytes(b"\x01" * STATE_BYTES)
     return probe
 
 

@@ -176,7 +176,7 @@ def probe_state(adapter, options, guest_args: list[str], path: Path) -> None:
         if gdb.pc() != main:
             raise HarnessError(f"boot snapshot probe: parked at {gdb.pc():#x}, not main")
         gdb.write_memory(main, code)
-        save_state(machine.qmp, path, machine.timeouts(SAVE_TIMEOUT_S))
+        save_state(machine.qmp, path, machine.timeouts(SAVE_TIMEOUT_S), ram=machine.guest_ram)
 
 
 def boot_snapshot(adapter, options, build: str, disks, guest_args: list[str],

@@ -1,7 +1,8 @@
 """The boot snapshots' state files under build/, capped in bytes.
 
 Each key of a boot snapshot (boot_snapshot.py) keeps one state file of
-~1 MB (20 MB of guest RAM at `main`); a tree's whole suite has about ten
+~1 MB on disk (20 MB of guest RAM at `main`, sparse: state_file.py; the
+cap counts the blocks a file takes, not its size); a tree's whole suite has about ten
 keys (team8: ten, by RAM and swap size), and every build of every tree
 graded on a host adds its own. So the folder is capped (DEFAULT_CAP_MB =
 64 MB, VMCHECK_PINTOS_SNAPSHOTS_MB to change it): about six builds' worth
@@ -79,7 +80,7 @@ def _by_age(folder: Path) -> list[tuple[Path, int]]:
             st = path.stat()
         except FileNotFoundError:
             continue
-        found.append((st.st_mtime_ns, path, st.st_size))
+        found.append((st.st_mtime_ns, path, st.st_blocks * 512))   # on disk: RAM is sparse
     return [(path, size) for _, path, size in sorted(found)]
 
 
