@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import time
+import traceback
 from pathlib import Path
 from typing import Optional
 
@@ -178,6 +179,9 @@ def _ended_by(e: Exception, result: ScenarioResult, adapter, sc, opts: RunnerOpt
         result.verdict, result.reason = Verdict.HANG, _first_line(e)
     else:
         result.verdict, result.reason = Verdict.HARNESS_ERROR, _first_line(e)
+        # where in the harness it gave up: what a bug report needs
+        result.notes += ["harness traceback:"] + "".join(
+            traceback.format_exception(e)).rstrip().splitlines()
         return
     panic = panic_before_hang(adapter, result.console or "")
     if panic is not None:    # the root cause, and the kernel did not stop at it

@@ -169,3 +169,23 @@ def test_the_session_s_watch_reads_the_console_for_a_decided_verdict():
     assert decided() and console.reads == 2
     failing = SimpleNamespace(injections=[Injection("swap_out", "fail")])
     assert not _decided(SimpleNamespace(scenario=DL_EVICT, injector=failing), machine)()
+
+
+def test_a_harness_error_keeps_where_the_harness_gave_up():
+    """team8 @6fddedd's badptr-open-null ended once, in a whole-suite run,
+    as HARNESS_ERROR "cannot read register rip: stub replied b'W00'" with
+    nothing to say which of the harness's reads it was."""
+    from harness.errors import HarnessError
+
+    def read_register():
+        raise HarnessError("cannot read register rip: stub replied b'W00'")
+
+    result = ScenarioResult("badptr-open-null", "robustness", Verdict.PASS, 0.0)
+    try:
+        read_register()
+    except HarnessError as e:
+        _ended_by(e, result, None, FORK_BUSY, RunnerOptions())
+    assert result.verdict is Verdict.HARNESS_ERROR
+    assert result.reason == "cannot read register rip: stub replied b'W00'"
+    at = result.notes.index("harness traceback:")
+    assert any("in read_register" in line for line in result.notes[at:])
