@@ -188,7 +188,8 @@ def _ended_by(e: Exception, result: ScenarioResult, adapter, sc, opts: RunnerOpt
         result.verdict = Verdict.KERNEL_PANIC
         result.reason = f"{panic}; the kernel went on instead of stopping, then: {result.reason}"
         return
-    wrong = wrong_exit_before_hang(sc, result.console or "", (*sc.inject, *opts.inject))
+    wrong = wrong_exit_before_hang(sc, result.console or "", (*sc.inject, *opts.inject),
+                                   getattr(e, "premise_unmet", None))
     if wrong is not None:    # the root cause first, the hang after it
         result.verdict, result.reason = Verdict.FAIL, f"{wrong[0]}; then: {result.reason}"
         if wrong[1] is not None:
@@ -322,6 +323,9 @@ def _execute(adapter, sc, opts: RunnerOptions, result: ScenarioResult) -> None:
     hooks = ScenarioHooks(adapter, sc, request.files, opts, result)
     try:
         boot(adapter, request, dataclasses.replace(opts.machine, paused=True), hooks)
+    except (GuestHang, DebuggerTimeout, MachineTimeout) as e:
+        e.premise_unmet = hooks.session.premises.unmet   # for _ended_by's wrong exit
+        raise
     finally:
         hooks.record_machine()
 

@@ -50,7 +50,8 @@ def _decided(session, machine):
         if length != seen["length"]:
             seen["length"] = length
             seen["decided"] = wrong_exit_before_hang(session.scenario, machine.console.text(),
-                                                     injections) is not None
+                                                     injections, session.premises.unmet) \
+                is not None
         return seen["decided"]
     return decided
 

@@ -159,7 +159,8 @@ def panic_before_hang(adapter, console: str) -> str | None:
     return adapter.with_call_stack(line, console) if line else None
 
 
-def wrong_exit_before_hang(sc, console: str, injections) -> tuple | None:
+def wrong_exit_before_hang(sc, console: str, injections, unmet: str | None = None) \
+        -> tuple | None:
     """(problem, status) when a run that then hung (or ran out of time) had
     already printed an exit with a status no accepted outcome has: that
     exit is the root cause a student should see first, the hang came after
@@ -171,8 +172,11 @@ def wrong_exit_before_hang(sc, console: str, injections) -> tuple | None:
     outcome has fewer such lines than the console. None too when
     INJECTIONS hold a failure a kernel may answer by ending the process
     (judge's _fault_tolerant, decided here before the run's records are
-    known)."""
+    known), or when the program's output relies on a premise that did not
+    hold (UNMET, as judge voids its output problems then)."""
     if any(inj.kind in FAILURE_KINDS for inj in injections):
+        return None
+    if unmet and getattr(sc, "output_needs_premise", False):
         return None
     return _program_wrong_exit(sc, console) or _other_wrong_exit(sc, console)
 

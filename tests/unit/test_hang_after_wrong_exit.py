@@ -163,12 +163,14 @@ def test_the_session_s_watch_reads_the_console_for_a_decided_verdict():
 
     console = Console()
     machine = SimpleNamespace(console=console)
-    decided = _decided(SimpleNamespace(scenario=DL_EVICT, injector=None), machine)
+    met = SimpleNamespace(unmet=None)
+    decided = _decided(SimpleNamespace(scenario=DL_EVICT, injector=None, premises=met), machine)
     assert not decided() and not decided() and console.reads == 1
     console.text_value += "dl-evict-child: exit(-1)\n"
     assert decided() and console.reads == 2
     failing = SimpleNamespace(injections=[Injection("swap_out", "fail")])
-    assert not _decided(SimpleNamespace(scenario=DL_EVICT, injector=failing), machine)()
+    assert not _decided(SimpleNamespace(scenario=DL_EVICT, injector=failing, premises=met),
+                        machine)()
 
 
 def test_a_harness_error_keeps_where_the_harness_gave_up():
@@ -189,3 +191,19 @@ def test_a_harness_error_keeps_where_the_harness_gave_up():
     assert result.reason == "cannot read register rip: stub replied b'W00'"
     at = result.notes.index("harness traceback:")
     assert any("in read_register" in line for line in result.notes[at:])
+
+
+def test_an_output_that_relies_on_an_unmet_premise_is_not_decided_by_an_exit():
+    """judge voids the output problems of a scenario whose program relies
+    on a premise that did not hold (NOT_JUDGED): a wrong exit there decides
+    nothing, neither live nor after a hang."""
+    relying = SimpleNamespace(**{**vars(DL_EVICT), "output_needs_premise": True})
+    console = "(dl-evict) begin\ndl-evict-child: exit(-1)\n"
+    assert wrong_exit_before_hang(relying, console, (), "the premise (...) did not hold") is None
+    assert wrong_exit_before_hang(relying, console, ()) is not None
+    hang = GuestHang(NO_PROGRESS, "no progress for 2 s", guest_s=1.0, wall_s=3.0)
+    hang.premise_unmet = "the premise (...) did not hold"
+    result = ScenarioResult(relying.name, "swap", Verdict.PASS, 0.0)
+    result.console = console
+    _ended_by(hang, result, None, relying, RunnerOptions())
+    assert result.verdict is Verdict.HANG

@@ -136,7 +136,9 @@ def test_other_qemu_deaths_stay_harness_errors(monkeypatch):
 
     monkeypatch.setattr(runner, "_execute", fake_execute)
     result = runner.run_scenario(_Adapter(), _scenario(), runner.RunnerOptions())
-    assert result.verdict is Verdict.HARNESS_ERROR and not result.notes
+    assert result.verdict is Verdict.HARNESS_ERROR
+    assert result.notes[0] == "harness traceback:"      # no retry note: only where it ended
+    assert not any("again" in note for note in result.notes)
 
 
 class _DiskAdapter:
