@@ -129,6 +129,15 @@ def load_ram(path: Path, ram_file: Path | None, ram_size: int) -> bool:
     if size != ram_size:
         raise StateTransferError(f"{path.name} holds {size} bytes of RAM, the machine has "
                                  f"{ram_size}")
+    try:
+        _copy_ram(path, ram_file, size)
+    except OSError as e:     # e.g. the memory file system filled up: boot cold
+        raise StateTransferError(f"cannot copy the RAM of {path.name} into {ram_file}: "
+                                 f"{e.strerror or e}") from None
+    return True
+
+
+def _copy_ram(path: Path, ram_file: Path, size: int) -> None:
     source = os.open(path, os.O_RDONLY)
     try:
         target = os.open(ram_file, os.O_WRONLY)
@@ -145,7 +154,6 @@ def load_ram(path: Path, ram_file: Path | None, ram_size: int) -> bool:
             os.close(target)
     finally:
         os.close(source)
-    return True
 
 
 def _data_extents(fd: int, start: int, end: int):

@@ -119,3 +119,13 @@ def test_the_cap_counts_the_blocks_a_sparse_state_takes(tmp_path):
     entries = {"sparse": {"state": "sparse.state"}, "made": {"state": "made.state"}}
     assert snapshot_cache.evict(entries, folder, 64 << 10, keep="made") == []
     assert sparse.exists()
+
+
+def test_a_ram_file_that_cannot_take_the_ram_is_a_failed_restore_not_a_crash(tmp_path):
+    """A restore that fails boots cold (Machine.start catches
+    StateTransferError); an OSError would have ended the run as a
+    HARNESS_ERROR."""
+    path = tmp_path / "s.state"
+    state_file.save_state(ExecQmp(), path, 5, ram=Ram(guest_ram(8)))
+    with pytest.raises(state_file.StateTransferError, match="cannot copy the RAM of s.state"):
+        state_file.load_ram(path, tmp_path / "no such folder" / "guest.ram", 8 * PAGE)
