@@ -169,6 +169,9 @@ class KernelAdapter(ABC):
     # Where the kernel puts the stack, user space and its direct map: the
     # one copy the oracles, the capture and the reports read.
     address_layout: AddressLayout
+    # The interrupt vectors of the kernel's disks, for a kernel that waits
+    # for them (harness/run/disk_interrupt.py); () for one that polls.
+    disk_irq_vectors: tuple = ()
 
     @classmethod
     def from_spec(cls, argument: str | None) -> "KernelAdapter":

@@ -38,6 +38,7 @@ def register(subparsers) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from harness.adapters import get_adapter
+    from harness.run.disk_interrupt import disk_interrupt_hint
     from harness.run.injection import parse_cli, refuse_unobservable
     from harness.run.suite import run_suite, shard
     from reports.layout_view import layout_summary
@@ -60,9 +61,9 @@ def handle(args: argparse.Namespace) -> int:
     print(summary_table(run))
     for line in layout_summary(run):
         print(line)
-    hint = debug_hint(run, args.kernel)
-    if hint:
-        print(hint)
+    for hint in (disk_interrupt_hint(adapter, run.scenarios), debug_hint(run, args.kernel)):
+        if hint:
+            print(hint)
     index = publish(run, args.report)
     print(f"report: {index}")
     return 0 if run.passed else EXIT_FAILED

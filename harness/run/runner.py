@@ -29,6 +29,7 @@ from harness.run.entry_race import rerun_note
 from harness.run.exact_disk import RUN_DEFAULT as EXACT_DISK_DEFAULT
 from harness.run.exact_disk import exact_disk_wanted, finish_exact_disk, start_exact_disk
 from harness.run.fault_capture import MAX_FAULTS
+from harness.run.disk_interrupt import note_disk_interrupt_panic
 from harness.run.hang_watch import DEADLOCK, GuestHang
 from harness.run.choices import not_judged_reason
 from harness.run.injection import Injector
@@ -136,6 +137,7 @@ def run_scenario(adapter, sc, opts: RunnerOptions) -> ScenarioResult:
     if (sc.inject or opts.inject) and result.schedule is None:
         result.schedule = make_schedule(sc, adapter, opts, result)
     _write_schedule(result, opts.schedules)
+    note_disk_interrupt_panic(adapter, result)
     return result
 
 

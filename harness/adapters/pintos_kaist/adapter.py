@@ -88,6 +88,8 @@ class PintosKaistAdapter(KernelAdapter):
     boot_marker = r"Boot complete\."   # some trees decorate the line
     address_layout = PINTOS_KAIST_LAYOUT
     long_mode_symbol = "main"
+    # devices/disk.c: the two IDE channels raise IRQ 14 and 15, at 0x20 + IRQ
+    disk_irq_vectors = (0x2E, 0x2F)
 
     def __init__(self, tree: Path, layout_mapping: Optional[dict] = None,
                  log: Callable[[str], None] = _say, fs_mode: Optional[str] = None):
