@@ -16,7 +16,9 @@ lock_acquire is on a lock, one inside cond_wait on a condition.
 Not evidence of a deadlock (oracles/model/wait_graph.py): a call chain through
 timer_sleep (the timer wakes it), through a device driver's wait
 (DEVICE_FUNCTIONS: the device's interrupt wakes it) or a semaphore inside
-a struct channel (Pintos's IDE driver), and a blocked thread on no list.
+a struct channel (Pintos's IDE driver: its completion_wait; the semaphore
+of its `lock` is a lock, held by another thread), and a blocked thread on
+no list.
 """
 
 from __future__ import annotations
@@ -208,7 +210,10 @@ class WaitResolver:
             return Wait(kind, f"no wait list (blocked in {inner})")
         place = self.locate(head, waiter)
         sema = head - self.waiters_offset
-        if names & DEVICE_FUNCTIONS and near[0] not in LOCK_FUNCTIONS or \
+        # a semaphore of a device's struct is its interrupt's, but not the one
+        # inside its struct lock: a channel's lock is held by another thread
+        in_lock = any(t.resolved().name == "struct lock" for t in place.types)
+        if names & DEVICE_FUNCTIONS and near[0] not in LOCK_FUNCTIONS or not in_lock and \
                 any(t.resolved().name in DEVICE_TYPES for t in place.types):
             return Wait(DEVICE, f"a device interrupt ({_owner(place).describe(sema)})", sema)
         if sema in self.known:

@@ -256,3 +256,18 @@ def test_a_global_lock_keeps_its_name_when_the_waiter_points_to_it(guest):
     guest.mem.put(guest.spans[3].address, guest.thread_type, "wait_on_lock", lock)
     elem = guest.sleep_on(3, guest.address("filesys_lock.semaphore.waiters"))
     assert resolver(guest).wait_of(a, elem, IN_LOCK).target == "`filesys_lock`"
+
+
+def test_a_channel_s_lock_is_a_lock_wait_held_by_its_holder(guest):
+    """jungle5-pintos-1 @9930bae, exit-busy: eb-press died in a disk
+    transfer holding `channels[1].lock`; eb-victim, in lock_acquire under
+    disk_write, was counted as waiting for a device interrupt, so the
+    deadlock was never evidence and the run waited out 150 s of wall time."""
+    victim = guest.thread(4, "eb-victim")
+    guest.thread(5, "eb-press")
+    guest.hold(guest.address("channels[1].lock"), 5)
+    elem = guest.sleep_on(4, guest.address("channels[1].lock.semaphore.waiters"))
+    chain = ["schedule", "thread_block", "sema_down", "lock_acquire", "disk_write",
+             "anon_swap_out"]
+    wait = resolver(guest).wait_of(victim, elem, chain)
+    assert (wait.kind, wait.target, wait.holder) == (LOCK, "`channels[1].lock`", 5)
