@@ -432,7 +432,9 @@ class HangWatch:
             busy = (self.busy_ticks - self._progress[1]) / TIMER_HZ
             quiet_s, wall_quiet_s = self._quiet()
             limit = (f"the scenario's {rules.wall_base_s:g} s timeout x scale {rules.scale:g}"
-                     if quiet_s == rules.quiet_s else "the limit once the verdict is decided")
+                     if wall_quiet_s == rules.wall_base_s * rules.scale else
+                     f"the limit once the verdict is decided ({DECIDED_QUIET_WALL_S:g} s x scale "
+                     f"{rules.scale:g})")
             if busy >= quiet_s:
                 text = (f"no progress for {quiet_s:g} s of guest time (no console "
                         f"output, checkpoint or process exit since {since:.2f} s, {waited:.0f} s "

@@ -413,4 +413,16 @@ def test_once_the_verdict_is_decided_a_crawling_guest_ends_after_ten_wall_second
     assert step(watch, wall, clock, 1, seconds=0.3)
     hang = end(watch)
     assert hang.reason.startswith("no progress for 20 s of wall time, the limit once the "
-                                  "verdict is decided, while the guest clock crawled"), hang.reason
+                                  "verdict is decided (10 s x scale 2), while the guest clock "
+                                  "crawled"), hang.reason
+
+
+def test_a_decided_run_whose_own_timeout_is_shorter_names_that_timeout(wall):
+    clock = FakeClock(wall)
+    watch = HangWatch(HangRules(4.0), clock, lambda: 0, None, started=wall.now,
+                      decided=lambda: True)
+    assert not step(watch, wall, clock, 0)
+    assert not step(watch, wall, clock, 1, busy=0.5, seconds=3.8)
+    assert step(watch, wall, clock, 1, seconds=0.3)
+    assert end(watch).reason.startswith("no progress for 4 s of wall time, the scenario's 4 s "
+                                        "timeout x scale 1, while the guest clock crawled")
