@@ -192,10 +192,16 @@ def _program_wrong_exit(sc, console: str) -> tuple | None:
              and e.status not in accepted and f"{prefix}{e.status})" not in listed]
     if not wrong:
         return None
-    expected = " or ".join(f"exit({s})" for s in accepted)
-    return (f"{sc.program} ended with exit({wrong[0].status}) before the kernel stopped making "
-            f"progress, where a correct kernel's {sc.program} ends with {expected}",
-            wrong[0].status)
+    return _wrong_exit_problem(sc.program, wrong[0].status, accepted), wrong[0].status
+
+
+def _wrong_exit_problem(name: str, status: int, statuses) -> str:
+    """The problem of NAME's exit(STATUS) where a correct run's NAME ends
+    with one of STATUSES (none: no correct run prints that line)."""
+    expected = (f"where a correct kernel's {name} ends with "
+                + " or ".join(f"exit({s})" for s in statuses)) if statuses else \
+        f"where no correct ending prints '{name}: exit({status})'"
+    return f"{name} ended with exit({status}) before the kernel stopped making progress, {expected}"
 
 
 def _other_wrong_exit(sc, console: str) -> tuple | None:
@@ -214,11 +220,7 @@ def _other_wrong_exit(sc, console: str) -> tuple | None:
             continue
         statuses = sorted({int(m.group(2)) for a in allowed for m in map(EXIT_LINE.match, a)
                            if m and m.group(1) == e.name})
-        expected = (f"where a correct kernel's {e.name} ends with "
-                    + " or ".join(f"exit({s})" for s in statuses)) if statuses else \
-            f"where no correct ending prints {line!r}"
-        return (f"{e.name} ended with exit({e.status}) before the kernel stopped making "
-                f"progress, {expected}", None)
+        return _wrong_exit_problem(e.name, e.status, statuses), None
     return None
 
 
