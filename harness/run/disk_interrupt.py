@@ -20,9 +20,12 @@ from typing import Optional
 
 from results.model import ScenarioResult, Verdict
 
-HINT = ("panicked in the disk's interrupt handler under QEMU's disk device; with "
-        "--exact-disk the harness serves disk requests itself, no disk interrupt comes, "
-        "and the runs can go on to what the scenarios test (docs/exact-disk.md)")
+ADVICE = ("with --exact-disk the harness serves disk requests itself, no disk interrupt "
+          "comes, and the runs can go on to what the scenarios test (docs/exact-disk.md)")
+
+
+def _panicked(how: str) -> str:
+    return f"panicked{how} in the disk's interrupt handler under QEMU's disk device; {ADVICE}"
 
 
 def disk_interrupt_vector(adapter, result: ScenarioResult) -> Optional[int]:
@@ -42,7 +45,7 @@ def note_disk_interrupt_panic(adapter, result: ScenarioResult) -> None:
     """Adds the note to RESULT when disk_interrupt_vector finds one."""
     vector = disk_interrupt_vector(adapter, result)
     if vector is not None:
-        result.notes.append(f"the kernel {HINT.replace('panicked', f'panicked (vector {vector})', 1)}")
+        result.notes.append(f"the kernel {_panicked(f' (vector {vector})')}")
 
 
 def disk_interrupt_hint(adapter, results) -> str:
@@ -51,4 +54,4 @@ def disk_interrupt_hint(adapter, results) -> str:
     count = sum(disk_interrupt_vector(adapter, r) is not None for r in results)
     if not count:
         return ""
-    return f"{count} scenario(s) {HINT}"
+    return f"{count} scenario(s) {_panicked('')}"
