@@ -198,8 +198,8 @@ class Machine(SnapshotCommands):
         self._ram_plan = plan_shared_ram(guest_args, self.run_dir.name) \
             if self.options.shared_ram else SharedRamPlan(None, note="shared guest RAM is off")
         # a state saved with its RAM ahead of the stream: that RAM into the file now
-        ram_loaded = incoming is not None and load_ram(incoming, self._ram_plan.path,
-                                                        self._ram_plan.size)
+        ram_size = load_ram(incoming, self._ram_plan.path, self._ram_plan.size) \
+            if incoming is not None else None
         cmd = self.command_line(guest_args + (incoming_args() if incoming else []))
         cmd[0] = binary
         self._spawn(_with_parent_death_signal(cmd))
@@ -214,7 +214,7 @@ class Machine(SnapshotCommands):
             raise MachineTimeout(f"QEMU to answer on QMP ({e})", timeout,
                                  self._tail(), self.console_log) from None
         if incoming is not None:
-            restore_state(self.qmp, incoming, timeout, ram_loaded)
+            restore_state(self.qmp, incoming, timeout, ram_size)
         self._map_guest_ram()
 
     def _discard(self) -> None:

@@ -115,14 +115,15 @@ def saved_ram_size(path: Path) -> int | None:
     return struct.unpack("<Q", header[len(RAM_MAGIC):])[0]
 
 
-def load_ram(path: Path, ram_file: Path | None, ram_size: int) -> bool:
+def load_ram(path: Path, ram_file: Path | None, ram_size: int) -> int | None:
     """Copies the RAM saved ahead of PATH's stream into RAM_FILE (the new
     machine's RAM file of RAM_SIZE bytes, before QEMU starts: holes stay
-    holes); False if PATH's stream holds the RAM. StateTransferError if
-    PATH holds RAM and the machine has no RAM file, or one of another size."""
+    holes) and returns its size, for restore_state; None if PATH's stream
+    holds the RAM. StateTransferError if PATH holds RAM and the machine
+    has no RAM file, or one of another size."""
     size = saved_ram_size(path)
     if size is None:
-        return False
+        return None
     if ram_file is None:
         raise StateTransferError(f"{path.name} holds the guest's RAM for a shared RAM file, "
                                  "and this machine has none")
@@ -134,7 +135,7 @@ def load_ram(path: Path, ram_file: Path | None, ram_size: int) -> bool:
     except OSError as e:     # e.g. the memory file system filled up: boot cold
         raise StateTransferError(f"cannot copy the RAM of {path.name} into {ram_file}: "
                                  f"{e.strerror or e}") from None
-    return True
+    return size
 
 
 def _copy_ram(path: Path, ram_file: Path, size: int) -> None:
@@ -177,20 +178,19 @@ def incoming_args() -> list[str]:
     return ["-incoming", "defer"]
 
 
-def restore_state(qmp, path: Path, timeout: float, ram_loaded: bool = False) -> None:
+def restore_state(qmp, path: Path, timeout: float, ram_size: int | None = None) -> None:
     """Loads PATH into a QEMU started with incoming_args(); it is then
-    paused where the saved machine stood. RAM_LOADED: load_ram() put the
-    RAM saved ahead of the stream into the machine's RAM file, so QEMU
-    reads only the stream. StateTransferError (QEMU may have exited: a
-    state that does not fit its devices ends it)."""
+    paused where the saved machine stood. RAM_SIZE: what load_ram()
+    returned, the RAM saved ahead of the stream now in the machine's RAM
+    file, so QEMU reads only the stream after it. StateTransferError (QEMU
+    may have exited: a state that does not fit its devices ends it)."""
     if not path.is_file():
         raise StateTransferError(f"no saved state at {path}")
     source = f"cat {shlex.quote(str(path))}"
     try:
-        if ram_loaded:
+        if ram_size is not None:
             _set_ignore_shared(qmp)
-            size = saved_ram_size(path)
-            source = f"tail -c +{RAM_HEADER + size + 1} {shlex.quote(str(path))}"
+            source = f"tail -c +{RAM_HEADER + ram_size + 1} {shlex.quote(str(path))}"
         qmp.execute("migrate-incoming", {"uri": f"exec:{source}"})
         wait_migration(qmp, timeout, "restoring the machine state")
         status = qmp.execute("query-status")["status"]

@@ -74,10 +74,10 @@ def test_the_ram_goes_ahead_of_the_stream_sparse_and_comes_back_byte_for_byte(tm
 
     target = tmp_path / "guest.ram"
     target.touch()                                   # as plan_shared_ram leaves it: empty
-    assert state_file.load_ram(path, target, len(ram))
+    assert state_file.load_ram(path, target, len(ram)) == len(ram)
     assert target.read_bytes() == ram
     qmp = ExecQmp()
-    state_file.restore_state(qmp, path, 5, ram_loaded=True)
+    state_file.restore_state(qmp, path, 5, ram_size=len(ram))
     assert qmp.commands[0] == IGNORE_SHARED and qmp.read == STREAM
 
 
