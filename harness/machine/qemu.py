@@ -23,7 +23,8 @@ no QEMU outlives the harness:
     every machine at once, and a machine started after it is killed at
     once (HarnessError), so no worker thread boots another;
   * QEMU is exec'd through `setpriv --pdeathsig KILL`, so the kernel kills
-    it if the harness itself is SIGKILLed. Linux sends that signal when the
+    it if the harness itself is SIGKILLed (harness/machine/qemu_launch.py,
+    which also gives QEMU's heap huge pages: a faster start). Linux sends that signal when the
     *thread* that started QEMU exits: start machines from a thread that
     outlives them (the main thread, or a pool joined after close()).
 """
@@ -48,6 +49,7 @@ from harness.machine.guest_ram import GuestRam, SharedRamPlan, plan_shared_ram
 from harness.errors import (HarnessError, MachineTimeout, QemuDiedError,
                             QemuNotFoundError, QMPError, UsageError)
 from harness.machine.qmp import QMPClient
+from harness.machine.qemu_launch import qemu_environment, with_parent_death_signal
 from harness.machine.state_file import StateTransferError, incoming_args, load_ram, restore_state
 from harness.machine.vm_snapshots import SnapshotCommands
 from harness.machine.triple_fault import int_log_args
@@ -202,7 +204,7 @@ class Machine(SnapshotCommands):
             if incoming is not None else None
         cmd = self.command_line(guest_args + (incoming_args() if incoming else []))
         cmd[0] = binary
-        self._spawn(_with_parent_death_signal(cmd))
+        self._spawn(with_parent_death_signal(cmd))
         timeout = self.timeouts(self.timeouts.qemu_start)
         try:
             self.qmp = QMPClient.connect(str(self.qmp_socket), time.monotonic() + timeout,
@@ -253,7 +255,7 @@ class Machine(SnapshotCommands):
                 self.process = subprocess.Popen(
                     cmd, stdin=subprocess.DEVNULL, stdout=write_fd, stderr=stderr,
                     start_new_session=True, cwd=self.run_dir,
-                    env={**os.environ, "VMCHECK_RUN_DIR": str(self.run_dir)})
+                    env=qemu_environment(self.run_dir))
         except OSError as e:
             os.close(read_fd)
             raise HarnessError(f"cannot start QEMU ({cmd[0]}): {e.strerror}") from None
@@ -429,12 +431,6 @@ def qemu_version(binary: str | None = None) -> str:
 # ---- safety nets: no QEMU outlives the harness ----
 
 _LIVE: set[Machine] = set()
-
-
-def _with_parent_death_signal(cmd: list[str]) -> list[str]:
-    """CMD prefixed with `setpriv --pdeathsig KILL` when setpriv exists."""
-    setpriv = shutil.which("setpriv")
-    return [setpriv, "--pdeathsig", "KILL", "--"] + cmd if setpriv else cmd
 
 
 def kill_all_machines() -> None:

@@ -1,0 +1,47 @@
+"""QEMU runs with its heap on huge pages (harness/machine/qemu_launch.py):
+the started process's environment carries the glibc tunable and glibc
+honoured it (the heap mapping is madvise'd MADV_HUGEPAGE: VmFlags `hg`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from harness.adapters import get_adapter
+from harness.machine.qemu import Machine, MachineOptions
+
+pytestmark = pytest.mark.integration
+
+
+def _glibc_has_the_tunable() -> bool:
+    major, minor = (int(x) for x in os.confstr("CS_GNU_LIBC_VERSION").split()[1].split(".")[:2])
+    return (major, minor) >= (2, 35)
+
+
+def _heap_flags(pid: int) -> str | None:
+    in_heap = False
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        if line.endswith("[heap]"):
+            in_heap = True
+        elif in_heap and line.startswith("VmFlags:"):
+            return line
+    return None
+
+
+def test_qemu_starts_with_its_heap_on_huge_pages(built, run_root, monkeypatch):
+    monkeypatch.delenv("VMCHECK_QEMU_HEAP_THP", raising=False)
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    adapter = get_adapter("reference")
+    with Machine(MachineOptions(paused=True, run_root=run_root)) as m:
+        disks = adapter.make_disks(m.run_dir, {"hello": adapter.find_program("hello")}, {}, 0)
+        m.start(adapter.qemu_args(disks, adapter.kernel_cmdline([["hello"]]), 20))
+        environ = Path(f"/proc/{m.pid}/environ").read_bytes().split(b"\0")
+        flags = _heap_flags(m.pid)
+        m.kill()
+    assert b"GLIBC_TUNABLES=glibc.malloc.hugetlb=1" in environ
+    assert f"VMCHECK_RUN_DIR={m.run_dir}".encode() in environ
+    if not _glibc_has_the_tunable():
+        pytest.skip("glibc before 2.35 has no glibc.malloc.hugetlb tunable")
+    assert flags is not None and " hg" in flags, flags
