@@ -61,6 +61,7 @@ class FakeStub:
         self.log = []  # every packet payload received, in order
         self.exit_on_continue = False
         self.close_on_continue = False
+        self.exit_before_reply = False   # QEMU shutting down: W00 instead of the next reply
         self.long_mode_at = None
         self.running = False
         self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -113,6 +114,9 @@ class FakeStub:
 
     def _handle(self, packet: bytes):
         text = packet.decode()
+        if self.exit_before_reply:
+            self.exit_before_reply = False
+            return b"W00"
         if text.startswith("qSupported"):
             return b"PacketSize=1000;qXfer:features:read+;vContSupported+;multiprocess+"
         if text.startswith("qXfer:features:read:"):

@@ -157,3 +157,28 @@ def test_a_physical_memory_block_switches_modes_once(dbg, stub):
 def test_symbol_names_need_a_symbol_file(dbg):
     with pytest.raises(DebuggerError, match="no symbol file"):
         dbg.add_breakpoint("thread_yield")
+
+
+class _LookThatMeetsShutdown:
+    """A hang watch whose first look finds QEMU shutting down: the stub
+    answers the look's first register read with W00 (the guest powered off
+    just before the halt)."""
+    interval = 0.01
+
+    def __init__(self, stub):
+        self.stub, self.looks = stub, 0
+
+    def poll(self):
+        return self.stub.running     # look once the stub runs (its \x03 is heard then)
+
+    def inspect(self, dbg):
+        self.looks += 1
+        self.stub.exit_before_reply = True
+        dbg.client.read_register("rax")     # not cached: a `p` packet
+
+
+def test_a_look_that_meets_the_guests_power_off_ends_the_run_as_an_exit(dbg, stub):
+    watch = _LookThatMeetsShutdown(stub)
+    stop = dbg.run_until(timeout=STUB_WAIT, watch=watch)    # no breakpoint: runs until halted
+    assert watch.looks == 1
+    assert stop.reason == "exited" and stop.reply.code == EXIT_STATUS_UNKNOWN

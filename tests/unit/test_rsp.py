@@ -3,7 +3,7 @@ decoding, stop replies, target.xml) and RspClient against a fake stub."""
 
 import pytest
 
-from harness.debug.rsp import RspClient, RspError, RspMemoryError, RspTimeout
+from harness.debug.rsp import RspClient, RspConnectionClosed, RspError, RspMemoryError, RspTimeout
 from harness.debug.rsp_codec import (PacketReader, RegisterLayout, checksum, decode_body, escape,
                                frame, parse_stop_reply, parse_target_description)
 from tests.unit.fake_gdb_stub import (CORE_XML, STUB_WAIT, TARGET_XML, FakeStub,
@@ -245,3 +245,12 @@ def test_guest_exit_is_reported(client, stub):
 def test_unsupported_requests_are_errors(client):
     with pytest.raises(RspError, match="unsupported"):
         client._expect_ok(b"QNonsense")
+
+
+def test_an_exit_packet_in_place_of_a_reply_is_the_target_gone(client, stub):
+    """QEMU shutting down (the guest powered off just before the stop)
+    sends W00 to the debugger, which then stands where the reply to the
+    next request would: the target exited, not a malformed reply."""
+    stub.exit_before_reply = True
+    with pytest.raises(RspConnectionClosed, match=r"exited \(W00\).*'p"):
+        client.read_register("rip")
