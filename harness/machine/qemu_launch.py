@@ -9,14 +9,15 @@ TCG set-up) mallocs a few MB in small pieces, and each 4 KiB page it
 touches for the first time is a page fault. On the virtual machines this
 runs on a fault costs ~12 us, so faults were a third of QEMU's start.
 glibc (2.35 and later) can ask for transparent huge pages for its heap
-(the tunable glibc.malloc.hugetlb=1: madvise(MADV_HUGEPAGE) on the heap),
-which the kernel honours when /sys/kernel/mm/transparent_hugepage/enabled
-is `madvise` or `always`. Measured here (2-core TCG VM, THP `madvise`,
-QEMU 7.2, the reference kernel's command line, spawn to QMP's answer to
-qmp_capabilities, 11 runs each, alternated): 128.6 -> 70.9 ms wall,
-137.8 -> 81.3 ms QEMU CPU, 5,021 -> 2,605 minor faults. Where the host
-has THP off, or an older glibc, the tunable does nothing. The guest does
-not see it: the heap of the emulator is not guest memory.
+(the tunable glibc.malloc.hugetlb=1: madvise(MADV_HUGEPAGE) on the heap);
+it does so only where /sys/kernel/mm/transparent_hugepage/enabled is
+`madvise` (with `always` the heap has huge pages anyway, with `never`
+none), so elsewhere, or with an older glibc, the tunable does nothing.
+Measured here (2-core TCG VM, THP `madvise`, QEMU 7.2, the reference
+kernel's command line, spawn to QMP's answer to qmp_capabilities, 11 runs
+each, alternated): 128.6 -> 70.9 ms wall, 137.8 -> 81.3 ms QEMU CPU,
+5,021 -> 2,605 minor faults. The guest does not see it: the heap of the
+emulator is not guest memory.
 
 A user's own GLIBC_TUNABLES is kept; the hugetlb tunable is added only
 when it does not already name one (VMCHECK_QEMU_HEAP_THP=0 leaves the
