@@ -11,7 +11,6 @@ acked; the ack is sent together with the next packet), `m` answers at most
 0x800 bytes, and the `g` packet follows target.xml exactly, in every CPU mode.
 """
 
-import re
 import select
 import socket
 import time
@@ -45,7 +44,6 @@ class RspMemoryError(RspError):
 
 
 EXIT_STATUS_UNKNOWN = -1  # StopReply.code when QEMU closed the connection
-_EXIT_PACKET = re.compile(rb"[WX][0-9a-fA-F]{2}(;process:[0-9a-fA-F]+)?")  # W/X: the target exited
 READ_CHUNK = 0x800  # QEMU answers E22 to longer `m` requests
 X86_BREAKPOINT_KIND = 1
 # What write_registers may put in a `G` packet (x86-64, in target.xml's order rax..r15, rip)
@@ -162,9 +160,10 @@ class RspClient:
         if reply is None:
             raise RspTimeout(f"no reply from the GDB stub to {payload[:40]!r} "
                              f"within {seconds:.1f}s")
-        if _EXIT_PACKET.fullmatch(reply):
+        if reply[:1] in (b"W", b"X"):   # no reply starts so: an exit stop reply
             # QEMU's shutdown (the guest powered off just before this stop)
             # tells the debugger the target exited, in place of the reply
+            parse_stop_reply(reply)     # RspError if it is not a well-formed one
             raise RspConnectionClosed(f"the target exited ({reply.decode()}) before the "
                                       f"GDB stub answered {payload[:40]!r}")
         return reply
