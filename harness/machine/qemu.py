@@ -24,9 +24,10 @@ no QEMU outlives the harness:
     once (HarnessError), so no worker thread boots another;
   * QEMU is exec'd through `setpriv --pdeathsig KILL`, so the kernel kills
     it if the harness itself is SIGKILLed (harness/machine/qemu_launch.py,
-    which also gives QEMU's heap huge pages: a faster start). Linux sends that signal when the
-    *thread* that started QEMU exits: start machines from a thread that
-    outlives them (the main thread, or a pool joined after close()).
+    which also gives QEMU's heap huge pages: a faster start). Linux sends
+    that signal when the *thread* that started QEMU exits: start machines
+    from a thread that outlives them (the main thread, or a pool joined
+    after close()).
 """
 
 from __future__ import annotations
