@@ -17,7 +17,7 @@ import itertools
 import struct
 import sys
 from collections.abc import Mapping
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Optional
 
 from harness.debug import native_walk
 from harness.debug.dwarf_types import TypeInfo
@@ -236,18 +236,51 @@ def decode_hash(pages, hash_address: int, hash_type: TypeInfo, entry_type: TypeI
     and values; where the C walk cannot go, Python walks as before)."""
     chains = _HashChains(pages.read, hash_address, hash_type, entry_type, member, max_items)
     paths = tuple(paths) if chains.next_path in paths else (*paths, chains.next_path)
-    link = paths.index(chains.next_path)
     decoder = _decoder(entry_type, paths)
-    size, elem_offset, seen = entry_type.resolved().size, chains.elem_offset, 0
-    native = native_walk.walk_hash(
-        pages.native_view() if hasattr(pages, "native_view") else None, chains.heads,
-        chains.ends(), elem_offset, entry_type.offset_of(chains.next_path), size, max_items)
+    size = entry_type.resolved().size
+    native = _native_walk(pages, chains, entry_type, max_items)
     if native is not None:
         addresses, data = native
         yield from zip(addresses, itertools.repeat(data), range(0, len(data), size),
                        decoder.iter_values(data, size))
         return
-    decode = decoder.values
+    yield from _python_walk(pages, chains, decoder, paths.index(chains.next_path), size,
+                            max_items)
+
+
+def hash_rows(pages, hash_address: int, hash_type: TypeInfo, entry_type: TypeInfo,
+              member: str, max_items: int = DEFAULT_MAX_ITEMS) -> tuple[list, bytes]:
+    """(addresses, data): decode_hash's entries in one buffer, entry I's
+    bytes at data[I * size:(I + 1) * size] (size: ENTRY_TYPE's), for a
+    caller that decodes them a column at a time (StructDecoder.iter_values
+    over DATA). The buffer is the C walk's, or the Python walk's entries
+    joined (the same bytes)."""
+    chains = _HashChains(pages.read, hash_address, hash_type, entry_type, member, max_items)
+    native = _native_walk(pages, chains, entry_type, max_items)
+    if native is not None:
+        return native
+    size = entry_type.resolved().size
+    entries = list(_python_walk(pages, chains, _decoder(entry_type, (chains.next_path,)), 0,
+                                size, max_items))
+    return ([address for address, _, _, _ in entries],
+            b"".join(bytes(data[at:at + size]) for _, data, at, _ in entries))
+
+
+def _native_walk(pages, chains: "_HashChains", entry_type: TypeInfo,
+                 max_items: int) -> Optional[tuple[list, bytes]]:
+    """native_walk.walk_hash over the chains: (addresses, data), or None
+    where the C walk cannot go (then Python walks)."""
+    return native_walk.walk_hash(
+        pages.native_view() if hasattr(pages, "native_view") else None, chains.heads,
+        chains.ends(), chains.elem_offset, entry_type.offset_of(chains.next_path),
+        entry_type.resolved().size, max_items)
+
+
+def _python_walk(pages, chains: "_HashChains", decoder: StructDecoder, link: int, size: int,
+                 max_items: int) -> Iterator[tuple]:
+    """decode_hash's entries, the chains walked in Python through PAGES;
+    the decoder's LINK-th value is the link to the next entry."""
+    decode, elem_offset, seen = decoder.values, chains.elem_offset, 0
     kept = pages.kept() if size <= PAGE else {}          # read at this one stop
     for i, (first, end) in enumerate(zip(chains.heads, chains.ends())):
         if first == end:

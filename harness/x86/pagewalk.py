@@ -253,8 +253,10 @@ class _Walker:
 
     def walk_leaf_table(self, table: int, entries: tuple, va_base: int, path: _Path):
         """walk_table for a page table (level 1), where every present entry
-        is a 4 KiB leaf: visit and record_leaf for each, without the calls
-        (a 20 MB process has 5,000 of them)."""
+        is a 4 KiB leaf: visit, record_leaf and keep for each, without the
+        calls (a 20 MB process has 5,000 of them), each PageMapping made by
+        tuple.__new__ (what its NamedTuple __new__ does, without a Python
+        call)."""
         need_user, user_top = not self.include_kernel, self.user_top
         reserved, addr_mask = self.fmt.reserved[(1, False)], self.fmt.addr_mask
         keep, nx = _leaf_rights(path)
@@ -264,6 +266,8 @@ class _Walker:
             if not path.user:
                 return
             wanted = PTE_P | PTE_U
+        user, kernel, ram_end = self.user, self.kernel, self.mem.ram_size - PAGE_4K
+        make, limit = tuple.__new__, self.max_mappings
         for index, value in enumerate(entries):
             if value & wanted != wanted:
                 continue
@@ -275,11 +279,18 @@ class _Walker:
                 self.visit(1, va, entry_addr, value, path)
                 continue
             self.mapping_count += 1
-            if self.mapping_count > self.max_mappings:
+            if self.mapping_count > limit:
                 raise _WalkLimit()
-            self.keep(PageMapping(va, PAGE_4K, value & addr_mask,   # = fmt.frame(value, 1)
-                                  value & keep | nx | value & PTE_NX, value,
-                                  above + (entry_addr,)), 1, entry_addr, value)
+            flags = value & keep | nx | value & PTE_NX
+            phys = value & addr_mask                               # = fmt.frame(value, 1)
+            mapping = make(PageMapping, (va, PAGE_4K, phys, flags, value,
+                                         above + (entry_addr,)))
+            if flags & PTE_U:                                      # keep(), inline
+                user[va] = mapping
+                if phys > ram_end:
+                    self.keep(mapping, 1, entry_addr, value)       # notes frame_outside_ram
+            else:
+                kernel[va] = mapping
 
     def record_leaf(self, level, va, entry_addr, value, path: _Path) -> None:
         self.mapping_count += 1

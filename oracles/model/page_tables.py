@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 import types
 from typing import Iterator, NamedTuple, Optional
 
@@ -224,12 +225,15 @@ class PageTableSnapshot:
                 and _normalized(self, ignore_ad) == _normalized(other, ignore_ad))
 
 
+_VA = operator.itemgetter(0)     # PageMapping.va, in C (5,000 calls a capture)
+
+
 def make_snapshot(cr3: int, user_pages, kernel_pages, anomalies, *, user_top: int,
                   include_kernel: bool = False) -> PageTableSnapshot:
     """Snapshot from iterables of PageMapping / Anomaly (pages sorted by VA)."""
     def by_va(pages):
-        return types.MappingProxyType(
-            {m.va: m for m in sorted(pages, key=lambda m: m.va)})
+        ordered = sorted(pages, key=_VA)
+        return types.MappingProxyType(dict(zip(map(_VA, ordered), ordered)))
     return PageTableSnapshot(cr3, by_va(user_pages), by_va(kernel_pages),
                              tuple(anomalies), user_top, include_kernel)
 

@@ -12,7 +12,8 @@ from harness.debug.dwarf_types import TypeLookupError
 from harness.debug.symbols import SymbolError, SymbolTable
 from harness.debug.page_cache import PageCache
 from harness.debug.typed_memory import (StructureError, container_of, decode_hash,
-                                        hash_entries, iter_list, read_struct, read_value)
+                                        hash_entries, hash_rows, iter_list, read_struct,
+                                        read_value)
 
 MAIN_C = r"""
 #include <stdbool.h>
@@ -322,6 +323,27 @@ def test_decode_hash_decodes_each_entry_once_in_table_order(program, table, entr
             types.get("struct frame"), "elem")
     with pytest.raises(StructureError, match="bucket 0: no end after 10 elements"):
         list(decode_hash(PageCache(read), *args, ("id",), max_items=10))
+
+
+@pytest.mark.parametrize("table, entry, member", [
+    ("spt", "struct page", "spt_elem"), ("frame_table", "struct frame", "elem")])
+def test_hash_rows_gathers_decode_hashs_entries_in_one_buffer(program, table, entry, member):
+    """hash_rows (walked in Python here: no mapped RAM): the entries'
+    addresses in table order, and entry I's bytes at I * size."""
+    symbols, read = program
+    types = symbols.types
+    hash_type = types.get("struct hash" if table == "spt" else "struct chain_hash")
+    args = (symbols.address_of(table), hash_type, types.get(entry), member)
+    addresses, data = hash_rows(PageCache(read), *args)
+    size = types.get(entry).size
+    assert addresses == list(hash_entries(read, *args)) and len(addresses) == 3
+    assert len(data) == 3 * size
+    for i, address in enumerate(addresses):
+        assert data[i * size:(i + 1) * size] == read_struct(read, address, types.get(entry)).data
+    looped = (symbols.address_of("looped_table"), types.get("struct chain_hash"),
+              types.get("struct frame"), "elem")
+    with pytest.raises(StructureError, match="bucket 0: no end after 10 elements"):
+        hash_rows(PageCache(read), *looped, max_items=10)
 
 
 @pytest.mark.parametrize("step, offset", [(8, 0), (32, 8), (24, 16), (12, 4)])

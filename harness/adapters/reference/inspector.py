@@ -22,7 +22,7 @@ from harness.adapters.inspector import KernelInspector, ProcessInfo
 from harness.debug.symbols import CallChain
 from harness.debug.page_cache import kernel_pages
 from harness.debug.struct_decoder import StructDecoder
-from harness.debug.typed_memory import (StructureError, decode_hash, iter_list, read_bitmap,
+from harness.debug.typed_memory import (StructureError, hash_rows, iter_list, read_bitmap,
                                         read_struct, read_value)
 from oracles.model.address_layout import AddressLayout
 from oracles.model.machine_state import (ANON, FILE, UNINIT, PoolState, SptPage,
@@ -35,8 +35,9 @@ PAGE = 4096
 KSTACK_PAGES = 4          # THREAD_KSTACK_PAGES, include/kernel/thread.h
 SWITCH_FRAME_RBP = 32     # switch.S: rbp among the six saved registers,
 SWITCH_FRAME_RET = 48     # then the return address
-# of struct page, in offset order (one unpack), the SPT hash's link among them
-PAGE_MEMBERS = ("ops", "va", "writable", "spt_elem.next", "frame", "busy", "dirty")
+# of struct page, in offset order (one unpack), the anonymous arm's swap
+# slot last (the union follows the other members)
+PAGE_MEMBERS = ("ops", "va", "writable", "frame", "busy", "dirty", "anon.slot")
 
 
 class ReferenceInspector(KernelInspector):
@@ -54,7 +55,8 @@ class ReferenceInspector(KernelInspector):
         self.read = self.pages.read
         self._ops: dict = {}
         self._frames: Optional[tuple] = None
-        self._arms = {ANON: StructDecoder(self.page_type, ("anon.slot",))}   # union arms
+        self._page_columns = StructDecoder(self.page_type, PAGE_MEMBERS)
+        self._arms = {}          # union arms other than anon's (in PAGE_MEMBERS)
         for kind, arm in ((UNINIT, "uninit"), (FILE, "file")):
             self._arms[kind] = StructDecoder(self.page_type, tuple(
                 f"{arm}.source.{m}" for m in ("file", "offset", "read_bytes")))
@@ -141,40 +143,45 @@ class ReferenceInspector(KernelInspector):
         if not spt["pml4"]:
             return None, "the process has no SPT at this moment (exec or exit in progress)"
         try:
-            pages = decode_hash(self.pages, spt_addr + spt_type.offset_of("pages"),
-                                spt_type.member("pages").type, self.page_type, "spt_elem",
-                                PAGE_MEMBERS)
-            return self._spt_pages(pages), None
+            rows = hash_rows(self.pages, spt_addr + spt_type.offset_of("pages"),
+                             spt_type.member("pages").type, self.page_type, "spt_elem")
+            return self._spt_pages(rows[1]), None
         except StructureError as e:
             return None, f"the SPT hash is broken: {e}"
 
-    def _spt_pages(self, pages) -> dict:
-        """va -> SptPage of each struct page of PAGES (decode_hash's entries,
-        PAGE_MEMBERS decoded); a page's union arm is decoded by its type.
+    def _spt_pages(self, data: bytes) -> dict:
+        """va -> SptPage of each struct page in DATA (hash_rows' buffer, one
+        page after another); a page's union arm is decoded by its type.
         The loop runs once per page (12,000 at a 20 MB process's stop), so
-        it calls as little as it can: the frame record is decoded inline
-        and the SptPage made from its slots (spt_page's fast path)."""
-        out, arms, kinds, phys = {}, self._arms, self._ops, self.address_layout.phys
+        its members come a column at a time (one iter_unpack over DATA:
+        PAGE_MEMBERS, the anonymous arm's swap slot with them), the frame
+        record is decoded inline and the SptPage made from its slots
+        (spt_page's fast path)."""
+        out, arms, kinds, kern_base = {}, self._arms, self._ops, self.address_layout.kern_base
         base, size, decode_frame, table = self._frame_table()
-        end, anon_arm = len(table) - size, arms[ANON].values
+        end, page_size = len(table) - size, self.page_type.resolved().size
         new_page, page_class = SptPageSlots, SptPage
-        for _, data, at, (ops, va, writable, _, frame, busy, dirty) in pages:
+        columns = self._page_columns.iter_values(data, page_size)
+        for at, (ops, va, writable, frame, busy, dirty, slot) in zip(
+                range(0, len(data), page_size), columns):
             kind = kinds.get(ops) or self._ops_type(ops)
-            slot = file_id = offset = read_bytes = None
+            file_id = offset = read_bytes = None
             if kind == ANON:
-                slot = anon_arm(data, at)[0]
                 if slot == SWAP_SLOT_NONE:
                     slot = None
-            elif kind in arms:
-                vm_file, offset, read_bytes = arms[kind].values(data, at)
-                if vm_file:
-                    file_id = self._file_id(vm_file)
-                else:
-                    offset = read_bytes = None
+            else:
+                slot = None
+                if kind in arms:
+                    vm_file, offset, read_bytes = arms[kind].values(data, at)
+                    if vm_file:
+                        file_id = self._file_id(vm_file)
+                    else:
+                        offset = read_bytes = None
             start = frame - base
             if frame and 0 <= start <= end and not start % size:
                 kva, sharers, pins = decode_frame(table, start)
-                page = new_page(va, kind, writable, phys(kva), slot, file_id, offset,
+                page = new_page(va, kind, writable, kva - kern_base,    # address_layout.phys
+                                slot, file_id, offset,
                                 read_bytes, dirty, sharers > 1, bool(busy) or pins > 0, True)
             else:    # not resident (or no record of the frame table)
                 page = new_page(va, kind, writable, None, slot, file_id, offset,
