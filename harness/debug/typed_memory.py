@@ -12,6 +12,7 @@ from one read).
     for entry in iter_list(read, all_list_addr, types.get("struct list"), t, "allelem"): ...
 """
 
+import array
 import functools
 import itertools
 import struct
@@ -249,12 +250,13 @@ def decode_hash(pages, hash_address: int, hash_type: TypeInfo, entry_type: TypeI
 
 
 def hash_rows(pages, hash_address: int, hash_type: TypeInfo, entry_type: TypeInfo,
-              member: str, max_items: int = DEFAULT_MAX_ITEMS) -> tuple[list, bytes]:
+              member: str, max_items: int = DEFAULT_MAX_ITEMS) -> tuple[array.array, bytes]:
     """(addresses, data): decode_hash's entries in one buffer, entry I's
     bytes at data[I * size:(I + 1) * size] (size: ENTRY_TYPE's), for a
     caller that decodes them a column at a time (StructDecoder.iter_values
-    over DATA). The buffer is the C walk's, or the Python walk's entries
-    joined (the same bytes)."""
+    over DATA); ADDRESSES, entry I's address at I (an array of unsigned
+    64-bit integers). The buffer is the C walk's, or the Python walk's
+    entries joined (the same bytes)."""
     chains = _HashChains(pages.read, hash_address, hash_type, entry_type, member, max_items)
     native = _native_walk(pages, chains, entry_type, max_items)
     if native is not None:
@@ -262,12 +264,12 @@ def hash_rows(pages, hash_address: int, hash_type: TypeInfo, entry_type: TypeInf
     size = entry_type.resolved().size
     entries = list(_python_walk(pages, chains, _decoder(entry_type, (chains.next_path,)), 0,
                                 size, max_items))
-    return ([address for address, _, _, _ in entries],
+    return (array.array("Q", [address for address, _, _, _ in entries]),
             b"".join(bytes(data[at:at + size]) for _, data, at, _ in entries))
 
 
 def _native_walk(pages, chains: "_HashChains", entry_type: TypeInfo,
-                 max_items: int) -> Optional[tuple[list, bytes]]:
+                 max_items: int) -> Optional[tuple[array.array, bytes]]:
     """native_walk.walk_hash over the chains: (addresses, data), or None
     where the C walk cannot go (then Python walks)."""
     return native_walk.walk_hash(

@@ -81,7 +81,7 @@ def test_entries_in_chain_order_with_their_bytes():
     buckets = [[HEAP_VA + 0x40, HEAP_VA + 0x1FF0, BIG_VA + 0x123450], [],   # one across pages
                [HEAP_VA + 0x5000, HEAP_VA + 0x80]]
     addresses, data = walk(ram, chains(ram, buckets))
-    assert addresses == [a for chain in buckets for a in chain]
+    assert addresses.tolist() == [a for chain in buckets for a in chain]
     assert [struct.unpack_from("<Q", data, i * ENTRY)[0] for i in range(5)] == [1, 2, 3, 4, 5]
     assert data[ENTRY:2 * ENTRY] == struct.pack("<QQQQ", 2, BIG_VA + 0x123450 + ELEM, 6,
                                                 ~2 & 0xFFFF)
@@ -93,7 +93,7 @@ def test_a_buffer_too_small_grows(monkeypatch):
     ram = make_ram()
     buckets = [[HEAP_VA + i * 0x100 for i in range(9)]]
     addresses, data = walk(ram, chains(ram, buckets))
-    assert addresses == buckets[0] and len(data) == 9 * ENTRY
+    assert addresses.tolist() == buckets[0] and len(data) == 9 * ENTRY
     assert native_walk._SCRATCH.capacity == 32             # 2, then 8, then 32 entries
 
 
@@ -103,7 +103,7 @@ def test_pintos_list_buckets_end_at_their_tail():
     write_entry(ram, HEAP_VA + 0x100, 1, HEAP_VA + 0x200)
     write_entry(ram, HEAP_VA + 0x200, 2, 0)
     struct.pack_into("<Q", ram, HEAP_PHYS + 0x200 + ELEM, tail)        # the last links to the tail
-    assert walk(ram, [HEAP_VA + 0x100], [tail])[0] == [HEAP_VA + 0x100, HEAP_VA + 0x200]
+    assert walk(ram, [HEAP_VA + 0x100], [tail])[0].tolist() == [HEAP_VA + 0x100, HEAP_VA + 0x200]
 
 
 @pytest.mark.parametrize("where", [HOLE_VA + 0x10, UNMAPPED_VA + 0x10, 1 << 47, HOLE_VA - 0x10])

@@ -336,7 +336,7 @@ def test_hash_rows_gathers_decode_hashs_entries_in_one_buffer(program, table, en
     args = (symbols.address_of(table), hash_type, types.get(entry), member)
     addresses, data = hash_rows(PageCache(read), *args)
     size = types.get(entry).size
-    assert addresses == list(hash_entries(read, *args)) and len(addresses) == 3
+    assert addresses.tolist() == list(hash_entries(read, *args)) and len(addresses) == 3
     assert len(data) == 3 * size
     for i, address in enumerate(addresses):
         assert data[i * size:(i + 1) * size] == read_struct(read, address, types.get(entry)).data
