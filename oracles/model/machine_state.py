@@ -65,11 +65,13 @@ class SptPage:
 
 
 class SptPageSlots:
-    """SptPage's slots without its frozen __setattr__: spt_page fills one
-    with plain assignments and makes it an SptPage (the same slots on the
-    same base, so Python lets __class__ be assigned). A loop that makes
-    thousands may do the same itself: SptPageSlots(all 12 fields), then
-    `.__class__ = SptPage` (the reference inspector's _spt_pages)."""
+    """SptPage's slots without its frozen __setattr__, the fast way to make
+    an SptPage: SptPageSlots(all 12 fields, in SptPage's order), then
+    `.__class__ = SptPage` (the same slots on the same base, so Python lets
+    __class__ be assigned). The value is what SptPage(...) makes
+    (tests/unit/test_machine_state.py), ~3x faster: the frozen dataclass's
+    __init__ sets each field through object.__setattr__, and a capture
+    makes 12,000 SptPages at a stop (both inspectors' SPT loops)."""
     __slots__ = SptPage.__slots__
 
     def __init__(self, va, type, writable, frame_pa, swap_slot, file_id, file_offset,
@@ -86,23 +88,6 @@ class SptPageSlots:
         self.cow = cow
         self.busy = busy
         self.swap_slot_known = swap_slot_known
-
-
-def spt_page(va: int, type: str, writable: Optional[bool] = None,
-             frame_pa: Optional[int] = None, swap_slot: Optional[int] = None,
-             file_id: Optional[int] = None, file_offset: Optional[int] = None,
-             read_bytes: Optional[int] = None, dirty: Optional[bool] = None,
-             cow: Optional[bool] = None, busy: bool = False,
-             swap_slot_known: bool = True) -> SptPage:
-    """SptPage(...) with the same arguments, made ~3x faster: the frozen
-    dataclass's __init__ sets each of the 12 fields through
-    object.__setattr__, and a capture makes 12,000 SptPages at a stop. The
-    value is the same, an SptPage (tests/unit/test_machine_state.py
-    compares them)."""
-    page = SptPageSlots(va, type, writable, frame_pa, swap_slot, file_id, file_offset,
-                        read_bytes, dirty, cow, busy, swap_slot_known)
-    page.__class__ = SptPage
-    return page
 
 
 @dataclasses.dataclass(frozen=True)

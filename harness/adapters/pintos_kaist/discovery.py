@@ -28,7 +28,7 @@ from harness.adapters.pintos_kaist.swap import map_candidates, swap_maps
 from harness.debug.rsp import RspMemoryError
 from harness.debug.typed_memory import read_bitmap
 from oracles.model.address_layout import AddressLayout
-from oracles.model.machine_state import ANON, SptPage, spt_page
+from oracles.model.machine_state import ANON, SptPage, SptPageSlots
 
 ReadMemory = Callable[[int, int], bytes]
 
@@ -183,15 +183,7 @@ class SptDiscovery:
         out: dict = {}
         elsewhere: dict = {}                  # va -> frame another page holds now
         try:
-            columns = zip(pages, self.va.values(pages), self.frame.frames_of(pages),
-                          self.writable.values(pages))
-            for page, va, frame, writable in columns:
-                entry, stale = self._entry(page, va, frame, writable, bits)
-                if entry.va in out:
-                    return None, f"two SPT entries for va {entry.va:#x}"
-                out[entry.va] = entry
-                if stale is not None:
-                    elsewhere[entry.va] = stale
+            self._entries(pages, bits, out, elsewhere)
         except (SptReadError, RspMemoryError) as e:
             return None, str(e)
         if not any(c.startswith(f"pid {pid} ") for c in self.frame_checks):
@@ -199,27 +191,39 @@ class SptDiscovery:
             self.frame_checks += [found] if found else []
         return out, None
 
-    def _entry(self, page, va: int, frame: tuple, writable: Optional[bool],
-               bits: Optional[list]) -> tuple[SptPage, Optional[int]]:
-        """PAGE as an SptPage, from its VA, FRAME (FrameRole.frame_of) and
-        WRITABLE flag; and the physical frame its frame pointer leads to
-        when that frame belongs to another page now (else None): such a
-        page is not resident."""
-        kva, elsewhere = frame
-        if kva and kva < self.kern_base:
-            raise SptReadError(f"page {va:#x}: frame->kva {kva:#x} is below KERN_BASE "
-                               f"{self.kern_base:#x}")
-        frame_pa = kva - self.kern_base if kva and not elsewhere else None
-        slot, known = None, True
-        if page.type == ANON and frame_pa is None:
-            if bits is None:
-                known = False
-            else:
-                raw = self.slot.value(page)
-                slot = raw if 0 <= raw < len(bits) else None
-        entry = spt_page(va=va, type=page.type, writable=writable,
-                        frame_pa=frame_pa, swap_slot=slot, swap_slot_known=known)
-        return entry, (kva - self.kern_base if kva and elsewhere else None)
+    def _entries(self, pages: list, bits: Optional[list], out: dict, elsewhere: dict) -> None:
+        """Each of PAGES as an SptPage into OUT (va -> SptPage), from its va,
+        frame (FrameRole.frames_of) and writable flag as decided; and into
+        ELSEWHERE (va -> physical frame) the pages whose frame pointer leads
+        to a frame another page holds now: such a page is not resident.
+        BITS: the swap map (None: a swapped page's slot is not known).
+        SptReadError for two pages at one va or a frame below KERN_BASE.
+        One loop turn per page (12,000 at a 20 MB process's stop), so the
+        SptPage is made from its slots (SptPageSlots)."""
+        kern_base, slot_role, new_page, page_class = (self.kern_base, self.slot, SptPageSlots,
+                                                      SptPage)
+        columns = zip(pages, self.va.values(pages), self.frame.frames_of(pages),
+                      self.writable.values(pages))
+        for page, va, (kva, stale), writable in columns:
+            if kva and kva < kern_base:
+                raise SptReadError(f"page {va:#x}: frame->kva {kva:#x} is below KERN_BASE "
+                                   f"{kern_base:#x}")
+            frame_pa = kva - kern_base if kva and not stale else None
+            slot, known = None, True
+            if frame_pa is None and page.type == ANON:
+                if bits is None:
+                    known = False
+                else:
+                    raw = slot_role.value(page)
+                    slot = raw if 0 <= raw < len(bits) else None
+            if va in out:
+                raise SptReadError(f"two SPT entries for va {va:#x}")
+            entry = new_page(va, page.type, writable, frame_pa, slot, None, None, None, None,
+                             None, False, known)
+            entry.__class__ = page_class
+            out[va] = entry
+            if kva and stale:
+                elsewhere[va] = kva - kern_base
 
     def notes(self) -> list[str]:
         """What plays each role and how it was identified, one line each."""

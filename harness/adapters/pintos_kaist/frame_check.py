@@ -24,9 +24,11 @@ def frame_check(pid: int, where: str, walks: dict, spt: dict, elsewhere: dict) -
     walk = walks.get(pid)
     if walk is None:
         return None
-    pairs, lookup = [], walk.lookup
+    pairs, lookup, user = [], walk.lookup, walk.user_pages
     for va, page in spt.items():
-        mapping = lookup(va)
+        mapping = user.get(va)             # the user page at va: most SPT pages
+        if mapping is None:
+            mapping = lookup(va)           # a large page covering va, a kernel page, none
         if mapping is not None:            # it covers va: translate(va) without the check
             pairs.append((va, mapping.phys + va - mapping.va, elsewhere.get(va, page.frame_pa)))
     wrong = [(va, pte, mine) for va, pte, mine in pairs if mine is not None and mine != pte]

@@ -156,7 +156,7 @@ class ReferenceInspector(KernelInspector):
         its members come a column at a time (one iter_unpack over DATA:
         PAGE_MEMBERS, the anonymous arm's swap slot with them), the frame
         record is decoded inline and the SptPage made from its slots
-        (spt_page's fast path)."""
+        (SptPageSlots)."""
         out, arms, kinds, kern_base = {}, self._arms, self._ops, self.address_layout.kern_base
         base, size, decode_frame, table = self._frame_table()
         end, page_size = len(table) - size, self.page_type.resolved().size
