@@ -27,6 +27,7 @@ import time
 from harness import config
 from harness.adapters.reference.adapter import ReferenceAdapter
 from harness.debug.debugger import Debugger
+from harness.machine.guest_clock import GuestClock
 from harness.machine.qemu import Machine, MachineOptions
 from harness.course.mutants import build_mutant, load_catalogue
 from harness.run.runner import DATA_DIR, RunnerOptions, run_scenario
@@ -64,9 +65,18 @@ def bench_clock(count: int) -> None:
                     ("QMP query-replay (icount)", lambda: machine.qmp.execute("query-replay")),
                     ("GDB interrupt + read + resume", lambda: (
                         dbg.client.halt(5), dbg.read_virt(ticks, 8), dbg.client.resume()))]
+            clock = GuestClock.for_kernel(machine.qmp, symbols, machine.guest_ram)
+            clock.sample()                      # finds where `ticks` is in the mapped RAM
+            if clock.tick_phys is not None:
+                rows += [("mapped RAM (ticks)",
+                          lambda: clock.guest_ram.running_u64(clock.tick_phys)),
+                         ("a clock sample (mapped ticks + icount)", clock.sample)]
+            else:
+                print(f"(guest RAM not mapped: {machine.guest_ram_note}; "
+                      "clock samples use HMP x)")
             for label, action in rows:
                 median, p95 = _timed_ms(action, count)
-                print(f"{label:<30} median {median:7.3f} ms   p95 {p95:7.3f} ms")
+                print(f"{label:<40} median {median:7.3f} ms   p95 {p95:7.3f} ms")
             dbg.client.halt(5)
 
 

@@ -144,6 +144,16 @@ class GuestRam:
         """The little-endian 8 bytes at ADDRESS (a page-table entry)."""
         return int.from_bytes(self._view[address:address + 8], "little")
 
+    def running_u64(self, address: int) -> int:
+        """u64() of a word the guest may be writing as it runs (a counter):
+        read until two reads agree, so a copy torn by a write in between
+        is never the answer. ValueError once closed."""
+        view = self._view[address:address + 8]
+        while True:
+            first, second = bytes(view), bytes(view)
+            if first == second:
+                return int.from_bytes(first, "little")
+
     def close(self) -> None:
         self._view.release()
         self._mapping.close()

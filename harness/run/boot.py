@@ -210,7 +210,7 @@ def _wait_power_off(machine: Machine, adapter: KernelAdapter, rules: HangRules,
     """QEMU's exit status once the kernel powers off, judged by RULES
     (guest seconds under -icount); BootHang if the run hangs, MachineTimeout
     without a guest clock (no -icount, or no tick counter in the kernel)."""
-    clock = GuestClock.for_kernel(machine.qmp, adapter.kernel_symbols()) \
+    clock = GuestClock.for_kernel(machine.qmp, adapter.kernel_symbols(), machine.guest_ram) \
         if rules.guest_clock else None
     if clock is None:
         return machine.wait_exit(rules.timeout_s, awaited)

@@ -21,7 +21,7 @@ def session_watch(session, machine, rules: HangRules, symbols) -> HangWatch:
     """The hang watch of SESSION's run: the guest clock if the kernel has one
     (else the timeout is wall time), progress = console output, checkpoint
     stops and fail() calls, and whether a wrong exit has decided the verdict."""
-    clock = GuestClock.for_kernel(machine.qmp, symbols)
+    clock = GuestClock.for_kernel(machine.qmp, symbols, machine.guest_ram)
     if clock is None:
         rules = dataclasses.replace(rules, guest_clock=False)
     if session.injector is not None or session.exact_disk is not None:

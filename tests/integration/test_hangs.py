@@ -97,3 +97,36 @@ def suite(built):
     from harness.run.runner import DATA_DIR
     from harness.run.suite import load_all
     return {sc.name: sc for sc in load_all(config.build_dir() / "programs", DATA_DIR)}
+
+
+@pytest.mark.timeout(60)
+def test_the_clock_reads_ticks_from_the_mapped_ram_as_hmp_x_does(built, run_root):
+    """A real guest (spin, its timer ticking): the ticks the clock reads
+    from the mapped RAM equal HMP `x`'s at the link address, the guest
+    paused between the two (harness/machine/guest_clock.py)."""
+    import time
+
+    from harness.machine.guest_clock import GuestClock, read_guest_word
+    from harness.machine.qemu import Machine
+
+    adapter = ReferenceAdapter()
+    symbols = adapter.kernel_symbols()
+    with Machine(MachineOptions(run_root=run_root)) as machine:
+        disks = adapter.make_disks(machine.run_dir, {"spin": adapter.find_program("spin")}, {}, 0)
+        machine.start(adapter.qemu_args(
+            disks, adapter.kernel_cmdline([["spin", "S", "2000000000"]], None), 20))
+        assert machine.guest_ram is not None, machine.guest_ram_note
+        clock = GuestClock.for_kernel(machine.qmp, symbols, machine.guest_ram)
+        deadline = time.monotonic() + 20
+        while clock.tick_phys is None or (clock.sample().ticks or 0) < 5:
+            assert time.monotonic() < deadline, "the kernel's ticks never reached 5"
+            clock.sample()
+            time.sleep(0.02)
+        machine.qmp.execute("stop")
+        mapped = clock.sample().ticks
+        hmp = read_guest_word(machine.qmp.human_monitor_command, symbols.address_of("ticks"))
+        assert mapped == hmp >= 5
+        machine.qmp.execute("cont")
+        time.sleep(0.2)
+        assert clock.sample().ticks > mapped        # the mapping follows the running guest
+        machine.kill()
