@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 
+from harness.errors import VmcheckError
+
 
 def cpu_s(who: int) -> float:
     usage = resource.getrusage(who)
@@ -54,8 +56,12 @@ def main(argv=None) -> int:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     with tempfile.TemporaryDirectory(prefix="vmcheck-run-cost-") as report:
-        return _measure_all(args, parse_args(["run", "--kernel", args.kernel, "--report",
-                                              report, *args.scenarios]))
+        try:
+            return _measure_all(args, parse_args(["run", "--kernel", args.kernel, "--report",
+                                                  report, *args.scenarios]))
+        except VmcheckError as e:          # an unknown scenario or kernel, a harness fault
+            print(f"bench-run-cost: error: {e}", file=sys.stderr)
+            return e.exit_code
 
 
 def _measure_all(args, run_args) -> int:

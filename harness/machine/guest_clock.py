@@ -96,9 +96,11 @@ class GuestClock:
                 return read_guest_word(hmp, self.tick_address)
             self.tick_phys = phys
         try:
-            return self.guest_ram.running_u64(self.tick_phys)
+            ticks = self.guest_ram.running_u64(self.tick_phys)
         except ValueError:                      # the mapping is closed: the run is over
             raise QMPError("the guest's RAM is no longer mapped") from None
+        # a word rewritten without pause: `x` reads it with the CPU held
+        return read_guest_word(hmp, self.tick_address) if ticks is None else ticks
 
 
 def guest_physical(hmp, address: int) -> Optional[int]:

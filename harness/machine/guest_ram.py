@@ -30,6 +30,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from harness import config
 
@@ -102,7 +103,8 @@ def plan_shared_ram(guest_args: list[str], name: str, shm_dir: Path | None = Non
 class GuestRam:
     """A read-only mapping of the guest's RAM file: physical address A is
     byte A of the file, for A below SIZE. Read it only while the guest is
-    stopped (the CPU writes to the same pages while it runs)."""
+    stopped (the CPU writes to the same pages while it runs), except one
+    word with running_u64 (the guest clock's ticks)."""
 
     def __init__(self, mapping: mmap.mmap, size: int):
         self._mapping = mapping
@@ -144,15 +146,17 @@ class GuestRam:
         """The little-endian 8 bytes at ADDRESS (a page-table entry)."""
         return int.from_bytes(self._view[address:address + 8], "little")
 
-    def running_u64(self, address: int) -> int:
+    def running_u64(self, address: int, tries: int = 64) -> Optional[int]:
         """u64() of a word the guest may be writing as it runs (a counter):
-        read until two reads agree, so a copy torn by a write in between
-        is never the answer. ValueError once closed."""
+        two reads that agree, so a copy torn by a write in between is never
+        the answer; None if TRIES pairs disagree (a word rewritten faster
+        than it can be read twice). ValueError once closed."""
         view = self._view[address:address + 8]
-        while True:
+        for _ in range(tries):
             first, second = bytes(view), bytes(view)
             if first == second:
                 return int.from_bytes(first, "little")
+        return None
 
     def close(self) -> None:
         self._view.release()

@@ -33,3 +33,12 @@ def test_no_run_is_refused():
     done = subprocess.run([sys.executable, "-m", "harness.bench.run_cost", "--runs", "0",
                            "hello"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "--runs must be at least 1" in done.stderr
+
+
+def test_an_unknown_scenario_is_one_line_not_a_traceback():
+    done = subprocess.run([sys.executable, "-m", "harness.bench.run_cost", "--runs", "1",
+                           "no-such-scenario"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == ("bench-run-cost: error: no scenario matches "
+                                   "'no-such-scenario' (see `./vmcheck list`)")

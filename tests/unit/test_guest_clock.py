@@ -94,3 +94,37 @@ def test_a_closed_mapping_is_the_end_of_the_run(ram):
 def test_guest_physical_reads_qemus_answer():
     assert guest_physical(FakeQmp(gpa="0x1f000").human_monitor_command, TICKS_VA) == 0x1F000
     assert guest_physical(FakeQmp(gpa=None).human_monitor_command, TICKS_VA) is None
+
+
+class RacingRam(GuestRam):
+    """A mapping whose word changes between any two reads (a kernel that
+    rewrites its counter without pause)."""
+
+    def running_u64(self, address: int, tries: int = 64):
+        return super().running_u64(address, tries) if address != 0x121028 else None
+
+
+def test_a_word_that_never_reads_the_same_twice_is_read_with_x(ram):
+    mapping, _ = ram
+    qmp = FakeQmp(gpa="0x121028", x_word=31)
+    clock = GuestClock(qmp, TICKS_VA, RacingRam(mapping, RAM))
+    assert clock.sample().ticks == 31 and qmp.commands == ["gva2gpa", "x"]
+
+
+def test_running_u64_gives_up_on_a_word_that_keeps_changing(ram):
+    mapping, guest_ram = ram
+
+    class Flipping:                    # each read of the word sees a new value
+        count = 0
+
+        def __getitem__(self, key):
+            return self
+
+        def __bytes__(self):
+            Flipping.count += 1
+            return Flipping.count.to_bytes(8, "little")
+
+    guest_ram._view = Flipping()
+    assert guest_ram.running_u64(0x100, tries=5) is None and Flipping.count == 10
+    mapping[0x100:0x108] = (77).to_bytes(8, "little")
+    assert GuestRam(mapping, RAM).running_u64(0x100) == 77
