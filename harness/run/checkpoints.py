@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from typing import Callable, Optional
 
 from harness.debug.debugger import Debugger, DebuggerTimeout
 from harness.errors import HarnessError, StartupTimeout
@@ -89,6 +90,7 @@ class CheckpointSession:
                                  f"entry ({entry}) within {e.seconds:g} s of wall time after "
                                  f"QEMU started (host too loaded?); {e}") from None
         self.icount = lambda: machine.qmp.execute("query-replay").get("icount")
+        self.icount_later = lambda: _later(machine.qmp.send("query-replay"))
         self.entry_icount = self.icount()       # stopped at the kernel's entry
         with dbg:
             for shortcut in self.boot_shortcuts:
@@ -314,6 +316,7 @@ class CheckpointSession:
         the checkpoint specs this hit matches) and records it. The running
         process is judged as running PROGRAM (its code ranges)."""
         cp_id = _signed32(dbg.register("rdi"))
+        icount = self.icount_later()     # QEMU answers while the state is captured
         state = capture_state(self.inspector, dbg, self.scenario.mem_mb << 20, cp_id, self.images)
         program = self._program_of(dbg, state.proc, candidates)
         disk = self.adapter.swap_disk_bytes(self.scenario.swap_mb)
@@ -337,7 +340,7 @@ class CheckpointSession:
         self.frames[cp_id] = {va: phys for va, phys, _ in proc.pages.iter_user_4k()}
         found = by_outcome(findings)
         self.records.append(CheckpointRecord(
-            id=cp_id, hit=hit, pid=proc.pid, process=proc.name, icount=self.icount(),
+            id=cp_id, hit=hit, pid=proc.pid, process=proc.name, icount=icount(),
             ticks=self._ticks(dbg),
             pages=proc.pages, spt=None if proc.spt is None else list(proc.spt.values()),
             spt_note=proc.spt_unreadable, pools=state.pools, violations=found[FAIL],
@@ -421,3 +424,9 @@ def _same_code(image, pc: int, code: bytes) -> bool:
 def _signed32(value: int) -> int:
     value &= 0xFFFFFFFF
     return value - (1 << 32) if value & 0x80000000 else value
+
+
+def _later(request) -> Callable[[], Optional[int]]:
+    """The instruction count a query-replay REQUEST (QMPClient.send)
+    answers, read when called."""
+    return lambda: request.result().get("icount")

@@ -119,3 +119,28 @@ def check_pintos_pages(inspector, dbg, types) -> None:
         assert page.data == dbg.read_virt(page.address, page_type.size)
         assert [f.value(page.data) for f in fields] == \
             [f._decode(page.data[f.offset:f.offset + f.size]) for f in fields]
+
+
+def test_frame_records_read_one_by_one_give_the_bulk_reads_capture(at_bigtouch_checkpoint,
+                                                                   monkeypatch):
+    """The reference inspector reads the frame table in one piece for a
+    large SPT and record by record for a small one (SMALL_SPT_SHARE); both
+    ways give the same capture of bigtouch's 12,000 pages, 5,000 of them
+    resident."""
+    adapter, image, dbg, symbols = at_bigtouch_checkpoint
+    if adapter.name != "reference":
+        pytest.skip("the reference kernel's frame table")
+    from harness.adapters.reference import inspector as reference_inspector
+
+    def capture():
+        dbg.client.epoch += 1
+        state = capture_state(adapter.inspector(dbg, symbols), dbg, RAM_MB << 20, 1,
+                              {"bigtouch": image})
+        return state
+
+    bulk = capture()
+    monkeypatch.setattr(reference_inspector, "SMALL_SPT_SHARE", 0)     # every SPT is small
+    one_by_one = capture()
+    resident = [p for p in bulk.proc.spt.values() if p.frame_pa is not None]
+    assert len(resident) > TOUCH_MB * 256
+    assert one_by_one.processes == bulk.processes and one_by_one.pools == bulk.pools

@@ -13,6 +13,7 @@ types (docs/kernel-introspection.md) through DWARF.
 
 from __future__ import annotations
 
+import functools
 from typing import Optional, Union
 
 from harness.adapters.reference.waits import reference_wait_graph
@@ -38,6 +39,7 @@ SWITCH_FRAME_RET = 48     # then the return address
 # of struct page, in offset order (one unpack), the anonymous arm's swap
 # slot last (the union follows the other members)
 PAGE_MEMBERS = ("ops", "va", "writable", "frame", "busy", "dirty", "anon.slot")
+SMALL_SPT_SHARE = 16     # _frame_table: a small SPT reads its frame records one by one
 
 
 class ReferenceInspector(KernelInspector):
@@ -55,6 +57,7 @@ class ReferenceInspector(KernelInspector):
         self.read = self.pages.read
         self._ops: dict = {}
         self._frames: Optional[tuple] = None
+        self._frame_bytes: Optional[bytes] = None
         self._page_columns = StructDecoder(self.page_type, PAGE_MEMBERS)
         self._arms = {}          # union arms other than anon's (in PAGE_MEMBERS)
         for kind, arm in ((UNINIT, "uninit"), (FILE, "file")):
@@ -69,7 +72,7 @@ class ReferenceInspector(KernelInspector):
         threads = self.types.variable("vmcheck_all_threads")
         current = self._variable("vmcheck_current_thread")
         self._threads = {}
-        self._frames = None   # frames and files are read again at each stop
+        self._frames = self._frame_bytes = None   # frames and files are read again at each stop
         self._files: dict = {}
         out = []
         for t in iter_list(self.read, threads.address, threads.type, self.thread_type, "allelem"):
@@ -158,8 +161,9 @@ class ReferenceInspector(KernelInspector):
         record is decoded inline and the SptPage made from its slots
         (SptPageSlots)."""
         out, arms, kinds, kern_base = {}, self._arms, self._ops, self.address_layout.kern_base
-        base, size, decode_frame, table = self._frame_table()
-        end, page_size = len(table) - size, self.page_type.resolved().size
+        page_size = self.page_type.resolved().size
+        base, size, count, frame_record = self._frame_table(len(data) // page_size)
+        end = (count - 1) * size
         new_page, page_class = SptPageSlots, SptPage
         columns = self._page_columns.iter_values(data, page_size)
         for at, (ops, va, writable, frame, busy, dirty, slot) in zip(
@@ -179,7 +183,7 @@ class ReferenceInspector(KernelInspector):
                         offset = read_bytes = None
             start = frame - base
             if frame and 0 <= start <= end and not start % size:
-                kva, sharers, pins = decode_frame(table, start)
+                kva, sharers, pins = frame_record(start)
                 page = new_page(va, kind, writable, kva - kern_base,    # address_layout.phys
                                 slot, file_id, offset,
                                 read_bytes, dirty, sharers > 1, bool(busy) or pins > 0, True)
@@ -196,21 +200,28 @@ class ReferenceInspector(KernelInspector):
             self._ops[ops] = VM_TYPES.get(t["type"], f"type{t['type']}")
         return self._ops[ops]
 
-    def _frame_table(self) -> tuple:
-        """(base, record size, decode, bytes) of the frame table, from one
-        bulk read per stop: decode(bytes, offset) gives the record's (kva,
-        sharer_cnt, pin_cnt); an address is a record when it is BASE plus
-        a multiple of the size inside the bytes."""
+    def _frame_table(self, pages: int) -> tuple:
+        """(base, record size, record count, record) of the frame table, for
+        an SPT of PAGES pages: record(offset) is the (kva, sharer_cnt,
+        pin_cnt) of the record OFFSET bytes past BASE (an address is a
+        record when it is BASE plus a multiple of the size, below the
+        count). The records come from one bulk read of the table per stop,
+        or, for an SPT with few pages (at most 1/SMALL_SPT_SHARE as many as
+        there are records: a small process, the usual checkpoint), one by
+        one through the stop's page cache (the frame table of a 64 MB
+        guest is 385 KB)."""
         if self._frames is None:
             table = self.types.variable("vmcheck_frame_table")
             ft = read_value(self.read, table.address, table.type)
             frame_type = self.types.get("struct frame")
-            size = frame_type.resolved().size
-            self._frames = (ft["frames"], size,
-                            StructDecoder(frame_type, ("kva", "sharer_cnt", "pin_cnt")).values,
-                            self.read(ft["frames"], size * ft["frame_cnt"])
-                            if ft["frame_cnt"] else b"")
-        return self._frames
+            self._frames = (ft["frames"], frame_type.resolved().size, ft["frame_cnt"],
+                            StructDecoder(frame_type, ("kva", "sharer_cnt", "pin_cnt")).values)
+        base, size, count, decode = self._frames
+        if pages * SMALL_SPT_SHARE <= count:
+            return base, size, count, lambda at: decode(self.read(base + at, size))
+        if self._frame_bytes is None:
+            self._frame_bytes = self.read(base, size * count) if count else b""
+        return base, size, count, functools.partial(decode, self._frame_bytes)
 
     def _file_id(self, vm_file: int) -> Optional[int]:
         if vm_file not in self._files:
@@ -242,3 +253,4 @@ class ReferenceInspector(KernelInspector):
             return frozenset()
         bits = read_bitmap(self.read, self.types.get("struct bitmap"), bitmap)
         return frozenset(i for i, used in enumerate(bits) if used)
+
