@@ -75,6 +75,10 @@ class RspClient:
         self._breakpoints: set = set()  # (address, hardware)
         self._watchpoints: set = set()  # (address, length): write watchpoints
         self._registers: dict = {}  # values read since the last stop, by name
+        # Whether a single step that starts on a breakpoint runs the
+        # instruction (QEMU's TCG) rather than reporting the breakpoint again
+        # (KVM, which patches int3): None until resume() has found out.
+        self.step_passes_breakpoints: Optional[bool] = None
         # Counts the moments guest memory may change under a reader's cache:
         # the target runs, or the client writes memory or a register.
         self.epoch = 0
@@ -348,12 +352,39 @@ class RspClient:
     # --- execution --------------------------------------------------------
 
     def resume(self) -> None:
-        """Lets the target run; stepping first over a breakpoint at pc."""
+        """Lets the target run; stepping first over a breakpoint at pc.
+        Where a step passes a breakpoint at its own start (QEMU's TCG: its
+        breakpoint check gives way to a single step), the breakpoint stays
+        in place: two round trips less a resume than lifting and putting it
+        back. The first resume from a breakpoint finds out: a step that
+        leaves pc where it was (the breakpoint reported again, as under KVM;
+        or an instruction that repeats, such as a rep iteration) means
+        lifting it, then and from then on."""
         if self._at_breakpoint():
-            stop = self.step()
+            stop = None
+            if self.step_passes_breakpoints is not False:
+                pc = self.pc()
+                stop = self._step_in_place()
+                if self.step_passes_breakpoints is None and stop.kind == "signal":
+                    self.step_passes_breakpoints = self.pc() != pc
+                    if not self.step_passes_breakpoints:
+                        stop = None
+            if stop is None:
+                stop = self.step()
             if stop.kind != "signal":
                 return  # the step ended the target; nothing to resume
         self._start(b"vCont;c" if self.has_vcont else b"c")
+
+    def _step_in_place(self) -> StopReply:
+        """One instruction, the breakpoints left where they are."""
+        self._start(b"vCont;s:%s" % self.thread.encode()
+                    if self.has_vcont and self.thread else b"s")
+        stop = self.wait_stop(self.timeout)
+        if stop is None:
+            self.halt()
+            raise RspTimeout("a single step did not finish (a hlt with interrupts "
+                             "masked for stepping?); the target was interrupted")
+        return stop
 
     def step(self, timeout: Optional[float] = None) -> StopReply:
         """Executes one instruction (over a breakpoint at pc too)."""

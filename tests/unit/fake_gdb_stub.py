@@ -4,7 +4,10 @@ mode, target.xml with an include, `m` limited to 0x800 bytes).
 
 The fake CPU: continuing from pc P stops at the lowest inserted breakpoint
 address; if P itself holds a breakpoint it is reported again at once, as
-QEMU does (a client must step over it). A step adds 1 to pc. With no
+QEMU does (a client must step over it). A step adds 1 to pc, also from a
+breakpoint (QEMU's TCG lets a single step pass one); with
+`step_reports_breakpoints` a step that starts on one reports it and
+stays (as under KVM). With no
 breakpoint the CPU runs until interrupted (T02). `exit_on_continue` makes
 the next continue end the guest (W21); `close_on_continue` makes the stub
 close the connection instead, as QEMU does at a guest power-off. The CPU
@@ -61,6 +64,7 @@ class FakeStub:
         self.log = []  # every packet payload received, in order
         self.exit_on_continue = False
         self.close_on_continue = False
+        self.step_reports_breakpoints = False    # True: a step on a breakpoint stays (KVM)
         self.exit_before_reply = False   # QEMU shutting down: W00 instead of the next reply
         self.long_mode_at = None
         self.running = False
@@ -147,7 +151,9 @@ class FakeStub:
             self.physical_mode = text.endswith("1")
             return b"OK"
         if text.startswith("vCont;s") or text == "s":
-            self.regs["rip"] += 1
+            on_breakpoint = any(address == self.regs["rip"] for _, address in self.breakpoints)
+            if not (self.step_reports_breakpoints and on_breakpoint):
+                self.regs["rip"] += 1
             return b"T05thread:p01.01;"
         if text in ("vCont;c", "c"):
             return self._continue()

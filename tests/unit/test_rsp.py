@@ -212,13 +212,44 @@ def test_breakpoints_are_inserted_and_removed(client, stub):
     assert client.breakpoints() == {(0x500, True)}
 
 
-def test_continue_from_a_breakpoint_steps_over_it(client, stub):
+def test_continue_from_a_breakpoint_steps_over_it_in_place_where_a_step_passes_it(client,
+                                                                                   stub):
+    """QEMU's TCG: a single step from a breakpoint runs the instruction, so
+    the breakpoint is not lifted and put back (two round trips)."""
+    client.insert_breakpoint(0x400)
+    client.resume()
+    assert client.wait_stop(2).code == 5 and client.pc() == 0x400
+    for _ in range(2):
+        mark = len(stub.log)
+        stub.regs["rip"] = 0x400
+        client._registers = {}
+        client.resume()
+        assert client.wait_stop(2).kind == "signal" and client.pc() == 0x400
+        sent = [p for p in stub.log[mark:] if not p.startswith(b"p")]
+        assert sent == [b"vCont;s:p01.01", b"vCont;c"]
+    assert client.step_passes_breakpoints is True
+    assert stub.breakpoints == {(0, 0x400)}
+
+
+def test_continue_from_a_breakpoint_lifts_it_where_a_step_reports_it_again(client, stub):
+    """KVM: a step that starts on a breakpoint reports it and stays; the
+    first resume finds out and lifts it, and so do the later ones."""
+    stub.step_reports_breakpoints = True
     client.insert_breakpoint(0x400)
     client.resume()
     assert client.wait_stop(2).code == 5 and client.pc() == 0x400
     mark = len(stub.log)
     client.resume()
     assert client.wait_stop(2).kind == "signal" and client.pc() == 0x400
+    sent = [p for p in stub.log[mark:] if not p.startswith(b"p")]
+    assert sent == [b"vCont;s:p01.01", b"z0,400,1", b"vCont;s:p01.01", b"Z0,400,1",
+                    b"vCont;c"]
+    assert client.step_passes_breakpoints is False
+    mark = len(stub.log)
+    stub.regs["rip"] = 0x400
+    client._registers = {}
+    client.resume()
+    assert client.wait_stop(2).kind == "signal"
     sent = [p for p in stub.log[mark:] if not p.startswith(b"p")]
     assert sent == [b"z0,400,1", b"vCont;s:p01.01", b"Z0,400,1", b"vCont;c"]
     assert stub.breakpoints == {(0, 0x400)}
