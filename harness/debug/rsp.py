@@ -364,7 +364,7 @@ class RspClient:
             stop = None
             if self.step_passes_breakpoints is not False:
                 pc = self.pc()
-                stop = self._step_in_place()
+                stop = self.step(lift=False)
                 if self.step_passes_breakpoints is None and stop.kind == "signal":
                     self.step_passes_breakpoints = self.pc() != pc
                     if not self.step_passes_breakpoints:
@@ -375,21 +375,12 @@ class RspClient:
                 return  # the step ended the target; nothing to resume
         self._start(b"vCont;c" if self.has_vcont else b"c")
 
-    def _step_in_place(self) -> StopReply:
-        """One instruction, the breakpoints left where they are."""
-        self._start(b"vCont;s:%s" % self.thread.encode()
-                    if self.has_vcont and self.thread else b"s")
-        stop = self.wait_stop(self.timeout)
-        if stop is None:
-            self.halt()
-            raise RspTimeout("a single step did not finish (a hlt with interrupts "
-                             "masked for stepping?); the target was interrupted")
-        return stop
-
-    def step(self, timeout: Optional[float] = None) -> StopReply:
-        """Executes one instruction (over a breakpoint at pc too)."""
+    def step(self, timeout: Optional[float] = None, lift: bool = True) -> StopReply:
+        """Executes one instruction (over a breakpoint at pc too: LIFT lifts
+        it for the step and puts it back; False leaves it in place, for a
+        stub whose step passes it, see resume())."""
         pc = self.pc()
-        lifted = [bp for bp in self._breakpoints if bp[0] == pc]
+        lifted = [bp for bp in self._breakpoints if bp[0] == pc] if lift else []
         for address, hardware in lifted:
             self.remove_breakpoint(address, hardware)
         self._start(b"vCont;s:%s" % self.thread.encode()

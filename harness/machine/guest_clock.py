@@ -85,22 +85,24 @@ class GuestClock:
         return ClockSample(time.monotonic(), ticks, icount)
 
     def _ticks(self) -> Optional[int]:
+        """From the mapped RAM where it can be read there, else with HMP `x`:
+        without a mapping, before paging (gva2gpa answers past RAM), and
+        for a word rewritten without pause (`x` reads it with the CPU held)."""
         hmp = self.qmp.human_monitor_command
-        if self.guest_ram is None:
-            return read_guest_word(hmp, self.tick_address)
-        if self.tick_phys is None:
+        if self.guest_ram is not None and self.tick_phys is None:
             phys = guest_physical(hmp, self.tick_address)
             if phys is None:
                 return None                     # not mapped yet: `x` could not read it either
-            if phys + 8 > self.guest_ram.size:  # paging not on yet (or not RAM): as before
-                return read_guest_word(hmp, self.tick_address)
-            self.tick_phys = phys
-        try:
-            ticks = self.guest_ram.running_u64(self.tick_phys)
-        except ValueError:                      # the mapping is closed: the run is over
-            raise QMPError("the guest's RAM is no longer mapped") from None
-        # a word rewritten without pause: `x` reads it with the CPU held
-        return read_guest_word(hmp, self.tick_address) if ticks is None else ticks
+            if phys + 8 <= self.guest_ram.size:
+                self.tick_phys = phys
+        if self.tick_phys is not None:
+            try:
+                ticks = self.guest_ram.running_u64(self.tick_phys)
+            except ValueError:                  # the mapping is closed: the run is over
+                raise QMPError("the guest's RAM is no longer mapped") from None
+            if ticks is not None:
+                return ticks
+        return read_guest_word(hmp, self.tick_address)
 
 
 def guest_physical(hmp, address: int) -> Optional[int]:

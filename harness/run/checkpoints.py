@@ -89,8 +89,8 @@ class CheckpointSession:
             raise StartupTimeout(f"start-up wait ran out: the guest did not reach the kernel's "
                                  f"entry ({entry}) within {e.seconds:g} s of wall time after "
                                  f"QEMU started (host too loaded?); {e}") from None
-        self.icount = lambda: machine.qmp.execute("query-replay").get("icount")
         self.icount_later = lambda: _later(machine.qmp.send("query-replay"))
+        self.icount = lambda: self.icount_later()()
         self.entry_icount = self.icount()       # stopped at the kernel's entry
         with dbg:
             for shortcut in self.boot_shortcuts:

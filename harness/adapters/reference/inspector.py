@@ -253,4 +253,3 @@ class ReferenceInspector(KernelInspector):
             return frozenset()
         bits = read_bitmap(self.read, self.types.get("struct bitmap"), bitmap)
         return frozenset(i for i, used in enumerate(bits) if used)
-
