@@ -253,9 +253,10 @@ def check_file_cksum(ctx: CheckContext, file, cksum, size=None) -> list:
     if size is not None and len(disk) != size:
         out.append(Violation("file_cksum", f"{file}: size after the run", None, None,
                              str(size), str(len(disk))))
-    if posix_cksum(disk) != cksum:
+    got = posix_cksum(disk)
+    if got != cksum:
         out.append(Violation("file_cksum", f"{file}: contents after the run (POSIX cksum)",
-                             None, None, str(cksum), str(posix_cksum(disk))))
+                             None, None, str(cksum), str(got)))
     return out
 
 
