@@ -46,6 +46,7 @@ from pathlib import Path
 from harness import config, interrupt
 from harness.machine import artifacts
 from harness.machine.console import Console, OutputSink
+from harness.machine.cpu_slots import CpuSlot
 from harness.machine.guest_ram import GuestRam, SharedRamPlan, plan_shared_ram
 from harness.errors import (HarnessError, MachineTimeout, QemuDiedError,
                             QemuNotFoundError, QMPError, UsageError)
@@ -145,6 +146,7 @@ class Machine(SnapshotCommands):
         self.keep_files: list[Path] = []   # kept besides the logs when only those are
         self._ram_plan = SharedRamPlan(None, note="QEMU not started yet")
         self.guest_ram: GuestRam | None = None   # the mapped RAM once QEMU answers
+        self.cpu_slot: CpuSlot | None = None     # the CPU QEMU is pinned to (cpu_slots.py)
         self.incoming: Path | None = None        # set before start(): a saved state to start
         self.incoming_failed: str | None = None  # from (state_file.py); why it was not
 
@@ -228,9 +230,14 @@ class Machine(SnapshotCommands):
         if self.console is not None:
             self.console.wait_ended(self.timeouts(self.timeouts.kill_wait))
         self._ram_plan.remove_file()
+        self._release_cpu()
         _LIVE.discard(self)
         self.process = self.qmp = self.console = None
         self.failed = False
+
+    def _release_cpu(self) -> None:
+        if self.cpu_slot is not None:
+            self.cpu_slot.close()
 
     def _map_guest_ram(self) -> None:
         """Maps the RAM file QEMU now has open (see guest_ram.py)."""
@@ -250,6 +257,8 @@ class Machine(SnapshotCommands):
 
     def _spawn(self, cmd: list[str]) -> None:
         read_fd, write_fd = os.pipe()
+        self.cpu_slot = CpuSlot.reserve()
+        self.cpu_slot.pin_thread()
         try:
             with open(self.stderr_log, "wb") as stderr:
                 self.start_time = time.monotonic()
@@ -259,6 +268,7 @@ class Machine(SnapshotCommands):
                     env=qemu_environment(self.run_dir))
         except OSError as e:
             os.close(read_fd)
+            self._release_cpu()
             raise HarnessError(f"cannot start QEMU ({cmd[0]}): {e.strerror}") from None
         finally:
             os.close(write_fd)
@@ -359,6 +369,7 @@ class Machine(SnapshotCommands):
             self._stop_process()
         finally:
             _LIVE.discard(self)
+            self._release_cpu()
             if self.guest_ram is not None:
                 self.guest_ram.close()
             self._ram_plan.remove_file()

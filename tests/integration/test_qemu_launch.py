@@ -58,3 +58,63 @@ def test_qemu_starts_with_its_heap_on_huge_pages(built, run_root, monkeypatch):
         pytest.skip(f"transparent huge pages are {_thp_mode() or 'absent'} on this host, "
                     "not madvise: glibc leaves the heap as it is")
     assert flags is not None and " hg" in flags, flags
+
+
+def _cpu_list(text: str) -> frozenset:
+    """/proc's Cpus_allowed_list ("0-3,6") as a set of CPUs."""
+    cpus = set()
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    return frozenset(cpus)
+
+
+def _threads_cpus(pid: int) -> set:
+    """The distinct sets of allowed CPUs of QEMU's threads."""
+    sets = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for line in (task / "status").read_text().splitlines():
+            if line.startswith("Cpus_allowed_list:"):
+                sets.add(_cpu_list(line.split(":", 1)[1].strip()))
+    return sets
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2,
+                    reason="this process may use only one CPU: nothing to pin to")
+@pytest.mark.parametrize("pin", ["1", "0"])
+def test_every_qemu_thread_runs_on_the_machines_cpu(built, run_root, monkeypatch, tmp_path, pin):
+    """harness/machine/cpu_slots.py: QEMU's threads (vCPU, main loop, RCU,
+    monitor) on one CPU, the starting thread too until close; all CPUs
+    with VMCHECK_CPU_PIN=0."""
+    import threading
+    import harness.machine.cpu_slots as cpu_slots
+    monkeypatch.setattr(cpu_slots, "slots_folder", lambda: tmp_path)
+    monkeypatch.setenv("VMCHECK_CPU_PIN", pin)
+    adapter = get_adapter("reference")
+    seen, errors = {}, []
+
+    def start_one():
+        try:
+            seen["own"] = os.sched_getaffinity(0)
+            with Machine(MachineOptions(paused=True, run_root=run_root)) as m:
+                disks = adapter.make_disks(m.run_dir, {"hello": adapter.find_program("hello")},
+                                           {}, 0)
+                m.start(adapter.qemu_args(disks, adapter.kernel_cmdline([["hello"]]), 20))
+                m.resume()
+                seen["cpu"], seen["qemu"] = m.cpu_slot.cpu, _threads_cpus(m.pid)
+                seen["harness"] = os.sched_getaffinity(0)
+                m.kill()
+            seen["after"] = os.sched_getaffinity(0)
+        except BaseException as e:      # noqa: BLE001 - raised in the test's thread
+            errors.append(e)
+    thread = threading.Thread(target=start_one)
+    thread.start()
+    thread.join(120)
+    assert not errors, errors
+    assert seen["after"] == seen["own"]
+    if pin == "0":
+        assert seen["cpu"] is None and seen["harness"] == seen["own"]
+        assert seen["qemu"] == {frozenset(seen["own"])}
+    else:
+        assert seen["cpu"] in seen["own"] and seen["harness"] == {seen["cpu"]}
+        assert seen["qemu"] == {frozenset({seen["cpu"]})}
