@@ -105,6 +105,15 @@ def test_results_json_round_trips(report):
     assert loaded.address_layout == run.address_layout is not None
 
 
+def test_results_json_has_a_line_for_each_scenario(report):
+    out, run = report
+    lines = (out / "results.json").read_text().splitlines()
+    named = [line for line in lines if line.startswith('{"name": ')]
+    assert [json.loads(line.rstrip(","))["name"] for line in named] == \
+        [sc.name for sc in run.scenarios]
+    assert lines[0] == "{" and lines[-1] == "}" and '"schema": 1' in lines
+
+
 def test_swap_slots_in_use_round_trip_as_ranges():
     pools = PoolState(swap_slots_total=64, swap_slots_in_use=frozenset({0, 1, 2, 7, 9, 10}))
     data = json.loads(json.dumps(to_json(pools)))
