@@ -6,8 +6,11 @@ worker pays it:
 Each scenario runs once untimed (it may build, calibrate or probe a boot
 snapshot), then N times (default 5). Prints, per scenario, the verdict and
 the medians of wall time, QEMU's CPU (the children's user + system time:
-QEMU's start, the restore, the guest's run) and the harness's own CPU.
-On a host whose CPU speed drifts, compare two versions by alternating
+QEMU's start, the restore, the guest's run) and the harness's own CPU;
+for several scenarios also the sums of those medians. SCENARIO takes
+names, globs and areas as `vmcheck run` does: `'*'` with `--runs 1` is
+the whole suite one scenario at a time, the QEMU / harness split of its
+cost (docs/pintos-kaist.md, "Results on the development trees"). On a host whose CPU speed drifts, compare two versions by alternating
 them (docs/pintos-kaist.md, "Boot snapshot").
 """
 
@@ -73,10 +76,15 @@ def _measure_all(args, run_args) -> int:
     opts = report_runner_options(run_args, run_args.report, inject=())
     print(f"{'scenario':24} {'verdict':14} {'wall':>9} {'QEMU CPU':>9} {'harness CPU':>12}"
           f"   (medians of {args.runs}, {adapter.name} kernel)")
+    totals = {"wall_ms": 0.0, "qemu_cpu_ms": 0.0, "harness_cpu_ms": 0.0}
     for scenario in scenarios:
         row = measure(adapter, scenario, opts, args.runs)
         print(f"{row['scenario']:24} {'/'.join(row['verdicts']):14} {row['wall_ms']:7.0f} ms "
               f"{row['qemu_cpu_ms']:6.0f} ms {row['harness_cpu_ms']:9.0f} ms", flush=True)
+        totals = {key: total + row[key] for key, total in totals.items()}
+    if len(scenarios) > 1:
+        print(f"{'sum of the medians':39} {totals['wall_ms'] / 1000:7.1f} s  "
+              f"{totals['qemu_cpu_ms'] / 1000:6.1f} s  {totals['harness_cpu_ms'] / 1000:8.1f} s")
     return 0
 
 

@@ -26,6 +26,11 @@ def test_each_scenario_gets_a_row_with_its_verdict_and_medians():
     assert "(medians of 2, reference kernel)" in rows[0]
     for name, row in zip(("hello", "lazy-anon"), rows[1:]):
         assert re.fullmatch(rf"{name} +PASS +\d+ ms +\d+ ms +\d+ ms", row), row
+    medians = [[int(n) for n in re.findall(r"(\d+) ms", row)] for row in rows[1:3]]
+    total = re.fullmatch(r"sum of the medians +([\d.]+) s +([\d.]+) s +([\d.]+) s", rows[3])
+    assert total, rows[3]
+    for column, shown in enumerate(total.groups()):   # each a sum of rounded ms
+        assert abs(float(shown) * 1000 - sum(m[column] for m in medians)) <= 51, rows
     assert set(Path(tempfile.gettempdir()).glob("vmcheck-run-cost-*")) == before
 
 
