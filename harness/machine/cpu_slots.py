@@ -15,7 +15,8 @@ clock is its instruction count.
 A machine takes a free CPU from the harness's allowed set (the calling
 thread's affinity, so `taskset` and cpusets are obeyed) and holds it while
 it lives. The CPUs are shared across processes on the host: each slot is
-a lock file, held with flock(2) by the process whose machine uses it, so
+a lock file in /dev/shm, held with flock(2) by the process whose machine
+uses it, so
 two `vmcheck` runs side by side (CI shards, `grade --jobs 2`) do not pile
 onto one core. The kernel drops a lock when its holder dies. With every
 CPU taken, or no lock folder, QEMU runs where the scheduler puts it, as
@@ -53,9 +54,17 @@ _lock = threading.Lock()             # guards both
 _pinned: dict = {}                   # native thread id -> [its own affinity, live slots pinning it]
 
 
+SHARED_MEMORY = Path("/dev/shm")
+
+
 def slots_folder() -> Path:
-    """This user's lock files, one per CPU: <tmp>/vmcheck-cpu-slots-UID."""
-    return Path(tempfile.gettempdir()) / f"vmcheck-cpu-slots-{os.getuid()}"
+    """This user's lock files, one per CPU: /dev/shm/vmcheck-cpu-slots-UID.
+    Not under $TMPDIR: two runs with their own temporary folders share
+    the host's CPUs all the same (the temporary folder only where there is
+    no /dev/shm)."""
+    shared = SHARED_MEMORY.is_dir() and os.access(SHARED_MEMORY, os.W_OK | os.X_OK)
+    base = SHARED_MEMORY if shared else Path(tempfile.gettempdir())
+    return base / f"vmcheck-cpu-slots-{os.getuid()}"
 
 
 def pinning_wanted(environ=os.environ) -> bool:

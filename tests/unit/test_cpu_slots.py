@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+import harness.machine.cpu_slots as cpu_slots
 from harness.machine.cpu_slots import OPT_OUT_VARIABLE, CpuSlot, own_affinity
 
 ALLOWED = sorted(os.sched_getaffinity(0))
@@ -133,3 +134,15 @@ def test_closed_from_another_thread_the_pinned_thread_is_put_back(tmp_path):
     release.set()
     thread.join(30)
     assert done["after"] == done["own"]
+
+
+def test_the_lock_folder_does_not_follow_tmpdir(tmp_path, monkeypatch):
+    """Runs with their own TMPDIR share the CPUs all the same; the temporary
+    folder only where /dev/shm cannot be written."""
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    folder = cpu_slots.slots_folder()
+    assert folder.name == f"vmcheck-cpu-slots-{os.getuid()}"
+    if os.access("/dev/shm", os.W_OK | os.X_OK):
+        assert folder.parent == cpu_slots.SHARED_MEMORY
+    monkeypatch.setattr(cpu_slots, "SHARED_MEMORY", tmp_path / "no-shm")
+    assert cpu_slots.slots_folder().parent == tmp_path
