@@ -258,9 +258,8 @@ class Machine(SnapshotCommands):
     def _spawn(self, cmd: list[str]) -> None:
         read_fd, write_fd = os.pipe()
         self.cpu_slot = CpuSlot.reserve()
-        self.cpu_slot.pin_thread()
         try:
-            with open(self.stderr_log, "wb") as stderr:
+            with open(self.stderr_log, "wb") as stderr, self.cpu_slot.pinned_here():
                 self.start_time = time.monotonic()
                 self.process = subprocess.Popen(
                     cmd, stdin=subprocess.DEVNULL, stdout=write_fd, stderr=stderr,

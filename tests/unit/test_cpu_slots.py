@@ -1,5 +1,5 @@
 """harness/machine/cpu_slots.py: a CPU per machine, held across processes
-by flock, the thread that starts the machine pinned to it until close."""
+by flock; what the starting thread forks runs there, the thread does not."""
 import os
 import subprocess
 import sys
@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import harness.machine.cpu_slots as cpu_slots
-from harness.machine.cpu_slots import OPT_OUT_VARIABLE, CpuSlot, own_affinity
+from harness.machine.cpu_slots import OPT_OUT_VARIABLE, CpuSlot
 
 ALLOWED = sorted(os.sched_getaffinity(0))
 two_cpus = pytest.mark.skipif(len(ALLOWED) < 2, reason="this process may use only one CPU, "
@@ -57,8 +57,8 @@ def test_off_by_environment_and_without_a_lock_folder(tmp_path):
     (tmp_path / "file").write_text("")
     nowhere = CpuSlot.reserve({0}, tmp_path / "file" / "slots", environ={})
     assert nowhere.cpu is None and "no lock folder" in nowhere.note
-    off.pin_thread()                             # nothing to pin: no change
-    assert os.sched_getaffinity(0) == set(ALLOWED)
+    with off.pinned_here():                      # nothing to pin: no change
+        assert os.sched_getaffinity(0) == set(ALLOWED)
 
 
 def run_in_thread(body):
@@ -79,61 +79,36 @@ def run_in_thread(body):
 
 
 @two_cpus
-def test_the_thread_and_what_it_forks_run_on_the_cpu_until_close(tmp_path):
+def test_what_is_forked_in_the_block_keeps_the_cpu_the_thread_does_not(tmp_path):
     def body(out):
-        own = os.sched_getaffinity(0)
-        slot = CpuSlot.reserve({ALLOWED[1]}, tmp_path)
-        slot.pin_thread()
-        out["pinned"] = os.sched_getaffinity(0)
-        child = subprocess.Popen(["sleep", "5"])
-        out["child"] = child_cpus(child.pid)
-        child.kill()
-        child.wait()
-        slot.close()
-        out["after"], out["own"] = os.sched_getaffinity(0), own
+        out["own"] = os.sched_getaffinity(0)
+        with CpuSlot.reserve({ALLOWED[1]}, tmp_path) as slot:
+            with slot.pinned_here():
+                out["inside"] = os.sched_getaffinity(0)
+                child = subprocess.Popen(["sleep", "5"])
+            out["after"] = os.sched_getaffinity(0)
+            out["child"] = child_cpus(child.pid)
+            child.kill()
+            child.wait()
     out = run_in_thread(body)
-    assert out["pinned"] == {ALLOWED[1]}
+    assert out["inside"] == {ALLOWED[1]}
     assert out["child"] == str(ALLOWED[1])
     assert out["after"] == out["own"]
 
 
 @two_cpus
-def test_nested_slots_choose_from_the_threads_own_cpus_and_restore_them(tmp_path):
+def test_a_failed_fork_leaves_the_thread_on_its_own_cpus(tmp_path):
     def body(out):
-        own = os.sched_getaffinity(0)
-        first = CpuSlot.reserve(None, tmp_path)
-        first.pin_thread()
-        assert own_affinity() == own             # not just the pinned CPU
-        second = CpuSlot.reserve(None, tmp_path)
-        assert second.cpu is not None and second.cpu != first.cpu
-        second.pin_thread()
-        first.close()                            # out of order: the thread stays pinned
-        out["while_second"] = os.sched_getaffinity(0)
-        second.close()
-        out["after"], out["own"] = os.sched_getaffinity(0), own
+        out["own"] = os.sched_getaffinity(0)
+        with CpuSlot.reserve({ALLOWED[0]}, tmp_path) as slot:
+            try:
+                with slot.pinned_here():
+                    subprocess.Popen([str(tmp_path / "no-such-program")])
+            except OSError:
+                pass
+        out["after"] = os.sched_getaffinity(0)
     out = run_in_thread(body)
-    assert len(out["while_second"]) == 1
     assert out["after"] == out["own"]
-
-
-@two_cpus
-def test_closed_from_another_thread_the_pinned_thread_is_put_back(tmp_path):
-    pinned, release, done = threading.Event(), threading.Event(), {}
-    slot = CpuSlot.reserve({ALLOWED[0]}, tmp_path)
-
-    def worker():
-        done["own"] = os.sched_getaffinity(0)
-        slot.pin_thread()
-        pinned.set()
-        release.wait(30)
-        done["after"] = os.sched_getaffinity(0)
-    thread = threading.Thread(target=worker)
-    thread.start()
-    assert pinned.wait(30)
-    slot.close()                                 # from the test's thread
-    release.set()
-    thread.join(30)
-    assert done["after"] == done["own"]
 
 
 def test_the_lock_folder_does_not_follow_tmpdir(tmp_path, monkeypatch):
