@@ -24,7 +24,7 @@ def cksum(data: bytes) -> int:
         length.append(n & 0xFF)
         n >>= 8
     # zlib.crc32(x, 0xFFFFFFFF) starts its register at 0 (it complements the
-    # value passed) and returns the complement of the final register
+    # value passed) and returns the complement of the final register, which
+    # reversed is cksum's complemented result
     running = zlib.crc32(bytes(data).translate(_REVERSED_BITS), 0xFFFFFFFF)
-    register = ~zlib.crc32(bytes(length).translate(_REVERSED_BITS), running) & 0xFFFFFFFF
-    return ~_reverse32(register) & 0xFFFFFFFF
+    return _reverse32(zlib.crc32(bytes(length).translate(_REVERSED_BITS), running))

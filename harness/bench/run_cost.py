@@ -10,8 +10,9 @@ QEMU's start, the restore, the guest's run) and the harness's own CPU;
 for several scenarios also the sums of those medians. SCENARIO takes
 names, globs and areas as `vmcheck run` does: `'*'` with `--runs 1` is
 the whole suite one scenario at a time, the QEMU / harness split of its
-cost (docs/pintos-kaist.md, "Results on the development trees"). On a host whose CPU speed drifts, compare two versions by alternating
-them (docs/pintos-kaist.md, "Boot snapshot").
+cost (docs/pintos-kaist.md, "Results on the development trees"). On a
+host whose CPU speed drifts, compare two versions by alternating them
+(docs/pintos-kaist.md, "Boot snapshot").
 """
 
 from __future__ import annotations

@@ -17,9 +17,9 @@ thread's affinity, so `taskset` and cpusets are obeyed) and holds it while
 it lives. The CPUs are shared across processes on the host: each slot is
 a lock file in /dev/shm, held with flock(2) by the process whose machine
 uses it, so two `vmcheck` runs side by side (CI shards, `grade --jobs 2`)
-do not pile onto one core. The kernel drops a lock when its holder dies. With every
-CPU taken, or no lock folder, QEMU runs where the scheduler puts it, as
-before. VMCHECK_CPU_PIN=0 turns the pinning off.
+do not pile onto one core. The kernel drops a lock when its holder dies.
+With every CPU taken, or no lock folder, QEMU runs where the scheduler
+puts it, as before. VMCHECK_CPU_PIN=0 turns the pinning off.
 
 QEMU inherits the affinity of the thread that forks it (its threads are
 made at start-up, some before `main`), so the thread that starts a
